@@ -1,0 +1,79 @@
+# dualgraph: set-up, tests and demos. Every target does its own set-up, so on a fresh
+# Debian/Ubuntu machine `make demo` or `make test` is all it takes.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.stamp
+
+# numba's on-disk compile cache lives in the repo (ignored by git), so kernels compiled by
+# one run are reused by the next instead of recompiling on every start.
+NUMBA_ENV := NUMBA_CACHE_DIR="$(CURDIR)/.numba_cache"
+
+.DEFAULT_GOAL := test
+.PHONY: venv dot test demo bench lint clean
+
+# --- environment --------------------------------------------------------------------------
+
+venv: $(STAMP)
+
+# The stamp depends on pyproject.toml: the install re-runs only when dependencies change,
+# so repeated `make test` runs start at once. An existing .venv is re-used, not rebuilt.
+# Debian/Ubuntu ship venv's pip bootstrap (ensurepip) in the separate python3-venv package,
+# hence the explicit check before creating the environment.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || { \
+	    echo "error: dualgraph needs Python >= 3.10; '$(PYTHON)' is $$($(PYTHON) --version 2>&1)." >&2; \
+	    echo "       Install a newer Python, or run: make PYTHON=python3.11 ..." >&2; \
+	    exit 1; }
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { \
+	    echo "error: '$(PYTHON) -m venv' is unavailable (no venv/ensurepip module)." >&2; \
+	    echo "       On Debian/Ubuntu: sudo apt-get install python3-venv" >&2; \
+	    exit 1; }
+	@if [ ! -x $(BIN)/python ]; then \
+	    echo "creating $(VENV) with $$($(PYTHON) --version 2>&1)"; \
+	    $(PYTHON) -m venv --clear $(VENV) || { \
+	        rm -rf $(VENV); \
+	        echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu: sudo apt-get install python3-venv" >&2; \
+	        exit 1; }; \
+	fi
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -e '.[test]'
+	@touch $@
+
+# Graphviz's `dot` renders graph drawings. It is an OS package, not a pip one. Without it the
+# drawing tests skip, so a missing `dot` is never an error here.
+dot:
+	@if command -v dot >/dev/null 2>&1; then \
+	    : ; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "graphviz 'dot' not found; installing it with apt-get"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    { apt-get update -q && apt-get install -y -q graphviz; } \
+	        || echo "warning: apt-get could not install graphviz; drawing tests will skip." >&2; \
+	else \
+	    echo "warning: graphviz's 'dot' is missing, so drawing tests will skip." >&2; \
+	    echo "         Install it with: sudo apt-get install graphviz" >&2; \
+	fi
+
+# --- everyday targets ---------------------------------------------------------------------
+
+# Lint first: it is fast and catches what would otherwise surface as confusing test errors.
+# --dist loadfile keeps a file's tests on one worker, so per-module numba compiles happen once.
+test: venv dot
+	$(BIN)/ruff check .
+	$(NUMBA_ENV) $(BIN)/python -m pytest -n 2 --dist loadfile tests
+
+demo: venv dot
+	$(NUMBA_ENV) $(BIN)/python -m compare
+
+bench: venv
+	$(NUMBA_ENV) $(BIN)/python -m compare bench
+
+lint: venv
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .numba_cache out .pytest_cache .ruff_cache .hypothesis build dist *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,143 @@
+"""Devices and the buffer allocator every kernel output goes through.
+
+A `Device` names where a buffer lives ('cpu' now; 'cuda' plugs into the same seam). Each device
+has an allocator that counts live and peak bytes, like `torch.cuda.max_memory_allocated` but for
+every device, so memory can be compared across front-ends and devices with one measure.
+A buffer counts as live until the last array viewing it is garbage-collected.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+from framework.errors import DeviceError
+
+
+@dataclass(frozen=True)
+class Device:
+    """Where a buffer lives. `Device('cpu')`, later `Device('cuda', 0)`.
+
+    >>> Device("cpu")
+    device(type='cpu')
+    """
+
+    type: str
+    index: int | None = None
+
+    def __repr__(self) -> str:
+        index = "" if self.index is None else f", index={self.index}"
+        return f"device(type={self.type!r}{index})"
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+
+cpu = Device("cpu")
+
+
+def as_device(value) -> Device:
+    """'cpu', 'cuda:0', or a Device -> Device, with a clear error for anything else."""
+    if isinstance(value, Device):
+        return value
+    if isinstance(value, str):
+        kind, _, index = value.partition(":")
+        if kind in _ALLOCATOR_FACTORIES:
+            return Device(kind, int(index) if index else None)
+    known = ", ".join(sorted(_ALLOCATOR_FACTORIES))
+    raise DeviceError(f"unknown device {value!r}; available device types: {known}")
+
+
+@dataclass
+class MemoryStats:
+    """Byte counters of one device's allocator."""
+
+    live_bytes: int = 0
+    peak_bytes: int = 0
+    allocations: int = 0
+
+
+class CpuAllocator:
+    """Hands out NumPy buffers and counts their bytes until they are freed."""
+
+    def __init__(self, device: Device):
+        self.device = device
+        self.stats = MemoryStats()
+        self._lock = threading.Lock()
+        # keyed by id(ref): the weakref must stay alive for its callback to fire
+        self._sizes: dict[int, tuple[weakref.ref, int]] = {}
+
+    def empty(self, shape, dtype) -> np.ndarray:
+        array = np.empty(shape, dtype)
+        nbytes = array.nbytes
+        if nbytes:
+            with self._lock:
+                ref = weakref.ref(array, self._release)
+                self._sizes[id(ref)] = (ref, nbytes)
+                stats = self.stats
+                stats.live_bytes += nbytes
+                stats.allocations += 1
+                if stats.live_bytes > stats.peak_bytes:
+                    stats.peak_bytes = stats.live_bytes
+        return array
+
+    def _release(self, ref: weakref.ref) -> None:
+        with self._lock:
+            self.stats.live_bytes -= self._sizes.pop(id(ref))[1]
+
+    def reset_peak(self) -> None:
+        with self._lock:
+            self.stats.peak_bytes = self.stats.live_bytes
+
+
+_ALLOCATOR_FACTORIES = {"cpu": CpuAllocator}
+_allocators: dict[Device, CpuAllocator] = {}
+
+
+def register_device_type(name: str, allocator_factory) -> None:
+    """The seam for new devices: the CUDA layer registers its allocator here."""
+    _ALLOCATOR_FACTORIES[name] = allocator_factory
+
+
+def allocator(device: Device = cpu):
+    """The allocator of a device, created on first use."""
+    found = _allocators.get(device)
+    if found is None:
+        found = _allocators.setdefault(device, _ALLOCATOR_FACTORIES[device.type](device))
+    return found
+
+
+def empty(shape, dtype, device: Device = cpu) -> np.ndarray:
+    """Allocate an uninitialized buffer on `device`, counted by its allocator.
+
+    >>> empty((2, 3), np.float32).shape
+    (2, 3)
+    """
+    return allocator(device).empty(shape, dtype)
+
+
+def memory_allocated(device="cpu") -> int:
+    """Bytes held by live buffers on the device."""
+    return allocator(as_device(device)).stats.live_bytes
+
+
+def max_memory_allocated(device="cpu") -> int:
+    """The most bytes live at once since start or since `reset_peak_memory_stats`."""
+    return allocator(as_device(device)).stats.peak_bytes
+
+
+def reset_peak_memory_stats(device="cpu") -> None:
+    allocator(as_device(device)).reset_peak()
+
+
+def device_of(array) -> Device:
+    """The device of a raw buffer (NumPy arrays are on the CPU)."""
+    if isinstance(array, np.ndarray | np.generic):
+        return cpu
+    device = getattr(array, "device", None)
+    if isinstance(device, Device):
+        return device
+    raise DeviceError(f"cannot tell the device of a {type(array).__name__}")

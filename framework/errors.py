@@ -1,0 +1,63 @@
+"""Errors that name the problem and the user's line.
+
+Every error raised on bad input derives from `DualgraphError`. It records the first stack frame
+outside dualgraph's own packages, so a message always ends with the place in the user's code that
+caused it, even when the check ran deep inside the op layer.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+
+_PACKAGE_DIRS = tuple(
+    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), name) + os.sep
+    for name in ("framework", "eager", "graph")
+)
+
+
+def user_frame(skip_dirs: tuple[str, ...] = _PACKAGE_DIRS) -> traceback.FrameSummary | None:
+    """The innermost stack frame that belongs to the user's code, not to dualgraph.
+
+    >>> user_frame().filename  # doctest: +SKIP
+    '<stdin>'
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(skip_dirs):
+            return traceback.FrameSummary(filename, frame.f_lineno, frame.f_code.co_name)
+        frame = frame.f_back
+    return None
+
+
+def describe_site(site: traceback.FrameSummary | None) -> str:
+    """'file.py:12 in fn: source line' for a frame summary (or '<unknown>')."""
+    if site is None:
+        return "<unknown location>"
+    text = f"{site.filename}:{site.lineno} in {site.name}"
+    if site.line:
+        text += f": {site.line.strip()}"
+    return text
+
+
+class DualgraphError(Exception):
+    """Base class: the message names the problem; `site` is the user's frame that caused it."""
+
+    def __init__(self, message: str, site: traceback.FrameSummary | None = None):
+        self.problem = message
+        self.site = site if site is not None else user_frame()
+        super().__init__(f"{message}\n  at {describe_site(self.site)}")
+
+
+class ShapeError(DualgraphError, ValueError):
+    """Shapes that an op cannot accept (mismatched, out-of-range axis, bad reshape...)."""
+
+
+class DTypeError(DualgraphError, TypeError):
+    """A dtype an op does not support, or an unknown dtype."""
+
+
+class DeviceError(DualgraphError, RuntimeError):
+    """Values on different devices, or an op with no kernel for a device."""

@@ -1,0 +1,141 @@
+"""Reverse-mode machinery shared by both front-ends.
+
+Eager walks the tape a forward pass recorded; the graph front-end walks its static graph to build
+a gradient subgraph. Both do it with these helpers, so the order of work, fan-out accumulation and
+broadcast un-reduction are written once:
+
+- `toposort`: an iterative depth-first order (no recursion limit on deep graphs);
+- `backprop`: one reverse sweep, accumulating cotangents where a value fans out;
+- `apply_vjp`: calls an op's gradient rule and folds each gradient back onto its input's shape
+  (broadcast un-reduction) and dtype.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable, Sequence
+
+from framework import dtypes
+from framework.ops.registry import Op, Spec
+from framework.shapes import broadcast_reduction_axes
+
+
+def toposort(roots: Iterable[Hashable], parents: Callable) -> list:
+    """Every node reachable from `roots`, each listed after all of its parents.
+
+    Iterative post-order depth-first search, so a 100,000-op chain needs no recursion.
+
+    >>> toposort(["c"], {"c": ["a", "b"], "b": ["a"], "a": []}.get)
+    ['a', 'b', 'c']
+    """
+    order: list = []
+    visited: set = set()
+    for root in roots:
+        if root in visited:
+            continue
+        visited.add(root)
+        stack = [(root, iter(parents(root)))]
+        while stack:
+            node, pending = stack[-1]
+            for parent in pending:
+                if parent not in visited:
+                    visited.add(parent)
+                    stack.append((parent, iter(parents(parent))))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    return order
+
+
+def accumulate(total, grad):
+    """Fan-out: a value used twice receives the sum of both cotangents."""
+    if total is None:
+        return grad
+    if grad is None:
+        return total
+    from framework.ops import functions as F
+
+    return F.add(total, grad)
+
+
+def backprop(seeds, edges: Callable, vjp: Callable, num_outputs: Callable) -> None:
+    """One reverse sweep over a graph of op applications ("nodes").
+
+    seeds: (node, output_index, cotangent) triples, e.g. (loss_node, 0, ones).
+    edges(node): one entry per input, `(parent_node, parent_output_index)` or None where no
+        gradient flows (constants, integer inputs, stop_gradient).
+    vjp(node, cotangents): the input gradients given one cotangent per output (None where no
+        gradient arrived). Leaves (nodes without edges) see their cotangents here too: that is
+        where a front-end stores `.grad` or collects the gradients it was asked for.
+    num_outputs(node): how many outputs the node has.
+
+    Cotangents are released as soon as their node is done, so memory stays bounded by the
+    live frontier of the sweep, as in PyTorch's engine.
+    """
+    pending: dict = {}
+    for node, index, grad in seeds:
+        slots = pending.setdefault(node, [None] * num_outputs(node))
+        slots[index] = accumulate(slots[index], grad)
+
+    def parents(node):
+        return [edge[0] for edge in edges(node) if edge is not None]
+
+    for node in reversed(toposort(list(pending), parents)):
+        cotangents = pending.pop(node, None)
+        if cotangents is None or all(c is None for c in cotangents):
+            continue
+        input_grads = vjp(node, cotangents)
+        for edge, grad in zip(edges(node), input_grads):
+            if edge is None or grad is None:
+                continue
+            parent, index = edge
+            slots = pending.setdefault(parent, [None] * num_outputs(parent))
+            slots[index] = accumulate(slots[index], grad)
+
+
+def apply_vjp(op: Op, cotangents: Sequence, inputs: Sequence, outputs: Sequence,
+              input_specs: Sequence[Spec], output_specs: Sequence[Spec]) -> list:
+    """Run an op's gradient rule and fit each gradient to its input.
+
+    Missing cotangents of a multi-output op become zeros; gradients of integer or bool inputs are
+    None; every gradient is summed back over broadcast axes and cast to its input's dtype.
+    `inputs` / `outputs` may hold None for values the front-end chose not to save (see
+    `Op.vjp_needs_inputs`).
+    """
+    from framework.ops import functions as F
+
+    if len(output_specs) == 1:
+        g, out = cotangents[0], outputs[0] if outputs else None
+    else:
+        g = tuple(c if c is not None else F.zeros(spec.shape, spec.dtype) if _known(spec)
+                  else F.zeros_like(o) for c, spec, o in zip(cotangents, output_specs, outputs))
+        out = tuple(outputs) if outputs else None
+    grads = op.vjp(g, tuple(inputs), out)
+    if not isinstance(grads, (tuple, list)):
+        grads = (grads,)
+    fitted = []
+    for grad, spec in zip(grads, input_specs):
+        if grad is None or not dtypes.is_float(spec.dtype):
+            fitted.append(None)
+            continue
+        fitted.append(fit_gradient(grad, spec))
+    return fitted
+
+
+def _known(spec: Spec) -> bool:
+    return all(d is not None for d in spec.shape)
+
+
+def fit_gradient(grad, spec: Spec):
+    """Broadcast un-reduction: sum `grad` over the axes that broadcasting stretched."""
+    from framework.ops import functions as F
+
+    if tuple(grad.shape) != tuple(spec.shape):
+        dropped, stretched = broadcast_reduction_axes(grad.shape, spec.shape)
+        if dropped:
+            grad = F.sum(grad, axis=dropped)
+        if stretched:
+            grad = F.sum(grad, axis=stretched, keepdims=True)
+    if grad.dtype != spec.dtype:
+        grad = F.cast(grad, spec.dtype)
+    return grad

@@ -1,0 +1,88 @@
+"""`bind`: how one neutral function call reaches whichever front-end owns its inputs.
+
+The neutral functions (`F.add`, `F.matmul`, ...) call `bind(op, *args)`. If an argument is an
+eager Tensor, the eager front-end records and runs the op; if it is a graph node, the graph
+front-end adds a node. Plain arrays run at once on the kernels. That is why one gradient rule
+serves both front-ends, and why rules on Tensors give higher-order gradients.
+
+A front-end registers the type of its values with `register_frontend(type, frontend)`, where
+`frontend.apply(op, args)` returns its output value(s). Non-front-end arguments reach it as
+NumPy arrays (constants) which it wraps as it sees fit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from framework import dtypes
+from framework.errors import DualgraphError
+from framework.ops.registry import Op, execute
+
+
+class ArrayFrontend:
+    """Runs ops immediately on NumPy arrays: the kernels, with nothing recorded."""
+
+    name = "arrays"
+
+    def apply(self, op: Op, args):
+        return execute(op, *(np.asarray(a) for a in args))
+
+
+ARRAYS = ArrayFrontend()
+_FRONTENDS: dict[type, object] = {}
+_LOOKUP_CACHE: dict[type, object] = {}
+
+
+def register_frontend(value_type: type, frontend) -> None:
+    """Make `frontend.apply` handle every op that has a `value_type` (or subclass) argument."""
+    _FRONTENDS[value_type] = frontend
+    _LOOKUP_CACHE.clear()
+
+
+def frontend_of_type(value_type: type):
+    try:
+        return _LOOKUP_CACHE[value_type]
+    except KeyError:
+        found = next((_FRONTENDS[t] for t in value_type.__mro__ if t in _FRONTENDS), None)
+        _LOOKUP_CACHE[value_type] = found
+        return found
+
+
+def bind(op: Op, *args):
+    """Apply a primitive to arguments from one front-end (or plain arrays)."""
+    frontend = None
+    for arg in args:
+        found = frontend_of_type(type(arg))
+        if found is not None and found is not frontend:
+            if frontend is not None:
+                raise DualgraphError(
+                    f"{op.name}: cannot mix values of two front-ends "
+                    f"({frontend.name} and {found.name}) in one op"
+                )
+            frontend = found
+    return (frontend or ARRAYS).apply(op, args)
+
+
+def as_operand(value, dtype=None):
+    """A front-end value passes through (cast to `dtype` if given); anything else -> an array."""
+    if frontend_of_type(type(value)) is not None:
+        return value if dtype is None or value.dtype == dtype else _cast(value, dtype)
+    if dtype is None:
+        dtype = dtypes.result_type(value) if dtypes.is_weak_scalar(value) else None
+    array = np.asarray(value, dtype)
+    if dtype is None and array.dtype not in dtypes.ALL:
+        array = array.astype(dtypes.result_type(array.dtype))
+    return array
+
+
+def promote(*values):
+    """Bring operands to their common dtype (NumPy rules, Python scalars weak)."""
+    common = dtypes.result_type(*(v if dtypes.is_weak_scalar(v) or hasattr(v, "dtype")
+                                  else np.asarray(v) for v in values))
+    return [as_operand(v, common) for v in values]
+
+
+def _cast(value, dtype):
+    from framework.ops.elementwise import cast
+
+    return cast(value, dtype)

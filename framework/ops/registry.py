@@ -1,0 +1,173 @@
+"""The op registry: every primitive declared once, with all of its rules.
+
+A primitive is a frozen dataclass deriving from `Op`. Its dataclass fields are its attributes, so
+equality and hashing are on (op class, attributes): the graph compiler can merge duplicates and
+key caches with them. The class holds, in one place:
+
+- `name`: the op's public name;
+- `infer(*inputs)`: the shape-and-dtype rule. It reads only `.shape` and `.dtype` of its inputs
+  (arrays, eager tensors or graph nodes alike), returns a `Spec` (or a tuple of them for several
+  outputs) and raises `ShapeError` / `DTypeError` on input the kernel must never see;
+- `cpu(*arrays)`: the numba CPU kernel entry point; outputs come from `framework.device.empty`;
+- `cuda`: the CUDA kernel entry point, or None until one is written;
+- `scalar`: for elementwise ops, the scalar body the fuser can compose;
+- `vjp(g, inputs, out)`: the gradient rule, written with the neutral functions of
+  `framework.ops.functions`, or `no_gradient = "why"` for ops without one.
+
+`register` adds a class to the registry; `check_registry` runs at import and refuses an op that
+lacks a rule.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+import numpy as np
+
+from framework.device import Device, device_of
+from framework.errors import DeviceError, DTypeError
+
+
+class Spec:
+    """The static description of a value: shape (ints, or None where unknown) and dtype."""
+
+    __slots__ = ("shape", "dtype")
+
+    def __init__(self, shape, dtype):
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Spec) and (self.shape, self.dtype) == (other.shape, other.dtype)
+
+    def __hash__(self) -> int:
+        return hash((self.shape, self.dtype))
+
+    def __repr__(self) -> str:
+        return f"Spec({self.shape}, {self.dtype})"
+
+
+class Op:
+    """Base class of every primitive. Subclasses are `@register`ed frozen dataclasses."""
+
+    name: ClassVar[str] = ""
+    # The CUDA kernel entry point, `cuda(self, *device_arrays)`, once one is written.
+    cuda: ClassVar = None
+    # Elementwise ops: the scalar body (a numba-compilable function) for fusion.
+    scalar: ClassVar = None
+    # Ops without a gradient say why, e.g. "integer output"; the registry checks one is given.
+    no_gradient: ClassVar[str | None] = None
+    # Which values the gradient rule reads, so eager can save only those for backward.
+    vjp_needs_inputs: ClassVar[bool] = True
+    vjp_needs_outputs: ClassVar[bool] = False
+
+    def infer(self, *inputs):
+        raise NotImplementedError
+
+    def cpu(self, *arrays):
+        raise NotImplementedError
+
+    vjp = None  # vjp(self, g, inputs, out) -> one gradient per input (None where there is none)
+
+    @property
+    def attributes(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def kernel(self, device: Device):
+        """The kernel entry point for a device, or a clear error when none is written."""
+        if device.type == "cpu":
+            return self.cpu
+        if device.type == "cuda" and self.cuda is not None:
+            return self.cuda
+        raise DeviceError(f"{self.name} has no {device.type} kernel yet")
+
+    def __str__(self) -> str:
+        attrs = ", ".join(f"{k}={v!r}" for k, v in self.attributes.items())
+        return f"{self.name}({attrs})" if attrs else self.name
+
+
+REGISTRY: dict[str, type[Op]] = {}
+
+
+def register(cls: type[Op]) -> type[Op]:
+    """Class decorator: make `cls` a frozen dataclass and add it to the registry."""
+    if not dataclasses.is_dataclass(cls) or cls.__dataclass_params__.frozen is False:
+        cls = dataclasses.dataclass(frozen=True)(cls)
+    if not cls.name:
+        raise TypeError(f"{cls.__name__} needs a `name`")
+    if cls.name in REGISTRY and REGISTRY[cls.name] is not cls:
+        raise TypeError(f"op name {cls.name!r} is declared twice")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def check_registry(registry: dict[str, type[Op]] = REGISTRY) -> None:
+    """Refuse an op that lacks a shape rule, a CPU kernel, or a gradient rule (or a reason)."""
+    problems = []
+    for name, cls in registry.items():
+        if cls.infer is Op.infer:
+            problems.append(f"{name}: no shape-and-dtype rule (infer)")
+        if cls.cpu is Op.cpu:
+            problems.append(f"{name}: no CPU kernel (cpu)")
+        if cls.vjp is None and not cls.no_gradient:
+            problems.append(f"{name}: neither a gradient rule (vjp) nor `no_gradient` reason")
+        if cls.vjp is not None and cls.no_gradient:
+            problems.append(f"{name}: has both a gradient rule and a `no_gradient` reason")
+    if problems:
+        raise TypeError("op registry check failed:\n  " + "\n  ".join(problems))
+
+
+def execute(op: Op, *arrays):
+    """Validate with the op's rule, then run its kernel on the arrays' device.
+
+    Returns one array, or a tuple of arrays for ops with several outputs. The rule always runs
+    first: kernels never see input it did not accept.
+
+    >>> from framework.ops.elementwise import Exp
+    >>> execute(Exp(), np.zeros(2, np.float32))
+    array([1., 1.], dtype=float32)
+    """
+    op.infer(*arrays)
+    return op.kernel(common_device(op, arrays))(*arrays)
+
+
+def common_device(op: Op, arrays) -> Device:
+    devices = {device_of(a) for a in arrays}
+    if len(devices) > 1:
+        names = ", ".join(sorted(str(d) for d in devices))
+        raise DeviceError(f"{op.name}: inputs are on different devices ({names})")
+    return devices.pop() if devices else Device("cpu")
+
+
+def require_same_dtype(op_name: str, *inputs) -> np.dtype:
+    """Binary primitives take one dtype; the neutral functions insert casts before them."""
+    dtypes = {x.dtype for x in inputs}
+    if len(dtypes) != 1:
+        listed = ", ".join(str(x.dtype) for x in inputs)
+        raise DTypeError(f"{op_name}: inputs have different dtypes ({listed})")
+    return inputs[0].dtype
+
+
+def require_dtype(op_name: str, x, allowed, what: str = "input") -> None:
+    if x.dtype not in allowed:
+        names = ", ".join(str(d) for d in allowed)
+        raise DTypeError(f"{op_name}: {what} has dtype {x.dtype}; supported: {names}")
+
+
+def registry_table(registry: dict[str, type[Op]] = REGISTRY) -> str:
+    """One row per op: name, attributes, kernels written, gradient rule (or why none)."""
+    rows = [("op", "attributes", "CPU", "CUDA", "gradient")]
+    for name in sorted(registry):
+        cls = registry[name]
+        attrs = ", ".join(f.name for f in dataclasses.fields(cls)) or "-"
+        gradient = "rule" if cls.vjp is not None else f"none ({cls.no_gradient})"
+        rows.append((name, attrs, "numba", "numba.cuda" if cls.cuda else "not yet", gradient))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + f"\n\n{len(registry)} primitives; registry check passed."
