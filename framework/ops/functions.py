@@ -10,6 +10,7 @@ defined beside its primitive, in the op's module; this module gathers them under
 array([2., 2.], dtype=float32)
 """
 
+from framework.ops.conv import *  # noqa: F403
 from framework.ops.creation import *  # noqa: F403
 from framework.ops.dispatch import as_operand, promote  # noqa: F401
 from framework.ops.elementwise import *  # noqa: F403

@@ -16,7 +16,7 @@ from framework.errors import DualgraphError
 from tests.framework import tracer
 from tests.framework.opspec import non_contiguous
 
-FAMILIES = ["elementwise", "reduction", "movement", "linalg", "nn", "random"]
+FAMILIES = ["elementwise", "reduction", "movement", "linalg", "conv", "nn", "random"]
 
 
 def _load_specs():
