@@ -76,7 +76,7 @@ def result_type(*operands) -> np.dtype:
     """The dtype an elementwise op computes in, for arrays/dtypes and weak Python scalars.
 
     >>> result_type(int32, float32), result_type(float32, 2.0), result_type(int32, 2.5)
-    (dtype('float32'), dtype('float32'), dtype('float32'))
+    (dtype('float64'), dtype('float32'), dtype('float32'))
     """
     strong = [as_dtype(op) if not hasattr(op, "dtype") else op.dtype for op in operands
               if not is_weak_scalar(op)]

@@ -132,10 +132,10 @@ def fit_gradient(grad, spec: Spec):
 
     if tuple(grad.shape) != tuple(spec.shape):
         dropped, stretched = broadcast_reduction_axes(grad.shape, spec.shape)
+        if stretched:  # first, while the axis numbers still refer to grad's own axes
+            grad = F.sum(grad, axis=stretched, keepdims=True)
         if dropped:
             grad = F.sum(grad, axis=dropped)
-        if stretched:
-            grad = F.sum(grad, axis=stretched, keepdims=True)
     if grad.dtype != spec.dtype:
         grad = F.cast(grad, spec.dtype)
     return grad

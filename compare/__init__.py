@@ -1,0 +1,1 @@
+"""Side-by-side comparisons: demos, benchmarks and the report (`python -m compare`)."""
