@@ -60,10 +60,11 @@ dot:
 # --- everyday targets ---------------------------------------------------------------------
 
 # Lint first: it is fast and catches what would otherwise surface as confusing test errors.
-# --dist loadfile keeps a file's tests on one worker, so per-module numba compiles happen once.
+# The docstring examples of the library run too, so they cannot drift from the code.
 test: venv dot
 	$(BIN)/ruff check .
-	$(NUMBA_ENV) $(BIN)/python -m pytest -n 2 --dist loadfile tests
+	$(NUMBA_ENV) $(BIN)/python -m pytest -n 2 --doctest-modules --ignore-glob='*/__main__.py' \
+	    tests framework compare
 
 demo: venv dot
 	$(NUMBA_ENV) $(BIN)/python -m compare

@@ -61,3 +61,7 @@ class DTypeError(DualgraphError, TypeError):
 
 class DeviceError(DualgraphError, RuntimeError):
     """Values on different devices, or an op with no kernel for a device."""
+
+
+class ArgumentError(DualgraphError, ValueError):
+    """A value argument out of its range (a probability above 1, a negative std...)."""

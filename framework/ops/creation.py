@@ -60,7 +60,9 @@ class FullLike(Op):
 
 
 def full(shape, value, dtype=None):
-    """>>> full((2,), 3.0)
+    """A new array of `shape` filled with `value` (dtype from the value when not given).
+
+    >>> full((2,), 3.0)
     array([3., 3.], dtype=float32)
     """
     dtype = dtypes.as_dtype(dtype) if dtype is not None else dtypes.result_type(value)
