@@ -66,7 +66,9 @@ class CpuAllocator:
     def __init__(self, device: Device):
         self.device = device
         self.stats = MemoryStats()
-        self._lock = threading.Lock()
+        # Re-entrant: garbage collection can run inside `empty` (while the lock is held) and
+        # free another buffer, whose `_release` callback then takes the lock on this thread.
+        self._lock = threading.RLock()
         # keyed by id(ref): the weakref must stay alive for its callback to fire
         self._sizes: dict[int, tuple[weakref.ref, int]] = {}
 
@@ -74,8 +76,8 @@ class CpuAllocator:
         array = np.empty(shape, dtype)
         nbytes = array.nbytes
         if nbytes:
+            ref = weakref.ref(array, self._release)
             with self._lock:
-                ref = weakref.ref(array, self._release)
                 self._sizes[id(ref)] = (ref, nbytes)
                 stats = self.stats
                 stats.live_bytes += nbytes

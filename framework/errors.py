@@ -65,3 +65,11 @@ class DeviceError(DualgraphError, RuntimeError):
 
 class ArgumentError(DualgraphError, ValueError):
     """A value argument out of its range (a probability above 1, a negative std...)."""
+
+
+class IndexingError(ShapeError, IndexError):
+    """An index an op cannot accept: out of range, too many, or not a basic index.
+
+    Both a `ShapeError` (so `except DualgraphError` catches it) and an `IndexError`, like the
+    error NumPy raises for the same index.
+    """

@@ -194,3 +194,16 @@ def test_generated_modules_are_written_once_and_reused(tmp_path, monkeypatch):
     files = list(tmp_path.glob("probe_*.py"))
     assert len(files) == 1 and files[0].read_text() == source
     assert codegen.load_module(source, "probe") is module
+
+
+def test_allocator_survives_garbage_collection_during_an_allocation():
+    # Cycles holding buffers are freed by the GC, which can run inside `empty` itself; the
+    # release callback must not deadlock on the allocator's lock.
+    class Cycle:
+        def __init__(self):
+            self.me = self
+            self.buffer = device.empty((4,), np.float32)
+
+    for _ in range(50_000):
+        Cycle()
+    gc.collect()
