@@ -102,13 +102,13 @@ def apply_vjp(op: Op, cotangents: Sequence, inputs: Sequence, outputs: Sequence,
     `inputs` / `outputs` may hold None for values the front-end chose not to save (see
     `Op.vjp_needs_inputs`).
     """
-    from framework.ops import functions as F
 
     if len(output_specs) == 1:
         g, out = cotangents[0], outputs[0] if outputs else None
     else:
-        g = tuple(c if c is not None else F.zeros(spec.shape, spec.dtype) if _known(spec)
-                  else F.zeros_like(o) for c, spec, o in zip(cotangents, output_specs, outputs))
+        saved = outputs or [None] * len(output_specs)
+        g = tuple(c if c is not None else _zeros_for(spec, o)
+                  for c, spec, o in zip(cotangents, output_specs, saved))
         out = tuple(outputs) if outputs else None
     grads = op.vjp(g, tuple(inputs), out)
     if not isinstance(grads, (tuple, list)):
@@ -122,8 +122,15 @@ def apply_vjp(op: Op, cotangents: Sequence, inputs: Sequence, outputs: Sequence,
     return fitted
 
 
-def _known(spec: Spec) -> bool:
-    return all(d is not None for d in spec.shape)
+def _zeros_for(spec: Spec, output):
+    """The cotangent of an output no gradient reached: zeros of its shape."""
+    from framework.ops import functions as F
+
+    if all(d is not None for d in spec.shape):
+        return F.zeros(spec.shape, spec.dtype)
+    if output is None:
+        raise ValueError(f"cannot make zeros of unknown shape {spec.shape} without the output")
+    return F.zeros_like(output)
 
 
 def fit_gradient(grad, spec: Spec):

@@ -1,0 +1,59 @@
+"""dualgraph's eager front-end: define-by-run tensors with PyTorch's names and semantics.
+
+>>> import eager
+>>> w = eager.tensor([2.0], requires_grad=True)
+>>> loss = (w * 3.0 - 1.0) ** 2
+>>> loss.backward()
+>>> w.grad.tolist()
+[30.0]
+"""
+
+from eager import nn
+from eager.autograd import (
+    AnomalyError,
+    detect_anomaly,
+    enable_grad,
+    grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from eager.creation import (
+    arange,
+    empty,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from eager.functions import *  # noqa: F403
+from eager.tensor import Tensor
+from framework import dtypes as _dtypes
+from framework.device import max_memory_allocated, memory_allocated, reset_peak_memory_stats
+
+float32 = _dtypes.float32
+float64 = _dtypes.float64
+int32 = _dtypes.int32
+int64 = _dtypes.int64
+bool = _dtypes.bool_  # noqa: A001  (PyTorch's name)
+float = float32  # noqa: A001
+double = float64
+long = int64
+
+__all__ = [
+    "nn", "AnomalyError", "Tensor", "arange", "detect_anomaly", "empty", "enable_grad",
+    "from_numpy",
+    "full", "full_like", "grad", "is_grad_enabled", "linspace", "manual_seed",
+    "max_memory_allocated", "memory_allocated", "no_grad", "ones", "ones_like", "rand",
+    "randint", "randn", "reset_peak_memory_stats", "set_grad_enabled", "tensor", "zeros",
+    "zeros_like", "float32", "float64", "int32", "int64", "bool", "float", "double", "long",
+]

@@ -1,0 +1,388 @@
+"""The eager autograd: a tape of backward nodes recorded while ordinary Python runs.
+
+Every op applied to a Tensor that requires grad records a `Node`: the op, edges to the nodes
+that produced its inputs, and only the values its gradient rule needs (as declared by the op).
+`backward` walks the nodes with the shared reverse-mode code (`framework.ops.autodiff`), runs
+each op's gradient rule (the same rule the graph front-end uses) and accumulates into the
+leaves' `.grad`. Rules are written in ops, so with `create_graph=True` the backward pass is
+itself recorded and can be differentiated again.
+
+The safety checks a PyTorch user knows are here: backward through a freed graph, a non-scalar
+backward without `gradient`, an in-place change of a saved value (version counters), and an
+anomaly mode that names the op and the line that produced a NaN.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from contextlib import contextmanager
+
+import numpy as np
+
+from framework.errors import describe_site
+from framework.ops.autodiff import apply_vjp, backprop
+from framework.ops.registry import Spec
+
+_state = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    return getattr(_state, "grad_enabled", True)
+
+
+def set_grad_enabled(mode: bool) -> None:
+    _state.grad_enabled = bool(mode)
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad mode for the current thread."""
+
+    mode = True
+
+    def __enter__(self):
+        self.previous = is_grad_enabled()
+        set_grad_enabled(self.mode)
+        return self
+
+    def __exit__(self, *exc):
+        set_grad_enabled(self.previous)
+        return False
+
+    def __call__(self, function):
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return function(*args, **kwargs)
+
+        wrapper.__name__ = function.__name__
+        wrapper.__doc__ = function.__doc__
+        return wrapper
+
+
+class no_grad(_GradMode):  # noqa: N801  (PyTorch's name)
+    """Ops inside record nothing: for inference and for updating parameters.
+
+    >>> import eager
+    >>> x = eager.ones(2, requires_grad=True)
+    >>> with eager.no_grad():
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    """
+
+    mode = False
+
+
+class enable_grad(_GradMode):  # noqa: N801
+    """Re-enable recording inside a `no_grad` block."""
+
+    mode = True
+
+
+def is_anomaly_enabled() -> bool:
+    return getattr(_state, "anomaly", False)
+
+
+@contextmanager
+def detect_anomaly():
+    """Check every op's outputs and every gradient for NaN, naming the op and the user's line.
+
+    >>> import eager
+    >>> with eager.detect_anomaly():
+    ...     eager.tensor([-1.0]).log()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    eager.autograd.AnomalyError: log produced NaN...
+    """
+    previous = is_anomaly_enabled()
+    _state.anomaly = True
+    try:
+        yield
+    finally:
+        _state.anomaly = previous
+
+
+def in_backward() -> bool:
+    """True while a backward pass runs (anomaly mode then checks gradients, not op outputs)."""
+    return getattr(_state, "in_backward", False)
+
+
+class AnomalyError(RuntimeError):
+    """A NaN appeared, in the forward pass or in a gradient, while `detect_anomaly` was on."""
+
+
+_IS_OWN_CODE: dict = {}
+
+
+def record_site() -> tuple:
+    """(filename, lineno, function) of the user's frame, cheaply: no source is read here.
+
+    Runs for every recorded op, so whether a code object is dualgraph's own is cached.
+    """
+    frame = sys._getframe(2)
+    while frame is not None:
+        code = frame.f_code
+        own = _IS_OWN_CODE.get(code)
+        if own is None:
+            own = _IS_OWN_CODE[code] = code.co_filename.startswith(_OWN_DIRS)
+        if not own:
+            return (code.co_filename, frame.f_lineno, code.co_name)
+        frame = frame.f_back
+    return ("<unknown>", 0, "")
+
+
+def site_text(site: tuple) -> str:
+    import traceback
+
+    return describe_site(traceback.FrameSummary(*site))
+
+
+def _own_dirs() -> tuple:
+    from framework.errors import _PACKAGE_DIRS
+
+    return _PACKAGE_DIRS
+
+
+_OWN_DIRS = _own_dirs()
+
+
+class Node:
+    """A backward node: one recorded op application (PyTorch's `grad_fn`).
+
+    Introspectable for drawing and debugging: `op`, `name` ("MulBackward"), `next_functions`
+    (the producing nodes of the inputs), `saved_shapes`, `site` (the user's line).
+    """
+
+    __slots__ = ("op", "next_edges", "input_specs", "output_specs", "saved_inputs",
+                 "saved_input_versions", "saved_outputs", "output_versions", "site",
+                 "released", "output_hooks", "__weakref__")
+
+    def __init__(self, op, inputs, outputs, next_edges, site):
+        self.op = op
+        self.next_edges = next_edges
+        self.input_specs = [Spec(t.data.shape, t.data.dtype) for t in inputs]
+        self.output_specs = [Spec(t.data.shape, t.data.dtype) for t in outputs]
+        if op.vjp_needs_inputs:
+            self.saved_inputs = list(inputs)
+            self.saved_input_versions = [t._version[0] for t in inputs]
+        else:
+            self.saved_inputs = None
+            self.saved_input_versions = None
+        # Outputs are saved as data plus version box, never as Tensors: a Tensor would point
+        # back at this node and make a reference cycle that only the GC could free.
+        self.saved_outputs = [t.data for t in outputs] if op.vjp_needs_outputs else None
+        self.output_versions = [(t._version, t._version[0]) for t in outputs]
+        self.site = site
+        self.released = False
+        self.output_hooks = None
+
+    @property
+    def name(self) -> str:
+        return "".join(part.capitalize() for part in self.op.name.split("_")) + "Backward"
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self.output_specs)
+
+    @property
+    def next_functions(self) -> tuple:
+        return tuple((edge[0], edge[1]) if edge else (None, 0) for edge in self.next_edges)
+
+    @property
+    def saved_shapes(self) -> list[tuple]:
+        """Shapes of the values this node keeps for backward."""
+        shapes = []
+        if self.saved_inputs is not None and not self.released:
+            shapes += [t.shape for t in self.saved_inputs]
+        if self.saved_outputs is not None and not self.released:
+            shapes += [a.shape for a in self.saved_outputs]
+        return shapes
+
+    def __repr__(self) -> str:
+        return f"<{self.name} at {self.site[0]}:{self.site[1]}>"
+
+    def register_output_hook(self, index: int, hook) -> None:
+        if self.output_hooks is None:
+            self.output_hooks = {}
+        self.output_hooks.setdefault(index, []).append(hook)
+
+    def release(self) -> None:
+        self.saved_inputs = None
+        self.saved_outputs = None
+        self.released = True
+
+    def run_vjp(self, cotangents, create_graph: bool):
+        from eager.tensor import Tensor
+
+        if self.released and (self.op.vjp_needs_inputs or self.op.vjp_needs_outputs):
+            raise RuntimeError(
+                f"Trying to backward through the graph a second time (or to use saved values "
+                f"after they were freed): {self.name} from {site_text(self.site)} already ran "
+                "its backward. Pass retain_graph=True to the first backward() if you need to "
+                "backward through the graph again."
+            )
+        inputs = self.saved_inputs
+        if inputs is None:
+            inputs = self.input_specs
+        else:
+            for i, (tensor, version) in enumerate(zip(inputs, self.saved_input_versions)):
+                if tensor._version[0] != version:
+                    raise _modified_error(self, f"input {i}", tensor._version[0], version)
+        outputs = None
+        if self.saved_outputs is not None:
+            outputs = []
+            for i, data in enumerate(self.saved_outputs):
+                box, version = self.output_versions[i]
+                if box[0] != version:
+                    raise _modified_error(self, f"output {i}", box[0], version)
+                outputs.append(Tensor._wrap(data, box, self, i))
+        return apply_vjp(self.op, cotangents, inputs, outputs, self.input_specs,
+                         self.output_specs)
+
+
+def _modified_error(node: Node, which: str, now: int, expected: int) -> RuntimeError:
+    return RuntimeError(
+        f"one of the values needed for gradient computation has been modified by an in-place "
+        f"operation: {which} of {node.name} (created at {site_text(node.site)}) is at version "
+        f"{now}; expected version {expected} instead. Use an out-of-place op, or .clone() "
+        f"the value before changing it."
+    )
+
+
+class AccumulateGrad:
+    """The node at a leaf: stores the incoming gradient into the leaf's `.grad`."""
+
+    __slots__ = ("variable", "__weakref__")
+    num_outputs = 1
+    next_edges = ()
+    name = "AccumulateGrad"
+    output_hooks = None
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    @property
+    def next_functions(self) -> tuple:
+        return ()
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad of {self.variable.name or 'a leaf'} {self.variable.shape}>"
+
+
+def _edges(node):
+    return node.next_edges
+
+
+def _num_outputs(node):
+    return node.num_outputs
+
+
+def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
+                 inputs=None, allow_unused: bool = False):
+    """Shared by `Tensor.backward` and `grad`: one reverse sweep from `outputs`.
+
+    With `inputs`, returns their gradients instead of accumulating into leaves' `.grad`.
+    """
+    from eager.tensor import Tensor
+
+    wanted = {}
+    if inputs is not None:
+        for i, x in enumerate(inputs):
+            if not x.requires_grad:
+                raise RuntimeError(f"input {i} of grad() does not require grad")
+            wanted[x.grad_edge()] = i
+    captured = [None] * len(inputs or ())
+
+    seeds = []
+    for k, (y, g) in enumerate(zip(outputs, grad_outputs)):
+        if not y.requires_grad:
+            raise RuntimeError(
+                f"element {k} of tensors does not require grad and does not have a grad_fn: "
+                "backward() needs a result computed from tensors with requires_grad=True "
+                "(and outside no_grad)"
+            )
+        if g is None:
+            if y.data.size != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs; this output has "
+                    f"shape {y.shape}: pass gradient= (a tensor of that shape) to backward()"
+                )
+            g = Tensor(np.ones(y.shape, y.dtype))
+        elif not isinstance(g, Tensor):
+            g = Tensor(np.asarray(g, y.dtype))
+        if g.shape != y.shape:
+            raise RuntimeError(f"gradient has shape {g.shape} but output {k} has shape "
+                               f"{y.shape}; they must match")
+        edge = y.grad_edge()
+        seeds.append((edge[0], edge[1], g))
+
+    anomaly = is_anomaly_enabled()
+
+    def vjp(node, cotangents):
+        if node.output_hooks:
+            cotangents = list(cotangents)
+            for index, hooks in node.output_hooks.items():
+                for hook in hooks:
+                    if cotangents[index] is not None:
+                        replaced = hook(cotangents[index])
+                        if replaced is not None:
+                            cotangents[index] = replaced
+        if wanted:
+            for index, g in enumerate(cotangents):
+                slot = wanted.get((node, index))
+                if slot is not None:
+                    captured[slot] = g
+        if isinstance(node, AccumulateGrad):
+            if inputs is None:
+                node.variable._accumulate(cotangents[0], create_graph)
+            return ()
+        grads = node.run_vjp(cotangents, create_graph)
+        if anomaly:
+            for i, g in enumerate(grads):
+                if g is not None and np.isnan(g.data).any():
+                    raise AnomalyError(
+                        f"gradient {i} of {node.name} is NaN; the op {node.op.name} was "
+                        f"called at {site_text(node.site)}")
+        if not retain_graph:
+            node.release()
+        return grads
+
+    previous, previous_in_backward = is_grad_enabled(), in_backward()
+    set_grad_enabled(create_graph)
+    _state.in_backward = True
+    try:
+        backprop(seeds, _edges, vjp, _num_outputs)
+    finally:
+        set_grad_enabled(previous)
+        _state.in_backward = previous_in_backward
+    if inputs is not None:
+        for i, g in enumerate(captured):
+            if g is None and not allow_unused:
+                raise RuntimeError(
+                    f"input {i} of grad() was not used to compute the outputs; pass "
+                    "allow_unused=True to get None for it")
+        return tuple(captured)
+    return None
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of `outputs` with respect to `inputs` (like `torch.autograd.grad`).
+
+    >>> import eager
+    >>> x = eager.tensor([3.0], requires_grad=True)
+    >>> (g,) = eager.grad(x * x, x, grad_outputs=eager.ones(1))
+    >>> g.tolist()
+    [6.0]
+    """
+    from eager.tensor import Tensor
+
+    single = isinstance(outputs, Tensor)
+    outputs = [outputs] if single else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    retain = create_graph if retain_graph is None else retain_graph
+    return run_backward(outputs, list(grad_outputs), retain, create_graph, inputs, allow_unused)

@@ -1,0 +1,555 @@
+"""`eager.nn.functional`: PyTorch's functional layer API on eager Tensors.
+
+Each function checks its arguments with PyTorch's conventions (class axis 1, NCHW images,
+`reduction=`, `training=`) and then calls the neutral op functions of `framework.ops` (`F.conv2d`,
+`F.cross_entropy`, ...), which the eager front-end runs now and records for backward. Composites
+(layer_norm, batch_norm, weighted or smoothed cross-entropy) are written with those functions
+too, so their gradients come from the ops' own rules.
+
+>>> import eager
+>>> import eager.nn.functional as F
+>>> logits = eager.tensor([[2.0, 0.0], [0.0, 2.0]], requires_grad=True)
+>>> loss = F.cross_entropy(logits, eager.tensor([0, 1]))
+>>> loss.backward()
+>>> round(loss.item(), 4), logits.grad.shape
+(0.1269, (2, 2))
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from eager.autograd import no_grad
+from eager.tensor import Tensor
+from framework import dtypes
+from framework.errors import ArgumentError, DTypeError, ShapeError
+from framework.ops import F
+from framework.ops import random as framework_random
+from framework.ops.movement import IndexingError
+
+__all__ = [
+    "avg_pool2d", "batch_norm", "conv2d", "cross_entropy", "dropout", "embedding", "flatten",
+    "gelu", "layer_norm", "linear", "log_softmax", "max_pool2d", "mse_loss", "nll_loss",
+    "one_hot", "relu", "sigmoid", "softmax", "tanh",
+]
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def _as_tensor(value) -> Tensor:
+    return value if isinstance(value, Tensor) else Tensor(np.asarray(value))
+
+
+def _check_reduction(reduction) -> None:
+    if reduction not in REDUCTIONS:
+        raise ArgumentError(f"{reduction!r} is not a valid value for reduction; use one of "
+                            f"{', '.join(repr(r) for r in REDUCTIONS)}")
+
+
+def _pair(value, what: str, function: str) -> tuple[int, int]:
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in pair):
+        raise ArgumentError(f"{function}: {what} must be an int or a pair of ints, got {value!r}")
+    return pair
+
+
+def _with_batch_axis(function: str, input: Tensor, run):
+    """Run a 4-D (N, C, H, W) op on an unbatched (C, H, W) input too, as PyTorch does."""
+    if input.ndim == 3:
+        return run(input.unsqueeze(0)).squeeze(0)
+    if input.ndim != 4:
+        raise ShapeError(f"{function}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got "
+                         f"shape {input.shape}")
+    return run(input)
+
+
+# -- linear and convolution -----------------------------------------------------------------------
+
+
+def linear(input, weight, bias=None):
+    """`input @ weight.T + bias`, with weight shaped (out_features, in_features).
+
+    >>> import eager
+    >>> linear(eager.ones(1, 2), eager.tensor([[1.0, 2.0], [3.0, 4.0]])).tolist()
+    [[3.0, 7.0]]
+    """
+    if weight.ndim != 2:
+        raise ShapeError(f"linear: weight must be 2-D (out_features, in_features), got shape "
+                         f"{weight.shape}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ShapeError(f"linear: input of shape {input.shape} does not end in the weight's "
+                         f"{weight.shape[1]} in_features (weight shape {weight.shape})")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ShapeError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+    return F.linear(input, weight, bias)
+
+
+def _same_padding(weight, stride, dilation) -> tuple:
+    """((top, bottom), (left, right)) keeping the spatial size; the odd pixel goes after."""
+    if stride != (1, 1):
+        raise ArgumentError(f"conv2d: padding='same' is not supported for strided convolutions "
+                            f"(stride={stride})")
+    pads = []
+    for kernel, rate in zip(weight.shape[2:], dilation):
+        total = rate * (kernel - 1)
+        pads.append((total // 2, total - total // 2))
+    return tuple(pads)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D cross-correlation of an NCHW (or unbatched CHW) input with (out, in / groups, kH, kW)
+    weights, plus a per-channel bias.
+
+    `padding` is an int, a pair, or "valid" (none) / "same" (keeps H and W; stride 1 only).
+
+    >>> import eager
+    >>> conv2d(eager.ones(1, 1, 4, 4), eager.ones(2, 1, 3, 3), eager.tensor([0.0, 1.0]),
+    ...        padding="same").shape
+    (1, 2, 4, 4)
+    """
+    if weight.ndim != 4:
+        raise ShapeError(f"conv2d: weight must be 4-D (out_channels, in_channels / groups, kH, "
+                         f"kW), got shape {weight.shape}")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ShapeError(f"conv2d: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+    stride = _pair(stride, "stride", "conv2d")
+    dilation = _pair(dilation, "dilation", "conv2d")
+    pre_pad = None
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = (0, 0)
+        elif padding == "same":
+            pads = _same_padding(weight, stride, dilation)
+            if all(before == after for before, after in pads):
+                padding = tuple(before for before, _ in pads)
+            else:
+                pre_pad, padding = ((0, 0), (0, 0)) + pads, (0, 0)
+        else:
+            raise ArgumentError(f"conv2d: invalid padding string {padding!r}; expected 'valid' "
+                                "or 'same'")
+
+    def run(x):
+        if pre_pad is not None:
+            x = F.pad(x, pre_pad)
+        out = F.conv2d(x, weight, stride, padding, dilation, groups)
+        return out if bias is None else out + bias.reshape(1, -1, 1, 1)
+
+    return _with_batch_axis("conv2d", input, run)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0):
+    """The maximum of each window of an NCHW (or CHW) input; stride defaults to kernel_size.
+
+    >>> import eager
+    >>> max_pool2d(eager.arange(16.0).reshape(1, 1, 4, 4), 2).tolist()
+    [[[[5.0, 7.0], [13.0, 15.0]]]]
+    """
+    return _with_batch_axis("max_pool2d", input,
+                            lambda x: F.max_pool2d(x, kernel_size, stride, padding))
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0):
+    """The mean of each window of an NCHW (or CHW) input; zero padding counts in the mean.
+
+    >>> import eager
+    >>> avg_pool2d(eager.arange(16.0).reshape(1, 4, 4), 2).tolist()
+    [[[2.5, 4.5], [10.5, 12.5]]]
+    """
+    return _with_batch_axis("avg_pool2d", input,
+                            lambda x: F.avg_pool2d(x, kernel_size, stride, padding))
+
+
+# -- activations ------------------------------------------------------------------------------
+
+
+def relu(input, inplace: bool = False):
+    """max(input, 0); with `inplace=True` the input tensor itself is overwritten.
+
+    >>> import eager
+    >>> relu(eager.tensor([-1.0, 2.0])).tolist()
+    [0.0, 2.0]
+    """
+    return input.clamp_(min=0) if inplace else F.relu(input)
+
+
+def tanh(input):
+    """Elementwise hyperbolic tangent."""
+    return F.tanh(input)
+
+
+def sigmoid(input):
+    """Elementwise 1 / (1 + exp(-input))."""
+    return F.sigmoid(input)
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def gelu(input, approximate: str = "none"):
+    """x * Phi(x), Phi the normal CDF; `approximate="tanh"` uses the tanh formula instead.
+
+    >>> import eager
+    >>> [round(v, 4) for v in gelu(eager.tensor([1.0, 1.0]), approximate="tanh").tolist()]
+    [0.8412, 0.8412]
+    """
+    if approximate == "none":
+        return F.gelu(input)
+    if approximate == "tanh":
+        inner = (input + input * input * input * 0.044715) * _SQRT_2_OVER_PI
+        return input * 0.5 * (inner.tanh() + 1.0)
+    raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def _softmax_dim(function: str, input, dim):
+    if dim is not None:
+        return dim
+    # PyTorch's legacy choice when dim is left out, with its warning.
+    warnings.warn(f"Implicit dimension choice for {function} has been deprecated. Change the "
+                  "call to include dim=X as an argument.", UserWarning, stacklevel=3)
+    return 0 if input.ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None, dtype=None):
+    """exp(input) normalized to sum to 1 along `dim`, computed stably.
+
+    >>> import eager
+    >>> softmax(eager.tensor([[0.0, 0.0]]), dim=1).tolist()
+    [[0.5, 0.5]]
+    """
+    dim = _softmax_dim("softmax", input, dim)
+    return F.softmax(input if dtype is None else input.to(dtype), dim)
+
+
+def log_softmax(input, dim=None, dtype=None):
+    """log(softmax(input, dim)) without the underflow of taking log of a tiny softmax."""
+    dim = _softmax_dim("log_softmax", input, dim)
+    return F.log_softmax(input if dtype is None else input.to(dtype), dim)
+
+
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False):
+    """Zero each element with probability p and scale the rest by 1 / (1 - p), in training.
+
+    Each call draws a fresh seed from the default generator, so `eager.manual_seed` makes the
+    masks reproducible. With `training=False` (or p = 0) the input is returned as it is;
+    `inplace=True` writes the result into the input tensor.
+
+    >>> import eager
+    >>> sorted(set(dropout(eager.ones(100), 0.5).tolist()))
+    [0.0, 2.0]
+    >>> dropout(eager.ones(2), 0.5, training=False).tolist()
+    [1.0, 1.0]
+    """
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p <= 1.0:
+        raise ArgumentError(f"dropout probability has to be between 0 and 1, but got {p!r}")
+    if not training or p == 0:
+        return input
+    result = F.dropout(input, p, framework_random.default_generator.next_seed())
+    return input.copy_(result) if inplace else result
+
+
+# -- embedding and normalization -----------------------------------------------------------------
+
+
+def embedding(input, weight):
+    """Rows of `weight` (num_embeddings, dim) picked by the integer tensor `input`.
+
+    >>> import eager
+    >>> embedding(eager.tensor([[2, 0]]), eager.arange(6.0).reshape(3, 2)).tolist()
+    [[[4.0, 5.0], [0.0, 1.0]]]
+    """
+    input = _as_tensor(input)
+    if input.dtype not in dtypes.INTS:
+        raise DTypeError(f"embedding: indices must be an integer tensor, got {input.dtype}")
+    return F.embedding(weight, input)
+
+
+def _normalized_shape(normalized_shape) -> tuple:
+    if isinstance(normalized_shape, int):
+        return (normalized_shape,)
+    return tuple(normalized_shape)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5):
+    """Normalize over the trailing `normalized_shape` dims to zero mean and unit variance
+    (biased variance, as PyTorch), then scale by `weight` and shift by `bias`.
+
+    >>> import eager
+    >>> y = layer_norm(eager.tensor([[1.0, 3.0]]), 2)
+    >>> [round(v, 3) for v in y[0].tolist()]
+    [-1.0, 1.0]
+    """
+    shape = _normalized_shape(normalized_shape)
+    if not shape or input.ndim < len(shape) or input.shape[input.ndim - len(shape):] != shape:
+        raise ShapeError(f"layer_norm: normalized_shape {shape} must match the last dimensions "
+                         f"of the input, whose shape is {input.shape}")
+    for name, value in (("weight", weight), ("bias", bias)):
+        if value is not None and value.shape != shape:
+            raise ShapeError(f"layer_norm: {name} must have the normalized shape {shape}, got "
+                             f"{value.shape}")
+    dims = tuple(range(input.ndim - len(shape), input.ndim))
+    mean = input.mean(dims, keepdim=True)
+    variance = input.var(dims, keepdim=True, unbiased=False)
+    out = (input - mean) * (variance + eps).rsqrt()
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training: bool = False,
+               momentum: float = 0.1, eps: float = 1e-5):
+    """Normalize each channel (axis 1) of an (N, C, ...) input.
+
+    In training, uses the batch's mean and biased variance, and updates `running_mean` and
+    `running_var` in place (when given) by `momentum`, the variance unbiased, as PyTorch does.
+    Otherwise normalizes with the running statistics.
+
+    >>> import eager
+    >>> x = eager.tensor([[0.0], [2.0]])
+    >>> mean, var = eager.zeros(1), eager.ones(1)
+    >>> [round(v, 3) for v in batch_norm(x, mean, var, training=True).flatten().tolist()]
+    [-1.0, 1.0]
+    >>> mean.tolist(), var.tolist()
+    ([0.10000000149011612], [1.100000023841858])
+    """
+    if input.ndim < 2:
+        raise ShapeError(f"batch_norm: expected an input of shape (N, C, ...), got {input.shape}")
+    channels = input.shape[1]
+    for name, value in (("running_mean", running_mean), ("running_var", running_var),
+                        ("weight", weight), ("bias", bias)):
+        if value is not None and value.shape != (channels,):
+            raise ShapeError(f"batch_norm: {name} must have shape ({channels},) for an input "
+                             f"with {channels} channels (shape {input.shape}), got {value.shape}")
+    axes = (0,) + tuple(range(2, input.ndim))
+    stats_shape = (1, channels) + (1,) * (input.ndim - 2)
+    if training:
+        count = input.numel() // channels if channels else 0
+        if count <= 1:
+            raise ArgumentError(f"batch_norm: expected more than 1 value per channel when "
+                                f"training, got input shape {input.shape}")
+        mean = input.mean(axes, keepdim=True)
+        variance = input.var(axes, keepdim=True, unbiased=False)
+        with no_grad():
+            if running_mean is not None:
+                running_mean.mul_(1.0 - momentum).add_(mean.reshape(channels) * momentum)
+            if running_var is not None:
+                unbiased_scale = momentum * count / (count - 1)
+                running_var.mul_(1.0 - momentum).add_(variance.reshape(channels)
+                                                      * unbiased_scale)
+    else:
+        if running_mean is None or running_var is None:
+            raise ArgumentError("batch_norm: running_mean and running_var are needed when not "
+                                "training")
+        mean = running_mean.reshape(stats_shape)
+        variance = running_var.reshape(stats_shape)
+    out = (input - mean) * (variance + eps).rsqrt()
+    if weight is not None:
+        out = out * weight.reshape(stats_shape)
+    if bias is not None:
+        out = out + bias.reshape(stats_shape)
+    return out
+
+
+# -- losses -----------------------------------------------------------------------------------
+
+
+def mse_loss(input, target, reduction: str = "mean"):
+    """Mean squared error (input - target)**2, reduced by "mean", "sum" or "none".
+
+    >>> import eager
+    >>> mse_loss(eager.tensor([1.0, 2.0]), eager.tensor([1.0, 4.0])).item()
+    2.0
+    """
+    _check_reduction(reduction)
+    target_shape = tuple(np.shape(target.data if isinstance(target, Tensor) else target))
+    if target_shape != tuple(input.shape):
+        warnings.warn(f"Using a target size ({target_shape}) that is different to "
+                      f"the input size ({tuple(input.shape)}). This will likely lead to "
+                      "incorrect results due to broadcasting. Please ensure they have the same "
+                      "size.", UserWarning, stacklevel=2)
+    return F.mse(input, target, reduction)
+
+
+def _reduce(loss, reduction: str):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _check_class_input(function: str, input, target) -> None:
+    if input.dtype not in dtypes.FLOATS:
+        raise DTypeError(f"{function}: input must be floating point, got {input.dtype}")
+    if input.ndim < 2:
+        raise ShapeError(f"{function}: input must have shape (N, C) or (N, C, d1, ...), got "
+                         f"{input.shape}")
+    if target.dtype in dtypes.INTS:
+        expected = input.shape[:1] + input.shape[2:]
+        if target.shape != expected:
+            raise ShapeError(f"{function}: class labels must have shape {expected} for an "
+                             f"input of shape {input.shape}, got {target.shape}")
+    elif target.dtype in dtypes.FLOATS:
+        if target.shape != input.shape:
+            raise ShapeError(f"{function}: class probabilities must have the input's shape "
+                             f"{input.shape}, got {target.shape}")
+    else:
+        raise DTypeError(f"{function}: target must hold integer class labels or float class "
+                         f"probabilities, got {target.dtype}")
+
+
+def _check_class_weight(function: str, weight, classes: int) -> None:
+    if weight is not None and weight.shape != (classes,):
+        raise ShapeError(f"{function}: weight must have one entry per class, shape ({classes},), "
+                         f"got {weight.shape}")
+
+
+def _class_axis_view(per_class, ndim: int):
+    """A (C,) vector shaped (1, C, 1, ...) to broadcast against an (N, C, ...) input."""
+    return per_class.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _picked_log_probabilities(function: str, log_probs, target, weight, ignore_index: int):
+    """For label targets: per-sample log_probs[target], the per-sample class weights (0 where
+    the target is ignore_index) and the ignored mask."""
+    classes = log_probs.shape[1]
+    labels = target.data
+    ignored = labels == ignore_index
+    outside = ~ignored & ((labels < 0) | (labels >= classes))
+    if outside.any():
+        raise IndexingError(f"{function}: target {labels[outside].flat[0]} is out of bounds "
+                            f"for {classes} classes (valid: 0 to {classes - 1}, or "
+                            f"ignore_index={ignore_index})")
+    safe_labels = np.where(ignored, 0, labels)
+    chosen = F.moveaxis(F.one_hot(safe_labels, classes, dtypes.bool_), -1, 1)
+    picked = F.where(chosen, log_probs, 0.0).sum(1)
+    if weight is None:
+        sample_weight = Tensor((~ignored).astype(log_probs.dtype))
+    else:
+        sample_weight = F.where(ignored, 0.0, F.gather(weight, safe_labels, 0))
+    return picked, sample_weight, ignored
+
+
+def nll_loss(input, target, weight=None, ignore_index: int = -100, reduction: str = "mean"):
+    """Negative log-likelihood of class labels, from log-probabilities `input` (N, C, ...).
+
+    `weight` rescales each class; targets equal to `ignore_index` contribute nothing. "mean"
+    divides by the total weight of the counted targets, as PyTorch does.
+
+    >>> import eager
+    >>> log_probs = eager.tensor([[-0.1, -2.0], [-3.0, -0.2]])
+    >>> round(nll_loss(log_probs, eager.tensor([0, 1])).item(), 4)
+    0.15
+    """
+    _check_reduction(reduction)
+    target = _as_tensor(target)
+    _check_class_input("nll_loss", input, target)
+    if target.dtype not in dtypes.INTS:
+        raise DTypeError(f"nll_loss: target must hold integer class labels, got {target.dtype}")
+    _check_class_weight("nll_loss", weight, input.shape[1])
+    picked, sample_weight, _ = _picked_log_probabilities("nll_loss", input, target, weight,
+                                                         ignore_index)
+    losses = -(picked * sample_weight)
+    if reduction == "mean":
+        return losses.sum() / sample_weight.sum()
+    return _reduce(losses, reduction)
+
+
+def cross_entropy(input, target, weight=None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0):
+    """Cross-entropy between softmax(input, dim=1) and integer labels or class probabilities.
+
+    input: (N, C), (N, C, d1, ...) or unbatched (C,). target: labels shaped (N, d1, ...), or
+    probabilities shaped like input. `weight`, `ignore_index` and `label_smoothing` follow
+    PyTorch; without them the loss runs as one fused op.
+
+    >>> import eager
+    >>> logits = eager.tensor([[2.0, 0.0], [0.0, 2.0]])
+    >>> [round(v, 4) for v in cross_entropy(logits, eager.tensor([0, 0]),
+    ...                                     reduction="none").tolist()]
+    [0.1269, 2.1269]
+    """
+    _check_reduction(reduction)
+    if isinstance(label_smoothing, bool) or not 0.0 <= label_smoothing <= 1.0:
+        raise ArgumentError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got "
+                            f"{label_smoothing!r}")
+    target = _as_tensor(target)
+    if input.ndim == 1:
+        loss = cross_entropy(input.unsqueeze(0), target.unsqueeze(0), weight, ignore_index,
+                             reduction, label_smoothing)
+        return loss.squeeze(0) if reduction == "none" else loss
+    _check_class_input("cross_entropy", input, target)
+    classes = input.shape[1]
+    _check_class_weight("cross_entropy", weight, classes)
+    if target.dtype in dtypes.FLOATS:
+        if weight is None and label_smoothing == 0:
+            return F.cross_entropy(input, target, reduction)
+        if label_smoothing:
+            target = target * (1.0 - label_smoothing) + label_smoothing / classes
+        log_probs = F.log_softmax(input, 1)
+        if weight is not None:
+            log_probs = log_probs * _class_axis_view(weight, input.ndim)
+        return _reduce(-(log_probs * target).sum(1), reduction)
+    if weight is None and label_smoothing == 0 and not (target.data == ignore_index).any():
+        return F.cross_entropy(input, target, reduction)
+    log_probs = F.log_softmax(input, 1)
+    picked, sample_weight, ignored = _picked_log_probabilities(
+        "cross_entropy", log_probs, target, weight, ignore_index)
+    losses = -(picked * sample_weight)
+    total_weight = sample_weight.sum()
+    loss = losses.sum() / total_weight if reduction == "mean" else _reduce(losses, reduction)
+    if not label_smoothing:
+        return loss
+    # Smoothing mixes in the (class-weighted) mean of -log p over all classes.
+    spread = log_probs if weight is None else log_probs * _class_axis_view(weight, input.ndim)
+    smooth = F.where(ignored, 0.0, -spread.sum(1))
+    smooth = smooth.sum() / total_weight if reduction == "mean" else _reduce(smooth, reduction)
+    return loss * (1.0 - label_smoothing) + smooth * (label_smoothing / classes)
+
+
+# -- shapes and encodings ---------------------------------------------------------------------
+
+
+def one_hot(tensor, num_classes: int = -1):
+    """int64 one-hot rows for integer labels: shape tensor.shape + (num_classes,).
+
+    num_classes=-1 uses the largest label + 1.
+
+    >>> import eager
+    >>> one_hot(eager.tensor([2, 0])).tolist()
+    [[0, 0, 1], [1, 0, 0]]
+    """
+    tensor = _as_tensor(tensor)
+    if tensor.dtype not in dtypes.INTS:
+        raise DTypeError(f"one_hot is only applicable to an integer tensor, got {tensor.dtype}")
+    if num_classes == -1:
+        if tensor.numel() == 0:
+            raise ArgumentError("one_hot: can not infer the number of classes of an empty "
+                                "tensor; pass num_classes")
+        num_classes = int(tensor.data.max()) + 1
+    return F.one_hot(tensor, num_classes, dtypes.int64)
+
+
+def flatten(input, start_dim: int = 0, end_dim: int = -1):
+    """Merge dims start_dim..end_dim into one (torch.flatten).
+
+    >>> import eager
+    >>> flatten(eager.zeros(2, 3, 4), 1).shape
+    (2, 12)
+    """
+    ndim = max(input.ndim, 1)
+    for dim in (start_dim, end_dim):
+        if not -ndim <= dim < ndim:
+            raise IndexingError(f"flatten: dimension out of range (expected to be in range of "
+                                f"[{-ndim}, {ndim - 1}], but got {dim})")
+    start, end = start_dim % ndim, end_dim % ndim
+    if start > end:
+        raise ArgumentError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
+    if input.ndim == 0:
+        return input.reshape(1)
+    merged = math.prod(input.shape[start:end + 1])
+    return input.reshape(input.shape[:start] + (merged,) + input.shape[end + 1:])

@@ -1,0 +1,87 @@
+"""Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from eager import autograd
+from eager.optim._kernels import FlatParameter, flat_gradient, sgd_update, unused
+from eager.optim.optimizer import Optimizer, _check_number, bump_version, state_view
+from eager.tensor import Tensor
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, `torch.optim.SGD`'s algorithm and arguments.
+
+    For each parameter p with gradient g, at step t (``b`` is the momentum buffer)::
+
+        g = -g                                  if maximize
+        g = g + weight_decay * p                if weight_decay != 0
+        b = g  (first step),  b = momentum * b + (1 - dampening) * g  (later steps)
+        g = g + momentum * b  if nesterov,  else  g = b              if momentum != 0
+        p = p - lr * g
+
+    >>> import eager
+    >>> w = eager.tensor([1.0, -2.0], requires_grad=True)
+    >>> opt = SGD([w], lr=0.1, momentum=0.9)
+    >>> for _ in range(2):
+    ...     opt.zero_grad()
+    ...     (w * w).sum().backward()  # gradient 2 w
+    ...     opt.step()
+    >>> [round(v, 4) for v in w.tolist()]
+    [0.46, -0.92]
+    """
+
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False):
+        defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+        self._check_group(defaults)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict) -> None:
+        super()._check_group(group)
+        _check_number(group, "momentum", "momentum value")
+        _check_number(group, "dampening", "dampening value")
+        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening "
+                             f"(got momentum={group['momentum']}, "
+                             f"dampening={group['dampening']})")
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns `closure()` if given."""
+        loss = self._evaluate(closure)
+        with autograd.no_grad():
+            for group in self.param_groups:
+                self._update_group(group)
+        return loss
+
+    def _update_group(self, group: dict) -> None:
+        lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+        for param in group["params"]:
+            if param.grad is None:
+                continue
+            value = param.data
+            scalar = value.dtype.type  # hyper-parameters rounded to the parameter's dtype
+            grad = flat_gradient(self._gradient(param), value.dtype)
+            buffer, first_step = None, False
+            if momentum != 0:
+                state = self.state[param]
+                buffer = state.get("momentum_buffer")
+                first_step = buffer is None
+                if first_step:
+                    buffer = Tensor(np.zeros(value.shape, value.dtype))
+                    state["momentum_buffer"] = buffer
+                buffer_view = state_view(buffer)
+            else:
+                buffer_view = unused(value.dtype)
+            work = FlatParameter(value)
+            sgd_update(work.work, grad, buffer_view, scalar(lr),
+                       scalar(momentum), scalar(1 - dampening), scalar(group["weight_decay"]),
+                       bool(group["nesterov"]), bool(group["maximize"]), first_step)
+            work.write_back()
+            bump_version(param)
+            if buffer is not None:
+                bump_version(buffer)

@@ -1,0 +1,689 @@
+"""The eager Tensor: a device buffer plus what autograd needs, with PyTorch's API.
+
+Ops on Tensors go through the neutral functions (`framework.ops.functions`), which hand them to
+`EagerFrontend.apply` below: validate with the op's rule, run its kernel now, and, when grad mode
+is on and an input requires grad, record a backward `Node` on the tape.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from eager import autograd
+from eager.autograd import AccumulateGrad, AnomalyError, Node, record_site
+from framework import dtypes
+from framework.device import cpu
+from framework.errors import DualgraphError
+from framework.ops import F, register_frontend
+
+_MaxResult = namedtuple("max", ["values", "indices"])
+_MinResult = namedtuple("min", ["values", "indices"])
+
+_VIEW_OPS = frozenset({"reshape", "transpose", "squeeze", "unsqueeze", "getitem",
+                       "broadcast_to", "split"})
+
+
+class Tensor:
+    """An n-dimensional array on a device that can record the ops applied to it.
+
+    >>> import eager
+    >>> x = eager.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    >>> loss = (x * x).sum()
+    >>> loss.backward()
+    >>> x.grad.tolist()
+    [[2.0, 4.0], [6.0, 8.0]]
+    """
+
+    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "output_nr", "_version",
+                 "_accumulator", "_retains_grad", "_leaf_hooks", "name", "__weakref__")
+    __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__, not an object array
+
+    def __init__(self, data, requires_grad: bool = False, name: str | None = None):
+        data = np.asarray(data)
+        if data.dtype not in dtypes.ALL:
+            data = data.astype(dtypes.result_type(data.dtype) if data.dtype.kind in "biuf"
+                               else dtypes.as_dtype(data.dtype))
+        if requires_grad and data.dtype.kind != "f":
+            raise RuntimeError(f"only floating point tensors can require gradients, not "
+                               f"{data.dtype}")
+        self.data = data
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+        self.grad_fn = None
+        self.output_nr = 0
+        self._version = [0]
+        self._accumulator = None
+        self._retains_grad = False
+        self._leaf_hooks = None
+        self.name = name
+
+    @classmethod
+    def _wrap(cls, data, version_box, grad_fn, output_nr):
+        """A Tensor around a kernel output (no checks, no copy)."""
+        tensor = cls.__new__(cls)
+        tensor.data = data
+        tensor.requires_grad = grad_fn is not None
+        tensor.grad = None
+        tensor.grad_fn = grad_fn
+        tensor.output_nr = output_nr
+        tensor._version = version_box if version_box is not None else [0]
+        tensor._accumulator = None
+        tensor._retains_grad = False
+        tensor._leaf_hooks = None
+        tensor.name = None
+        return tensor
+
+    # -- basic properties ---------------------------------------------------------------------
+
+    shape = property(lambda self: self.data.shape)
+    dtype = property(lambda self: self.data.dtype)
+    ndim = property(lambda self: self.data.ndim)
+    device = property(lambda self: cpu)
+    is_leaf = property(lambda self: self.grad_fn is None)
+    T = property(lambda self: self.permute(*reversed(range(self.ndim))))
+    mT = property(lambda self: self.transpose(-2, -1))
+
+    def size(self, dim: int | None = None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def __len__(self) -> int:
+        if not self.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        extras = []
+        if self.dtype != dtypes.float32 and self.dtype != dtypes.int64:
+            extras.append(f"dtype={self.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name}>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return f"tensor({body}{''.join(', ' + e for e in extras)})"
+
+    # -- conversion -----------------------------------------------------------------------------
+
+    def numpy(self) -> np.ndarray:
+        if self.requires_grad:
+            raise RuntimeError("Can't call numpy() on a Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def item(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted "
+                               "to a Python scalar")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        return bool(self.item())
+
+    def __index__(self):
+        if self.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.item())
+
+    def __hash__(self):
+        return id(self)
+
+    # -- autograd -------------------------------------------------------------------------------
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad` (PyTorch's semantics)."""
+        if inputs is not None:
+            raise NotImplementedError("backward(inputs=...) is not supported; use eager.grad")
+        retain = create_graph if retain_graph is None else retain_graph
+        autograd.run_backward([self], [gradient], retain, create_graph)
+
+    def grad_edge(self) -> tuple:
+        """(node, output index) that receives this tensor's gradient."""
+        if self.grad_fn is not None:
+            return (self.grad_fn, self.output_nr)
+        if not self.requires_grad:
+            raise RuntimeError("tensor does not require grad")
+        accumulator = self._accumulator() if self._accumulator is not None else None
+        if accumulator is None:
+            accumulator = AccumulateGrad(self)
+            import weakref
+
+            self._accumulator = weakref.ref(accumulator)
+        return (accumulator, 0)
+
+    def _accumulate(self, g, create_graph: bool):
+        if self._leaf_hooks:
+            for hook in self._leaf_hooks:
+                replaced = hook(g)
+                if replaced is not None:
+                    g = replaced
+        if not create_graph:
+            g = g.detach()
+        if self.grad is None:
+            # A fresh buffer: the gradient may alias a saved or seed value.
+            self.grad = g if create_graph else Tensor(g.data.copy())
+        else:
+            self.grad = self.grad + g if create_graph else Tensor(self.grad.data + g.data)
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph (shares memory and version counter)."""
+        return Tensor._wrap(self.data, self._version, None, 0)
+
+    def detach_(self) -> Tensor:
+        self.grad_fn, self.requires_grad = None, False
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if not self.is_leaf:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables")
+        if requires_grad and self.dtype.kind != "f":
+            raise RuntimeError("only floating point tensors can require gradients")
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep `.grad` for this non-leaf tensor after backward."""
+        if self.is_leaf or self._retains_grad:
+            return
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        self._retains_grad = True
+        import weakref
+
+        ref = weakref.ref(self)
+
+        def store(g):
+            tensor = ref()
+            if tensor is not None:
+                tensor.grad = g.detach() if tensor.grad is None else Tensor(
+                    tensor.grad.data + g.data)
+
+        self.grad_fn.register_output_hook(self.output_nr, store)
+
+    def register_hook(self, hook):
+        """Call `hook(grad)` when this tensor's gradient is computed; it may return a new one."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require grad")
+        if self.grad_fn is not None:
+            self.grad_fn.register_output_hook(self.output_nr, hook)
+        else:
+            if self._leaf_hooks is None:
+                self._leaf_hooks = []
+            self._leaf_hooks.append(hook)
+        return hook
+
+    def __deepcopy__(self, memo):
+        if not self.is_leaf:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment")
+        copied = Tensor(self.data.copy(), self.requires_grad, self.name)
+        if self.grad is not None:
+            copied.grad = Tensor(self.grad.data.copy())
+        memo[id(self)] = copied
+        return copied
+
+    def __reduce_ex__(self, protocol):
+        if not self.is_leaf:
+            raise RuntimeError("only leaf tensors can be pickled; detach() it first")
+        return (Tensor, (self.data, self.requires_grad, self.name))
+
+    def all(self, dim=None, keepdim=False):
+        """True where every element (along `dim`) is non-zero."""
+        return F.min(F.cast(self, dtypes.bool_), _dims(dim), keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        """True where some element (along `dim`) is non-zero."""
+        return F.max(F.cast(self, dtypes.bool_), _dims(dim), keepdim)
+
+    def clone(self) -> Tensor:
+        return F.add(self, F.zeros_like(self)) if self.requires_grad else Tensor(
+            self.data.copy())
+
+    def contiguous(self) -> Tensor:
+        return self if self.data.flags.c_contiguous else self.clone()
+
+    # -- in-place ops ---------------------------------------------------------------------------
+
+    def _check_inplace(self):
+        if autograd.is_grad_enabled() and self.is_leaf and self.requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                               "operation. Wrap the update in `with eager.no_grad():`.")
+
+    def _assign(self, result) -> Tensor:
+        """Write `result` into this tensor's buffer and take over its history."""
+        result = result if isinstance(result, Tensor) else Tensor(result)
+        if result.shape != self.shape:
+            try:
+                np.broadcast_to(result.data, self.shape)
+            except ValueError:
+                raise DualgraphError(f"in-place op: the result has shape {result.shape}, which "
+                                     f"cannot be written into shape {self.shape}") from None
+        np.copyto(self.data, result.data, casting="unsafe")
+        self._version[0] += 1
+        if result.requires_grad and autograd.is_grad_enabled():
+            if result.shape != self.shape:
+                result = F.broadcast_to(result, self.shape)
+            if self.dtype != result.dtype:
+                result = F.cast(result, self.dtype)
+            self.grad_fn, self.output_nr = result.grad_fn, result.output_nr
+            self.requires_grad = True
+        return self
+
+    def _original(self) -> Tensor:
+        """What an in-place op reads: the op may save its input for backward, and this buffer
+        is about to be overwritten, so a recorded op reads a copy (PyTorch's "original self")
+        with its own version counter."""
+        if self.requires_grad and autograd.is_grad_enabled():
+            return Tensor._wrap(self.data.copy(), None, self.grad_fn, self.output_nr)
+        return self
+
+    def _inplace(self, function, *args) -> Tensor:
+        self._check_inplace()
+        return self._assign(function(self._original(), *args))
+
+    def add_(self, other, alpha=1):
+        return self._inplace(lambda s, o: F.add(s, o if alpha == 1 else F.mul(o, alpha)), other)
+
+    def sub_(self, other, alpha=1):
+        return self._inplace(lambda s, o: F.sub(s, o if alpha == 1 else F.mul(o, alpha)), other)
+
+    def mul_(self, other):
+        return self._inplace(F.mul, other)
+
+    def div_(self, other):
+        return self._inplace(F.div, other)
+
+    def clamp_(self, min=None, max=None):
+        return self._inplace(lambda s: s.clamp(min, max))
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        self._check_inplace()
+        self.data.fill(value)
+        self._version[0] += 1
+        if autograd.is_grad_enabled() and self.grad_fn is not None:
+            self.grad_fn, self.output_nr = None, 0
+            self.requires_grad = False
+        return self
+
+    def copy_(self, source):
+        self._check_inplace()
+        return self._assign(F.cast(source, self.dtype) if isinstance(source, Tensor)
+                            else np.asarray(source, self.dtype))
+
+    def __setitem__(self, index, value):
+        self._check_inplace()
+        index = _unwrap_index(index)
+        value_requires_grad = isinstance(value, Tensor) and value.requires_grad
+        if autograd.is_grad_enabled() and (self.requires_grad or value_requires_grad):
+            # Recorded as out = where(window, value spread into place, self): gradients flow
+            # to `value` inside the window and to the old contents outside it, as in PyTorch.
+            if _is_advanced(index):
+                raise DualgraphError("assigning through an array index is not differentiable "
+                                     "here; use a basic index (ints, slices)")
+            window = np.zeros(self.shape, bool)
+            window[index] = True
+            shape = self.data[index].shape
+            value = value if isinstance(value, Tensor) else Tensor(np.asarray(value, self.dtype))
+            spread = F.slice_grad(F.broadcast_to(F.cast(value, self.dtype), shape), index,
+                                  self.shape)
+            self._assign(F.where(window, spread, self._original()))
+            return
+        self.data[index] = value.data if isinstance(value, Tensor) else value
+        self._version[0] += 1
+
+    # -- indexing and shape ----------------------------------------------------------------------
+
+    def __getitem__(self, index):
+        index = _unwrap_index(index)
+        if _is_advanced(index):
+            return _advanced_index(self, index)
+        return F.getitem(self, index)
+
+    def reshape(self, *shape):
+        return F.reshape(self, _shape_args(shape))
+
+    def view(self, *shape):
+        if not self.data.flags.c_contiguous:
+            raise RuntimeError("view size is not compatible with input tensor's size and "
+                               "stride; use .reshape(...) instead")
+        return F.reshape(self, _shape_args(shape))
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = start_dim % self.ndim, end_dim % self.ndim
+        shape = self.shape[:start] + (-1,) + self.shape[end + 1:]
+        return self.reshape(shape)
+
+    def permute(self, *dims):
+        return F.permute(self, *dims)
+
+    def transpose(self, dim0: int, dim1: int):
+        return F.swapaxes(self, dim0, dim1)
+
+    def t(self):
+        return self.transpose(0, 1) if self.ndim == 2 else self
+
+    def squeeze(self, dim=None):
+        return F.squeeze(self, dim)
+
+    def unsqueeze(self, dim: int):
+        return F.unsqueeze(self, dim)
+
+    def expand(self, *sizes):
+        sizes = _shape_args(sizes)
+        lead = len(sizes) - self.ndim
+        target = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+        return F.broadcast_to(self, target)
+
+    def expand_as(self, other):
+        return F.broadcast_to(self, other.shape)
+
+    def split(self, split_size_or_sections, dim: int = 0):
+        if isinstance(split_size_or_sections, int):
+            size = split_size_or_sections
+            total = self.shape[dim]
+            sizes = [size] * (total // size) + ([total % size] if total % size else [])
+            return F.split(self, sizes, dim)
+        return F.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks: int, dim: int = 0):
+        size = -(-self.shape[dim] // chunks)
+        return self.split(size, dim)
+
+    # -- reductions -------------------------------------------------------------------------------
+
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        x = self if dtype is None else F.cast(self, dtype)
+        return F.sum(x, _dims(dim), keepdim)
+
+    def mean(self, dim=None, keepdim=False):
+        return F.mean(self, _dims(dim), keepdim)
+
+    def prod(self, dim=None, keepdim=False):
+        return F.prod(self, _dims(dim), keepdim)
+
+    def var(self, dim=None, keepdim=False, unbiased=None, correction=None):
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        return F.var(self, _dims(dim), keepdim, correction)
+
+    def std(self, dim=None, keepdim=False, unbiased=None, correction=None):
+        return self.var(dim, keepdim, unbiased, correction).sqrt()
+
+    def logsumexp(self, dim, keepdim=False):
+        return F.logsumexp(self, _dims(dim), keepdim)
+
+    def max(self, dim=None, keepdim=False):
+        if dim is None:
+            return F.max(self)
+        if isinstance(dim, Tensor):
+            return F.maximum(self, dim)
+        return _MaxResult(F.max(self, dim, keepdim), F.argmax(self, dim, keepdim))
+
+    def min(self, dim=None, keepdim=False):
+        if dim is None:
+            return F.min(self)
+        if isinstance(dim, Tensor):
+            return F.minimum(self, dim)
+        return _MinResult(F.min(self, dim, keepdim), F.argmin(self, dim, keepdim))
+
+    def amax(self, dim=None, keepdim=False):
+        return F.max(self, _dims(dim), keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        return F.min(self, _dims(dim), keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return F.argmax(self, dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return F.argmin(self, dim, keepdim)
+
+    def softmax(self, dim: int):
+        return F.softmax(self, dim)
+
+    def log_softmax(self, dim: int):
+        return F.log_softmax(self, dim)
+
+    # -- elementwise ----------------------------------------------------------------------------
+
+    def clamp(self, min=None, max=None):
+        low = -np.inf if min is None else min
+        high = np.inf if max is None else max
+        return F.clip(self, low, high)
+
+    clip = clamp
+
+    def pow(self, exponent):
+        return F.pow(self, exponent)
+
+    def to(self, dtype=None, device=None):
+        if isinstance(dtype, str) and dtype.partition(":")[0] in ("cpu", "cuda"):
+            dtype, device = None, dtype
+        if device is not None and str(device) != "cpu":
+            raise DualgraphError(f"device {device!r} is not available yet; tensors live on cpu")
+        return self if dtype is None else F.cast(self, dtype)
+
+    def type(self, dtype):
+        return F.cast(self, dtype)
+
+    def float(self):
+        return F.cast(self, dtypes.float32)
+
+    def double(self):
+        return F.cast(self, dtypes.float64)
+
+    def long(self):
+        return F.cast(self, dtypes.int64)
+
+    def int(self):
+        return F.cast(self, dtypes.int32)
+
+    def bool(self):
+        return F.cast(self, dtypes.bool_)
+
+    def matmul(self, other):
+        return F.matmul(self, other)
+
+    def masked_fill(self, mask, value):
+        return F.where(mask, F.cast(F.full_like(self, value), self.dtype), self)
+
+    # -- operators ------------------------------------------------------------------------------
+
+    __add__ = lambda self, other: F.add(self, other)  # noqa: E731
+    __radd__ = lambda self, other: F.add(other, self)  # noqa: E731
+    __sub__ = lambda self, other: F.sub(self, other)  # noqa: E731
+    __rsub__ = lambda self, other: F.sub(other, self)  # noqa: E731
+    __mul__ = lambda self, other: F.mul(self, other)  # noqa: E731
+    __rmul__ = lambda self, other: F.mul(other, self)  # noqa: E731
+    __truediv__ = lambda self, other: F.div(self, other)  # noqa: E731
+    __rtruediv__ = lambda self, other: F.div(other, self)  # noqa: E731
+    __pow__ = lambda self, other: F.pow(self, other)  # noqa: E731
+    __rpow__ = lambda self, other: F.pow(other, self)  # noqa: E731
+    __matmul__ = lambda self, other: F.matmul(self, other)  # noqa: E731
+    __rmatmul__ = lambda self, other: F.matmul(other, self)  # noqa: E731
+    __neg__ = lambda self: F.neg(self)  # noqa: E731
+    __pos__ = lambda self: self  # noqa: E731
+    __abs__ = lambda self: F.abs(self)  # noqa: E731
+    __eq__ = lambda self, other: F.eq(self, other)  # noqa: E731
+    __ne__ = lambda self, other: F.ne(self, other)  # noqa: E731
+    __lt__ = lambda self, other: F.lt(self, other)  # noqa: E731
+    __le__ = lambda self, other: F.le(self, other)  # noqa: E731
+    __gt__ = lambda self, other: F.gt(self, other)  # noqa: E731
+    __ge__ = lambda self, other: F.ge(self, other)  # noqa: E731
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    def __invert__(self):
+        if self.dtype != dtypes.bool_:
+            raise TypeError("~ is defined for bool tensors only")
+        return F.eq(self, False)
+
+    def __and__(self, other):
+        return F.mul(F.cast(self, dtypes.bool_), F.cast(other, dtypes.bool_))
+
+    def __or__(self, other):
+        return F.maximum(F.cast(self, dtypes.bool_), F.cast(other, dtypes.bool_))
+
+
+_UNARY_METHODS = ["exp", "log", "log1p", "sqrt", "rsqrt", "tanh", "sigmoid", "relu", "sin",
+                  "cos", "sign", "square", "reciprocal", "abs", "neg"]
+
+
+def _unary_method(name):
+    function = getattr(F, name)
+
+    def method(self):
+        return function(self)
+
+    method.__name__ = name
+    method.__doc__ = f"Elementwise {name} (see framework.ops.functions.{name})."
+    return method
+
+
+for _name in _UNARY_METHODS:
+    setattr(Tensor, _name, _unary_method(_name))
+
+
+def _binary_method(name):
+    function = getattr(F, name)
+
+    def method(self, other):
+        return function(self, other)
+
+    method.__name__ = name
+    return method
+
+
+for _name in ("eq", "ne", "lt", "le", "gt", "ge", "maximum", "minimum"):
+    setattr(Tensor, _name, _binary_method(_name))
+Tensor.gelu = lambda self: F.gelu(self)
+Tensor.negative = Tensor.neg
+
+
+# -- helpers for PyTorch argument conventions ---------------------------------------------------
+
+
+def _dims(dim):
+    if dim is None or isinstance(dim, int):
+        return dim
+    return tuple(dim)
+
+
+def _shape_args(shape):
+    if len(shape) == 1 and not isinstance(shape[0], int):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def _unwrap_index(index):
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+def _is_advanced(index) -> bool:
+    entries = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(i, (np.ndarray, list)) for i in entries)
+
+
+def _advanced_index(tensor, index):
+    """x[int_tensor] / x[bool_mask] / x[:, idx]: gather along one axis (PyTorch's index)."""
+    entries = index if isinstance(index, tuple) else (index,)
+    arrays = [(k, np.asarray(e)) for k, e in enumerate(entries)
+              if isinstance(e, (np.ndarray, list))]
+    if len(arrays) != 1 or any(e is Ellipsis or e is None for e in entries):
+        raise DualgraphError("only one integer/bool array index (along one axis) is supported")
+    axis, array = arrays[0]
+    if any(not (isinstance(e, slice) and e == slice(None)) for k, e in enumerate(entries)
+           if k != axis):
+        raise DualgraphError("an array index can only be combined with full slices ':'")
+    if array.dtype == np.bool_:
+        if array.shape != tensor.shape[axis:axis + array.ndim]:
+            raise DualgraphError(f"boolean mask of shape {array.shape} does not match the "
+                                 f"indexed shape {tensor.shape[axis:axis + array.ndim]}")
+        if array.ndim > 1:
+            flat = tensor.reshape(tensor.shape[:axis] + (-1,) + tensor.shape[axis + array.ndim:])
+            return F.gather(flat, np.flatnonzero(array), axis)
+        return F.gather(tensor, np.flatnonzero(array), axis)
+    return F.gather(tensor, array.astype(np.int64), axis)
+
+
+# -- the front-end --------------------------------------------------------------------------------
+
+
+class EagerFrontend:
+    """Runs each op at once and records a backward Node when a gradient may be needed."""
+
+    name = "eager"
+
+    def apply(self, op, args):
+        # The hot path of every eager op: kept to plain loops and attribute reads.
+        inputs, arrays, needs_grad = [], [], False
+        for arg in args:
+            if not isinstance(arg, Tensor):
+                arg = Tensor(np.asarray(arg))  # a constant operand
+            inputs.append(arg)
+            arrays.append(arg.data)
+            needs_grad = needs_grad or arg.requires_grad
+        op.infer(*arrays)
+        result = op.kernel(cpu)(*arrays)  # every Tensor lives on the CPU until CUDA arrives
+        many = type(result) is tuple
+        version = inputs[0]._version if op.name in _VIEW_OPS else None
+        outputs = [Tensor._wrap(r, version if version is not None and _aliases(r, arrays[0])
+                                else None, None, 0) for r in (result if many else (result,))]
+        if needs_grad and op.vjp is not None and autograd.is_grad_enabled():
+            edges = [t.grad_edge() if t.requires_grad else None for t in inputs]
+            node = Node(op, inputs, outputs, edges, record_site())
+            for i, y in enumerate(outputs):
+                if y.data.dtype.kind == "f":
+                    y.grad_fn, y.output_nr, y.requires_grad = node, i, True
+        if autograd.is_anomaly_enabled() and not autograd.in_backward():
+            for y in outputs:
+                if y.dtype.kind == "f" and np.isnan(y.data).any():
+                    from eager.autograd import site_text
+
+                    raise AnomalyError(f"{op.name} produced NaN at {site_text(record_site())}")
+        return tuple(outputs) if many else outputs[0]
+
+
+def _aliases(result: np.ndarray, source: np.ndarray) -> bool:
+    return result.base is not None and np.may_share_memory(result, source)
+
+
+register_frontend(Tensor, EagerFrontend())

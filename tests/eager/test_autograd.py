@@ -1,0 +1,232 @@
+"""Autograd semantics a PyTorch user relies on, and the safety errors with their messages."""
+
+from __future__ import annotations
+
+import gc
+
+import numpy as np
+import pytest
+
+import eager
+from eager import Tensor
+
+
+def leaf(values, dtype="float64"):
+    return eager.tensor(np.asarray(values, dtype), requires_grad=True)
+
+
+def test_gradients_accumulate_into_leaves_only():
+    x = leaf([1.0, 2.0])
+    y = x * 3.0
+    z = (y * y).sum()
+    z.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 18 * np.array([1.0, 2.0]))
+    assert y.grad is None and y.grad_fn is not None and not y.is_leaf
+    (x * 2.0).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 18 * np.array([1.0, 2.0]) + 2)
+
+
+def test_requires_grad_propagates_and_no_grad_stops_it():
+    x = leaf([1.0])
+    c = eager.tensor([2.0])
+    assert (x * c).requires_grad and not (c * c).requires_grad
+    with eager.no_grad():
+        y = x * c
+        with eager.enable_grad():
+            assert (x * c).requires_grad
+    assert not y.requires_grad and y.grad_fn is None
+
+    @eager.no_grad()
+    def frozen(t):
+        return t * 2
+
+    assert not frozen(x).requires_grad
+
+
+def test_fan_out_sums_both_paths():
+    x = leaf([3.0])
+    y = x * x + x  # x used three times
+    y.backward(eager.ones(1, dtype="float64"))
+    np.testing.assert_allclose(x.grad.numpy(), [2 * 3.0 + 1])
+
+
+def test_backward_twice_without_retain_graph_names_the_problem():
+    x = leaf([1.0, 2.0])
+    loss = (x.exp() * x).sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        loss.backward()
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = leaf([1.0, 2.0])
+    loss = (x.exp()).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * np.exp([1.0, 2.0]))
+
+
+def test_non_scalar_backward_needs_a_gradient():
+    x = leaf([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="grad can be implicitly created only for scalar"):
+        (x * 2).backward()
+    (x * 2).backward(gradient=eager.tensor([1.0, 10.0], dtype="float64"))
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 20.0])
+
+
+def test_backward_on_a_tensor_that_does_not_require_grad():
+    with pytest.raises(RuntimeError, match="does not require grad and does not have a grad_fn"):
+        eager.tensor([1.0]).sum().backward()
+
+
+def test_in_place_change_of_a_saved_value_is_detected():
+    x = leaf([1.0, 2.0])
+    y = x * 1.0
+    z = y * y  # saves y
+    y.add_(1.0)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation.*MulBackward"):
+        z.sum().backward()
+
+
+def test_in_place_on_an_output_saved_by_exp_is_detected():
+    x = leaf([1.0, 2.0])
+    y = x.exp()  # saves its output
+    y.mul_(2.0)
+    with pytest.raises(RuntimeError, match="output 0 of ExpBackward.*version 1; expected "
+                                           "version 0"):
+        y.sum().backward()
+
+
+def test_in_place_on_a_leaf_that_requires_grad_is_refused():
+    x = leaf([1.0])
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad.*in-place"):
+        x.add_(1.0)
+    with eager.no_grad():
+        x.add_(1.0)  # the optimizer's way
+    np.testing.assert_allclose(x.detach().numpy(), [2.0])
+
+
+def test_in_place_on_a_non_leaf_keeps_gradients_right():
+    x = leaf([1.0, 2.0])
+    y = x * 2.0
+    y.mul_(3.0)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [6.0, 6.0])
+
+
+def test_setitem_is_differentiable():
+    x = leaf([1.0, 2.0, 3.0])
+    v = leaf([10.0])
+    y = x * 1.0
+    y[1:2] = v * 2.0
+    (y * eager.tensor([1.0, 2.0, 3.0], dtype="float64")).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 0.0, 3.0])
+    np.testing.assert_allclose(v.grad.numpy(), [4.0])
+
+
+def test_grad_returns_gradients_without_touching_dot_grad():
+    x = leaf([1.0, 2.0])
+    (g,) = eager.grad((x ** 3).sum(), x)
+    np.testing.assert_allclose(g.numpy(), 3 * np.array([1.0, 2.0]) ** 2)
+    assert x.grad is None
+
+
+def test_second_order_with_create_graph():
+    x = leaf([0.5, -1.5])
+    (g,) = eager.grad(x.tanh().sum(), x, create_graph=True)
+    assert g.requires_grad
+    (h,) = eager.grad(g.sum(), x)
+    t = np.tanh([0.5, -1.5])
+    np.testing.assert_allclose(h.numpy(), -2 * t * (1 - t ** 2), rtol=1e-12)
+
+
+def test_unused_input_needs_allow_unused():
+    x, unused = leaf([1.0]), leaf([2.0])
+    with pytest.raises(RuntimeError, match="was not used"):
+        eager.grad((x * 2).sum(), [x, unused])
+    gx, gu = eager.grad((x * 2).sum(), [x, unused], allow_unused=True)
+    assert gu is None and gx.tolist() == [2.0]
+
+
+def test_hooks_see_and_can_replace_gradients():
+    x = leaf([1.0, 2.0])
+    seen = []
+    y = x * 2.0
+    y.register_hook(lambda g: seen.append(g.numpy().copy()))
+    x.register_hook(lambda g: g * 10.0)
+    y.sum().backward()
+    np.testing.assert_allclose(seen[0], [1.0, 1.0])
+    np.testing.assert_allclose(x.grad.numpy(), [20.0, 20.0])
+
+
+def test_retain_grad_keeps_a_non_leaf_gradient():
+    x = leaf([1.0, 2.0])
+    y = x * x
+    y.retain_grad()
+    (y * 3.0).sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), [3.0, 3.0])
+
+
+def test_detach_shares_data_but_not_history():
+    x = leaf([1.0])
+    d = (x * 2).detach()
+    assert not d.requires_grad and d.grad_fn is None
+
+
+def test_saved_values_are_freed_after_backward():
+    x = leaf(np.ones(1000))
+    y = x.exp()
+    node = y.grad_fn
+    y.sum().backward()
+    assert node.saved_shapes == [] and node.released
+
+
+def test_integer_tensors_cannot_require_grad():
+    with pytest.raises(RuntimeError, match="only floating point tensors"):
+        eager.tensor([1, 2], requires_grad=True)
+
+
+def test_anomaly_mode_names_the_op_and_line_of_a_nan():
+    x = leaf([-1.0])
+    with eager.detect_anomaly():
+        with pytest.raises(eager.AnomalyError, match=r"sqrt produced NaN at .*test_autograd"):
+            x.sqrt()
+    y = leaf([0.0])
+    with eager.detect_anomaly():
+        loss = (y.sqrt() * 0.0).sum()  # forward is fine, the gradient is 0 * inf = NaN
+        with pytest.raises(eager.AnomalyError, match="gradient 0 of .*Backward is NaN"):
+            loss.backward()
+
+
+def test_the_recorded_graph_is_introspectable():
+    x = leaf([1.0, 2.0])
+    y = (x * 2.0).exp()
+    node = y.grad_fn
+    assert node.name == "ExpBackward" and node.op.name == "exp"
+    (parent, index), = node.next_functions
+    assert parent.name == "MulBackward" and index == 0
+    assert node.site[0] == __file__
+    assert node.saved_shapes == [(2,)]
+    leaf_edges = [edge for edge in parent.next_functions if edge[0] is not None]
+    assert leaf_edges[0][0].name == "AccumulateGrad" and leaf_edges[0][0].variable is x
+
+
+def test_graph_memory_is_released_when_the_output_dies():
+    x = leaf(np.ones(10_000))
+    gc.collect()
+    before = eager.memory_allocated()
+    y = x.exp().exp()
+    assert eager.memory_allocated() > before
+    del y
+    gc.collect()
+    assert eager.memory_allocated() == before
+
+
+def test_deep_chains_backprop_without_recursion_limits():
+    x = leaf([1.0])
+    y = x
+    for _ in range(5000):
+        y = y * 1.0
+    y.sum().backward()
+    assert x.grad.tolist() == [1.0]
+    assert isinstance(y, Tensor)
