@@ -8,7 +8,7 @@
 [30.0]
 """
 
-from eager import nn
+from eager import data, nn, optim
 from eager.autograd import (
     AnomalyError,
     detect_anomaly,
@@ -36,6 +36,7 @@ from eager.creation import (
     zeros_like,
 )
 from eager.functions import *  # noqa: F403
+from eager.serialization import load, save
 from eager.tensor import Tensor
 from framework import dtypes as _dtypes
 from framework.device import max_memory_allocated, memory_allocated, reset_peak_memory_stats
@@ -50,10 +51,10 @@ double = float64
 long = int64
 
 __all__ = [
-    "nn", "AnomalyError", "Tensor", "arange", "detect_anomaly", "empty", "enable_grad",
-    "from_numpy",
-    "full", "full_like", "grad", "is_grad_enabled", "linspace", "manual_seed",
-    "max_memory_allocated", "memory_allocated", "no_grad", "ones", "ones_like", "rand",
-    "randint", "randn", "reset_peak_memory_stats", "set_grad_enabled", "tensor", "zeros",
-    "zeros_like", "float32", "float64", "int32", "int64", "bool", "float", "double", "long",
+    "AnomalyError", "Tensor", "arange", "data", "detect_anomaly", "empty", "enable_grad",
+    "from_numpy", "full", "full_like", "grad", "is_grad_enabled", "linspace", "load",
+    "manual_seed", "max_memory_allocated", "memory_allocated", "nn", "no_grad", "ones",
+    "ones_like", "optim", "rand", "randint", "randn", "reset_peak_memory_stats", "save",
+    "set_grad_enabled", "tensor", "zeros", "zeros_like", "float32", "float64", "int32", "int64",
+    "bool", "float", "double", "long",
 ]
