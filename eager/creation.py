@@ -27,9 +27,10 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
         data = data.data
     array = np.array(data)
     if dtype is None:
-        if array.dtype.kind == "f" and not isinstance(data, np.ndarray):
+        from_python = not isinstance(data, (np.ndarray, np.generic))
+        if array.dtype.kind == "f" and from_python:
             dtype = dtypes.float32
-        elif array.dtype.kind in "iu" and not isinstance(data, np.ndarray):
+        elif array.dtype.kind in "iu" and from_python:
             dtype = dtypes.int64
         elif array.dtype.kind in "biuf":
             dtype = dtypes.result_type(array.dtype) if array.dtype not in dtypes.ALL \

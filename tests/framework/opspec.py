@@ -54,7 +54,9 @@ class OpSpec:
             else:
                 low, high = self.domain
                 made.append(rng.integers(int(low) - 1, int(high) + 2, size=shape).astype(dtype))
-        return made
+        # 0-d draws come back as NumPy scalars, which are immutable: finite differences
+        # perturb their inputs in place, so every input is an array.
+        return [np.asarray(x) for x in made]
 
     def tol(self, dtype) -> tuple[float, float]:
         return self.tolerance.get(np.dtype(dtype), FLOAT_TOLERANCE.get(np.dtype(dtype), (0, 0)))
