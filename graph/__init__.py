@@ -1,0 +1,65 @@
+"""dualgraph's graph front-end: define-and-run with TensorFlow 1's names and semantics.
+
+>>> import graph as tf
+>>> with tf.Graph().as_default():
+...     x = tf.placeholder(tf.float32, (None, 2), name="x")
+...     w = tf.Variable([[1.0], [2.0]], name="w")
+...     y = tf.matmul(x, w)
+...     with tf.Session() as sess:
+...         sess.run(tf.global_variables_initializer())
+...         print(sess.run(y, feed_dict={x: [[3.0, 4.0]]}))
+[[11.]]
+"""
+
+from framework import dtypes as _dtypes
+from graph.api import *  # noqa: F403
+from graph.core import (
+    Graph,
+    GraphError,
+    Operation,
+    Tensor,
+    constant,
+    get_default_graph,
+    placeholder,
+    reset_default_graph,
+)
+from graph.gradients import gradients, identity, stop_gradient
+from graph.session import InteractiveSession, Session, get_default_session
+from graph.variables import (
+    Variable,
+    assign,
+    assign_add,
+    assign_sub,
+    global_variables,
+    global_variables_initializer,
+    group,
+    no_op,
+    trainable_variables,
+    variables_initializer,
+)
+
+float32 = _dtypes.float32
+float64 = _dtypes.float64
+int32 = _dtypes.int32
+int64 = _dtypes.int64
+bool = _dtypes.bool_  # noqa: A001  (TensorFlow's name)
+
+
+__all__ = [  # noqa: F405  (with the star-imported TensorFlow-named ops of graph.api)
+    "Graph", "GraphError", "InteractiveSession", "Operation", "Session", "Tensor", "Variable",
+    "assign", "assign_add", "assign_sub", "constant", "control_dependencies",
+    "get_default_graph", "get_default_session", "global_variables",
+    "global_variables_initializer", "gradients", "group", "identity", "name_scope", "no_op",
+    "placeholder", "reset_default_graph", "stop_gradient", "trainable_variables",
+    "variables_initializer", "float32", "float64", "int32", "int64", "bool",
+]
+
+
+def name_scope(name: str):
+    """Prefix the names of ops created inside with `name/` (nested scopes nest)."""
+    return get_default_graph().name_scope(name)
+
+
+def control_dependencies(control_inputs):
+    """Ops created inside run only after `control_inputs` (None clears the outer ones)."""
+    return get_default_graph().control_dependencies(control_inputs)
