@@ -76,9 +76,13 @@ def normalize_axis(axis: int, ndim: int, op: str = "op") -> int:
     """Map a possibly negative axis into range(ndim), or raise naming the op."""
     if not isinstance(axis, int) or isinstance(axis, bool):
         raise ShapeError(f"{op}: axis must be an int, got {axis!r}")
-    if not -ndim <= axis < max(ndim, 1) or (ndim == 0 and axis not in (0, -1)):
+    if ndim == 0:  # a scalar has one position, as in NumPy's reductions: axis 0 or -1
+        if axis not in (0, -1):
+            raise ShapeError(f"{op}: axis {axis} is out of range for a 0-d input")
+        return 0
+    if not -ndim <= axis < ndim:
         raise ShapeError(f"{op}: axis {axis} is out of range for a {ndim}-d input")
-    return axis % ndim if ndim else 0
+    return axis % ndim
 
 
 def normalize_axes(axes, ndim: int, op: str = "op") -> tuple[int, ...]:

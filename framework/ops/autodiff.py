@@ -102,7 +102,8 @@ def apply_vjp(op: Op, cotangents: Sequence, inputs: Sequence, outputs: Sequence,
     `inputs` / `outputs` may hold None for values the front-end chose not to save (see
     `Op.vjp_needs_inputs`).
     """
-
+    if op.vjp is None:  # an op with `no_gradient` passes nothing back
+        return [None] * len(input_specs)
     if len(output_specs) == 1:
         g, out = cotangents[0], outputs[0] if outputs else None
     else:

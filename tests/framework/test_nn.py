@@ -1,0 +1,249 @@
+"""What the nn spec table cannot express: index values out of range, mixed dtypes, -inf rows,
+the parallel and blocked kernel paths, and the float32 exp the kernels use."""
+
+import numba
+import numpy as np
+import pytest
+
+from framework import dtypes
+from framework.errors import DTypeError, DualgraphError, ShapeError
+from framework.ops import F, nn
+from tests.framework import tracer
+from tests.framework.specs_nn import np_cross_entropy, np_log_softmax, np_softmax
+
+RNG = np.random.default_rng(7)
+
+
+@pytest.fixture
+def no_kernels(monkeypatch):
+    """Fail the test if any nn kernel driver runs."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("an nn kernel ran on input its checks should have refused")
+
+    monkeypatch.setattr(nn, "_run_along_axis", refuse)
+    monkeypatch.setattr(nn, "_drivers", refuse)
+
+
+# ---------------------------------------------------------------------------------------------
+# Values the shape rules cannot see
+
+
+@pytest.mark.parametrize("bad_label", [5, 7, -1])
+def test_out_of_range_label_names_the_label_and_the_class_count(bad_label, no_kernels):
+    logits = np.zeros((4, 5), np.float32)
+    labels = np.array([0, 1, bad_label, 2])
+    with pytest.raises(IndexError, match=rf"class label {bad_label} at position \(2,\) is out "
+                                         rf"of range for 5 classes") as info:
+        F.cross_entropy(logits, labels)
+    assert isinstance(info.value, DualgraphError)
+    assert __file__ in str(info.value)
+
+
+def test_out_of_range_label_in_a_spatial_loss(no_kernels):
+    labels = np.zeros((2, 3, 3), np.int32)
+    labels[1, 2, 0] = 4
+    with pytest.raises(IndexError, match=r"class label 4 at position \(1, 2, 0\)"):
+        F.cross_entropy(np.zeros((2, 4, 3, 3)), labels, reduction="none")
+
+
+@pytest.mark.parametrize("bad_index", [6, -2])
+def test_out_of_range_embedding_index(bad_index, no_kernels):
+    with pytest.raises(IndexError, match=rf"embedding: index {bad_index} .* a weight of 6 rows"):
+        F.embedding(np.ones((6, 2)), np.array([[0, 5], [bad_index, 1]]))
+
+
+# ---------------------------------------------------------------------------------------------
+# dtypes and arguments
+
+
+def test_probability_targets_must_have_the_logits_dtype(no_kernels):
+    with pytest.raises(DTypeError, match="probability targets have dtype float64 but logits "
+                                         "have float32"):
+        F.cross_entropy(np.zeros((2, 3), np.float32), np.full((2, 3), 1 / 3))
+
+
+@pytest.mark.parametrize("labels", [np.array([True, False]), np.array([1.0, 0.0])])
+def test_labels_must_be_integers(labels, no_kernels):
+    # A float (N,) target is read as probabilities and refused by shape; bools by dtype.
+    with pytest.raises(DualgraphError, match="class labels has dtype bool|probability targets "
+                                             "must have the logits' shape"):
+        F.cross_entropy(np.zeros((2, 3)), labels)
+
+
+def test_embedding_indices_must_be_integers(no_kernels):
+    with pytest.raises(DTypeError, match="embedding: indices has dtype float64"):
+        F.embedding(np.ones((4, 2)), np.array([0.0, 1.0]))
+
+
+@pytest.mark.parametrize("loss, args", [
+    (F.cross_entropy, (np.zeros((2, 3)), np.array([0, 1]))),
+    (F.mse, (np.zeros(3), np.zeros(3))),
+])
+def test_unknown_reduction_is_refused(loss, args, no_kernels):
+    with pytest.raises(DualgraphError, match="reduction must be one of mean, sum, none; got "
+                                             "'avg'"):
+        loss(*args, reduction="avg")
+
+
+def test_mse_promotes_mixed_float_dtypes():
+    result = F.mse(np.ones(3, np.float32), np.zeros(3, np.float64))
+    assert result.dtype == np.float64 and result == 1.0
+
+
+def test_softmax_of_a_scalar_along_axis_zero():
+    assert F.softmax(np.float32(3.0), axis=0) == 1.0
+    assert F.log_softmax(np.float64(-2.0), axis=0) == 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Numerical behaviour
+
+
+def test_huge_logits_do_not_overflow():
+    logits = np.array([[1e4, 1e4 - 1.0, -1e4], [3e38, 3e38, 0.0]], np.float32)
+    expected = np_softmax(logits.astype(np.float64), axis=1)
+    np.testing.assert_allclose(F.softmax(logits), expected, rtol=1e-6, atol=1e-30)
+    np.testing.assert_allclose(F.log_softmax(logits)[0], np_log_softmax(
+        logits[0].astype(np.float64)), rtol=1e-6)
+    loss = F.cross_entropy(logits, np.array([1, 0]), reduction="none")
+    np.testing.assert_allclose(loss, [1.0 + np.log1p(np.exp(-1.0)), np.log(2.0)], rtol=1e-6)
+
+
+def test_minus_infinity_logits_behave_as_in_pytorch():
+    inf = np.inf
+    logits = np.array([[0.0, -inf, 0.0], [-inf, -inf, -inf]])
+    probs = F.softmax(logits)
+    np.testing.assert_array_equal(probs[0], [0.5, 0.0, 0.5])
+    assert np.isnan(probs[1]).all()  # nothing to normalize: NaN, as torch.softmax gives
+    log_probs = F.log_softmax(logits)
+    np.testing.assert_array_equal(log_probs[0], [-np.log(2), -inf, -np.log(2)])
+    assert np.isnan(log_probs[1]).all()
+    losses = F.cross_entropy(logits[:1].repeat(2, 0), np.array([0, 1]), reduction="none")
+    np.testing.assert_array_equal(losses, [np.log(2), inf])
+
+
+def test_nan_spreads_over_its_row_only():
+    logits = np.array([[0.0, np.nan, 1.0], [0.0, 1.0, 2.0]], np.float32)
+    probs = F.softmax(logits)
+    assert np.isnan(probs[0]).all() and np.isfinite(probs[1]).all()
+
+
+def test_float32_exp_is_within_one_ulp_everywhere():
+    @numba.njit
+    def exp_all(values, out):
+        for i in range(values.size):
+            out[i] = nn.exp_kernel(values[i])
+
+    values = np.concatenate([np.linspace(-110, 89, 400_001, dtype=np.float32),
+                             np.float32([-np.inf, np.inf, np.nan, 0.0, -0.0, -1e-30, 1e-30])])
+    ours = np.empty_like(values)
+    exp_all(values, ours)
+    with np.errstate(over="ignore"):
+        exact = np.exp(values.astype(np.float64)).astype(np.float32)
+    finite = np.isfinite(exact)
+    ulps = np.abs(ours[finite].view(np.int32).astype(np.int64) - exact[finite].view(np.int32))
+    assert ulps.max() <= 1
+    np.testing.assert_array_equal(ours[~finite], exact[~finite])  # inf and nan
+    assert ours[values == -np.inf] == 0.0 and ours[values < -104].max() == 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernel paths: many rows (parallel), reduced axis not last (blocks), strided views
+
+
+@pytest.mark.parametrize("dtype", dtypes.FLOATS)
+@pytest.mark.parametrize("shape, axis", [((300, 70), -1), ((3, 50, 300), 1), ((70, 300), 0),
+                                         ((2, 129, 5), 1), ((4, 3, 2, 100), 2)])
+def test_large_and_blocked_softmax_match_numpy(shape, axis, dtype):
+    x = RNG.uniform(-10, 10, size=shape).astype(dtype)
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    expected = np_softmax(x.astype(np.float64), axis)
+    np.testing.assert_allclose(F.softmax(x, axis), expected, rtol=rtol, atol=1e-7)
+    np.testing.assert_allclose(F.log_softmax(x, axis), np_log_softmax(x.astype(np.float64), axis),
+                               rtol=rtol, atol=1e-6)
+
+
+def test_serial_and_parallel_kernels_agree(monkeypatch):
+    x = RNG.standard_normal((64, 33, 3)).astype(np.float32)
+    labels = RNG.integers(0, 33, size=(64, 3))
+    serial = [F.softmax(x, 1), F.cross_entropy(x, labels, reduction="none"), F.softmax(x[:, :, 0])]
+    monkeypatch.setattr(nn, "PARALLEL_MIN_SIZE", 0)
+    parallel = [F.softmax(x, 1), F.cross_entropy(x, labels, reduction="none"),
+                F.softmax(x[:, :, 0])]
+    for one, other in zip(serial, parallel):
+        np.testing.assert_array_equal(one, other)
+
+
+@pytest.mark.parametrize("soft", [False, True])
+def test_large_cross_entropy_matches_numpy(soft):
+    logits = RNG.uniform(-5, 5, size=(2000, 37)).astype(np.float32)
+    target = RNG.uniform(0, 1, size=logits.shape).astype(np.float32) if soft else \
+        RNG.integers(0, 37, size=2000)
+    for reduction in ("none", "mean", "sum"):
+        expected = np_cross_entropy(logits.astype(np.float64), target, reduction)
+        np.testing.assert_allclose(F.cross_entropy(logits, target, reduction), expected,
+                                   rtol=2e-5)
+
+
+def test_transposed_and_strided_views_are_read_correctly():
+    x = RNG.standard_normal((40, 30))
+    np.testing.assert_allclose(F.softmax(x.T, axis=0), np_softmax(x, 1).T, rtol=1e-12)
+    np.testing.assert_allclose(F.softmax(x[::3, ::2], axis=1), np_softmax(x[::3, ::2], 1),
+                               rtol=1e-12)
+    weight = RNG.standard_normal((8, 50))
+    indices = RNG.integers(0, 8, size=(40, 20))
+    np.testing.assert_array_equal(F.embedding(weight.T.copy().T[:, ::5], indices[::2, ::3]),
+                                  weight[:, ::5][indices[::2, ::3]])
+
+
+def test_large_embedding_lookup():
+    weight = RNG.standard_normal((1000, 64)).astype(np.float32)
+    indices = RNG.integers(0, 1000, size=(25, 20))
+    np.testing.assert_array_equal(F.embedding(weight, indices), weight[indices])
+
+
+# ---------------------------------------------------------------------------------------------
+# Gradients
+
+
+def test_embedding_gradient_sums_repeated_rows():
+    weight = tracer.leaf(np.zeros((4, 2)))
+    out = F.embedding(weight, np.array([[1, 1], [3, 1]]))
+    (grad,) = tracer.grad([out], [weight], [np.ones((2, 2, 2))])
+    np.testing.assert_array_equal(grad.value, [[0, 0], [3, 3], [0, 0], [1, 1]])
+
+
+def test_label_cross_entropy_gradient_is_softmax_minus_one_hot():
+    logits_value = RNG.standard_normal((3, 4))
+    labels = np.array([2, 0, 3])
+    logits = tracer.leaf(logits_value)
+    loss = F.cross_entropy(logits, labels, reduction="sum")
+    (grad,) = tracer.grad([loss], [logits], [np.float64(2.0)])
+    expected = np_softmax(logits_value, 1) - np.eye(4)[labels]
+    np.testing.assert_allclose(grad.value, 2.0 * expected, rtol=1e-12)
+    op_grads = nn.LabelCrossEntropy().vjp(np.ones(3), (logits_value, labels), None)
+    assert op_grads[1] is None  # integer labels get no gradient
+
+
+def test_probability_target_gradient_is_minus_log_softmax():
+    logits_value = RNG.standard_normal((3, 4))
+    target_value = RNG.uniform(0, 1, size=(3, 4))
+    logits, target = tracer.leaf(logits_value), tracer.leaf(target_value)
+    loss = F.cross_entropy(logits, target, reduction="none")
+    cotangent = np.array([1.0, -2.0, 0.5])
+    grad_logits, grad_target = tracer.grad([loss], [logits, target], [cotangent])
+    np.testing.assert_allclose(grad_target.value,
+                               -np_log_softmax(logits_value, 1) * cotangent[:, None], rtol=1e-12)
+    mass = target_value.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(
+        grad_logits.value, (np_softmax(logits_value, 1) * mass - target_value) * cotangent[:, None],
+        rtol=1e-12)
+
+
+def test_cross_entropy_gradient_needs_the_number_of_classes():
+    from framework.ops.registry import Spec
+
+    with pytest.raises(ShapeError, match="number of classes"):
+        nn.LabelCrossEntropy().vjp(np.ones(2), (Spec((2, None), np.float32),
+                                                Spec((2,), np.int64)), None)
