@@ -12,7 +12,9 @@
 """
 
 from framework import dtypes as _dtypes
+from graph import layers, nn, train
 from graph.api import *  # noqa: F403
+from graph.control_flow import cond, while_loop
 from graph.core import (
     Graph,
     GraphError,
@@ -24,6 +26,15 @@ from graph.core import (
     reset_default_graph,
 )
 from graph.gradients import gradients, identity, stop_gradient
+from graph.layers import (
+    constant_initializer,
+    glorot_normal_initializer,
+    glorot_uniform_initializer,
+    ones_initializer,
+    random_normal_initializer,
+    random_uniform_initializer,
+    zeros_initializer,
+)
 from graph.session import InteractiveSession, Session, get_default_session
 from graph.variables import (
     Variable,
@@ -52,12 +63,16 @@ __all__ = [  # noqa: F405  (with the star-imported TensorFlow-named ops of graph
     "global_variables_initializer", "gradients", "group", "identity", "name_scope", "no_op",
     "placeholder", "reset_default_graph", "stop_gradient", "trainable_variables",
     "variables_initializer", "float32", "float64", "int32", "int64", "bool",
+    "layers", "nn", "train", "constant_initializer", "glorot_normal_initializer",
+    "glorot_uniform_initializer", "ones_initializer", "random_normal_initializer",
+    "random_uniform_initializer", "zeros_initializer",
+    "cond", "while_loop",
 ]
 
 
-def name_scope(name: str):
+def name_scope(name, default_name=None, values=None):
     """Prefix the names of ops created inside with `name/` (nested scopes nest)."""
-    return get_default_graph().name_scope(name)
+    return get_default_graph().name_scope(name, default_name, values)
 
 
 def control_dependencies(control_inputs):

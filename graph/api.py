@@ -21,10 +21,13 @@ def _axis(axis):
 
 
 def _scoped(name, build):
+    """Build under `name/` and give the result's own op the name itself ('logits:0')."""
     if name is None:
         return build()
-    with get_default_graph().name_scope(name):
-        return build()
+    graph = get_default_graph()
+    with graph.name_scope(name) as scope:
+        result = build()
+    return graph.name_result(result, scope)
 
 
 def add(x, y, name=None):

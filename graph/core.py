@@ -27,6 +27,40 @@ class GraphError(DualgraphError, ValueError):
     """A misuse of the graph API (unknown name, wrong graph, feeding a non-placeholder...)."""
 
 
+class TensorShape(tuple):
+    """A tuple of dimensions (None where unknown) with TensorFlow's TensorShape helpers.
+
+    It compares equal to the plain tuple, so `x.shape == (None, 3)` keeps working.
+
+    >>> TensorShape((None, 3)).as_list()
+    [None, 3]
+    >>> TensorShape((2, 3)).num_elements()
+    6
+    """
+
+    __slots__ = ()
+
+    def __getitem__(self, index):
+        item = tuple.__getitem__(self, index)
+        return TensorShape(item) if isinstance(index, slice) else item
+
+    @property
+    def ndims(self) -> int:
+        return len(self)
+
+    rank = ndims
+
+    def as_list(self) -> list:
+        return list(self)
+
+    def is_fully_defined(self) -> bool:
+        return all(d is not None for d in self)
+
+    def num_elements(self) -> int | None:
+        """The number of elements, or None while a dimension is unknown."""
+        return int(np.prod(self, dtype=np.int64)) if self.is_fully_defined() else None
+
+
 class Tensor:
     """A symbolic value: output `value_index` of `op`. It holds no data until a Session runs.
 
@@ -44,7 +78,7 @@ class Tensor:
     def __init__(self, op: Operation, value_index: int, shape, dtype):
         self.op = op
         self.value_index = value_index
-        self.shape = tuple(shape)
+        self.shape = TensorShape(shape)
         self.dtype = np.dtype(dtype)
 
     @property
@@ -59,7 +93,7 @@ class Tensor:
     def ndim(self) -> int:
         return len(self.shape)
 
-    def get_shape(self) -> tuple:
+    def get_shape(self) -> TensorShape:
         return self.shape
 
     def __repr__(self) -> str:
@@ -86,11 +120,18 @@ class Tensor:
         raise GraphError(f"len() of {self.name!r}: its first dimension is unknown")
 
     def eval(self, feed_dict=None, session=None):
-        """The value of this tensor in the default (or given) session."""
-        from graph.session import get_default_session
+        """The value of this tensor in the default (or given) session.
 
-        session = session or get_default_session()
-        return session.run(self, feed_dict)
+        >>> import graph as tf
+        >>> with tf.Graph().as_default():
+        ...     x = tf.placeholder(tf.float32, (2,))
+        ...     with tf.Session():
+        ...         print((x + 1.0).eval({x: [1.0, 2.0]}))
+        [2. 3.]
+        """
+        from graph.session import session_for
+
+        return session_for(self, session, "Tensor.eval()").run(self, feed_dict)
 
 
 class Operation:
@@ -115,10 +156,24 @@ class Operation:
         self.outputs = tuple(Tensor(self, i, s.shape, s.dtype) for i, s in enumerate(output_specs))
 
     def run(self, feed_dict=None, session=None):
-        """Run this operation (for its effects) in the default or given session."""
-        from graph.session import get_default_session
+        """Run this operation (for its effects) in the default or given session.
 
-        (session or get_default_session()).run(self, feed_dict)
+        >>> import graph as tf
+        >>> with tf.Graph().as_default():
+        ...     v = tf.Variable(1.0)
+        ...     with tf.Session() as sess:
+        ...         tf.global_variables_initializer().run()
+        ...         v.assign_add(2.0).op.run()
+        ...         print(sess.run(v))
+        3.0
+        """
+        from graph.session import session_for
+
+        session_for(self, session, "Operation.run()").run(self, feed_dict)
+
+    def values(self) -> tuple:
+        """The output Tensors (TensorFlow's name for `outputs`)."""
+        return self.outputs
 
     def __repr__(self) -> str:
         return f"<graph.Operation {self.name!r} type={self.type}>"
@@ -146,6 +201,7 @@ class Graph:
     def __init__(self):
         self.operations: list[Operation] = []
         self._names: dict[str, Operation] = {}
+        # Names in use, ops and name scopes alike, with the next suffix to try for each.
         self._name_counts: dict[str, int] = {}
         self._scope_stack: list[str] = []
         self._context_stack: list = []
@@ -153,39 +209,86 @@ class Graph:
         self._ids = itertools.count()
         self.collections: dict[str, list] = {}
         self._lock = threading.RLock()
+        self._finalized = False
+
+    def __bool__(self) -> bool:
+        # An empty graph is still a graph: `graph or default` must not skip it for having no ops.
+        return True
 
     # -- building -------------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def as_default(self):
-        _default_graph_stack.append(self)
+        """Make this the graph new ops go to, in this thread, inside the `with` block.
+
+        >>> g = Graph()
+        >>> with g.as_default():
+        ...     get_default_graph() is g
+        True
+        """
+        stack = _thread_defaults.graphs
+        stack.append(self)
         try:
             yield self
         finally:
-            _default_graph_stack.pop()
+            stack.pop()
 
-    def unique_name(self, name: str) -> str:
-        scope = self._scope_stack[-1] if self._scope_stack else ""
-        base = f"{scope}/{name}" if scope else name
+    def get_name_scope(self) -> str:
+        """The current name scope, e.g. 'layer1/dense' ('' at the top level)."""
+        return self._scope_stack[-1] if self._scope_stack else ""
+
+    def unique_name(self, name: str, mark_as_used: bool = True) -> str:
+        """`name` inside the current scope, with a `_1`, `_2`... suffix if already in use.
+
+        A name ending in '/' is taken as an exact absolute name (TensorFlow's convention).
+
+        >>> g = Graph()
+        >>> g.unique_name("dense"), g.unique_name("dense"), g.unique_name("dense")
+        ('dense', 'dense_1', 'dense_2')
+        """
         with self._lock:
+            if name.endswith("/"):
+                exact = name[:-1]
+                if mark_as_used:
+                    self._name_counts[exact] = max(self._name_counts.get(exact, 0), 1)
+                return exact
+            scope = self.get_name_scope()
+            base = f"{scope}/{name}" if scope else name
             count = self._name_counts.get(base, 0)
             candidate = base if count == 0 else f"{base}_{count}"
-            while candidate in self._names:
+            while self._in_use(candidate):
                 count += 1
                 candidate = f"{base}_{count}"
-            self._name_counts[base] = count + 1
+            if mark_as_used:
+                self._name_counts[base] = count + 1
+                if candidate != base:  # so that an explicit 'dense_1' later becomes 'dense_1_1'
+                    self._name_counts[candidate] = max(self._name_counts.get(candidate, 0), 1)
         return candidate
+
+    def _in_use(self, name: str) -> bool:
+        return self._name_counts.get(name, 0) > 0 or name in self._names
 
     def add_operation(self, op_type, inputs, output_specs, name=None, primitive=None,
                       attrs=None, site=None) -> Operation:
+        """Append a node (inputs must be Tensors of this graph); it gets the current name
+        scope, control dependencies and context, and the user's line as its `site`."""
+        if self._finalized:
+            raise GraphError(f"cannot add a {op_type} op: the graph is finalized "
+                             "(graph.finalize() was called, so it can no longer change)")
         for tensor in inputs:
+            if not isinstance(tensor, Tensor):
+                raise GraphError(f"{op_type}: input {tensor!r} is not a graph Tensor")
             if tensor.graph is not self:
-                raise GraphError(f"{op_type}: input {tensor.name!r} belongs to another graph; "
-                                 "all tensors of one op must come from the same graph")
-        control = [op for frame in self._control_stack for op in frame]
+                raise GraphError(
+                    f"{op_type}: input {tensor.name!r} (created at {_site_text(tensor.op.site)})"
+                    " belongs to another graph; all tensors of one op must come from the same "
+                    "graph")
+        control = list(dict.fromkeys(op for frame in self._control_stack for op in frame))
         op = Operation(self, op_type, self.unique_name(name or op_type), inputs, output_specs,
                        primitive, attrs, control, site or user_frame())
         with self._lock:
+            if op.name in self._names:
+                raise GraphError(f"the graph already has an operation named {op.name!r}")
             self.operations.append(op)
             self._names[op.name] = op
         if op.context is not None:
@@ -193,24 +296,44 @@ class Graph:
         return op
 
     @contextlib.contextmanager
-    def name_scope(self, name: str):
-        current = self._scope_stack[-1] if self._scope_stack else ""
-        if name.endswith("/"):
+    def name_scope(self, name, default_name=None, values=None):
+        """Prefix the names of ops created inside with `name/` (TensorFlow 1's name_scope).
+
+        Nested scopes nest; reusing a name gives `name_1`; a name ending in '/' re-enters that
+        exact scope; None or '' (without `default_name`) goes back to the top level. `values`,
+        as in TensorFlow, are tensors that must belong to this graph.
+
+        >>> g = Graph()
+        >>> with g.as_default():
+        ...     with g.name_scope("layer") as scope:
+        ...         c = constant(1.0)
+        >>> scope, c.op.name
+        ('layer/', 'layer/Const')
+        """
+        for value in values or ():
+            if isinstance(value, (Tensor, Operation)) and value.graph is not self:
+                raise GraphError(f"name_scope: {value.name!r} belongs to another graph")
+        if not name:
+            name = default_name
+        if not name:
+            scoped = ""
+        elif name.endswith("/"):
             scoped = name[:-1]
         else:
-            base = f"{current}/{name}" if current else name
-            count = self._name_counts.get(base, 0)
-            scoped = base if count == 0 and base not in self._names else f"{base}_{count}"
-            self._name_counts[base] = count + 1
+            scoped = self.unique_name(name)
         self._scope_stack.append(scoped)
         try:
-            yield scoped + "/"
+            yield scoped + "/" if scoped else ""
         finally:
             self._scope_stack.pop()
 
     @contextlib.contextmanager
     def control_dependencies(self, control_inputs):
-        ops = [x.op if isinstance(x, Tensor) else x for x in (control_inputs or [])]
+        """Ops created inside run only after `control_inputs` (Operations or Tensors) ran.
+
+        Frames nest (an op depends on the inputs of every enclosing frame); None clears the
+        enclosing frames for the block.
+        """
         if control_inputs is None:
             saved, self._control_stack = self._control_stack, []
             try:
@@ -218,19 +341,67 @@ class Graph:
             finally:
                 self._control_stack = saved
             return
+        ops = []
+        for item in control_inputs:
+            op = item.op if isinstance(item, Tensor) else item
+            if not isinstance(op, Operation):
+                raise GraphError(f"control_dependencies takes Operations or Tensors, got "
+                                 f"{item!r}")
+            if op.graph is not self:
+                raise GraphError(f"control_dependencies: {op.name!r} (created at "
+                                 f"{_site_text(op.site)}) belongs to another graph")
+            ops.append(op)
         self._control_stack.append(ops)
         try:
             yield
         finally:
             self._control_stack.pop()
 
+    def name_result(self, result, scope: str):
+        """Give the op that made `result` inside `scope` the scope's own name, and return
+        `result`: how `tf.matmul(a, b, name="logits")` yields the tensor 'logits:0' while the
+        helper ops it needed stay under 'logits/'. Anything else is returned unchanged.
+
+        >>> g = Graph()
+        >>> with g.as_default():
+        ...     with g.name_scope("logits") as scope:
+        ...         y = constant(1.0) * 2.0
+        ...     y = g.name_result(y, scope)
+        >>> y.name, y.op.inputs[0].op.name
+        ('logits:0', 'logits/Const')
+        """
+        if not (isinstance(result, Tensor) and result.graph is self and scope):
+            return result
+        op, exact = result.op, scope.rstrip("/")
+        with self._lock:
+            if op.name.startswith(scope) and exact not in self._names:
+                del self._names[op.name]
+                op.name = exact
+                self._names[exact] = op
+        return result
+
+    def finalize(self) -> None:
+        """Make the graph read-only: adding an op raises (catches graph growth in a loop)."""
+        self._finalized = True
+
+    @property
+    def finalized(self) -> bool:
+        return self._finalized
+
     # -- looking up -----------------------------------------------------------------------------
+
+    def get_operations(self) -> list:
+        """Every Operation, in creation order (a snapshot)."""
+        with self._lock:
+            return list(self.operations)
 
     def get_operation_by_name(self, name: str) -> Operation:
         try:
             return self._names[name]
         except KeyError:
-            raise GraphError(f"the graph has no operation named {name!r}") from None
+            hint = (": that names a tensor; use get_tensor_by_name, or the op name "
+                    f"{name.partition(':')[0]!r}") if ":" in name else ""
+            raise GraphError(f"the graph has no operation named {name!r}{hint}") from None
 
     def get_tensor_by_name(self, name: str) -> Tensor:
         op_name, _, index = name.partition(":")
@@ -246,7 +417,9 @@ class Graph:
         """A Tensor or Operation from itself or a name ('x:0' or 'train_op')."""
         if isinstance(item, (Tensor, Operation)):
             if item.graph is not self:
-                raise GraphError(f"{item.name!r} is not an element of this graph")
+                op = item.op if isinstance(item, Tensor) else item
+                raise GraphError(f"{item.name!r} (created at {_site_text(op.site)}) is not an "
+                                 "element of this graph: it belongs to another graph")
             return item
         if isinstance(item, str):
             return self.get_tensor_by_name(item) if ":" in item else \
@@ -264,16 +437,27 @@ class Graph:
         return len(self.operations)
 
 
-_default_graph_stack: list[Graph] = []
+class _ThreadDefaults(threading.local):
+    """Per-thread default stacks: like TensorFlow, `as_default()` only affects its thread."""
+
+    def __init__(self):
+        self.graphs: list[Graph] = []
+        self.sessions: list = []
+
+
+_thread_defaults = _ThreadDefaults()
 _global_graph = [Graph()]
 
 
 def get_default_graph() -> Graph:
-    return _default_graph_stack[-1] if _default_graph_stack else _global_graph[0]
+    """The innermost `as_default()` graph of this thread, else the global default graph."""
+    stack = _thread_defaults.graphs
+    return stack[-1] if stack else _global_graph[0]
 
 
 def reset_default_graph() -> None:
-    if _default_graph_stack:
+    """Replace the global default graph with a new, empty one."""
+    if _thread_defaults.graphs:
         raise GraphError("reset_default_graph() inside a `with graph.as_default()` block")
     _global_graph[0] = Graph()
 
@@ -314,7 +498,7 @@ def constant(value, dtype=None, shape=None, name="Const", graph=None) -> Tensor:
     """
     if isinstance(value, Tensor):
         raise GraphError("constant() takes a value, not a symbolic Tensor")
-    array = np.asarray(value)
+    array = np.array(value)  # a copy: changing the caller's array later must not change it
     if dtype is not None:
         array = array.astype(dtypes.as_dtype(dtype))
     elif array.dtype not in dtypes.ALL:
@@ -324,7 +508,7 @@ def constant(value, dtype=None, shape=None, name="Const", graph=None) -> Tensor:
         array = array.astype(dtypes.float32)  # Python floats are float32, as in TensorFlow
     if shape is not None:
         array = np.broadcast_to(array, tuple(shape)).copy()
-    graph = graph or get_default_graph()
+    graph = get_default_graph() if graph is None else graph
     op = graph.add_operation("Const", [], [Spec(array.shape, array.dtype)], name=name,
                              attrs={"value": array})
     return op.outputs[0]
@@ -341,7 +525,11 @@ def placeholder(dtype, shape=None, name="Placeholder") -> Tensor:
         # Shape rules work dimension by dimension, so the rank must be known.
         raise GraphError("placeholder needs a shape; use None for dimensions known only at "
                          "run time, e.g. placeholder(float32, (None, 784))")
+    if isinstance(shape, (int, np.integer)):
+        shape = (shape,)
     shape = tuple(None if d is None else int(d) for d in shape)
+    if any(d is not None and d < 0 for d in shape):
+        raise GraphError(f"placeholder shape {shape} has a negative dimension")
     op = get_default_graph().add_operation("Placeholder", [], [Spec(shape, dtype)],
                                            name=name, attrs={"shape": shape})
     return op.outputs[0]

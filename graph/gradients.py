@@ -8,18 +8,27 @@ differentiated. Control-flow ops register their own rules in `GRADIENTS`.
 
 from __future__ import annotations
 
+import numpy as np
+
 from framework.ops import F
 from framework.ops.autodiff import apply_vjp, backprop
 from framework.ops.registry import Spec
-from graph.core import GraphError, Operation, Tensor, graph_of
+from graph.core import GraphError, Operation, Tensor, constant, graph_of
 
 GRADIENTS: dict = {}  # op type -> fn(op, cotangents) -> input gradients (control flow)
 NOT_DIFFERENTIABLE = {"Const", "Placeholder", "VariableV2", "StopGradient", "NoOp", "Assign",
                       "AssignAdd", "AssignSub"}
 
 
-def gradients(ys, xs, grad_ys=None, stop_gradients=None, name="gradients"):
-    """d(sum of ys)/d(x) for each x, as new Tensors in the graph (None where unconnected).
+def gradients(ys, xs, grad_ys=None, stop_gradients=None, name="gradients",
+              unconnected_gradients="none"):
+    """d(sum of ys)/d(x) for each x, as new Tensors in the graph (TensorFlow 1's semantics).
+
+    Returns a list with one entry per x: None where no y depends on x (or zeros, with
+    `unconnected_gradients="zero"`). `grad_ys` weights each y (default: ones). Gradients do not
+    flow through `stop_gradient` ops nor through the tensors listed in `stop_gradients`, which
+    count as constants (an x listed there still gets its direct gradient). The result is made
+    of ordinary ops, so calling `gradients` on it gives second derivatives.
 
     >>> import graph as tf
     >>> with tf.Graph().as_default():
@@ -31,12 +40,26 @@ def gradients(ys, xs, grad_ys=None, stop_gradients=None, name="gradients"):
     """
     ys = [ys] if isinstance(ys, Tensor) else list(ys)
     xs_list = [xs] if isinstance(xs, Tensor) else list(xs)
-    graph = graph_of(ys + xs_list)
+    if unconnected_gradients not in ("none", "zero"):
+        raise GraphError(f"unconnected_gradients must be 'none' or 'zero', got "
+                         f"{unconnected_gradients!r}")
+    for t in ys + xs_list:
+        if not isinstance(t, Tensor):
+            raise GraphError(f"gradients takes graph Tensors as ys and xs, got {t!r}")
+    graph = ys[0].graph if ys else graph_of(xs_list)
+    for t in ys + xs_list:
+        if t.graph is not graph:
+            raise GraphError(f"gradients: {t.name!r} belongs to another graph than the "
+                             "other ys and xs")
     stops = {t.op if isinstance(t, Tensor) else t for t in (stop_gradients or [])}
     if grad_ys is None:
         grad_ys = [None] * len(ys)
     elif isinstance(grad_ys, Tensor):
         grad_ys = [grad_ys]
+    else:
+        grad_ys = list(grad_ys)
+    if len(grad_ys) != len(ys):
+        raise GraphError(f"gradients: {len(grad_ys)} grad_ys for {len(ys)} ys")
 
     # Ops reachable forward from the xs: only their inputs can carry a gradient to an x.
     x_ops = {x.op for x in xs_list}
@@ -48,13 +71,14 @@ def gradients(ys, xs, grad_ys=None, stop_gradients=None, name="gradients"):
         return [(t.op, t.value_index) if t.op in reaches_x and t.dtype.kind == "f" else None
                 for t in op.inputs]
 
-    wanted = {(x.op, x.value_index): i for i, x in enumerate(xs_list)}
+    wanted: dict = {}  # (op, output index) -> the positions of that x in xs (may repeat)
+    for i, x in enumerate(xs_list):
+        wanted.setdefault((x.op, x.value_index), []).append(i)
     found = [None] * len(xs_list)
 
     def vjp(op, cotangents):
         for index, g in enumerate(cotangents):
-            slot = wanted.get((op, index))
-            if slot is not None:
+            for slot in wanted.get((op, index), ()):
                 found[slot] = g if found[slot] is None else F.add(found[slot], g)
         if op.type in NOT_DIFFERENTIABLE or op in stops:
             return [None] * len(op.inputs)
@@ -63,11 +87,30 @@ def gradients(ys, xs, grad_ys=None, stop_gradients=None, name="gradients"):
     seeds = []
     with graph.as_default(), graph.name_scope(name):
         for y, g in zip(ys, grad_ys):
-            if g is None:
-                g = F.ones_like(y)
-            seeds.append((y.op, y.value_index, g))
+            seeds.append((y.op, y.value_index, _seed(y, g)))
         backprop(seeds, edges, vjp, lambda op: len(op.outputs))
+        if unconnected_gradients == "zero":
+            found = [F.zeros_like(x) if g is None else g for x, g in zip(xs_list, found)]
     return found
+
+
+def _seed(y: Tensor, grad_y):
+    """The cotangent of `y`: ones by default, else `grad_y` checked against y's shape."""
+    if grad_y is None:
+        return F.ones_like(y)
+    if not isinstance(grad_y, Tensor):
+        grad_y = constant(np.asarray(grad_y, y.dtype), name="grad_ys")
+    elif grad_y.graph is not y.graph:
+        raise GraphError(f"gradients: grad_ys {grad_y.name!r} belongs to another graph than "
+                         f"{y.name!r}")
+    compatible = len(grad_y.shape) == len(y.shape) and all(
+        a is None or b is None or a == b for a, b in zip(grad_y.shape, y.shape))
+    if not compatible:
+        raise GraphError(f"gradients: grad_ys of shape {grad_y.shape} for {y.name!r} of shape "
+                         f"{y.shape}; they must match")
+    if grad_y.dtype != y.dtype:
+        grad_y = F.cast(grad_y, y.dtype)
+    return grad_y
 
 
 def gradient_of(op: Operation, cotangents) -> list:
@@ -96,15 +139,33 @@ def _ops_depending_on(graph, sources, stops) -> set:
 
 
 def stop_gradient(x, name="StopGradient") -> Tensor:
-    """The same value, but no gradient flows through it."""
-    graph = graph_of([x])
-    op = graph.add_operation("StopGradient", [x], [Spec(x.shape, x.dtype)], name=name)
+    """The same value, but no gradient flows through it (it counts as a constant).
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     x = tf.placeholder(tf.float32, ())
+    ...     y = x * tf.stop_gradient(x)
+    ...     (g,) = tf.gradients(y, [x])
+    ...     with tf.Session() as sess:
+    ...         print(sess.run(g, {x: 3.0}))
+    3.0
+    """
+    x = x if isinstance(x, Tensor) else constant(x)
+    op = x.graph.add_operation("StopGradient", [x], [Spec(x.shape, x.dtype)], name=name)
     return op.outputs[0]
 
 
 def identity(x, name="Identity") -> Tensor:
-    graph = graph_of([x])
-    op = graph.add_operation("Identity", [x], [Spec(x.shape, x.dtype)], name=name)
+    """The same value as a new node: a name, or a handle for control dependencies.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     y = tf.identity(tf.constant([1.0, 2.0]), name="y")
+    >>> y.name
+    'y:0'
+    """
+    x = x if isinstance(x, Tensor) else constant(x)
+    op = x.graph.add_operation("Identity", [x], [Spec(x.shape, x.dtype)], name=name)
     return op.outputs[0]
 
 

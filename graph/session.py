@@ -1,14 +1,32 @@
 """Session: runs the part of a graph that the fetches need, node by node on the kernels.
 
 This is the reference executor, kept simple on purpose: the graph compiler is tested against
-it. A run is all-or-nothing: assign ops stage their values in the run's own overlay, and the
-session commits them only when every fetched value was computed; a failure leaves every
-variable as it was. Runs from several threads are safe: a run reads committed values (never
-changed in place, only replaced) and commits under a lock.
+it.
+
+All or nothing. Assign ops stage their values in the run's own overlay (`Run.staged`); the
+session commits them only when every fetched value was computed, so a failing run leaves every
+variable as it was.
+
+Threads. Committed values are never changed in place: a commit replaces the session's whole
+variable table (copy on write), and a run reads from the table as it was when the run started,
+so a run that only reads sees one consistent snapshot and never waits. Runs that update
+variables serialize on the session's update lock in two steps:
+
+- a read-modify-write (AssignAdd, AssignSub) takes the lock before it reads the variable and
+  keeps it until the run commits or fails, reading the latest committed value; so concurrent
+  `assign_add` runs never lose an update (8 threads x N increments give exactly 8N);
+- every commit happens under the lock.
+
+A plain Assign stages without the lock, like TensorFlow's: of two concurrent runs that both
+assign a variable, the later commit wins. Values an assign computes from a plain read of a
+variable (`v.assign(v + 1)`) use the run's snapshot, as in TensorFlow, where such a read is not
+atomic with the write either; `assign_add` is the atomic increment.
 """
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import threading
 
 import numpy as np
@@ -17,55 +35,120 @@ from framework import dtypes
 from framework.device import cpu
 from framework.errors import DualgraphError
 from framework.ops.autodiff import toposort
-from graph.core import GraphError, Operation, Tensor, get_default_graph, site_of
+from graph.core import GraphError, Operation, Tensor, _thread_defaults, get_default_graph, site_of
 
 ASSIGN_TYPES = frozenset({"Assign", "AssignAdd", "AssignSub"})
-_default_sessions: list = []
+READ_MODIFY_WRITE_TYPES = frozenset({"AssignAdd", "AssignSub"})
+# Ops the Run itself implements; their errors already name the op and where it was created.
+_BUILTIN_TYPES = ASSIGN_TYPES | {"Const", "Placeholder", "VariableV2", "NoOp", "Identity",
+                                 "StopGradient"}
 EXECUTORS: dict = {}  # op type -> fn(run, op, input_values) -> output values (control flow)
 
 
 def get_default_session():
-    if not _default_sessions:
-        raise GraphError("no default session: use `with graph.Session() as sess:` or pass "
-                         "session=")
-    return _default_sessions[-1]
+    """The innermost session entered with `with` (or `as_default()`) in this thread, else None.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     with tf.Session() as sess:
+    ...         tf.get_default_session() is sess
+    True
+    """
+    stack = _thread_defaults.sessions
+    return stack[-1] if stack else None
+
+
+def session_for(element, session, what: str):
+    """`session`, or the default one, checked to run `element`'s graph (for eval / run)."""
+    if session is None:
+        session = get_default_session()
+        if session is None:
+            raise GraphError(f"cannot evaluate {element.name!r} with {what}: no default "
+                             "session is registered. Use `with graph.Session() as sess:` (or "
+                             "`with sess.as_default():`), or pass session=sess")
+    if session.graph is not element.graph:
+        raise GraphError(f"cannot use this session to evaluate {element.name!r}: the tensor's "
+                         "graph is not the session's graph")
+    return session
 
 
 class Run:
-    """The state of one `Session.run`: computed values, feeds and staged variable values."""
+    """The state of one `Session.run`: computed values, feeds and staged variable values.
+
+    Control-flow executors (`EXECUTORS`) get the Run and may call `execute` on more ops; any
+    assign they run stages here and commits with the rest of the run.
+    """
 
     def __init__(self, session, feeds):
         self.session = session
         self.feeds = feeds
         self.values: dict[Tensor, np.ndarray] = dict(feeds)
         self.staged: dict[Operation, np.ndarray] = {}
+        self.committed: dict[Operation, np.ndarray] = session._variables  # this run's snapshot
+        self.holds_update_lock = False
+        # Arrays that belong to the graph or the session (constants, variable values): a fetch
+        # that returns one of them returns a copy, so the caller cannot change them in place.
+        self.shared_ids: set[int] = {id(value) for value in feeds.values()}
 
     def variable_value(self, op: Operation) -> np.ndarray:
         if op in self.staged:
             return self.staged[op]
         try:
-            return self.session._variables[op]
+            value = self.committed[op]
         except KeyError:
             raise GraphError(
                 f"attempting to use uninitialized variable {op.name!r} (created at "
                 f"{site_of(op)}); run graph.global_variables_initializer() first") from None
+        self.shared_ids.add(id(value))
+        return value
+
+    def value_of(self, tensor: Tensor):
+        """The value an op consuming `tensor` sees now.
+
+        A variable is read when its consumer runs (TensorFlow 1's reference semantics), so an
+        op created under `control_dependencies([update])` sees the updated value. Executors
+        should read their inputs through here too.
+        """
+        if tensor.op.type == "VariableV2" and tensor not in self.feeds:
+            return self.variable_value(tensor.op)
+        return self.values[tensor]
+
+    def lock_for_update(self) -> None:
+        """Hold the session's update lock until the run ends, and see the latest commits."""
+        if not self.holds_update_lock:
+            self.session._update_lock.acquire()
+            self.holds_update_lock = True
+            self.committed = self.session._variables
+
+    def release(self) -> None:
+        if self.holds_update_lock:
+            self.holds_update_lock = False
+            self.session._update_lock.release()
 
     def execute(self, ops) -> None:
         """Run `ops` (in order) unless all their outputs are already known."""
         values = self.values
+        feeds = self.feeds
         for op in ops:
             if op.outputs and all(t in values for t in op.outputs):
                 continue
             # An assign's target is a reference to the variable, not a value to read first.
-            inputs = [None if i == 0 and op.type in ASSIGN_TYPES else values[t]
+            inputs = [None if i == 0 and op.type in ASSIGN_TYPES else self.value_of(t)
                       for i, t in enumerate(op.inputs)]
             try:
                 results = self._run_op(op, inputs)
             except DualgraphError as error:
+                if op.type in _BUILTIN_TYPES:
+                    raise
                 raise type(error)(f"{error.problem}\n  while running {op.name!r} created at "
                                   f"{site_of(op)}", error.site) from None
+            except Exception as error:
+                if hasattr(error, "add_note"):  # Python 3.11+: the traceback names the node
+                    error.add_note(f"while running {op.name!r} created at {site_of(op)}")
+                raise
             for tensor, value in zip(op.outputs, results):
-                values[tensor] = value
+                if tensor not in feeds:  # a fed output keeps the fed value
+                    values[tensor] = value
 
     def _run_op(self, op: Operation, inputs):
         primitive = op.primitive
@@ -75,7 +158,9 @@ class Run:
             return result if isinstance(result, tuple) else (result,)
         kind = op.type
         if kind == "Const":
-            return (op.attrs["value"],)
+            value = op.attrs["value"]
+            self.shared_ids.add(id(value))
+            return (value,)
         if kind == "Placeholder":
             raise GraphError(f"you must feed a value for placeholder {op.name!r} "
                              f"(dtype {op.outputs[0].dtype}, shape {op.outputs[0].shape}), "
@@ -83,17 +168,7 @@ class Run:
         if kind == "VariableV2":
             return (self.variable_value(op),)
         if kind in ASSIGN_TYPES:
-            variable, value = op.inputs[0].op, inputs[1]
-            if kind != "Assign":
-                current = self.variable_value(variable)
-                value = current + value if kind == "AssignAdd" else current - value
-            value = np.array(value, dtype=op.outputs[0].dtype)  # a fresh buffer, never shared
-            expected = variable.outputs[0].shape
-            if value.shape != expected:
-                raise GraphError(f"{kind} to {variable.name!r}: value of shape {value.shape} "
-                                 f"for a variable of shape {expected}")
-            self.staged[variable] = value
-            return (value,)
+            return (self._assign(op, inputs[1]),)
         if kind in ("NoOp",):
             return ()
         if kind in ("Identity", "StopGradient"):
@@ -102,6 +177,22 @@ class Run:
         if executor is None:
             raise GraphError(f"the session cannot run op type {kind!r} ({op.name!r})")
         return executor(self, op, inputs)
+
+    def _assign(self, op: Operation, value) -> np.ndarray:
+        kind, variable = op.type, op.inputs[0].op
+        expected = variable.outputs[0].shape
+        if np.shape(value) != expected:  # checked before any arithmetic could broadcast it
+            raise GraphError(f"{kind} to {variable.name!r}: value of shape {np.shape(value)} "
+                             f"for a variable of shape {expected} (created at "
+                             f"{site_of(op)})")
+        if kind in READ_MODIFY_WRITE_TYPES:
+            self.lock_for_update()
+            current = self.variable_value(variable)
+            value = current + value if kind == "AssignAdd" else current - value
+        value = np.array(value, dtype=op.outputs[0].dtype)  # a fresh buffer, never shared
+        self.staged[variable] = value
+        self.shared_ids.add(id(value))
+        return value
 
 
 class Session:
@@ -117,23 +208,38 @@ class Session:
     """
 
     def __init__(self, graph=None):
-        self.graph = graph or get_default_graph()
-        self._variables: dict[Operation, np.ndarray] = {}
-        self._commit_lock = threading.Lock()
+        self.graph = get_default_graph() if graph is None else graph
+        self._variables: dict[Operation, np.ndarray] = {}  # replaced on commit, never mutated
+        self._update_lock = threading.RLock()
         self._plans: dict = {}
         self._closed = False
 
     def __enter__(self):
-        _default_sessions.append(self)
+        _thread_defaults.sessions.append(self)
         return self
 
     def __exit__(self, *exc):
-        _default_sessions.remove(self)
+        _remove_default(self)
         self.close()
         return False
 
+    @contextlib.contextmanager
     def as_default(self):
-        return self
+        """Make this the default session inside the block, without closing it at the end.
+
+        >>> import graph as tf
+        >>> with tf.Graph().as_default():
+        ...     c = tf.constant(2.0)
+        ...     sess = tf.Session()
+        ...     with sess.as_default():
+        ...         print(c.eval())
+        2.0
+        """
+        _thread_defaults.sessions.append(self)
+        try:
+            yield self
+        finally:
+            _remove_default(self)
 
     def close(self) -> None:
         self._closed = True
@@ -141,8 +247,20 @@ class Session:
     # -- run ------------------------------------------------------------------------------------
 
     def run(self, fetches, feed_dict=None):
-        """Compute `fetches` (a Tensor, an Operation, a name, or nested lists/tuples/dicts of
-        them) given `feed_dict`; results come back in the same structure."""
+        """Compute `fetches` given `feed_dict`; results come back in the same structure.
+
+        A fetch is a Tensor (its value), an Operation (None), a name ('x:0' or 'train_op'), or
+        a list, tuple, namedtuple or dict of fetches. Only the ops the fetches need run. Feed
+        keys are Tensors or tensor names: placeholders, or any other tensor to override its
+        computation.
+
+        >>> import graph as tf
+        >>> with tf.Graph().as_default():
+        ...     x = tf.placeholder(tf.float32, (2,), name="x")
+        ...     with tf.Session() as sess:
+        ...         print(sess.run({"double": x * 2.0, "x": "x:0"}, {x: [1.0, 2.0]}))
+        {'double': array([2., 4.], dtype=float32), 'x': array([1., 2.], dtype=float32)}
+        """
         if self._closed:
             raise GraphError("attempted to use a closed Session")
         flat: list = []
@@ -150,54 +268,83 @@ class Session:
         feeds = self._validate_feeds(feed_dict or {})
         plan = self._plan(flat, feeds)
         run = Run(self, feeds)
-        run.execute(plan)
-        with self._commit_lock:
-            self._variables.update(run.staged)
-        results = [run.values[f] if isinstance(f, Tensor) else None for f in flat]
+        try:
+            run.execute(plan)
+            if run.staged:
+                with self._update_lock:
+                    committed = dict(self._variables)
+                    committed.update(run.staged)
+                    self._variables = committed
+        finally:
+            run.release()
+        shared = run.shared_ids
+        results = [self._detached(run.values[f], shared) if isinstance(f, Tensor) else None
+                   for f in flat]
         return self._unflatten(structure, iter(results))
+
+    @staticmethod
+    def _detached(value, shared_ids):
+        """`value`, copied if it is (a view of) an array the graph or session owns."""
+        if isinstance(value, np.ndarray) and (value.base is not None or id(value) in shared_ids):
+            return value.copy()
+        return value
 
     def _flatten(self, fetches, flat):
         if isinstance(fetches, (list, tuple)):
-            return type(fetches), [self._flatten(f, flat) for f in fetches]
+            return fetches, [self._flatten(f, flat) for f in fetches]
         if isinstance(fetches, dict):
-            return dict, {k: self._flatten(v, flat) for k, v in fetches.items()}
+            return fetches, {k: self._flatten(v, flat) for k, v in fetches.items()}
         element = self.graph.as_graph_element(fetches)
         flat.append(element)
         return None
 
     def _unflatten(self, structure, results):
+        """Rebuild the fetch structure around the results: same container types."""
         if structure is None:
             return next(results)
-        kind, items = structure
-        if kind is dict:
-            return {k: self._unflatten(v, results) for k, v in items.items()}
+        original, items = structure
+        kind = type(original)
+        if isinstance(original, dict):
+            pairs = [(k, self._unflatten(v, results)) for k, v in items.items()]
+            if kind is dict:
+                return dict(pairs)
+            if isinstance(original, collections.defaultdict):
+                return kind(original.default_factory, pairs)
+            return kind(pairs)
         values = [self._unflatten(item, results) for item in items]
-        return values if kind is list else kind(values) if kind is tuple else kind(*values)
+        if kind is list:
+            return values
+        if kind is tuple:
+            return tuple(values)
+        if hasattr(kind, "_fields"):  # a namedtuple takes its fields as arguments
+            return kind(*values)
+        return kind(values)
+
+    def _feed_target(self, key) -> Tensor:
+        if isinstance(key, Operation):
+            raise GraphError(f"feed_dict key {key.name!r} is an operation; feed a tensor, e.g. "
+                             f"'{key.name}:0'")
+        if not isinstance(key, (Tensor, str)):
+            raise GraphError(f"feed_dict keys must be Tensors or tensor names, got {key!r}")
+        if isinstance(key, Tensor) and key.graph is not self.graph:
+            raise GraphError(f"cannot feed {key.name!r} (created at {site_of(key.op)}): it "
+                             "belongs to another graph than this session's")
+        tensor = self.graph.as_graph_element(key)
+        if not isinstance(tensor, Tensor):
+            raise GraphError(f"feed_dict key {key!r} names an operation; feed a tensor, e.g. "
+                             f"'{key}:0'")
+        return tensor
 
     def _validate_feeds(self, feed_dict) -> dict:
         feeds = {}
+        keys = {}
         for key, value in feed_dict.items():
-            tensor = self.graph.as_graph_element(key)
-            if not isinstance(tensor, Tensor):
-                raise GraphError(f"feed_dict key {key!r} is an operation; feed a tensor")
+            tensor = self._feed_target(key)
             if tensor in feeds:
-                raise GraphError(f"{tensor.name!r} is fed twice")
-            array = np.asarray(value.eval() if isinstance(value, Tensor) else value)
-            if array.dtype != tensor.dtype:
-                if not np.can_cast(array.dtype, tensor.dtype, "same_kind") and not (
-                        array.dtype.kind in "iub" and tensor.dtype.kind in "iuf"):
-                    raise GraphError(f"cannot feed a value of dtype {array.dtype} to "
-                                     f"{tensor.name!r} of dtype {tensor.dtype}")
-                array = array.astype(tensor.dtype)
-            if array.dtype not in dtypes.ALL:
-                raise GraphError(f"unsupported feed dtype {array.dtype} for {tensor.name!r}")
-            expected = tensor.shape
-            if array.ndim != len(expected) or any(
-                    d is not None and d != a for d, a in zip(expected, array.shape)):
-                raise GraphError(f"cannot feed value of shape {array.shape} for tensor "
-                                 f"{tensor.name!r}, which has shape {expected} (created at "
-                                 f"{site_of(tensor.op)})")
-            feeds[tensor] = array
+                raise GraphError(f"{tensor.name!r} is fed twice (as {keys[tensor]!r} and as "
+                                 f"{key!r})")
+            keys[tensor] = key
+            feeds[tensor] = _feed_value(tensor, value)
         return feeds
 
     def _plan(self, fetches, feeds) -> list:
@@ -226,17 +373,73 @@ class Session:
     # -- variables ------------------------------------------------------------------------------
 
     def set_variable(self, variable, value) -> None:
-        array = np.array(value, dtype=variable.dtype)
+        """Set `variable` to `value` directly (Variable.load); the feed rules apply."""
+        array = np.array(_feed_value(variable, value, what="load"))
         if array.shape != variable.shape:
             raise GraphError(f"value of shape {array.shape} for variable {variable.op.name!r} "
                              f"of shape {variable.shape}")
-        with self._commit_lock:
-            self._variables[variable.op] = array
+        with self._update_lock:
+            committed = dict(self._variables)
+            committed[variable.op] = array
+            self._variables = committed
 
     def variable_values(self) -> dict:
-        """Name -> current value of every initialized variable (a snapshot)."""
-        with self._commit_lock:
-            return {op.name: value for op, value in self._variables.items()}
+        """Name -> current value of every initialized variable (a snapshot: copies)."""
+        return {op.name: value.copy() for op, value in self._variables.items()}
+
+
+def _feed_value(tensor: Tensor, value, what: str = "feed") -> np.ndarray:
+    """`value` as an array of `tensor`'s dtype, or a clear error naming the tensor.
+
+    Conversions follow TensorFlow: ints and bools may feed a float tensor, a wider int a
+    narrower one; a float never silently becomes an int.
+    """
+    if isinstance(value, (Tensor, Operation)):
+        raise GraphError(f"the value to {what} for {tensor.name!r} is the symbolic "
+                         f"{value.name!r}; feed data (a NumPy array, a list or a number), "
+                         "e.g. the result of sess.run")
+    array = np.asarray(value)
+    if array.dtype != tensor.dtype:
+        if not castable(array.dtype, tensor.dtype):
+            raise GraphError(f"cannot {what} a value of dtype {array.dtype} for "
+                             f"{tensor.name!r} of dtype {tensor.dtype} (created at "
+                             f"{site_of(tensor.op)})")
+        array = array.astype(tensor.dtype)
+    if array.dtype not in dtypes.ALL:
+        raise GraphError(f"unsupported {what} dtype {array.dtype} for {tensor.name!r}")
+    expected = tensor.shape
+    if array.ndim != len(expected) or any(
+            d is not None and d != a for d, a in zip(expected, array.shape)):
+        raise GraphError(f"cannot {what} value of shape {array.shape} for tensor "
+                         f"{tensor.name!r}, which has shape {expected} (created at "
+                         f"{site_of(tensor.op)})")
+    return array
+
+
+def castable(source, target) -> bool:
+    """Whether data of dtype `source` may feed (or be assigned to) dtype `target`.
+
+    As in TensorFlow: ints and bools may become floats, ints may change width, but a float
+    never silently becomes an int or a bool.
+
+    >>> castable(np.dtype("int64"), np.dtype("float32")), castable(np.dtype("float64"),
+    ...                                                              np.dtype("int32"))
+    (True, False)
+    """
+    source, target = np.dtype(source), np.dtype(target)
+    if source == target:
+        return True
+    return source.kind in "biuf" and (
+        np.can_cast(source, target, "same_kind")
+        or (source.kind in "iub" and target.kind in "iuf"))
+
+
+def _remove_default(session) -> None:
+    stack = _thread_defaults.sessions
+    for i in range(len(stack) - 1, -1, -1):
+        if stack[i] is session:
+            del stack[i]
+            return
 
 
 class InteractiveSession(Session):
@@ -244,9 +447,8 @@ class InteractiveSession(Session):
 
     def __init__(self, graph=None):
         super().__init__(graph)
-        _default_sessions.append(self)
+        _thread_defaults.sessions.append(self)
 
     def close(self) -> None:
-        if self in _default_sessions:
-            _default_sessions.remove(self)
+        _remove_default(self)
         super().close()

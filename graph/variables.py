@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from framework.ops.registry import Spec
-from graph.core import GraphError, Tensor, constant, get_default_graph, graph_of
+from graph.core import GraphError, Operation, Tensor, constant, get_default_graph
+from graph.session import castable
 
 GLOBAL_VARIABLES = "variables"
 TRAINABLE_VARIABLES = "trainable_variables"
@@ -19,39 +20,55 @@ TRAINABLE_VARIABLES = "trainable_variables"
 class Variable(Tensor):
     """A trainable (or not) piece of state, readable like any Tensor.
 
+    `initial_value` is an array, a list or number (Python floats become float32), a Tensor, or
+    a callable returning one of these, called inside the variable's name scope. The variable's
+    ops are named like TensorFlow's: `w`, `w/initial_value`, `w/Assign` (its `initializer`).
+    Arguments after `initial_value` are keywords, so TensorFlow calls such as
+    `Variable(0, trainable=False, name="step")` mean the same here.
+
     >>> import graph as tf
     >>> with tf.Graph().as_default():
     ...     w = tf.Variable([1.0, 2.0], name="w")
     ...     with tf.Session() as sess:
     ...         sess.run(tf.global_variables_initializer())
-    ...         print(sess.run(w * 2.0))
-    [2. 4.]
+    ...         print(sess.run(w * 2.0), w.dtype, w.initializer.name)
+    [2. 4.] float32 w/Assign
     """
 
     __slots__ = ("initializer", "initial_value", "trainable")
 
-    def __init__(self, initial_value, name="Variable", trainable=True, dtype=None):
-        if callable(initial_value):
-            initial_value = initial_value()
-        if not isinstance(initial_value, Tensor):
-            initial_value = constant(np.asarray(initial_value) if dtype is None else
-                                     np.asarray(initial_value, dtype), name=f"{name}/initial_value")
-        elif dtype is not None and initial_value.dtype != np.dtype(dtype):
-            from framework.ops import F
+    def __init__(self, initial_value=None, *, name="Variable", trainable=True, dtype=None):
+        if initial_value is None:
+            raise GraphError("Variable needs an initial value (an array, a Tensor or a "
+                             "callable)")
+        graph = initial_value.graph if isinstance(initial_value, Tensor) else \
+            get_default_graph()
+        # The initializer must not wait for the control inputs around the variable's creation
+        # (as in TensorFlow): running it should never run a training step.
+        with graph.as_default(), graph.control_dependencies(None), \
+                graph.name_scope(name or "Variable") as scope:
+            if callable(initial_value):
+                initial_value = initial_value()
+            if not isinstance(initial_value, Tensor):
+                initial_value = constant(initial_value, dtype=dtype, name="initial_value")
+            elif dtype is not None and initial_value.dtype != np.dtype(dtype):
+                from framework.ops import F
 
-            initial_value = F.cast(initial_value, dtype)
-        if any(d is None for d in initial_value.shape):
-            raise GraphError(f"variable {name!r}: its initial value has an unknown shape "
-                             f"{initial_value.shape}")
-        graph = graph_of([initial_value])
-        op = graph.add_operation("VariableV2", [], [Spec(initial_value.shape,
-                                                         initial_value.dtype)], name=name,
-                                 attrs={"trainable": trainable})
-        super().__init__(op, 0, initial_value.shape, initial_value.dtype)
-        op.outputs = (self,)
-        self.initial_value = initial_value
-        self.trainable = trainable
-        self.initializer = _assign_op("Assign", self, initial_value, f"{op.name}/Assign").op
+                initial_value = F.cast(initial_value, dtype)
+            if initial_value.graph is not graph:
+                raise GraphError(f"variable {scope[:-1]!r}: its initial value "
+                                 f"{initial_value.name!r} belongs to another graph")
+            if any(d is None for d in initial_value.shape):
+                raise GraphError(f"variable {scope[:-1]!r}: its initial value has an unknown "
+                                 f"shape {initial_value.shape}")
+            op = graph.add_operation("VariableV2", [], [Spec(initial_value.shape,
+                                                             initial_value.dtype)],
+                                     name=scope, attrs={"trainable": trainable})
+            super().__init__(op, 0, initial_value.shape, initial_value.dtype)
+            op.outputs = (self,)
+            self.initial_value = initial_value
+            self.trainable = trainable
+            self.initializer = _assign_op("Assign", self, initial_value, "Assign").op
         graph.add_to_collection(GLOBAL_VARIABLES, self)
         if trainable:
             graph.add_to_collection(TRAINABLE_VARIABLES, self)
@@ -72,17 +89,30 @@ class Variable(Tensor):
         return self
 
     def load(self, value, session=None):
-        """Set the variable's value in a session directly (like TF1's Variable.load)."""
-        from graph.session import get_default_session
+        """Set the variable's value in a session directly (like TF1's Variable.load).
 
-        (session or get_default_session()).set_variable(self, value)
+        >>> import graph as tf
+        >>> with tf.Graph().as_default():
+        ...     v = tf.Variable([0.0, 0.0])
+        ...     with tf.Session() as sess:
+        ...         v.load([1.0, 2.0])
+        ...         print(sess.run(v))
+        [1. 2.]
+        """
+        from graph.session import session_for
+
+        session_for(self, session, "Variable.load()").set_variable(self, value)
 
 
 def _assign_op(kind, variable, value, name):
     if not isinstance(variable, Variable):
         raise GraphError(f"{kind} needs a Variable as its target, got {variable!r}")
     if not isinstance(value, Tensor):
-        value = constant(np.asarray(value, variable.dtype))
+        array = np.asarray(value)
+        if not castable(array.dtype, variable.dtype):
+            raise GraphError(f"{kind} to {variable.op.name!r}: a value of dtype {array.dtype} "
+                             f"cannot become the variable's dtype {variable.dtype}")
+        value = constant(array.astype(variable.dtype), graph=variable.graph)
     if value.dtype != variable.dtype:
         raise GraphError(f"{kind} to {variable.op.name!r}: value has dtype {value.dtype}, the "
                          f"variable has {variable.dtype}")
@@ -91,34 +121,58 @@ def _assign_op(kind, variable, value, name):
     if not shape_ok:
         raise GraphError(f"{kind} to {variable.op.name!r}: value shape {value.shape} does not "
                          f"match the variable's shape {variable.shape}")
-    graph = graph_of([variable])
-    op = graph.add_operation(kind, [variable, value], [Spec(variable.shape, variable.dtype)],
-                             name=name or kind)
+    op = variable.graph.add_operation(kind, [variable, value],
+                                      [Spec(variable.shape, variable.dtype)], name=name or kind)
     return op.outputs[0]
 
 
 def assign(variable, value, name=None) -> Tensor:
-    """Stage `variable = value`; the result is the new value."""
+    """Stage `variable = value` when a run needs it; the result is the new value.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     v = tf.Variable(1.0)
+    ...     with tf.Session() as sess:
+    ...         print(sess.run(tf.assign(v, 5.0)), sess.run(v))
+    5.0 5.0
+    """
     return _assign_op("Assign", variable, value, name)
 
 
 def assign_add(variable, delta, name=None) -> Tensor:
+    """`variable += delta`, atomic with respect to other runs of the session.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     step = tf.Variable(0, trainable=False)
+    ...     increment = tf.assign_add(step, 1)
+    ...     with tf.Session() as sess:
+    ...         sess.run(step.initializer)
+    ...         for _ in range(3):
+    ...             _ = sess.run(increment)
+    ...         print(sess.run(step))
+    3
+    """
     return _assign_op("AssignAdd", variable, delta, name)
 
 
 def assign_sub(variable, delta, name=None) -> Tensor:
+    """`variable -= delta`, atomic with respect to other runs of the session."""
     return _assign_op("AssignSub", variable, delta, name)
 
 
 def global_variables(graph=None) -> list:
-    return (graph or get_default_graph()).get_collection(GLOBAL_VARIABLES)
+    """Every Variable of the graph (the default graph unless given), in creation order."""
+    return (get_default_graph() if graph is None else graph).get_collection(GLOBAL_VARIABLES)
 
 
 def trainable_variables(graph=None) -> list:
-    return (graph or get_default_graph()).get_collection(TRAINABLE_VARIABLES)
+    """The Variables created with trainable=True (what optimizers update by default)."""
+    return (get_default_graph() if graph is None else graph).get_collection(TRAINABLE_VARIABLES)
 
 
 def variables_initializer(var_list, name="init"):
+    """One op that runs the initializers of `var_list`."""
     return group(*[v.initializer for v in var_list], name=name)
 
 
@@ -128,12 +182,35 @@ def global_variables_initializer():
 
 
 def group(*inputs, name="group_deps"):
-    """An op that runs all of `inputs` (ops or tensors) and produces nothing."""
-    graph = get_default_graph()
-    ops = [x.op if isinstance(x, Tensor) else x for x in inputs]
+    """An op that runs all of `inputs` (ops or tensors, or lists of them) and produces nothing.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     a, b = tf.Variable(1.0), tf.Variable(2.0)
+    ...     both = tf.group(a.assign(10.0), b.assign(20.0), name="set_both")
+    ...     with tf.Session() as sess:
+    ...         print(sess.run(both), sess.run([a, b]))
+    None [array(10., dtype=float32), array(20., dtype=float32)]
+    """
+    ops = []
+    for item in _flat(inputs):
+        op = item.op if isinstance(item, Tensor) else item
+        if not isinstance(op, Operation):
+            raise GraphError(f"group takes Operations or Tensors, got {item!r}")
+        ops.append(op)
+    graph = ops[0].graph if ops else get_default_graph()
     with graph.control_dependencies(ops):
         return graph.add_operation("NoOp", [], [], name=name)
 
 
+def _flat(items):
+    for item in items:
+        if isinstance(item, (list, tuple)):
+            yield from _flat(item)
+        else:
+            yield item
+
+
 def no_op(name="NoOp"):
+    """An op that does nothing: a handle for control dependencies."""
     return get_default_graph().add_operation("NoOp", [], [], name=name)
