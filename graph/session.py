@@ -284,9 +284,13 @@ class Session:
 
     @staticmethod
     def _detached(value, shared_ids):
-        """`value`, copied if it is (a view of) an array the graph or session owns."""
-        if isinstance(value, np.ndarray) and (value.base is not None or id(value) in shared_ids):
-            return value.copy()
+        """`value`, copied if it is (a view of) an array the graph or session owns; a 0-d
+        result comes back as a NumPy scalar, as TensorFlow 1 returns it."""
+        if isinstance(value, np.ndarray):
+            if value.ndim == 0:
+                return value[()]
+            if value.base is not None or id(value) in shared_ids:
+                return value.copy()
         return value
 
     def _flatten(self, fetches, flat):

@@ -190,7 +190,7 @@ def group(*inputs, name="group_deps"):
     ...     both = tf.group(a.assign(10.0), b.assign(20.0), name="set_both")
     ...     with tf.Session() as sess:
     ...         print(sess.run(both), sess.run([a, b]))
-    None [array(10., dtype=float32), array(20., dtype=float32)]
+    None [np.float32(10.0), np.float32(20.0)]
     """
     ops = []
     for item in _flat(inputs):

@@ -1,0 +1,432 @@
+"""`graph.layers`: TensorFlow 1's `tf.layers` functions, and the initializers they use.
+
+Each layer function creates its Variables under a name scope of its own (`dense/kernel`,
+`dense/bias`, `dense_1/kernel`, ...) and returns its output tensor. Weights keep TensorFlow's
+shapes: a dense kernel is (in, units), a conv2d kernel is HWIO (height, width, in, out). Images
+are channels first ("channels_first" = NCHW) by default, because the kernels are NCHW.
+
+Initial values are NumPy arrays drawn when the layer is built, from the shared seeded
+generator (`framework.ops.random`), so `manual_seed(s)` makes a whole model reproducible. The
+default kernel initializer is TensorFlow's Glorot uniform. It draws in the eager front-end's
+(out, in, *kernel) layout and transposes, so a graph layer and an eager layer initialized with
+`eager.nn.init.xavier_uniform_` from the same seed start from the same weights.
+
+Passing `name=` to a layer whose variables exist already raises, as in TensorFlow 1, unless
+`reuse=True`, which shares them.
+
+>>> import numpy as np
+>>> import graph as tf
+>>> with tf.Graph().as_default():
+...     x = tf.placeholder(tf.float32, (None, 4))
+...     y = tf.layers.dense(x, 3, activation=tf.nn.relu)
+...     [v.op.name for v in tf.trainable_variables()], y.shape
+(['dense/kernel', 'dense/bias'], (None, 3))
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from framework import dtypes
+from framework import init as framework_init
+from framework.ops import F
+from framework.ops import random as framework_random
+from graph import nn
+from graph.core import GraphError, Tensor, constant, get_default_graph
+from graph.gradients import identity
+from graph.variables import Variable, global_variables
+
+__all__ = [
+    "average_pooling2d", "constant_initializer", "conv2d", "dense", "dropout", "flatten",
+    "glorot_normal_initializer", "glorot_uniform_initializer", "max_pooling2d",
+    "ones_initializer", "random_normal_initializer", "random_uniform_initializer",
+    "zeros_initializer",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Initializers: callables (shape, dtype=float32, partition_info=None) -> a NumPy array.
+
+
+def _generator(seed):
+    return framework_random.Generator(seed) if seed is not None else \
+        framework_random.default_generator
+
+
+def _known_shape(shape) -> tuple:
+    shape = tuple(shape)
+    if any(d is None or int(d) < 0 for d in shape):
+        raise GraphError(f"an initializer needs a fully known shape, got {shape}")
+    return tuple(int(d) for d in shape)
+
+
+def _eager_layout(shape) -> tuple:
+    """TensorFlow's (..., in, out) weight shape in eager's (out, in, ...) order."""
+    return (shape[-1], shape[-2]) + shape[:-2]
+
+
+def _from_eager_layout(array: np.ndarray) -> np.ndarray:
+    """Back from (out, in, ...) to (..., in, out)."""
+    rank = array.ndim
+    return np.ascontiguousarray(np.transpose(array, tuple(range(2, rank)) + (1, 0)))
+
+
+def _glorot(draw, seed):
+    def initializer(shape, dtype=dtypes.float32, partition_info=None):
+        shape = _known_shape(shape)
+        if len(shape) < 2:
+            raise GraphError(f"Glorot initialization needs a weight of rank 2 or more, got "
+                             f"shape {shape}")
+        # TensorFlow's fans for (..., in, out): receptive field * in and receptive field * out,
+        # the same numbers framework.init computes for the eager layout.
+        values = draw(_eager_layout(shape), dtype=dtypes.as_dtype(dtype),
+                      generator=_generator(seed))
+        return _from_eager_layout(values)
+
+    return initializer
+
+
+def glorot_uniform_initializer(seed=None, dtype=dtypes.float32):
+    """U(-b, b) with b = sqrt(6 / (fan_in + fan_out)); fans as TensorFlow computes them.
+
+    The default initializer of dense and conv2d kernels.
+
+    >>> w = glorot_uniform_initializer(seed=1)((30, 20))
+    >>> w.shape, bool(abs(w).max() <= np.sqrt(6 / 50))
+    ((30, 20), True)
+    """
+    return _glorot(framework_init.xavier_uniform, seed)
+
+
+def glorot_normal_initializer(seed=None, dtype=dtypes.float32):
+    """N(0, 2 / (fan_in + fan_out)) (not truncated, unlike TensorFlow's).
+
+    >>> glorot_normal_initializer(seed=1)((3, 3, 1, 8)).shape
+    (3, 3, 1, 8)
+    """
+    return _glorot(framework_init.xavier_normal, seed)
+
+
+def zeros_initializer(dtype=dtypes.float32):
+    """All zeros (the default for biases).
+
+    >>> zeros_initializer()((2,))
+    array([0., 0.], dtype=float32)
+    """
+    return constant_initializer(0.0)
+
+
+def ones_initializer(dtype=dtypes.float32):
+    """All ones.
+
+    >>> ones_initializer()((2,), dtype="float64")
+    array([1., 1.])
+    """
+    return constant_initializer(1.0)
+
+
+def constant_initializer(value=0, dtype=dtypes.float32):
+    """A scalar fills the shape; an array must have the requested shape.
+
+    >>> constant_initializer([1.0, 2.0])((2,))
+    array([1., 2.], dtype=float32)
+    """
+    def initializer(shape, dtype=dtypes.float32, partition_info=None):
+        shape = _known_shape(shape)
+        array = np.asarray(value, dtypes.as_dtype(dtype))
+        if array.ndim and array.shape != shape:
+            raise GraphError(f"constant_initializer: value of shape {array.shape} for a "
+                             f"variable of shape {shape}")
+        return np.array(np.broadcast_to(array, shape))
+
+    return initializer
+
+
+def random_normal_initializer(mean=0.0, stddev=1.0, seed=None, dtype=dtypes.float32):
+    """N(mean, stddev**2), from the default generator or a fixed `seed`.
+
+    >>> a = random_normal_initializer(stddev=0.1, seed=3)((4,))
+    >>> bool((a == random_normal_initializer(stddev=0.1, seed=3)((4,))).all())
+    True
+    """
+    def initializer(shape, dtype=dtypes.float32, partition_info=None):
+        return framework_init.normal(_known_shape(shape), mean, stddev,
+                                     dtype=dtypes.as_dtype(dtype), generator=_generator(seed))
+
+    return initializer
+
+
+def random_uniform_initializer(minval=0.0, maxval=None, seed=None, dtype=dtypes.float32):
+    """U(minval, maxval), maxval defaulting to 1 as in TensorFlow.
+
+    >>> w = random_uniform_initializer(-0.5, 0.5, seed=2)((100,))
+    >>> bool(w.min() >= -0.5 and w.max() < 0.5)
+    True
+    """
+    high = 1.0 if maxval is None else maxval
+
+    def initializer(shape, dtype=dtypes.float32, partition_info=None):
+        return framework_init.uniform(_known_shape(shape), minval, high,
+                                      dtype=dtypes.as_dtype(dtype), generator=_generator(seed))
+
+    return initializer
+
+
+# ---------------------------------------------------------------------------------------------
+# Scopes and variables
+
+
+class _LayerScope:
+    """The name scope and variables of one layer call, shared when reuse=True."""
+
+    def __init__(self, default_name, name, reuse):
+        self.graph = get_default_graph()
+        outer = self.graph.get_name_scope()
+        base = name or default_name
+        prefix = f"{outer}/{base}" if outer else base
+        existing = {v.op.name: v for v in global_variables(self.graph)
+                    if v.op.name.startswith(prefix + "/")}
+        self.shared = None
+        if name is not None and existing:
+            if not reuse:
+                raise GraphError(
+                    f"variable {next(iter(existing))!r} already exists, disallowed: did you "
+                    f"mean to set reuse=True to share the layer {prefix!r}?")
+            self.shared = existing
+            self.prefix = prefix
+        elif reuse:
+            raise GraphError(f"reuse=True, but the layer {prefix!r} has no variables yet; "
+                             f"create it once without reuse first")
+        self.base = base
+
+    def __enter__(self):
+        self._scope = self.graph.name_scope(self.base)
+        self.scope = self._scope.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._scope.__exit__(*exc)
+
+    def variable(self, name, shape, dtype, initializer, trainable=True) -> Variable:
+        shape = _known_shape(shape)
+        if self.shared is not None:
+            full = f"{self.prefix}/{name}"
+            found = self.shared.get(full)
+            if found is None:
+                raise GraphError(f"reuse=True: variable {full!r} does not exist")
+            if found.shape != shape or found.dtype != dtype:
+                raise GraphError(f"reuse=True: variable {full!r} has shape {found.shape} and "
+                                 f"dtype {found.dtype}, this layer needs {shape} {dtype}")
+            return found
+        value = initializer(shape, dtype=dtype)
+        if isinstance(value, Tensor):
+            if value.shape != shape or value.dtype != dtype:
+                raise GraphError(f"the initializer of {name!r} returned {value}, expected "
+                                 f"shape {shape} and dtype {dtype}")
+            return Variable(value, name=name, trainable=trainable)
+        array = np.asarray(value)
+        if array.shape != shape:
+            raise GraphError(f"the initializer of {name!r} returned shape {array.shape}, "
+                             f"expected {shape}")
+        return Variable(array.astype(dtype, copy=False), name=name, trainable=trainable)
+
+
+def _input(function: str, inputs, min_rank: int) -> Tensor:
+    x = inputs if isinstance(inputs, Tensor) else constant(inputs)
+    if not dtypes.is_float(x.dtype):
+        raise GraphError(f"{function}: inputs must be floating point, got {x.name!r} of dtype "
+                         f"{x.dtype}; cast them with tf.cast")
+    if x.ndim < min_rank:
+        raise GraphError(f"{function}: inputs need at least {min_rank} dimensions, got shape "
+                         f"{x.shape}")
+    return x
+
+
+def _data_format(function: str, data_format) -> str:
+    formats = {"channels_first": "NCHW", "channels_last": "NHWC"}
+    if data_format not in formats:
+        raise GraphError(f"{function}: data_format must be 'channels_first' (NCHW, the default "
+                         f"here) or 'channels_last' (NHWC), got {data_format!r}")
+    return formats[data_format]
+
+
+def _layer_padding(function: str, padding) -> str:
+    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
+        raise GraphError(f"{function}: padding must be 'valid' or 'same', got {padding!r}")
+    return padding.upper()
+
+
+# ---------------------------------------------------------------------------------------------
+# Layers
+
+
+def dense(inputs, units, activation=None, use_bias=True, kernel_initializer=None,
+          bias_initializer=None, trainable=True, name=None, reuse=None):
+    """activation(inputs @ kernel + bias) with kernel (in, units) and bias (units,).
+
+    Inputs of rank above 2 are transformed along their last axis. The kernel defaults to
+    Glorot uniform, the bias to zeros; the variables take the inputs' dtype.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     x = tf.placeholder(tf.float32, (None, 4))
+    ...     y = tf.layers.dense(x, 2, name="fc")
+    ...     with tf.Session() as sess:
+    ...         sess.run(tf.global_variables_initializer())
+    ...         print(sess.run(y, {x: np.zeros((3, 4))}).shape)
+    (3, 2)
+    """
+    if isinstance(units, bool) or not isinstance(units, (int, np.integer)) or units < 1:
+        raise GraphError(f"dense: units must be a positive int, got {units!r}")
+    x = _input("dense", inputs, 2)
+    in_size = x.shape[-1]
+    if in_size is None:
+        raise GraphError(f"dense: the last dimension of the inputs must be known, got shape "
+                         f"{x.shape}")
+    with _LayerScope("dense", name, reuse) as layer:
+        kernel = layer.variable("kernel", (in_size, int(units)), x.dtype,
+                                kernel_initializer or glorot_uniform_initializer(), trainable)
+        y = F.matmul(x, kernel)
+        if use_bias:
+            bias = layer.variable("bias", (int(units),), x.dtype,
+                                  bias_initializer or zeros_initializer(), trainable)
+            y = F.add(y, bias)
+        return activation(y) if activation is not None else y
+
+
+def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid",
+           data_format="channels_first", dilation_rate=(1, 1), activation=None, use_bias=True,
+           kernel_initializer=None, bias_initializer=None, trainable=True, name=None,
+           reuse=None):
+    """A 2-D convolution layer: kernel (kh, kw, in_channels, filters) (HWIO), bias (filters,).
+
+    kernel_size, strides and dilation_rate are ints or (h, w) pairs; padding "valid" or
+    "same"; images are channels first unless data_format="channels_last".
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     images = tf.placeholder(tf.float32, (None, 1, 8, 8))
+    ...     features = tf.layers.conv2d(images, 4, 3, padding="same", activation=tf.nn.relu)
+    ...     features.shape, tf.trainable_variables()[0].shape
+    ((None, 4, 8, 8), (3, 3, 1, 4))
+    """
+    function = "conv2d"
+    if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
+        raise GraphError(f"conv2d: filters (the number of output channels) must be a positive "
+                         f"int, got {filters!r}")
+    format_ = _data_format(function, data_format)
+    x = _input(function, inputs, 4)
+    channels = x.shape[1 if format_ == "NCHW" else 3]
+    if channels is None:
+        raise GraphError(f"conv2d: the channel dimension of the inputs must be known, got "
+                         f"shape {x.shape} ({data_format})")
+    kernel_hw = nn._spatial_pair(function, "kernel_size", kernel_size, format_)
+    with _LayerScope("conv2d", name, reuse) as layer:
+        kernel = layer.variable("kernel", kernel_hw + (channels, int(filters)), x.dtype,
+                                kernel_initializer or glorot_uniform_initializer(), trainable)
+        y = nn.conv2d(x, kernel, strides, _layer_padding(function, padding), format_,
+                      dilation_rate)
+        if use_bias:
+            bias = layer.variable("bias", (int(filters),), x.dtype,
+                                  bias_initializer or zeros_initializer(), trainable)
+            y = nn.bias_add(y, bias, data_format=format_)
+        return activation(y) if activation is not None else y
+
+
+def max_pooling2d(inputs, pool_size, strides, padding="valid", data_format="channels_first",
+                  name=None):
+    """The maximum over each pool_size window (ints or (h, w) pairs), channels first.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     images = tf.placeholder(tf.float32, (None, 4, 8, 8))
+    ...     tf.layers.max_pooling2d(images, 2, 2).shape
+    (None, 4, 4, 4)
+    """
+    format_ = _data_format("max_pooling2d", data_format)
+    padding = _layer_padding("max_pooling2d", padding)
+    with get_default_graph().name_scope(name or "max_pooling2d"):
+        return nn.max_pool2d(_input("max_pooling2d", inputs, 4), pool_size, strides, padding,
+                             format_)
+
+
+def average_pooling2d(inputs, pool_size, strides, padding="valid",
+                      data_format="channels_first", name=None):
+    """The mean over each pool_size window (ints or (h, w) pairs), channels first.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     images = tf.placeholder(tf.float32, (None, 4, 8, 8))
+    ...     tf.layers.average_pooling2d(images, 3, 2, padding="same").shape
+    (None, 4, 4, 4)
+    """
+    format_ = _data_format("average_pooling2d", data_format)
+    padding = _layer_padding("average_pooling2d", padding)
+    with get_default_graph().name_scope(name or "average_pooling2d"):
+        return nn.avg_pool2d(_input("average_pooling2d", inputs, 4), pool_size, strides,
+                             padding, format_)
+
+
+def flatten(inputs, name=None):
+    """(batch, everything else): all axes but the first merged into one.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     tf.layers.flatten(tf.placeholder(tf.float32, (None, 4, 2, 2))).shape
+    (None, 16)
+    """
+    x = inputs if isinstance(inputs, Tensor) else constant(inputs)
+    if x.ndim == 0:
+        raise GraphError("flatten: inputs need a batch dimension, got a scalar")
+    rest = x.shape[1:]
+    if any(d is None for d in rest):
+        raise GraphError(f"flatten: all dimensions but the first must be known, got shape "
+                         f"{x.shape}")
+    with get_default_graph().name_scope(name or "flatten"):
+        return F.reshape(x, (-1 if x.shape[0] is None else x.shape[0], math.prod(rest)))
+
+
+def dropout(inputs, rate=0.5, noise_shape=None, seed=None, training=False, name=None):
+    """Dropout while training, the identity otherwise (TensorFlow's default training=False).
+
+    `training` is a Python bool, or a bool Tensor (e.g. a placeholder) that chooses at run
+    time through `graph.cond`. See `graph.nn.dropout` for the rate, noise_shape and seed.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     x = tf.ones((4,))
+    ...     with tf.Session() as sess:
+    ...         print(sess.run(tf.layers.dropout(x, 0.5, training=False)))
+    [1. 1. 1. 1.]
+    """
+    x = _input("dropout", inputs, 0)
+    with get_default_graph().name_scope(name or "dropout"):
+        if isinstance(training, Tensor):
+            return _dropout_switched(x, rate, noise_shape, seed, training)
+        if isinstance(training, (bool, np.bool_)):
+            if not training:
+                return identity(x)
+            return nn.dropout(x, rate=rate, noise_shape=noise_shape, seed=seed)
+        raise GraphError(f"dropout: training must be a Python bool or a bool Tensor, got "
+                         f"{training!r}")
+
+
+def _dropout_switched(x, rate, noise_shape, seed, training):
+    if training.dtype != np.bool_ or training.ndim != 0:
+        raise GraphError(f"dropout: training must be a scalar bool Tensor, got "
+                         f"{training.name!r} of shape {training.shape} and dtype "
+                         f"{training.dtype}")
+    try:
+        from graph.control_flow import cond
+    except ImportError:
+        raise GraphError("dropout: a Tensor `training` needs graph.cond, which this version "
+                         "does not have; pass a Python bool") from None
+    # The seed is drawn now, outside the branch, so building the graph draws the same seeds
+    # whichever way `training` is later fed.
+    if seed is None:
+        seed = framework_random.default_generator.next_seed()
+    return cond(training,
+                lambda: nn.dropout(x, rate=rate, noise_shape=noise_shape, seed=seed),
+                lambda: identity(x))

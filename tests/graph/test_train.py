@@ -1,0 +1,327 @@
+"""graph.train: optimizer trajectories against NumPy versions of TensorFlow 1's update
+formulas, optimizer state as Variables, the global step, and Saver."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+import graph as tf
+from framework.checkpoint import CheckpointError, load_state, save_state
+
+SCALES = [np.array([1.0, 0.5, 3.0]), np.array([[2.0, 0.1], [1.0, 4.0]])]
+TARGETS = [np.array([0.5, -1.0, 2.0]), np.array([[1.0, -2.0], [0.0, 3.0]])]
+STARTS = [np.array([2.0, 1.0, -1.0]), np.array([[0.0, 1.0], [-1.0, 0.5]])]
+
+
+def _quadratic_problem(dtype):
+    """Two variables and loss = sum(a * (w - c)^2) / 2 over both: gradient a * (w - c)."""
+    variables = [tf.Variable(start.astype(dtype), name=f"w{i}")
+                 for i, start in enumerate(STARTS)]
+    loss = sum(tf.reduce_sum(tf.constant(a.astype(dtype)) * tf.square(w - c.astype(dtype)))
+               for w, a, c in zip(variables, SCALES, TARGETS)) * 0.5
+    return variables, loss
+
+
+def _numpy_gradients(values):
+    return [a * (w - c) for w, a, c in zip(values, SCALES, TARGETS)]
+
+
+def _numpy_sgd(steps, lr):
+    values = [s.copy() for s in STARTS]
+    for _ in range(steps):
+        values = [w - lr * g for w, g in zip(values, _numpy_gradients(values))]
+    return values
+
+
+def _numpy_momentum(steps, lr, momentum, nesterov):
+    values = [s.copy() for s in STARTS]
+    accumulators = [np.zeros_like(s) for s in STARTS]
+    for _ in range(steps):
+        grads = _numpy_gradients(values)
+        accumulators = [momentum * acc + g for acc, g in zip(accumulators, grads)]
+        if nesterov:
+            values = [w - lr * (g + momentum * acc)
+                      for w, g, acc in zip(values, grads, accumulators)]
+        else:
+            values = [w - lr * acc for w, acc in zip(values, accumulators)]
+    return values
+
+
+def _numpy_tf1_adam(steps, lr, beta1, beta2, epsilon):
+    values = [s.copy() for s in STARTS]
+    m = [np.zeros_like(s) for s in STARTS]
+    v = [np.zeros_like(s) for s in STARTS]
+    for t in range(1, steps + 1):
+        grads = _numpy_gradients(values)
+        lr_t = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+        m = [beta1 * mi + (1 - beta1) * g for mi, g in zip(m, grads)]
+        v = [beta2 * vi + (1 - beta2) * g * g for vi, g in zip(v, grads)]
+        values = [w - lr_t * mi / (np.sqrt(vi) + epsilon) for w, mi, vi in zip(values, m, v)]
+    return values
+
+
+def _train(make_optimizer, steps, dtype=np.float64):
+    with tf.Graph().as_default():
+        variables, loss = _quadratic_problem(dtype)
+        train_op = make_optimizer().minimize(loss)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for _ in range(steps):
+                sess.run(train_op)
+            return sess.run(variables)
+
+
+OPTIMIZERS = [
+    ("sgd", lambda: tf.train.GradientDescentOptimizer(0.1), lambda n: _numpy_sgd(n, 0.1)),
+    ("momentum", lambda: tf.train.MomentumOptimizer(0.05, 0.9),
+     lambda n: _numpy_momentum(n, 0.05, 0.9, False)),
+    ("nesterov", lambda: tf.train.MomentumOptimizer(0.05, 0.9, use_nesterov=True),
+     lambda n: _numpy_momentum(n, 0.05, 0.9, True)),
+    ("adam", lambda: tf.train.AdamOptimizer(0.1), lambda n: _numpy_tf1_adam(n, 0.1, 0.9, 0.999,
+                                                                          1e-8)),
+    # A large epsilon: TensorFlow's placement (added to sqrt(v), not to the corrected one)
+    # then changes the trajectory visibly.
+    ("adam_epsilon", lambda: tf.train.AdamOptimizer(0.05, 0.8, 0.99, epsilon=0.5),
+     lambda n: _numpy_tf1_adam(n, 0.05, 0.8, 0.99, 0.5)),
+]
+
+
+@pytest.mark.parametrize("name, make_optimizer, reference", OPTIMIZERS,
+                         ids=[o[0] for o in OPTIMIZERS])
+def test_trajectory_matches_tensorflow_1_formula(name, make_optimizer, reference):
+    for steps in (1, 12):
+        got = _train(make_optimizer, steps)
+        for ours, expected in zip(got, reference(steps)):
+            np.testing.assert_allclose(ours, expected, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("name, make_optimizer, reference", OPTIMIZERS,
+                         ids=[o[0] for o in OPTIMIZERS])
+def test_trajectory_in_float32(name, make_optimizer, reference):
+    got = _train(make_optimizer, 12, np.float32)
+    for ours, expected in zip(got, reference(12)):
+        assert ours.dtype == np.float32
+        np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_tensorflow_adam_differs_from_pytorch_adam_by_epsilon_placement():
+    # PyTorch: p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps).
+    lr, beta1, beta2, epsilon = 0.05, 0.8, 0.99, 0.5
+    g = _numpy_gradients(STARTS)
+    m = [(1 - beta1) * gi for gi in g]
+    v = [(1 - beta2) * gi * gi for gi in g]
+    torch_step = [s - lr / (1 - beta1) * mi / (np.sqrt(vi) / np.sqrt(1 - beta2) + epsilon)
+                  for s, mi, vi in zip(STARTS, m, v)]
+    ours = _train(OPTIMIZERS[4][1], 1)
+    assert not np.allclose(ours[0], torch_step[0], rtol=1e-3)
+    np.testing.assert_allclose(ours[0], _numpy_tf1_adam(1, lr, beta1, beta2, epsilon)[0])
+
+
+def test_optimizer_state_is_variables_with_tensorflow_names():
+    with tf.Graph().as_default():
+        variables, loss = _quadratic_problem(np.float32)
+        adam = tf.train.AdamOptimizer(0.1)
+        train_op = adam.minimize(loss)
+        names = [v.op.name for v in tf.global_variables()]
+        assert names == ["w0", "w1", "beta1_power", "beta2_power", "w0/Adam", "w0/Adam_1",
+                         "w1/Adam", "w1/Adam_1"]
+        assert [v.op.name for v in tf.trainable_variables()] == ["w0", "w1"]
+        assert adam.get_slot_names() == ["m", "v"]
+        assert adam.get_slot(variables[0], "m").op.name == "w0/Adam"
+        assert sorted(v.op.name for v in adam.variables()) == sorted(names[2:])
+        assert train_op.name == "Adam"
+        beta1_power, beta2_power = adam._get_beta_accumulators()
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            np.testing.assert_array_equal(sess.run(adam.get_slot(variables[1], "v")), 0)
+            for _ in range(3):
+                sess.run(train_op)
+            powers = sess.run([beta1_power, beta2_power])
+    np.testing.assert_allclose(powers, [0.9**4, 0.999**4], rtol=1e-6)
+
+
+def test_momentum_slots_and_reuse_across_calls():
+    with tf.Graph().as_default():
+        variables, loss = _quadratic_problem(np.float64)
+        optimizer = tf.train.MomentumOptimizer(0.1, 0.5)
+        first = optimizer.minimize(loss)
+        second = optimizer.minimize(loss * 2.0)
+        slots = [v.op.name for v in tf.global_variables()[2:]]
+        assert slots == ["w0/Momentum", "w1/Momentum"]  # the second call reuses them
+        assert first.name == "Momentum" and second.name != first.name
+        assert not any(v.trainable for v in optimizer.variables())
+
+
+def test_global_step_counts_steps():
+    with tf.Graph().as_default():
+        assert tf.train.get_global_step() is None
+        step = tf.train.get_or_create_global_step()
+        assert tf.train.get_or_create_global_step() is step
+        with pytest.raises(tf.GraphError, match="already has a global step"):
+            tf.train.create_global_step()
+        _, loss = _quadratic_problem(np.float32)
+        train_op = tf.train.AdamOptimizer().minimize(loss, global_step=step)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for _ in range(4):
+                sess.run(train_op)
+            assert int(sess.run(step)) == 4
+        with pytest.raises(tf.GraphError, match="integer Variable"):
+            tf.train.GradientDescentOptimizer(0.1).minimize(loss, global_step=tf.constant(0))
+
+
+def test_var_list_and_gradient_errors():
+    with tf.Graph().as_default():
+        (w0, w1), loss = _quadratic_problem(np.float64)
+        unused = tf.Variable(np.zeros(2), name="unused")
+        optimizer = tf.train.GradientDescentOptimizer(0.1)
+        pairs = optimizer.compute_gradients(loss)
+        assert [v.op.name for _, v in pairs] == ["w0", "w1", "unused"]
+        assert pairs[2][0] is None
+        train_only_w0 = optimizer.minimize(loss, var_list=[w0])
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(train_only_w0)
+            np.testing.assert_array_equal(sess.run(w1), STARTS[1])
+            np.testing.assert_allclose(sess.run(w0), _numpy_sgd(1, 0.1)[0])
+        with pytest.raises(tf.GraphError, match="no gradients provided"):
+            optimizer.minimize(loss, var_list=[unused])
+        with pytest.raises(tf.GraphError, match="no gradients provided"):
+            optimizer.apply_gradients([(None, unused)])
+        with pytest.raises(tf.GraphError, match="does not match"):
+            optimizer.apply_gradients([(tf.constant(np.zeros(3, np.float32)), w0)])
+        with pytest.raises(tf.GraphError, match="must hold Variables"):
+            optimizer.minimize(loss, var_list=[loss])
+        with pytest.raises(tf.GraphError, match="floating point"):
+            optimizer.minimize(tf.cast(loss, tf.int32))
+        with pytest.raises(tf.GraphError, match=r"learning_rate must be in"):
+            tf.train.GradientDescentOptimizer(-1.0)
+        with pytest.raises(tf.GraphError, match=r"beta1 must be in"):
+            tf.train.AdamOptimizer(beta1=1.0)
+
+
+def test_learning_rate_may_be_a_placeholder():
+    with tf.Graph().as_default():
+        variables, loss = _quadratic_problem(np.float64)
+        lr = tf.placeholder(tf.float32, ())
+        train_op = tf.train.GradientDescentOptimizer(lr).minimize(loss)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(train_op, {lr: 0.25})  # exact in float32, then cast to float64
+            values = sess.run(variables)
+    for ours, expected in zip(values, _numpy_sgd(1, 0.25)):
+        np.testing.assert_allclose(ours, expected, rtol=1e-14)
+
+
+def test_a_failed_step_changes_nothing():
+    with tf.Graph().as_default():
+        variables, loss = _quadratic_problem(np.float64)
+        lr = tf.placeholder(tf.float64, (None,))
+        train_op = tf.train.MomentumOptimizer(tf.reduce_sum(lr), 0.9).minimize(loss)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            with pytest.raises(tf.GraphError, match="must feed"):
+                sess.run(train_op)
+            np.testing.assert_array_equal(sess.run(variables[0]), STARTS[0])
+
+
+# -- Saver -------------------------------------------------------------------------------------
+
+
+def _adam_model():
+    variables, loss = _quadratic_problem(np.float32)
+    step = tf.train.create_global_step()
+    train_op = tf.train.AdamOptimizer(0.1).minimize(loss, global_step=step)
+    return variables, train_op, step
+
+
+def test_saver_round_trip_includes_optimizer_state(tmp_path):
+    path = str(tmp_path / "model.ckpt")
+    with tf.Graph().as_default():
+        variables, train_op, step = _adam_model()
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for _ in range(3):
+                sess.run(train_op)
+            written = saver.save(sess, path, global_step=step)
+            assert written == path + "-3"
+            saved = {name: value.copy() for name, value in sess.variable_values().items()}
+            for _ in range(2):
+                sess.run(train_op)
+            continued = sess.run(variables)
+    state = load_state(written)
+    assert sorted(state) == sorted(saved)
+    assert set(state) >= {"w0", "w0/Adam", "w0/Adam_1", "beta1_power", "global_step"}
+    # A new graph built the same way, restored, continues exactly where the first left off.
+    with tf.Graph().as_default():
+        variables, train_op, step = _adam_model()
+        with tf.Session() as sess:
+            tf.train.Saver().restore(sess, written)
+            assert int(sess.run(step)) == 3
+            for name, value in sess.variable_values().items():
+                np.testing.assert_array_equal(value, saved[name])
+            for _ in range(2):
+                sess.run(train_op)
+            for ours, expected in zip(sess.run(variables), continued):
+                np.testing.assert_array_equal(ours, expected)
+
+
+def test_saver_with_a_var_list_dict_and_list(tmp_path):
+    path = tmp_path / "weights.ckpt"
+    with tf.Graph().as_default():
+        (w0, w1), _ = _quadratic_problem(np.float32)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            tf.train.Saver({"layer/weights": w1}).save(sess, path)
+            assert sorted(load_state(path)) == ["layer/weights"]
+            only_w0 = tf.train.Saver([w0])
+            assert only_w0.var_names == ["w0"]
+            with pytest.raises(CheckpointError, match="no value for 'w0'"):
+                only_w0.restore(sess, path)
+        with pytest.raises(tf.GraphError, match="two variables"):
+            tf.train.Saver([w0, w0])
+        with pytest.raises(tf.GraphError, match="must hold Variables"):
+            tf.train.Saver([tf.constant(1.0)])
+
+
+def test_restore_checks_everything_before_changing_anything(tmp_path):
+    with tf.Graph().as_default():
+        (w0, w1), _ = _quadratic_problem(np.float32)
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            good = {"w0": np.full(3, 7.0, np.float32), "w1": np.zeros((2, 2), np.float32)}
+            cases = [
+                ({**good, "w1": np.zeros((2, 3), np.float32)}, "shape"),
+                ({**good, "w1": np.zeros((2, 2), np.float64)}, "dtype float64"),
+                ({"w0": good["w0"]}, "no value for 'w1'"),
+                ({**good, "w1": "text"}, "not an array"),
+            ]
+            for i, (state, message) in enumerate(cases):
+                path = tmp_path / f"bad{i}.ckpt"
+                save_state(state, path)
+                with pytest.raises(CheckpointError, match=message):
+                    saver.restore(sess, path)
+                np.testing.assert_array_equal(sess.run(w0), STARTS[0].astype(np.float32))
+            with pytest.raises(CheckpointError, match="does not exist"):
+                saver.restore(sess, tmp_path / "missing.ckpt")
+            extra = tmp_path / "extra.ckpt"
+            save_state({**good, "unrelated": np.ones(1)}, extra)
+            saver.restore(sess, extra)  # entries for other variables are ignored
+            np.testing.assert_array_equal(sess.run(w0), good["w0"])
+
+
+def test_save_needs_initialized_variables(tmp_path):
+    with tf.Graph().as_default():
+        _quadratic_problem(np.float32)
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            with pytest.raises(tf.GraphError, match="not initialized"):
+                saver.save(sess, tmp_path / "never.ckpt")
+        assert not os.path.exists(tmp_path / "never.ckpt")
+    with tf.Graph().as_default(), pytest.raises(tf.GraphError, match="no variables"):
+        tf.train.Saver()
