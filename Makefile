@@ -64,7 +64,7 @@ dot:
 test: venv dot
 	$(BIN)/ruff check .
 	$(NUMBA_ENV) $(BIN)/python -m pytest -n 2 --doctest-modules --ignore-glob='*/__main__.py' \
-	    tests framework eager compare
+	    tests framework eager graph compare
 
 demo: venv dot
 	$(NUMBA_ENV) $(BIN)/python -m compare

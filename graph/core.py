@@ -293,6 +293,13 @@ class Graph:
             self._names[op.name] = op
         if op.context is not None:
             op.context.add(op)
+        else:
+            # A value made inside a cond branch or loop body exists only when that branch or
+            # iteration runs: using it outside would run the branch unconditionally.
+            for used in (*op.inputs, *op.control_inputs):
+                producer = used.op.context if isinstance(used, Tensor) else used.context
+                if producer is not None:
+                    producer.refuse_outside_use(used, op)
         return op
 
     @contextlib.contextmanager

@@ -299,6 +299,9 @@ class Session:
         if isinstance(fetches, dict):
             return fetches, {k: self._flatten(v, flat) for k, v in fetches.items()}
         element = self.graph.as_graph_element(fetches)
+        made_by = element.op if isinstance(element, Tensor) else element
+        if made_by.context is not None:
+            made_by.context.refuse_outside_use(element)  # no user: fetched by Session.run
         flat.append(element)
         return None
 

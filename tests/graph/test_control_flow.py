@@ -526,8 +526,12 @@ def test_a_tensor_from_inside_the_loop_cannot_be_fetched():
         final = tf.while_loop(lambda i: i < 3, body, [tf.constant(0, tf.int64)])
         with tf.Session() as sess:
             assert sess.run(final) == 3
-            with pytest.raises(tf.GraphError, match="has a value only inside its cond and body"):
+            with pytest.raises(tf.GraphError, match=r"Session.run cannot use the value "
+                                                    r"'while/mul:0': it is computed inside the "
+                                                    r"while_loop 'while'"):
                 sess.run(leaked["double"])
+        with pytest.raises(tf.GraphError, match="computed inside the while_loop"):
+            leaked["double"] + 1  # an op outside the loop is refused when it is built
 
 
 # -- gradients ---------------------------------------------------------------------------------
