@@ -97,7 +97,9 @@ REGISTRY: dict[str, type[Op]] = {}
 
 def register(cls: type[Op]) -> type[Op]:
     """Class decorator: make `cls` a frozen dataclass and add it to the registry."""
-    if not dataclasses.is_dataclass(cls) or cls.__dataclass_params__.frozen is False:
+    # Checked on the class itself: a subclass of a registered op inherits its dataclass
+    # fields, but the fields it adds only count once the subclass is made a dataclass too.
+    if "__dataclass_fields__" not in cls.__dict__:
         cls = dataclasses.dataclass(frozen=True)(cls)
     if not cls.name:
         raise TypeError(f"{cls.__name__} needs a `name`")
