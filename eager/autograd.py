@@ -24,11 +24,21 @@ from framework.errors import describe_site
 from framework.ops.autodiff import apply_vjp, backprop
 from framework.ops.registry import Spec
 
-_state = threading.local()
+
+class _ThreadState(threading.local):
+    """Per-thread autograd switches. Class-level defaults: read on every op, they must not
+    cost a failed attribute lookup in threads that never set them."""
+
+    grad_enabled = True
+    anomaly = False
+    in_backward = False
+
+
+_state = _ThreadState()
 
 
 def is_grad_enabled() -> bool:
-    return getattr(_state, "grad_enabled", True)
+    return _state.grad_enabled
 
 
 def set_grad_enabled(mode: bool) -> None:
@@ -80,7 +90,7 @@ class enable_grad(_GradMode):  # noqa: N801
 
 
 def is_anomaly_enabled() -> bool:
-    return getattr(_state, "anomaly", False)
+    return _state.anomaly
 
 
 @contextmanager
@@ -104,7 +114,7 @@ def detect_anomaly():
 
 def in_backward() -> bool:
     """True while a backward pass runs (anomaly mode then checks gradients, not op outputs)."""
-    return getattr(_state, "in_backward", False)
+    return _state.in_backward
 
 
 class AnomalyError(RuntimeError):

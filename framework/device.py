@@ -60,8 +60,17 @@ class MemoryStats:
     allocations: int = 0
 
 
+class _BufferRef(weakref.ref):
+    """A weak reference to a buffer that remembers its size, for the release callback."""
+
+    __slots__ = ("nbytes",)
+
+
 class CpuAllocator:
-    """Hands out NumPy buffers and counts their bytes until they are freed."""
+    """Hands out NumPy buffers and counts their bytes until they are freed.
+
+    Runs on every kernel output, so the bookkeeping is kept to one weak reference per buffer.
+    """
 
     def __init__(self, device: Device):
         self.device = device
@@ -69,26 +78,29 @@ class CpuAllocator:
         # Re-entrant: garbage collection can run inside `empty` (while the lock is held) and
         # free another buffer, whose `_release` callback then takes the lock on this thread.
         self._lock = threading.RLock()
-        # keyed by id(ref): the weakref must stay alive for its callback to fire
-        self._sizes: dict[int, tuple[weakref.ref, int]] = {}
+        # id(ref) -> ref: a weak reference must stay alive for its callback to fire.
+        self._refs: dict[int, _BufferRef] = {}
 
     def empty(self, shape, dtype) -> np.ndarray:
         array = np.empty(shape, dtype)
         nbytes = array.nbytes
         if nbytes:
-            ref = weakref.ref(array, self._release)
+            ref = _BufferRef(array, self._release)
+            ref.nbytes = nbytes
+            stats = self.stats
             with self._lock:
-                self._sizes[id(ref)] = (ref, nbytes)
-                stats = self.stats
-                stats.live_bytes += nbytes
+                self._refs[id(ref)] = ref
+                live = stats.live_bytes + nbytes
+                stats.live_bytes = live
                 stats.allocations += 1
-                if stats.live_bytes > stats.peak_bytes:
-                    stats.peak_bytes = stats.live_bytes
+                if live > stats.peak_bytes:
+                    stats.peak_bytes = live
         return array
 
-    def _release(self, ref: weakref.ref) -> None:
+    def _release(self, ref: _BufferRef) -> None:
         with self._lock:
-            self.stats.live_bytes -= self._sizes.pop(id(ref))[1]
+            del self._refs[id(ref)]
+            self.stats.live_bytes -= ref.nbytes
 
     def reset_peak(self) -> None:
         with self._lock:
