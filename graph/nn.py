@@ -417,7 +417,7 @@ def bias_add(value, bias, data_format=None, name=None):
             raise GraphError(f"bias_add: bias of shape {b.shape} for value of shape {x.shape}: "
                              f"the channel axis {axis} has {channels} entries")
         if channels_first:
-            b = F.reshape(b, (-1,) + (1,) * (x.ndim - 2))
+            b = F.reshape(b, (1, -1) + (1,) * (x.ndim - 2))  # (1, C, 1, 1), as eager adds it
         return F.add(x, b)
 
     return _scoped(name, build)

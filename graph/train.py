@@ -200,7 +200,10 @@ class Optimizer:
             scope = f"{outer}/{name}" if outer else name
             with graph.name_scope(scope + "/"):  # the ops of this step, under one scope
                 self._prepare()
-                updates = [self._apply_dense(g, v) for g, v in pairs]
+                # The session reads a variable when the op using it runs: every gradient must
+                # be computed before any update, whatever the order of var_list.
+                with graph.control_dependencies([g for g, _ in pairs]):
+                    updates = [self._apply_dense(g, v) for g, v in pairs]
                 finish = self._finish(updates)
             if global_step is None:
                 return group(*finish, name=name)
