@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from eager import autograd
 from eager.optim._kernels import FlatParameter, adam_update, flat_gradient, unused
 from eager.optim.optimizer import Optimizer, _check_number, bump_version, state_view
 from eager.tensor import Tensor
@@ -54,14 +53,6 @@ class Adam(Optimizer):
         for index, beta in enumerate(betas):
             _check_number({"beta": beta}, "beta", f"beta parameter at index {index}", 0.0, 1.0,
                           high_inclusive=False)
-
-    def step(self, closure=None):
-        """One update of every parameter that has a gradient; returns `closure()` if given."""
-        loss = self._evaluate(closure)
-        with autograd.no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
 
     def _update_group(self, group: dict) -> None:
         lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]

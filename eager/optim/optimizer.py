@@ -151,8 +151,16 @@ class Optimizer:
             return closure()
 
     def step(self, closure=None):
-        """Update the parameters from their `.grad`; returns `closure()` if one is given."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement step()")
+        """One update of every parameter that has a gradient; returns `closure()` if given."""
+        loss = self._evaluate(closure)
+        with autograd.no_grad():
+            for group in self.param_groups:
+                self._update_group(group)
+        return loss
+
+    def _update_group(self, group: dict) -> None:
+        """The update rule of one parameter group (each optimizer's own)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement _update_group()")
 
     # -- state dicts -----------------------------------------------------------------------------
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from eager import autograd
 from eager.optim._kernels import FlatParameter, flat_gradient, sgd_update, unused
 from eager.optim.optimizer import Optimizer, _check_number, bump_version, state_view
 from eager.tensor import Tensor
@@ -49,14 +48,6 @@ class SGD(Optimizer):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening "
                              f"(got momentum={group['momentum']}, "
                              f"dampening={group['dampening']})")
-
-    def step(self, closure=None):
-        """One update of every parameter that has a gradient; returns `closure()` if given."""
-        loss = self._evaluate(closure)
-        with autograd.no_grad():
-            for group in self.param_groups:
-                self._update_group(group)
-        return loss
 
     def _update_group(self, group: dict) -> None:
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]

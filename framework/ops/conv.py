@@ -27,6 +27,7 @@ from framework.device import empty
 from framework.errors import ShapeError
 from framework.ops.dispatch import as_operand, bind, promote
 from framework.ops.linalg import batched_gemm
+from framework.ops.movement import contiguous
 from framework.ops.registry import Op, Spec, register, require_dtype, require_same_dtype
 
 __all__ = ["conv2d", "conv2d_input_grad", "conv2d_weight_grad", "max_pool2d",
@@ -351,14 +352,6 @@ def conv2d_weight_grad(x, grad_output, kernel_size, stride=1, padding=0, dilatio
 # GEMMs beat many small ones, most of all when BLAS threads have to share busy cores.
 
 
-def _contiguous(x: np.ndarray) -> np.ndarray:
-    if x.flags.c_contiguous:
-        return x
-    copy = empty(x.shape, x.dtype)
-    copy[...] = x
-    return copy
-
-
 class _Chunks:
     """Splits the batch into chunks of images, with flat buffers reused by every chunk."""
 
@@ -394,8 +387,8 @@ def conv2d_forward(x, w, geometry, groups):
         return out
     length, depth = out_hw[0] * out_hw[1], int(np.prod(w.shape[1:]))
     chunks = _Chunks(batch, groups * depth, out_channels, length, x.dtype)
-    weights = _contiguous(w).reshape(groups, out_channels // groups, depth)
-    x, out3 = _contiguous(x), out.reshape(batch, out_channels, length)
+    weights = contiguous(w).reshape(groups, out_channels // groups, depth)
+    x, out3 = contiguous(x), out.reshape(batch, out_channels, length)
     for start, count, columns, results in chunks:
         _unfold(x[start:start + count], columns, geometry, chunks.parallel)
         batched_gemm(weights, _by_group(columns, groups), _by_group(results, groups))
@@ -410,8 +403,8 @@ def conv2d_input_grad_kernel(g, w, input_size, geometry, groups):
         return dx
     length, depth = g.shape[2] * g.shape[3], int(np.prod(w.shape[1:]))
     chunks = _Chunks(batch, groups * depth, out_channels, length, g.dtype)
-    weights = _contiguous(w).reshape(groups, out_channels // groups, depth)
-    g3 = _contiguous(g).reshape(batch, out_channels, length)
+    weights = contiguous(w).reshape(groups, out_channels // groups, depth)
+    g3 = contiguous(g).reshape(batch, out_channels, length)
     for start, count, columns, grads in chunks:
         _swap_leading_axes(g3[start:start + count], grads, chunks.parallel)
         # columns = weights^T @ grads, per group
@@ -433,7 +426,7 @@ def conv2d_weight_grad_kernel(x, g, geometry, groups):
         return dw
     chunks = _Chunks(batch, groups * depth, out_channels, length, x.dtype)
     partial = empty((groups, out_channels // groups, depth), x.dtype)
-    x, g3 = _contiguous(x), _contiguous(g).reshape(batch, out_channels, length)
+    x, g3 = contiguous(x), contiguous(g).reshape(batch, out_channels, length)
     for start, count, columns, grads in chunks:
         _unfold(x[start:start + count], columns, geometry, chunks.parallel)
         _swap_leading_axes(g3[start:start + count], grads, chunks.parallel)
@@ -775,8 +768,8 @@ def pool_kernel(kind: int, x: np.ndarray, values: np.ndarray, out_shape: tuple,
     if out.size == 0:
         return out
     planes = out_shape[0] * out_shape[1]
-    x = _contiguous(x).reshape((planes,) + x.shape[2:])
-    values = _contiguous(values).reshape((planes,) + values.shape[2:])
+    x = contiguous(x).reshape((planes,) + x.shape[2:])
+    values = contiguous(values).reshape((planes,) + values.shape[2:])
     out3 = out.reshape((planes,) + out_shape[2:])
     work = max(x.size, out.size) * geometry[0] * geometry[1]
     driver = _pool_parallel if planes > 1 and work >= PARALLEL_MIN_WORK else _pool_serial

@@ -16,6 +16,7 @@ from framework import dtypes
 from framework.device import empty
 from framework.errors import ShapeError
 from framework.ops.dispatch import bind, promote
+from framework.ops.movement import contiguous
 from framework.ops.registry import Op, Spec, register, require_dtype, require_same_dtype
 from framework.shapes import broadcast_shapes, size_of
 
@@ -151,19 +152,11 @@ def matmul_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         b_stack, b_transposed = _matrix_stack(b2)
         _float_matmul(a_stack, b_stack, out3, a_index, b_index, a_transposed, b_transposed)
     else:
-        a_stack = _contiguous(a2).reshape(-1, m, k)
-        b_stack = _contiguous(b2).reshape(-1, k, n)
+        a_stack = contiguous(a2).reshape(-1, m, k)
+        b_stack = contiguous(b2).reshape(-1, k, n)
         kernel = _int_matmul_parallel if out3.size * k >= PARALLEL_MIN_WORK else _int_matmul
         kernel(a_stack, b_stack, out3, a_index, b_index)
     return out
-
-
-def _contiguous(x: np.ndarray) -> np.ndarray:
-    if x.flags.c_contiguous:
-        return x
-    copy = empty(x.shape, x.dtype)
-    copy[...] = x
-    return copy
 
 
 def _matrix_stack(x: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -178,7 +171,7 @@ def _matrix_stack(x: np.ndarray) -> tuple[np.ndarray, bool]:
     swapped = np.swapaxes(x, -1, -2)
     if swapped.flags.c_contiguous:
         return swapped.reshape(-1, cols, rows), True
-    return _contiguous(x).reshape(-1, rows, cols), False
+    return contiguous(x).reshape(-1, rows, cols), False
 
 
 _NO_BATCH = np.zeros(1, np.intp)
