@@ -163,6 +163,29 @@ def _make_optimizer(name: str, parameters, lr: float) -> optim.Optimizer:
     return optim.SGD(parameters, lr=lr, momentum=SGD_MOMENTUM)
 
 
+def resolve_recipe(model_name: str, seed: int, **overrides) -> Recipe:
+    """The model's recipe with every override that is not None, checked before any work."""
+    if model_name not in RECIPES:
+        raise ArgumentError(f"unknown model {model_name!r}; choose from {', '.join(RECIPES)}")
+    recipe = replace(RECIPES[model_name],
+                     **{key: value for key, value in overrides.items() if value is not None})
+    _check_arguments(recipe, seed)
+    return recipe
+
+
+def prepare_digits(model_name: str, recipe: Recipe, seed: int) -> tuple:
+    """(train_x, train_y, test_x, test_y, loader): standardized digits shaped for the model and
+    the seeded training loader. Both front-ends train from it, so they see the same batches in
+    the same order."""
+    flat = model_name == "mlp"
+    train_x, train_y = load_digits(flat=flat, split="train")
+    test_x, test_y = load_digits(flat=flat, split="test")
+    train_x, test_x = standardize(train_x, test_x)
+    loader = DataLoader(TensorDataset(train_x, train_y), batch_size=recipe.batch_size,
+                        shuffle=True, seed=seed)
+    return train_x, train_y, test_x, test_y, loader
+
+
 def train(model_name: str = "mlp", epochs: int | None = None, batch_size: int | None = None,
           lr: float | None = None, optimizer: str | None = None, seed: int = 0,
           progress: bool = True, *, label_smoothing: float | None = None,
@@ -176,22 +199,12 @@ def train(model_name: str = "mlp", epochs: int | None = None, batch_size: int | 
     >>> result.steps, result.losses[-1] < result.losses[0], result.test_accuracy > 0.5
     (45, True, True)
     """
-    overrides = dict(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
-                     label_smoothing=label_smoothing, cosine_schedule=cosine_schedule)
-    if model_name not in RECIPES:
-        raise ArgumentError(f"unknown model {model_name!r}; choose from {', '.join(RECIPES)}")
-    recipe = replace(RECIPES[model_name],
-                     **{key: value for key, value in overrides.items() if value is not None})
-    _check_arguments(recipe, seed)
-
+    recipe = resolve_recipe(model_name, seed, epochs=epochs, batch_size=batch_size, lr=lr,
+                            optimizer=optimizer, label_smoothing=label_smoothing,
+                            cosine_schedule=cosine_schedule)
     start = time.perf_counter()
-    flat = model_name == "mlp"
-    train_x, train_y = load_digits(flat=flat, split="train")
-    test_x, test_y = load_digits(flat=flat, split="test")
-    train_x, test_x = standardize(train_x, test_x)
+    train_x, train_y, test_x, test_y, loader = prepare_digits(model_name, recipe, seed)
     model = build_model(model_name, seed=seed)
-    loader = DataLoader(TensorDataset(train_x, train_y), batch_size=recipe.batch_size,
-                        shuffle=True, seed=seed)
     loss_function = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     optimizer = _make_optimizer(recipe.optimizer, model.parameters(), recipe.lr)
     scheduler = (optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=recipe.epochs)

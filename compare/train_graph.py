@@ -23,23 +23,20 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from tqdm.auto import tqdm
 
 import graph as tf
 from compare.models_graph import GraphModel, build_model
 from compare.train_eager import (
-    RECIPES,
     SGD_MOMENTUM,
     Recipe,
     TrainResult,
-    _check_arguments,
-    standardize,
+    prepare_digits,
+    resolve_recipe,
 )
-from eager.data import DataLoader, TensorDataset
 from framework import device
-from framework.datasets import load_digits
 from framework.errors import ArgumentError
 
 __all__ = ["GraphTrainResult", "TrainingOps", "accuracy", "add_training", "cosine_rate",
@@ -162,22 +159,12 @@ def train(model_name: str = "mlp", epochs: int | None = None, batch_size: int | 
     (45, True, True)
     >>> result.session.close()
     """
-    overrides = dict(epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
-                     label_smoothing=label_smoothing, cosine_schedule=cosine_schedule)
-    if model_name not in RECIPES:
-        raise ArgumentError(f"unknown model {model_name!r}; choose from {', '.join(RECIPES)}")
-    recipe = replace(RECIPES[model_name],
-                     **{key: value for key, value in overrides.items() if value is not None})
-    _check_arguments(recipe, seed)
-
+    recipe = resolve_recipe(model_name, seed, epochs=epochs, batch_size=batch_size, lr=lr,
+                            optimizer=optimizer, label_smoothing=label_smoothing,
+                            cosine_schedule=cosine_schedule)
     start = time.perf_counter()
-    flat = model_name == "mlp"
-    train_x, train_y = load_digits(flat=flat, split="train")
-    test_x, test_y = load_digits(flat=flat, split="test")
-    train_x, test_x = standardize(train_x, test_x)
-    # The eager run's loader, so both runs see the same batches in the same order.
-    loader = DataLoader(TensorDataset(train_x, train_y), batch_size=recipe.batch_size,
-                        shuffle=True, seed=seed)
+    # The eager run's data and loader, so both runs see the same batches in the same order.
+    train_x, train_y, test_x, test_y, loader = prepare_digits(model_name, recipe, seed)
 
     build_start = time.perf_counter()
     model = build_model(model_name, seed=seed)
