@@ -6,6 +6,7 @@ to `bind`. Gradient rules and composites are written with these functions only. 
 defined beside its primitive, in the op's module; this module gathers them under one name.
 
 >>> import numpy as np
+>>> from framework.ops import F
 >>> F.add(np.ones(2, np.float32), 1)
 array([2., 2.], dtype=float32)
 """

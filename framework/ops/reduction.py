@@ -712,7 +712,10 @@ class Fold:
         fold takes a parameter.
         """
         chunks, parallel = work_split(*blocks.shape)
-        params = _NO_PARAMS if params is None else params
+        if params is None:
+            # Kernels index params by outer row even when the fold reads none: a zero-stride
+            # view gives every row the same slot without allocating one per row.
+            params = np.broadcast_to(_NO_PARAMS, (blocks.shape[0], 1))
         group_zero = self.group_zero(blocks.dtype, start)
         if parallel:
             self.kernels.reduce_parallel(blocks, params, start, group_zero, np.float64(count),
