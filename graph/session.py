@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
+import itertools
 import threading
 
 import numpy as np
@@ -35,6 +37,7 @@ from framework import dtypes
 from framework.device import cpu
 from framework.errors import DualgraphError
 from framework.ops.autodiff import toposort
+from framework.ops.random import seed_key
 from graph.core import GraphError, Operation, Tensor, _thread_defaults, get_default_graph, site_of
 
 ASSIGN_TYPES = frozenset({"Assign", "AssignAdd", "AssignSub"})
@@ -79,8 +82,9 @@ class Run:
     assign they run stages here and commits with the rest of the run.
     """
 
-    def __init__(self, session, feeds):
+    def __init__(self, session, feeds, index: int = 0):
         self.session = session
+        self.index = index  # the n-th run of this session: random ops draw anew in each run
         self.feeds = feeds
         self.values: dict[Tensor, np.ndarray] = dict(feeds)
         self.staged: dict[Operation, np.ndarray] = {}
@@ -89,6 +93,15 @@ class Run:
         # Arrays that belong to the graph or the session (constants, variable values): a fetch
         # that returns one of them returns a copy, so the caller cannot change them in place.
         self.shared_ids: set[int] = {id(value) for value in feeds.values()}
+
+    def _reseeded(self, primitive):
+        """A random op with its build-time seed combined with this run's index, so each run
+        draws a new dropout mask (as in TensorFlow) while a dropout and its gradient, which
+        share one seed, still agree within the run. The sequence depends only on the seeds
+        and the number of runs, so a program re-run gives the same numbers."""
+        seed = primitive.seed if self.index == 0 else int(
+            seed_key(np.uint64(primitive.seed) ^ np.uint64(self.index)))
+        return dataclasses.replace(primitive, seed=seed)
 
     def variable_value(self, op: Operation) -> np.ndarray:
         if op in self.staged:
@@ -153,6 +166,8 @@ class Run:
     def _run_op(self, op: Operation, inputs):
         primitive = op.primitive
         if primitive is not None:
+            if getattr(primitive, "seed", None) is not None:
+                primitive = self._reseeded(primitive)
             primitive.infer(*inputs)  # shapes unknown at build time are checked now
             result = primitive.kernel(cpu)(*inputs)
             return result if isinstance(result, tuple) else (result,)
@@ -213,6 +228,7 @@ class Session:
         self._update_lock = threading.RLock()
         self._plans: dict = {}
         self._closed = False
+        self._run_counter = itertools.count()
 
     def __enter__(self):
         _thread_defaults.sessions.append(self)
@@ -267,7 +283,7 @@ class Session:
         structure = self._flatten(fetches, flat)
         feeds = self._validate_feeds(feed_dict or {})
         plan = self._plan(flat, feeds)
-        run = Run(self, feeds)
+        run = Run(self, feeds, next(self._run_counter))
         try:
             run.execute(plan)
             if run.staged:

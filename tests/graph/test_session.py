@@ -414,3 +414,20 @@ def test_variable_load_sets_a_value_with_the_feed_rules(g):
     count = tf.Variable(0)
     with tf.Session() as sess, pytest.raises(tf.GraphError, match="dtype float64"):
         count.load(1.5)
+
+
+def test_dropout_draws_a_new_mask_each_run_and_its_gradient_agrees():
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, (256,))
+        y = tf.nn.dropout(x, rate=0.5)
+        (g,) = tf.gradients(tf.reduce_sum(y), [x])
+        ones = {x: np.ones(256, np.float32)}
+        with tf.Session() as sess:
+            first, first_grad = sess.run([y, g], ones)
+            second, second_grad = sess.run([y, g], ones)
+        with tf.Session() as again:
+            replay = again.run(y, ones)
+    assert not np.array_equal(first, second)  # TensorFlow draws a new mask per run
+    np.testing.assert_array_equal(first, first_grad)  # the gradient uses the run's own mask
+    np.testing.assert_array_equal(second, second_grad)
+    np.testing.assert_array_equal(first, replay)  # and a program re-run repeats its numbers
