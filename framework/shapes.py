@@ -76,7 +76,7 @@ def normalize_axis(axis: int, ndim: int, op: str = "op") -> int:
     """Map a possibly negative axis into range(ndim), or raise naming the op."""
     if not isinstance(axis, int) or isinstance(axis, bool):
         raise ShapeError(f"{op}: axis must be an int, got {axis!r}")
-    if ndim == 0:  # a scalar has one position, as in NumPy's reductions: axis 0 or -1
+    if ndim == 0:  # a scalar has one position: axis 0 or -1, as np.sum and np.argmax allow
         if axis not in (0, -1):
             raise ShapeError(f"{op}: axis {axis} is out of range for a 0-d input")
         return 0

@@ -22,9 +22,11 @@ DTYPES = list(dtypes.ALL)
 
 @st.composite
 def shapes_for(draw, spec):
+    # Specs that only list bad input (no valid shapes) still tell the op's arity.
+    known = spec.shapes or [shapes for shapes, _, _ in spec.bad]
     if draw(st.booleans()):
-        return draw(st.sampled_from(spec.shapes))
-    arity = len(spec.shapes[0])
+        return draw(st.sampled_from(known))
+    arity = len(known[0])
     return tuple(tuple(draw(st.lists(st.integers(0, 4), max_size=4))) for _ in range(arity))
 
 
@@ -42,8 +44,17 @@ def test_op_matches_numpy_or_raises_our_error(spec):
             ours = spec.call(*[x.copy() for x in inputs])
         except DualgraphError:
             return
+        if not spec.shapes:
+            return  # a table row for bad input only: its reference is not meant for values
         with np.errstate(all="ignore"):
-            expected = spec.reference(*[x.copy() for x in inputs])
+            try:
+                expected = spec.reference(*[x.copy() for x in inputs])
+            except np.exceptions.AxisError:
+                # NumPy disagrees with itself on 0-d inputs: np.sum and np.argmax take axis -1,
+                # np.mean and np.var refuse it. We follow the first (and PyTorch).
+                if all(x.ndim == 0 for x in inputs):
+                    return
+                raise
         for got, want in zip(_as_tuple(ours), _as_tuple(expected)):
             want = np.asarray(want)
             assert got.shape == want.shape, (shapes, dtype)
