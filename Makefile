@@ -61,9 +61,12 @@ dot:
 
 # Lint first: it is fast and catches what would otherwise surface as confusing test errors.
 # The docstring examples of the library run too, so they cannot drift from the code.
+# Two test workers share the two cores, so each gets one numba and one BLAS thread: more
+# threads than cores made spinning OpenMP workers stall each other. Parallel kernels still run
+# their parallel code; their results do not depend on the thread count.
 test: venv dot
 	$(BIN)/ruff check .
-	$(NUMBA_ENV) $(BIN)/python -m pytest -n 2 --doctest-modules --ignore-glob='*/__main__.py' \
+	$(NUMBA_ENV) NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --doctest-modules --ignore-glob='*/__main__.py' \
 	    tests framework eager graph compare
 
 demo: venv dot
