@@ -386,21 +386,28 @@ def kernel_module(body, layout: str, params: int = 0, name: str = ""):
     return load_module(source, f"elementwise_{name}_{layout}")
 
 
-def flat_layout(arrays, size: int) -> str | None:
-    """'f' per operand holding all `size` elements contiguously, 's' per one-element operand.
+@functools.lru_cache(maxsize=4096)
+def kernel_plan(shapes: tuple) -> tuple:
+    """How to run operands of these (different) shapes, if contiguous:
+    (output shape, layout or None for the ufunc, outer, inner); outer = 0 for a flat loop.
 
     An operand with as many elements as the output is the output's shape up to leading ones
     (broadcasting only stretches ones), so its flat order is the output's.
+
+    >>> kernel_plan(((4, 3), ())), kernel_plan(((4, 3), (3,))), kernel_plan(((4, 1), (1, 3)))
+    (((4, 3), 'fs', 0, 0), ((4, 3), 'fr', 4, 3), ((4, 3), 'cr', 4, 3))
     """
-    layout = ""
-    for a in arrays:
-        if a.size == size and a.flags.c_contiguous:
-            layout += "f"
-        elif a.size == 1:
-            layout += "s"
-        else:
-            return None
-    return layout
+    shape = broadcast_shapes(*shapes)
+    size = math.prod(shape)
+    sizes = [math.prod(s) for s in shapes]
+    if all(n in (size, 1) for n in sizes):
+        return shape, "".join("f" if n == size else "s" for n in sizes), 0, 0
+    split = rows_layout(shape, shapes)
+    if split is None:
+        return shape, None, 0, 0
+    axis, layout = split
+    outer = math.prod(shape[:axis])
+    return shape, layout, outer, size // max(outer, 1)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -474,6 +481,7 @@ class Elementwise(Op):
         cls._ufunc = None
         cls._kernel_modules = {}
         cls._allowed = frozenset(cls.input_dtypes)
+        cls._flat_layout = "f" * cls.arity
 
     def infer(self, *inputs):
         if len(inputs) != self.arity:
@@ -502,46 +510,44 @@ class Elementwise(Op):
 
     def cpu(self, *arrays):
         shape = arrays[0].shape
+        outer = 0
         for a in arrays:
             if a.shape != shape:
-                shape = broadcast_quickly([a.shape for a in arrays], self.name)
+                shape, layout, outer, inner = kernel_plan(tuple(a.shape for a in arrays))
                 break
+        else:
+            layout = self._flat_layout
+        for a in arrays:
+            if not a.flags.c_contiguous:
+                layout = None
         dtype = arrays[self.dtype_source].dtype
         out = empty(shape, self.output_dtype or dtype)
         size = out.size
         if not size:
             return out
         params = (self.kernel_params(dtype),) if self.params else ()
-        layout = flat_layout(arrays, size)
-        if layout is not None:
-            kernels = self._kernel_modules.get(layout) or self.kernels(layout)
-            kernel = kernels.parallel if size >= self.parallel_min_size else kernels.serial
-            # ravel() is a view here: every operand is contiguous or has one element. The
-            # arity cases skip building a list; small ops are dominated by such overhead.
-            if len(arrays) == 1:
-                kernel(arrays[0].ravel(), out.ravel(), *params)
-            elif len(arrays) == 2:
-                kernel(arrays[0].ravel(), arrays[1].ravel(), out.ravel(), *params)
-            else:
-                kernel(*[a.ravel() for a in arrays], out.ravel(), *params)
+        if layout is None:
+            # Comparisons with NaN raise the CPU's 'invalid' flag, which NumPy would turn into
+            # a warning after a ufunc loop; the other paths never warn, so neither does this.
+            with np.errstate(all="ignore"):
+                type(self).ufunc()(*arrays, *(params[0] if params else ()), out=out)
             return out
-        split = None
-        if all(a.flags.c_contiguous for a in arrays):
-            split = rows_layout(shape, tuple(a.shape for a in arrays))
-        if split is not None:
-            axis, layout = split
-            outer = math.prod(shape[:axis])
-            inner = size // outer
-            kernels = self._kernel_modules.get(layout) or self.kernels(layout)
+        kernels = self._kernel_modules.get(layout) or self.kernels(layout)
+        if outer:
             parallel = size >= self.parallel_min_size and outer > 1
             kernel = kernels.parallel if parallel else kernels.serial
             kernel(*[a.reshape(outer, inner) if code == "f" else a.reshape(-1)
                      for a, code in zip(arrays, layout)], out.reshape(outer, inner), *params)
             return out
-        # Comparisons with NaN raise the CPU's 'invalid' flag, which NumPy would turn into a
-        # warning after a ufunc loop; the other paths never warn, so neither does this one.
-        with np.errstate(all="ignore"):
-            type(self).ufunc()(*arrays, *(params[0] if params else ()), out=out)
+        kernel = kernels.parallel if size >= self.parallel_min_size else kernels.serial
+        # ravel() is a view here: every operand is contiguous. The arity cases skip building a
+        # list: small ops are dominated by such overhead.
+        if len(arrays) == 1:
+            kernel(arrays[0].ravel(), out.ravel(), *params)
+        elif len(arrays) == 2:
+            kernel(arrays[0].ravel(), arrays[1].ravel(), out.ravel(), *params)
+        else:
+            kernel(*[a.ravel() for a in arrays], out.ravel(), *params)
         return out
 
     def kernels(self, layout: str):

@@ -135,10 +135,7 @@ SPECS = [
     OpSpec("relu", F.relu, _np_relu, UNARY_SHAPES, dtypes=NUMERIC,
            make_input=away_from([0], 0.05),
            bad=[(((3,),), dtypes.bool_, "relu: input has dtype bool")]),
-    # second_order=False: sign's gradient is zeros_like(g), a no-gradient op. Eager records no
-    # node for it; the test tracer records one and then has no rule to run through it.
-    OpSpec("sign", F.sign, np.sign, UNARY_SHAPES, dtypes=NUMERIC, make_input=away_from([0], 0.05),
-           second_order=False),
+    OpSpec("sign", F.sign, np.sign, UNARY_SHAPES, dtypes=NUMERIC, make_input=away_from([0], 0.05)),
     OpSpec("square", F.square, np.square, UNARY_SHAPES, dtypes=NUMERIC),
     OpSpec("add", F.add, np.add, BINARY_SHAPES, dtypes=NUMERIC, bad=[BROADCAST_BAD]),
     OpSpec("sub", F.sub, np.subtract, BINARY_SHAPES, dtypes=NUMERIC,
