@@ -68,11 +68,11 @@ from framework.shapes import is_known, normalize_axes, normalize_axis, reduced_s
 
 __all__ = ["sum", "mean", "prod", "max", "min", "argmax", "argmin", "logsumexp", "var"]
 
-# Below this many elements a reduction runs on one thread. A serial fold already streams memory
-# about as fast as NumPy's; on a 2-core machine shared with other work, a parallel region of a
-# few hundred microseconds measured 1.5x to 60x slower (OpenMP workers spin-waiting for a core),
-# so threads are kept for inputs big enough to amortize that.
-PARALLEL_MIN_SIZE = 1 << 22
+# Below this many elements a reduction runs on one thread. Above it, splitting the scan over
+# the cores pays even for max/argmax, which NumPy runs at memory speed on one core (at 1e6
+# float32: 1.5x NumPy's time serial, 1.0x parallel). Under oversubscription (more busy threads
+# than cores) parallel regions stall; make test gives each worker one thread for that reason.
+PARALLEL_MIN_SIZE = 1 << 18
 # Column folds (reducing a leading axis) combine this many rows in the input's dtype before
 # adding the result into the accumulator row.
 ROW_GROUP = 64
