@@ -63,8 +63,15 @@ def bind(op: Op, *args):
     return (frontend or ARRAYS).apply(op, args)
 
 
+_SUPPORTED = frozenset(dtypes.ALL)
+_KIND_RANK = {"b": 0, "i": 1, "f": 2}
+_WEAK_KIND = {bool: 0, int: 1, float: 2}  # Python numbers: the kind rank they lift a value to
+
+
 def as_operand(value, dtype=None):
     """A front-end value passes through (cast to `dtype` if given); anything else -> an array."""
+    if dtype is None and type(value) is np.ndarray and value.dtype in _SUPPORTED:
+        return value  # the common case, on every op call: nothing to convert
     if frontend_of_type(type(value)) is not None:
         return value if dtype is None or value.dtype == dtype else _cast(value, dtype)
     if dtype is None:
@@ -76,10 +83,43 @@ def as_operand(value, dtype=None):
 
 
 def promote(*values):
-    """Bring operands to their common dtype (NumPy rules, Python scalars weak)."""
+    """Bring operands to their common dtype (NumPy rules, Python scalars weak).
+
+    Runs on every binary op, so two common cases skip the general rule: operands that already
+    share a supported dtype, and a value with a Python number that does not lift its kind
+    (x * 2.0 for a float x).
+    """
+    if len(values) == 2:
+        fast = _promote_pair(*values)
+        if fast is not None:
+            return fast
     common = dtypes.result_type(*(v if dtypes.is_weak_scalar(v) or hasattr(v, "dtype")
                                   else np.asarray(v) for v in values))
     return [as_operand(v, common) for v in values]
+
+
+def _is_value(v) -> bool:
+    return type(v) is np.ndarray or frontend_of_type(type(v)) is not None
+
+
+def _keeps_dtype(value, number_type) -> bool:
+    """Whether a Python number of `number_type` leaves `value`'s dtype as it is."""
+    return (_is_value(value) and value.dtype in _SUPPORTED
+            and _WEAK_KIND[number_type] <= _KIND_RANK[value.dtype.kind])
+
+
+def _promote_pair(x, y):
+    x_type, y_type = type(x), type(y)
+    if x_type is y_type:
+        if _is_value(x) and x.dtype == y.dtype and x.dtype in _SUPPORTED:
+            return [x, y]
+    elif y_type in _WEAK_KIND:
+        if _keeps_dtype(x, y_type):
+            return [x, np.asarray(y, x.dtype)]
+    elif x_type in _WEAK_KIND:
+        if _keeps_dtype(y, x_type):
+            return [np.asarray(x, y.dtype), y]
+    return None
 
 
 def _cast(value, dtype):

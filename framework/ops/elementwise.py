@@ -38,7 +38,7 @@ from framework import dtypes
 from framework.codegen import load_module, source_fingerprint
 from framework.device import empty
 from framework.errors import DTypeError
-from framework.ops.dispatch import as_operand, bind, frontend_of_type, promote
+from framework.ops.dispatch import as_operand, bind, promote
 from framework.ops.registry import Op, Spec, register, require_dtype, require_same_dtype
 from framework.shapes import broadcast_shapes
 
@@ -59,9 +59,6 @@ FASTMATH = frozenset({"contract"})
 
 _NUMBA_TYPE = {dtypes.bool_: "boolean", dtypes.int32: "int32", dtypes.int64: "int64",
                dtypes.float32: "float32", dtypes.float64: "float64"}
-_SUPPORTED = frozenset(dtypes.ALL)
-_KIND_RANK = {"b": 0, "i": 1, "f": 2}
-_WEAK_KIND = {bool: 0, int: 1, float: 2}  # Python numbers: the kind rank they lift a value to
 
 # ---------------------------------------------------------------------------------------------
 # Helpers for scalar bodies.
@@ -580,42 +577,9 @@ class Elementwise(Op):
 # Operands of the neutral functions.
 
 
-def _operand(x):
-    """`as_operand`, skipping its work for the common case of a supported array."""
-    if type(x) is np.ndarray and x.dtype in _SUPPORTED:
-        return x
-    return as_operand(x)
-
-
-def _is_value(v) -> bool:
-    return type(v) is np.ndarray or frontend_of_type(type(v)) is not None
-
-
-def _keeps_dtype(value, number_type) -> bool:
-    """Whether a Python number of `number_type` leaves `value`'s dtype as it is."""
-    return (_is_value(value) and value.dtype in _SUPPORTED
-            and _WEAK_KIND[number_type] <= _KIND_RANK[value.dtype.kind])
-
-
-def _promoted(x, y):
-    """`promote(x, y)`, with fast paths for the common cases: one dtype already, or a value
-    and a Python number that does not lift its kind (x * 2.0 for a float x)."""
-    x_type, y_type = type(x), type(y)
-    if x_type is y_type:
-        if _is_value(x) and x.dtype == y.dtype and x.dtype in _SUPPORTED:
-            return x, y
-    elif y_type in _WEAK_KIND:
-        if _keeps_dtype(x, y_type):
-            return x, np.asarray(y, x.dtype)
-    elif x_type in _WEAK_KIND:
-        if _keeps_dtype(y, x_type):
-            return np.asarray(x, y.dtype), y
-    return promote(x, y)
-
-
 def _as_float(x):
     """Integer and bool inputs of float functions become the default float, as in PyTorch."""
-    x = _operand(x)
+    x = as_operand(x)
     return x if x.dtype.kind == "f" else cast(x, dtypes.DEFAULT_FLOAT)
 
 
@@ -830,7 +794,7 @@ def relu(x):
     >>> relu(np.array([-1.0, 0.0, 2.0], np.float32))
     array([0., 0., 2.], dtype=float32)
     """
-    return bind(_RELU, _operand(x))
+    return bind(_RELU, as_operand(x))
 
 
 _SQRT_HALF = math.sqrt(0.5)
@@ -962,7 +926,7 @@ def abs(x):
     >>> abs(np.array([-2, 3], np.int32))
     array([2, 3], dtype=int32)
     """
-    return bind(_ABS, _operand(x))
+    return bind(_ABS, as_operand(x))
 
 
 @scalar_body
@@ -986,7 +950,7 @@ def neg(x):
     >>> neg(np.array([1, -2], np.int64))
     array([-1,  2])
     """
-    return bind(_NEG, _operand(x))
+    return bind(_NEG, as_operand(x))
 
 
 @scalar_body
@@ -1017,7 +981,7 @@ def sign(x):
     >>> sign(np.array([-3.0, 0.0, 2.0], np.float32))
     array([-1.,  0.,  1.], dtype=float32)
     """
-    return bind(_SIGN, _operand(x))
+    return bind(_SIGN, as_operand(x))
 
 
 @scalar_body
@@ -1040,7 +1004,7 @@ def square(x):
     >>> square(np.array([3, -2], np.int32))
     array([9, 4], dtype=int32)
     """
-    return bind(_SQUARE, _operand(x))
+    return bind(_SQUARE, as_operand(x))
 
 
 @scalar_body
@@ -1093,7 +1057,7 @@ def add(x, y):
     >>> add(np.ones(2, np.float32), 1)
     array([2., 2.], dtype=float32)
     """
-    return bind(_ADD, *_promoted(x, y))
+    return bind(_ADD, *promote(x, y))
 
 
 @scalar_body
@@ -1118,7 +1082,7 @@ def sub(x, y):
     >>> sub(np.ones(2, np.float32), 3)
     array([-2., -2.], dtype=float32)
     """
-    return bind(_SUB, *_promoted(x, y))
+    return bind(_SUB, *promote(x, y))
 
 
 @scalar_body
@@ -1143,7 +1107,7 @@ def mul(x, y):
     >>> mul(np.arange(3, dtype=np.float32), 2.0)
     array([0., 2., 4.], dtype=float32)
     """
-    return bind(_MUL, *_promoted(x, y))
+    return bind(_MUL, *promote(x, y))
 
 
 @scalar_body
@@ -1172,7 +1136,7 @@ def div(x, y):
     >>> div(np.array([1, 3]), 2)
     array([0.5, 1.5], dtype=float32)
     """
-    x, y = _promoted(x, y)
+    x, y = promote(x, y)
     if x.dtype.kind != "f":
         x, y = cast(x, dtypes.DEFAULT_FLOAT), cast(y, dtypes.DEFAULT_FLOAT)
     return bind(_DIV, x, y)
@@ -1207,7 +1171,7 @@ def pow(x, y):
     >>> pow(np.array([2.0, 9.0], np.float32), 0.5)
     array([1.4142135, 3.       ], dtype=float32)
     """
-    return bind(_POW, *_promoted(x, y))
+    return bind(_POW, *promote(x, y))
 
 
 @scalar_body
@@ -1246,7 +1210,7 @@ def maximum(x, y):
     >>> maximum(np.array([1.0, 5.0], np.float32), 3)
     array([3., 5.], dtype=float32)
     """
-    return bind(_MAXIMUM, *_promoted(x, y))
+    return bind(_MAXIMUM, *promote(x, y))
 
 
 @register
@@ -1268,7 +1232,7 @@ def minimum(x, y):
     >>> minimum(np.array([1.0, 5.0], np.float32), 3)
     array([1., 3.], dtype=float32)
     """
-    return bind(_MINIMUM, *_promoted(x, y))
+    return bind(_MINIMUM, *promote(x, y))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1355,7 +1319,7 @@ def eq(x, y):
     >>> eq(np.array([1, 2]), 2.0)
     array([False,  True])
     """
-    return bind(_EQ, *_promoted(x, y))
+    return bind(_EQ, *promote(x, y))
 
 
 def ne(x, y):
@@ -1364,7 +1328,7 @@ def ne(x, y):
     >>> ne(np.array([1, 2]), 2)
     array([ True, False])
     """
-    return bind(_NE, *_promoted(x, y))
+    return bind(_NE, *promote(x, y))
 
 
 def lt(x, y):
@@ -1373,7 +1337,7 @@ def lt(x, y):
     >>> lt(np.array([1, 2]), 2)
     array([ True, False])
     """
-    return bind(_LT, *_promoted(x, y))
+    return bind(_LT, *promote(x, y))
 
 
 def le(x, y):
@@ -1382,7 +1346,7 @@ def le(x, y):
     >>> le(np.array([1, 3]), 2)
     array([ True, False])
     """
-    return bind(_LE, *_promoted(x, y))
+    return bind(_LE, *promote(x, y))
 
 
 def gt(x, y):
@@ -1391,7 +1355,7 @@ def gt(x, y):
     >>> gt(np.array([1, 3]), 2)
     array([False,  True])
     """
-    return bind(_GT, *_promoted(x, y))
+    return bind(_GT, *promote(x, y))
 
 
 def ge(x, y):
@@ -1400,7 +1364,7 @@ def ge(x, y):
     >>> ge(np.array([1, 2]), 2)
     array([False,  True])
     """
-    return bind(_GE, *_promoted(x, y))
+    return bind(_GE, *promote(x, y))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1444,7 +1408,7 @@ def where(condition, x, y):
     >>> where(np.array([True, False]), 1.0, np.zeros(2, np.float32))
     array([1., 0.], dtype=float32)
     """
-    return bind(_WHERE, _operand(condition), *_promoted(x, y))
+    return bind(_WHERE, as_operand(condition), *promote(x, y))
 
 
 @scalar_body
@@ -1500,7 +1464,7 @@ def clip(x, min=None, max=None):
     array([0. , 0.5, 1. ], dtype=float32)
     """
     low, high = _clip_bound(min, "min"), _clip_bound(max, "max")
-    x = _operand(x)
+    x = as_operand(x)
     dtype = dtypes.result_type(x, *[b for b in (low, high) if b is not None])
     if x.dtype != dtype:
         x = cast(x, dtype)
@@ -1570,7 +1534,7 @@ def cast(x, dtype):
     array([False,  True])
     """
     dtype = dtypes.as_dtype(dtype)
-    x = _operand(x)
+    x = as_operand(x)
     return x if x.dtype == dtype else bind(Cast(dtype), x)
 
 
