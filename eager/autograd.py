@@ -247,7 +247,7 @@ class Node:
                     raise _modified_error(self, f"output {i}", box[0], version)
                 outputs.append(Tensor._wrap(data, box, self, i))
         return apply_vjp(self.op, cotangents, inputs, outputs, self.input_specs,
-                         self.output_specs)
+                         self.output_specs, [edge is not None for edge in self.next_edges])
 
 
 def _modified_error(node: Node, which: str, now: int, expected: int) -> RuntimeError:

@@ -82,7 +82,7 @@ def gradients(ys, xs, grad_ys=None, stop_gradients=None, name="gradients",
                 found[slot] = g if found[slot] is None else F.add(found[slot], g)
         if op.type in NOT_DIFFERENTIABLE or op in stops:
             return [None] * len(op.inputs)
-        return gradient_of(op, cotangents)
+        return gradient_of(op, cotangents, [edge is not None for edge in edges(op)])
 
     seeds = []
     with graph.as_default(), graph.name_scope(name):
@@ -113,8 +113,9 @@ def _seed(y: Tensor, grad_y):
     return grad_y
 
 
-def gradient_of(op: Operation, cotangents) -> list:
-    """The input gradients of one op, as new symbolic Tensors."""
+def gradient_of(op: Operation, cotangents, needs=None) -> list:
+    """The input gradients of one op, as new symbolic Tensors (only those `needs` asks for,
+    one bool per input, where the op's rule can skip the rest)."""
     rule = GRADIENTS.get(op.type)
     if rule is not None:
         return rule(op, cotangents)
@@ -124,7 +125,7 @@ def gradient_of(op: Operation, cotangents) -> list:
         return [None] * len(op.inputs)
     return apply_vjp(op.primitive, cotangents, op.inputs, op.outputs,
                      [Spec(t.shape, t.dtype) for t in op.inputs],
-                     [Spec(t.shape, t.dtype) for t in op.outputs])
+                     [Spec(t.shape, t.dtype) for t in op.outputs], needs)
 
 
 def _ops_depending_on(graph, sources, stops) -> set:

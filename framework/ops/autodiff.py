@@ -94,13 +94,15 @@ def backprop(seeds, edges: Callable, vjp: Callable, num_outputs: Callable) -> No
 
 
 def apply_vjp(op: Op, cotangents: Sequence, inputs: Sequence, outputs: Sequence,
-              input_specs: Sequence[Spec], output_specs: Sequence[Spec]) -> list:
+              input_specs: Sequence[Spec], output_specs: Sequence[Spec],
+              needs: Sequence[bool] | None = None) -> list:
     """Run an op's gradient rule and fit each gradient to its input.
 
     Missing cotangents of a multi-output op become zeros; gradients of integer or bool inputs are
     None; every gradient is summed back over broadcast axes and cast to its input's dtype.
     `inputs` / `outputs` may hold None for values the front-end chose not to save (see
-    `Op.vjp_needs_inputs`).
+    `Op.vjp_needs_inputs`). `needs` (one bool per input, default all) says which gradients are
+    wanted; rules that declare `vjp_takes_needs` skip the others, and they come back None.
     """
     if op.vjp is None:  # an op with `no_gradient` passes nothing back
         return [None] * len(input_specs)
@@ -111,12 +113,16 @@ def apply_vjp(op: Op, cotangents: Sequence, inputs: Sequence, outputs: Sequence,
         g = tuple(c if c is not None else _zeros_for(spec, o)
                   for c, spec, o in zip(cotangents, output_specs, saved))
         out = tuple(outputs) if outputs else None
-    grads = op.vjp(g, tuple(inputs), out)
+    if needs is not None and op.vjp_takes_needs:
+        grads = op.vjp(g, tuple(inputs), out, tuple(needs))
+    else:
+        grads = op.vjp(g, tuple(inputs), out)
     if not isinstance(grads, (tuple, list)):
         grads = (grads,)
     fitted = []
-    for grad, spec in zip(grads, input_specs):
-        if grad is None or not dtypes.is_float(spec.dtype):
+    for i, (grad, spec) in enumerate(zip(grads, input_specs)):
+        if grad is None or not dtypes.is_float(spec.dtype) or (needs is not None
+                                                                and not needs[i]):
             fitted.append(None)
             continue
         fitted.append(fit_gradient(grad, spec))

@@ -134,6 +134,7 @@ class Conv2d(Op):
     """2-D cross-correlation of NCHW input with (out_channels, in_channels/groups, kH, kW)."""
 
     name = "conv2d"
+    vjp_takes_needs = True
     stride: tuple = (1, 1)
     padding: tuple = (0, 0)
     dilation: tuple = (1, 1)
@@ -153,10 +154,13 @@ class Conv2d(Op):
     def cpu(self, x, w):
         return conv2d_forward(x, w, self.geometry(w.shape[2:]), self.groups)
 
-    def vjp(self, g, inputs, out):
+    def vjp(self, g, inputs, out, needs=(True, True)):
         x, w = inputs
-        return (conv2d_input_grad(g, w, _gradient_input_size(self, x.shape), **self.attributes),
-                conv2d_weight_grad(x, g, w.shape[2:], **self.attributes))
+        # The first layer's input is the data batch: its gradient (a whole transposed
+        # convolution) is skipped when nobody asked for it.
+        return (conv2d_input_grad(g, w, _gradient_input_size(self, x.shape), **self.attributes)
+                if needs[0] else None,
+                conv2d_weight_grad(x, g, w.shape[2:], **self.attributes) if needs[1] else None)
 
     def geometry(self, kernel) -> tuple:
         return self.stride + self.padding + self.dilation + tuple(kernel)

@@ -62,6 +62,7 @@ class MatMul(Op):
     """`a @ b` for 1-D to N-D operands: NumPy's matmul (vector promotion, batch broadcasting)."""
 
     name = "matmul"
+    vjp_takes_needs = True
 
     def infer(self, a, b):
         dtype = require_same_dtype(self.name, a, b)
@@ -71,24 +72,30 @@ class MatMul(Op):
     def cpu(self, a, b):
         return matmul_kernel(a, b)
 
-    def vjp(self, g, inputs, out):
+    def vjp(self, g, inputs, out, needs=(True, True)):
         a, b = inputs
         a_vector, b_vector = len(a.shape) == 1, len(b.shape) == 1
         if a_vector and b_vector:
-            return F.mul(g, b), F.mul(g, a)
+            return (F.mul(g, b) if needs[0] else None), (F.mul(g, a) if needs[1] else None)
+        grad_a = grad_b = None
         if a_vector:
             # out[..., n] = sum_k a[k] b[..., k, n]: a acts as the row (1, k).
-            g_row = g if len(g.shape) == 1 else _insert_unit_axis(g, -1)
-            grad_a = F.matmul(g_row, swap_last_axes(b))  # (k,) or (..., 1, k): summed onto a
-            grad_b = F.matmul(_insert_unit_axis(a, 1), _insert_unit_axis(g, -1))
-            return grad_a, grad_b
-        if b_vector:
+            if needs[0]:
+                g_row = g if len(g.shape) == 1 else _insert_unit_axis(g, -1)
+                grad_a = F.matmul(g_row, swap_last_axes(b))  # (k,) or (..., 1, k): summed onto a
+            if needs[1]:
+                grad_b = F.matmul(_insert_unit_axis(a, 1), _insert_unit_axis(g, -1))
+        elif b_vector:
             # out[..., m] = sum_k a[..., m, k] b[k]: b acts as the column (k, 1).
-            grad_a = F.matmul(_insert_unit_axis(g, len(g.shape)), _insert_unit_axis(b, 0))
-            g_row = g if len(g.shape) == 1 else _insert_unit_axis(g, -1)
-            grad_b = F.matmul(g_row, a)  # (k,) or (..., 1, k): summed onto b
-            return grad_a, grad_b
-        return F.matmul(g, swap_last_axes(b)), F.matmul(swap_last_axes(a), g)
+            if needs[0]:
+                grad_a = F.matmul(_insert_unit_axis(g, len(g.shape)), _insert_unit_axis(b, 0))
+            if needs[1]:
+                g_row = g if len(g.shape) == 1 else _insert_unit_axis(g, -1)
+                grad_b = F.matmul(g_row, a)  # (k,) or (..., 1, k): summed onto b
+        else:
+            grad_a = F.matmul(g, swap_last_axes(b)) if needs[0] else None
+            grad_b = F.matmul(swap_last_axes(a), g) if needs[1] else None
+        return grad_a, grad_b
 
 
 def swap_last_axes(x):

@@ -66,6 +66,10 @@ class Op:
     # Which values the gradient rule reads, so eager can save only those for backward.
     vjp_needs_inputs: ClassVar[bool] = True
     vjp_needs_outputs: ClassVar[bool] = False
+    # True where the gradient rule takes a fourth argument, `needs`: one bool per input saying
+    # whether anyone wants that input's gradient, so it can skip the work (a GEMM per layer
+    # for the data batch of a network's first Linear). Rules without it compute them all.
+    vjp_takes_needs: ClassVar[bool] = False
 
     def infer(self, *inputs):
         raise NotImplementedError

@@ -230,3 +230,39 @@ def test_deep_chains_backprop_without_recursion_limits():
     y.sum().backward()
     assert x.grad.tolist() == [1.0]
     assert isinstance(y, Tensor)
+
+
+@pytest.mark.parametrize("layer", ["linear", "matmul", "conv2d"])
+def test_backward_skips_gradients_nobody_needs(layer, monkeypatch):
+    # The data batch of a first layer does not require grad: its gradient (a GEMM, or a whole
+    # transposed convolution) must not be computed, as PyTorch's needs_input_grad.
+    from framework.ops import REGISTRY
+
+    ran = []
+    for name in ("matmul", "linear", "conv2d", "conv2d_input_grad", "conv2d_weight_grad"):
+        original = REGISTRY[name].cpu
+        monkeypatch.setattr(REGISTRY[name], "cpu",
+                            lambda self, *a, _f=original, _n=name: ran.append(_n) or _f(self, *a))
+    rng = np.random.default_rng(0)
+    if layer == "conv2d":
+        x = eager.tensor(rng.standard_normal((2, 3, 5, 5)).astype(np.float32))
+        w = eager.tensor(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), requires_grad=True)
+        out = eager.nn.functional.conv2d(x, w)
+    else:
+        x = eager.tensor(rng.standard_normal((6, 3)).astype(np.float32))
+        w = eager.tensor(rng.standard_normal((5, 3)).astype(np.float32), requires_grad=True)
+        out = eager.nn.functional.linear(x, w) if layer == "linear" else x @ w.T
+    ran.clear()
+    out.sum().backward()
+    if layer == "conv2d":
+        assert ran == ["conv2d_weight_grad"]  # no transposed convolution for the input
+    else:
+        assert ran == ["matmul"]  # the weight's GEMM, not the input's
+    assert w.grad.shape == w.shape
+    # With the input asking for its gradient too, both are computed and right.
+    x.requires_grad_(True)
+    x.grad = w.grad = None
+    out = (eager.nn.functional.conv2d(x, w) if layer == "conv2d" else
+           eager.nn.functional.linear(x, w) if layer == "linear" else x @ w.T)
+    out.sum().backward()
+    assert x.grad is not None and x.grad.shape == x.shape
