@@ -785,7 +785,30 @@ class Relu(Elementwise):
     vjp_needs_inputs, vjp_needs_outputs = False, True
 
     def vjp(self, g, inputs, out):
-        return F.where(F.gt(out, 0), g, 0)  # 0 at x = 0, as in PyTorch
+        return bind(_RELU_GRAD, g, out)  # 0 at x = 0, as in PyTorch
+
+
+@scalar_body
+def relu_grad_body(g, y):
+    return g if y > 0 else as_type_of(0, g)
+
+
+@register
+class ReluGrad(Elementwise):
+    """relu's gradient, g where the output y is positive, else 0, as one op (it would be a
+    comparison and a select). Its own gradient passes through the same mask; y carries none
+    (the mask is piecewise constant)."""
+
+    name = "relu_grad"
+    arity = 2
+    scalar = relu_grad_body
+    input_dtypes = dtypes.FLOATS
+
+    def vjp(self, g, inputs, out):
+        return bind(_RELU_GRAD, g, inputs[1]), None
+
+
+_RELU_GRAD = ReluGrad()
 
 
 def relu(x):

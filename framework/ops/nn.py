@@ -37,8 +37,9 @@ from framework.codegen import load_module, source_fingerprint
 from framework.device import empty
 from framework.errors import DTypeError, DualgraphError, ShapeError
 from framework.ops.dispatch import as_operand, bind, promote
+from framework.ops.linalg import _float_matmul, _matrix_stack
 from framework.ops.movement import check_index_values, contiguous
-from framework.ops.registry import Op, Spec, register, require_dtype
+from framework.ops.registry import Op, Spec, register, require_dtype, require_same_dtype
 from framework.shapes import broadcast_shapes, normalize_axis
 
 __all__ = ["softmax", "log_softmax", "cross_entropy", "mse", "embedding", "linear"]
@@ -257,6 +258,29 @@ def _label_loss_block(x, labels, out, o, start, stop):
     for j in range(stop - start):
         label = labels[o, start + j]
         out[o, start + j] = log_total[j] - (columns[label, j] - top[j])
+
+
+@_kernel
+def _label_grad_row(x, labels, g, out, r):
+    """(softmax(row) - one_hot(label)) * g[r]: the label loss's gradient, one pass per row."""
+    _softmax_row(x, out, r)
+    dest = out[r]
+    dest[labels[r]] -= 1
+    scale = g[r]
+    for c in range(dest.size):
+        dest[c] *= scale
+
+
+@_kernel
+def _label_grad_block(x, labels, g, out, o, start, stop):
+    _softmax_block(x, out, o, start, stop)
+    dest = out[o, :, start:stop]
+    for j in range(stop - start):
+        dest[labels[o, start + j], j] -= 1
+    n, width = dest.shape
+    for c in range(n):
+        for j in range(width):
+            dest[c, j] *= g[o, start + j]
 
 
 @_sum_kernel
@@ -509,17 +533,60 @@ class LabelCrossEntropy(Op):
 
     def vjp(self, g, inputs, out):
         logits, labels = inputs
-        classes = logits.shape[1]
-        if classes is None:
-            raise ShapeError("cross_entropy gradient: the number of classes (logits axis 1) "
-                             "must be known")
-        # One-hot as a cast of bools: the reverse sweep of a second-order gradient then stops
-        # at the cast (bool input), instead of asking one_hot (no gradient rule) for one.
-        one_hot = F.cast(F.one_hot(labels, classes, dtypes.bool_), logits.dtype)
-        if len(logits.shape) > 2:  # (N, d1, ..., C) -> (N, C, d1, ...), the logits' layout
-            one_hot = F.moveaxis(one_hot, -1, 1)
-        residual = F.sub(F.softmax(logits, axis=1), one_hot)
-        return F.mul(residual, F.unsqueeze(g, 1)), None
+        return bind(LabelCrossEntropyGrad(), logits, labels, g), None
+
+
+def _label_one_hot(logits, labels):
+    """One-hot of the labels in the logits' layout and dtype (class axis 1)."""
+    classes = logits.shape[1]
+    if classes is None:
+        raise ShapeError("cross_entropy gradient: the number of classes (logits axis 1) "
+                         "must be known")
+    # One-hot as a cast of bools: the reverse sweep of a second-order gradient then stops
+    # at the cast (bool input), instead of asking one_hot (no gradient rule) for one.
+    one_hot = F.cast(F.one_hot(labels, classes, dtypes.bool_), logits.dtype)
+    if len(logits.shape) > 2:  # (N, d1, ..., C) -> (N, C, d1, ...), the logits' layout
+        one_hot = F.moveaxis(one_hot, -1, 1)
+    return one_hot
+
+
+@register
+class LabelCrossEntropyGrad(Op):
+    """(softmax(logits, axis=1) - one_hot(labels)) * g: the label loss's gradient as one
+    pass over each row, instead of six ops. Differentiable again, for second order."""
+
+    name = "cross_entropy_labels_grad"
+
+    def infer(self, logits, labels, g):
+        shape = _label_loss_shape("cross_entropy", logits, labels)
+        require_same_dtype(self.name, logits, g)
+        if len(g.shape) != len(shape) or not all(map(_same_dim, g.shape, shape)):
+            raise ShapeError(f"{self.name}: the loss gradient must have the loss's shape "
+                             f"{tuple(shape)}, got {tuple(g.shape)}")
+        return Spec(logits.shape, logits.dtype)
+
+    def cpu(self, logits, labels, g):
+        outer, classes, inner = _split_at(logits.shape, 1)
+        flat_labels = contiguous(labels).reshape(outer, inner)
+        check_index_values("cross_entropy", labels, flat_labels.reshape(-1), classes,
+                           f"{classes} classes (logits of shape {logits.shape})", "class label")
+        out = empty(logits.shape, logits.dtype)
+        _run_along_axis(_label_grad_row, _label_grad_block, outer, inner,
+                        (contiguous(logits).reshape(outer, classes, inner), flat_labels,
+                         contiguous(g).reshape(outer, inner), out.reshape(outer, classes, inner)),
+                        logits.size)
+        return out
+
+    def vjp(self, cotangent, inputs, out):
+        logits, labels, g = inputs
+        one_hot = _label_one_hot(logits, labels)
+        probabilities = F.softmax(logits, axis=1)
+        weighted = F.mul(cotangent, F.unsqueeze(g, 1))
+        # The softmax Jacobian applied to `weighted`: y * (w - <w, y>) along the classes.
+        dot = F.sum(F.mul(weighted, probabilities), axis=1, keepdims=True)
+        grad_logits = F.mul(probabilities, F.sub(weighted, dot))
+        residual = F.sub(probabilities, one_hot)
+        return grad_logits, None, F.sum(F.mul(cotangent, residual), axis=1)
 
 
 @register
@@ -642,23 +709,104 @@ def mse(x, y, reduction="mean"):
     return _reduce(F.square(F.sub(x, y)), reduction)
 
 
+@register
+class Linear(Op):
+    """x @ weight.T + bias in one op: one GEMM (the weight read transposed in place by BLAS)
+    and the bias added to its output, as PyTorch's addmm. Float inputs; weight (out, in) and
+    bias (out,) in PyTorch's layout; x (..., in)."""
+
+    name = "linear"
+    has_bias: bool = True
+    vjp_takes_needs = True
+
+    def infer(self, x, weight, *bias):
+        if len(bias) != self.has_bias:
+            raise TypeError(f"{self.name} takes {2 + self.has_bias} inputs, got {2 + len(bias)}")
+        dtype = require_same_dtype(self.name, x, weight, *bias)
+        require_dtype(self.name, x, dtypes.FLOATS)
+        _check_linear_shapes(x.shape, weight.shape)
+        out_features = weight.shape[0]
+        if bias and (len(bias[0].shape) != 1 or not _same_dim(bias[0].shape[0], out_features)):
+            raise ShapeError(f"linear: bias must have shape ({out_features},) "
+                             f"(out_features), got {tuple(bias[0].shape)}")
+        return Spec(tuple(x.shape[:-1]) + (out_features,), dtype)
+
+    def cpu(self, x, weight, *bias):
+        out_features, in_features = weight.shape
+        out = empty(x.shape[:-1] + (out_features,), x.dtype)
+        if out.size == 0:
+            return out
+        rows = out.reshape(-1, out_features)
+        if in_features == 0:
+            rows.fill(0)
+        else:
+            # x @ weight.T: a C-ordered weight is weight.T read with BLAS's trans flag.
+            weight_t, transposed = _matrix_stack(weight.T)
+            _float_matmul(contiguous(x).reshape(1, -1, in_features), weight_t, rows[None],
+                          _ONE_MATRIX, _ONE_MATRIX, False, transposed)
+        if bias:
+            np.add(rows, bias[0], out=rows)
+        return out
+
+    def vjp(self, g, inputs, out, needs=(True, True, True)):
+        x, weight = inputs[0], inputs[1]
+        grad_x = F.matmul(g, weight) if needs[0] else None
+        grad_weight = grad_bias = None
+        if needs[1]:
+            # Computed as (x.T @ g).T, the GEMM the graph front-end's dense layer runs, so
+            # both front-ends get the same bits.
+            if len(x.shape) == 1:
+                grad_weight = F.mul(F.unsqueeze(g, 1), F.unsqueeze(x, 0))
+            else:
+                x2, g2 = x, g
+                if len(x.shape) > 2:
+                    x2 = F.reshape(x, (-1, _known(weight.shape[1], x.shape[-1])))
+                    g2 = F.reshape(g, (-1, _known(weight.shape[0], g.shape[-1])))
+                grad_weight = F.transpose(F.matmul(F.transpose(x2), g2))
+        if self.has_bias and needs[2]:
+            leading = tuple(range(len(g.shape) - 1))
+            grad_bias = F.sum(g, axis=leading) if leading else g
+        return (grad_x, grad_weight, grad_bias) if self.has_bias else (grad_x, grad_weight)
+
+
+_ONE_MATRIX = np.zeros(1, np.intp)  # the batch index of a single GEMM
+
+
+def _known(*dims):
+    """The first known one of several sizes of one dimension (-1 if none is)."""
+    return next((d for d in dims if d is not None), -1)
+
+
+def _check_linear_shapes(x_shape, weight_shape) -> None:
+    # Named in PyTorch's terms, before any transpose or GEMM runs.
+    if len(weight_shape) != 2:
+        raise ShapeError(f"linear: weight must be 2-D (out_features, in_features), got shape "
+                         f"{tuple(weight_shape)}")
+    if not x_shape or not _same_dim(x_shape[-1], weight_shape[1]):
+        raise ShapeError(f"linear: input of shape {tuple(x_shape)} does not match weight of "
+                         f"shape {tuple(weight_shape)}: in_features is {weight_shape[1]}")
+
+
 def linear(x, weight, bias=None):
     """x @ weight.T + bias, with PyTorch's layout: weight is (out_features, in_features).
+
+    Float operands with a bias of shape (out_features,) (or none) run as one op; other
+    dtypes, and a bias that only broadcasts, run as matmul and add.
 
     >>> linear(np.ones((1, 2)), np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0.5, 0.5]))
     array([[3.5, 7.5]])
     """
-    x, weight = as_operand(x), as_operand(weight)
-    # Checked here, before the transpose runs, and named in PyTorch's terms.
-    if len(weight.shape) != 2:
-        raise ShapeError(f"linear: weight must be 2-D (out_features, in_features), got shape "
-                         f"{tuple(weight.shape)}")
-    if not x.shape or not _same_dim(x.shape[-1], weight.shape[1]):
-        raise ShapeError(f"linear: input of shape {tuple(x.shape)} does not match weight of "
-                         f"shape {tuple(weight.shape)}: in_features is {weight.shape[1]}")
+    operands = promote(x, weight) if bias is None else promote(x, weight, bias)
+    x, weight = operands[0], operands[1]
+    _check_linear_shapes(x.shape, weight.shape)
+    fused = dtypes.is_float(x.dtype) and (
+        bias is None or (len(operands[2].shape) == 1
+                         and _same_dim(operands[2].shape[0], weight.shape[0])))
+    if fused:
+        return bind(Linear(bias is not None), *operands)
     if bias is None:
         return F.matmul(x, F.transpose(weight))
-    bias = as_operand(bias)
+    bias = operands[2]
     broadcast_shapes(tuple(x.shape[:-1]) + (weight.shape[0],), bias.shape, op="linear")
     return F.add(F.matmul(x, F.transpose(weight)), bias)
 

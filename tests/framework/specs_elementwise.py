@@ -8,7 +8,8 @@ import numpy as np
 import scipy.special
 
 from framework import dtypes
-from framework.ops import F
+from framework.ops import F, bind
+from framework.ops.elementwise import ReluGrad
 from tests.framework.opspec import FLOAT_TOLERANCE, OpSpec, away_from
 
 UNARY_SHAPES = [((3, 4),), ((),), ((0, 3),), ((1,),), ((2, 1, 5),)]
@@ -135,6 +136,9 @@ SPECS = [
     OpSpec("relu", F.relu, _np_relu, UNARY_SHAPES, dtypes=NUMERIC,
            make_input=away_from([0], 0.05),
            bad=[(((3,),), dtypes.bool_, "relu: input has dtype bool")]),
+    OpSpec("relu_grad", lambda g, y: bind(ReluGrad(), g, y), lambda g, y: np.where(y > 0, g, 0),
+           BINARY_SHAPES, make_input=away_from([0], 0.05), wrt=(0,),
+           bad=[(((3,), (3,)), dtypes.int32, "relu_grad: input has dtype int32")]),
     OpSpec("sign", F.sign, np.sign, UNARY_SHAPES, dtypes=NUMERIC, make_input=away_from([0], 0.05)),
     OpSpec("square", F.square, np.square, UNARY_SHAPES, dtypes=NUMERIC),
     OpSpec("add", F.add, np.add, BINARY_SHAPES, dtypes=NUMERIC, bad=[BROADCAST_BAD]),

@@ -4,7 +4,8 @@ linear. The NumPy references are the textbook stable formulas, written out here.
 import numpy as np
 
 from framework import dtypes
-from framework.ops import F
+from framework.ops import F, bind
+from framework.ops.nn import LabelCrossEntropyGrad
 from tests.framework.opspec import OpSpec
 
 # ---------------------------------------------------------------------------------------------
@@ -76,6 +77,22 @@ class IndicesWithin:
         return rng.integers(0, self.size, size=shape).astype(self.index_dtype)
 
 
+class LabelGradInputs(IndicesWithin):
+    """make_input for (logits, labels, g): valid class labels, then a float loss gradient."""
+
+    def __call__(self, rng, shape, dtype, i):
+        if i == 2:
+            return rng.uniform(-2, 2, size=shape).astype(dtype)
+        return super().__call__(rng, shape, dtype, i)
+
+
+def np_label_grad(logits, labels, g):
+    """(softmax - one_hot) * g along axis 1, written out."""
+    probabilities = np_softmax(logits, axis=1)
+    one_hot = np.moveaxis(np.eye(logits.shape[1], dtype=logits.dtype)[labels], -1, 1)
+    return ((probabilities - one_hot) * np.expand_dims(g, 1)).astype(logits.dtype)
+
+
 def probability_targets(rng, shape, dtype, i):
     """Logits, then non-negative targets that need not sum to 1 (PyTorch accepts those too)."""
     if i == 0:
@@ -125,6 +142,12 @@ SPECS = [
     OpSpec("cross_entropy_labels_mean", _cross_entropy("mean"), np_cross_entropy,
            LABEL_SHAPES + SPATIAL_LABEL_SHAPES, make_input=IndicesWithin(axis=1),
            bad=LOGITS_NOT_2D + WRONG_LABEL_SHAPE + INTEGER_LOGITS),
+    OpSpec("cross_entropy_labels_grad",
+           lambda logits, labels, g: bind(LabelCrossEntropyGrad(), logits, labels, g),
+           np_label_grad, [((4, 5), (4,), (4,)), ((2, 4, 3), (2, 3), (2, 3)), ((1, 1), (1,), (1,))],
+           make_input=LabelGradInputs(axis=1),
+           bad=[(((4, 5), (4,), (3,)), dtypes.float32,
+                 r"the loss gradient must have the loss's shape \(4,\)")]),
     OpSpec("cross_entropy_labels_sum", _cross_entropy("sum"),
            lambda x, t: np_cross_entropy(x, t, "sum"), LABEL_SHAPES + EMPTY_LABEL_SHAPES,
            make_input=IndicesWithin(axis=1)),

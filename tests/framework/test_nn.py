@@ -241,9 +241,12 @@ def test_probability_target_gradient_is_minus_log_softmax():
         rtol=1e-12)
 
 
-def test_cross_entropy_gradient_needs_the_number_of_classes():
+def test_cross_entropy_second_order_gradient_needs_the_number_of_classes():
+    # The first-order gradient is one kernel that reads the classes at run time; the second
+    # order builds a one-hot, which needs their number before it runs.
     from framework.ops.registry import Spec
 
     with pytest.raises(ShapeError, match="number of classes"):
-        nn.LabelCrossEntropy().vjp(np.ones(2), (Spec((2, None), np.float32),
-                                                Spec((2,), np.int64)), None)
+        nn.LabelCrossEntropyGrad().vjp(
+            np.ones((2, 3)), (Spec((2, None), np.float32), Spec((2,), np.int64),
+                              Spec((2,), np.float32)), None)
