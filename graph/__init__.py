@@ -12,7 +12,7 @@
 """
 
 from framework import dtypes as _dtypes
-from graph import layers, nn, train
+from graph import layers, nn, train, viz
 from graph.api import *  # noqa: F403
 from graph.control_flow import cond, while_loop
 from graph.core import (
@@ -25,6 +25,7 @@ from graph.core import (
     placeholder,
     reset_default_graph,
 )
+from graph.debugging import NumericsError, add_check_numerics_ops, check_numerics
 from graph.gradients import gradients, identity, stop_gradient
 from graph.layers import (
     constant_initializer,
@@ -35,7 +36,13 @@ from graph.layers import (
     random_uniform_initializer,
     zeros_initializer,
 )
-from graph.session import InteractiveSession, Session, get_default_session
+from graph.session import (
+    InteractiveSession,
+    RunMetadata,
+    RunOptions,
+    Session,
+    get_default_session,
+)
 from graph.variables import (
     Variable,
     assign,
@@ -66,7 +73,8 @@ __all__ = [  # noqa: F405  (with the star-imported TensorFlow-named ops of graph
     "layers", "nn", "train", "constant_initializer", "glorot_normal_initializer",
     "glorot_uniform_initializer", "ones_initializer", "random_normal_initializer",
     "random_uniform_initializer", "zeros_initializer",
-    "cond", "while_loop",
+    "cond", "while_loop", "RunMetadata", "RunOptions", "NumericsError",
+    "add_check_numerics_ops", "check_numerics", "viz",
 ]
 
 

@@ -30,6 +30,7 @@ import contextlib
 import dataclasses
 import itertools
 import threading
+import time
 
 import numpy as np
 
@@ -46,6 +47,74 @@ READ_MODIFY_WRITE_TYPES = frozenset({"AssignAdd", "AssignSub"})
 _BUILTIN_TYPES = ASSIGN_TYPES | {"Const", "Placeholder", "VariableV2", "NoOp", "Identity",
                                  "StopGradient"}
 EXECUTORS: dict = {}  # op type -> fn(run, op, input_values) -> output values (control flow)
+
+
+@dataclasses.dataclass
+class OpStat:
+    """One execution of one op in a traced run: its name, type, start and duration (seconds).
+
+    `seconds` of a Cond or While includes the ops it ran inside.
+    """
+
+    name: str
+    type: str
+    start: float
+    seconds: float = 0.0
+
+
+class RunOptions:
+    """Options of one `Session.run` (TensorFlow 1's name): `trace_level` asks for timings.
+
+    With `trace_level=RunOptions.FULL_TRACE` (or SOFTWARE_TRACE) a `RunMetadata` passed to the
+    same run also receives `step_stats`, one timed `OpStat` per op execution.
+    """
+
+    NO_TRACE, SOFTWARE_TRACE, HARDWARE_TRACE, FULL_TRACE = 0, 1, 2, 3
+
+    def __init__(self, trace_level: int = NO_TRACE):
+        if trace_level not in (0, 1, 2, 3):
+            raise GraphError(f"RunOptions: trace_level must be one of RunOptions.NO_TRACE, "
+                             f"SOFTWARE_TRACE, HARDWARE_TRACE, FULL_TRACE; got {trace_level!r}")
+        self.trace_level = trace_level
+
+    def __repr__(self) -> str:
+        return f"RunOptions(trace_level={self.trace_level})"
+
+
+class RunMetadata:
+    """What one `Session.run` executed; pass it as `run_metadata=` (TensorFlow 1's name).
+
+    After the run it holds `executed_ops` (op names in the order they started; an op inside a
+    cond branch or a while body appears once per execution) and `op_counts` (name -> number of
+    executions). With `options=RunOptions(trace_level=RunOptions.FULL_TRACE)` it also holds
+    `step_stats`: one `OpStat` per execution, with its duration. Each run that is given the
+    object replaces what it held.
+
+    >>> import graph as tf
+    >>> from graph.session import RunMetadata
+    >>> with tf.Graph().as_default():
+    ...     x = tf.placeholder(tf.float32, (), name="x")
+    ...     y = tf.cond(x > 0.0, lambda: x * 2.0, lambda: -x)
+    ...     metadata = RunMetadata()
+    ...     with tf.Session() as sess:
+    ...         _ = sess.run(y, {x: 3.0}, run_metadata=metadata)
+    >>> metadata.executed_ops
+    ['Const', 'gt', 'cond/Cond', 'cond/Const', 'cond/mul']
+    """
+
+    def __init__(self):
+        self.executed_ops: list[str] = []
+        self.op_counts: dict[str, int] = {}
+        self.step_stats: list[OpStat] = []
+
+    def clear(self) -> None:
+        self.executed_ops = []
+        self.op_counts = {}
+        self.step_stats = []
+
+    def __repr__(self) -> str:
+        return (f"<RunMetadata: {len(self.executed_ops)} executions of {len(self.op_counts)} "
+                "ops>")
 
 
 def get_default_session():
@@ -82,7 +151,8 @@ class Run:
     assign they run stages here and commits with the rest of the run.
     """
 
-    def __init__(self, session, feeds, index: int = 0):
+    def __init__(self, session, feeds, index: int = 0, metadata: RunMetadata | None = None,
+                 timed: bool = False):
         self.session = session
         self.index = index  # the n-th run of this session: random ops draw anew in each run
         self.feeds = feeds
@@ -93,6 +163,10 @@ class Run:
         # Arrays that belong to the graph or the session (constants, variable values): a fetch
         # that returns one of them returns a copy, so the caller cannot change them in place.
         self.shared_ids: set[int] = {id(value) for value in feeds.values()}
+        self.metadata = metadata
+        if metadata is not None:
+            # Chosen once per run, so `execute` pays nothing when no metadata is asked for.
+            self._run_op = self._run_op_timed if timed else self._run_op_counted
 
     def _reseeded(self, primitive):
         """A random op with its build-time seed combined with this run's index, so each run
@@ -153,8 +227,11 @@ class Run:
             except DualgraphError as error:
                 if op.type in _BUILTIN_TYPES:
                     raise
-                raise type(error)(f"{error.problem}\n  while running {op.name!r} created at "
-                                  f"{site_of(op)}", error.site) from None
+                wrapped = type(error)(f"{error.problem}\n  while running {op.name!r} created "
+                                      f"at {site_of(op)}", error.site)
+                for key, value in vars(error).items():  # what else the error carries
+                    vars(wrapped).setdefault(key, value)
+                raise wrapped from None
             except Exception as error:
                 if hasattr(error, "add_note"):  # Python 3.11+: the traceback names the node
                     error.add_note(f"while running {op.name!r} created at {site_of(op)}")
@@ -192,6 +269,22 @@ class Run:
         if executor is None:
             raise GraphError(f"the session cannot run op type {kind!r} ({op.name!r})")
         return executor(self, op, inputs)
+
+    def _run_op_counted(self, op: Operation, inputs):
+        """`_run_op`, noting the execution in the run's metadata (counted when it starts)."""
+        metadata = self.metadata
+        metadata.executed_ops.append(op.name)
+        metadata.op_counts[op.name] = metadata.op_counts.get(op.name, 0) + 1
+        return Run._run_op(self, op, inputs)
+
+    def _run_op_timed(self, op: Operation, inputs):
+        """`_run_op_counted`, also timing the execution into `metadata.step_stats`."""
+        stat = OpStat(op.name, op.type, time.perf_counter())
+        self.metadata.step_stats.append(stat)
+        try:
+            return self._run_op_counted(op, inputs)
+        finally:
+            stat.seconds = time.perf_counter() - stat.start
 
     def _assign(self, op: Operation, value) -> np.ndarray:
         kind, variable = op.type, op.inputs[0].op
@@ -262,13 +355,15 @@ class Session:
 
     # -- run ------------------------------------------------------------------------------------
 
-    def run(self, fetches, feed_dict=None):
+    def run(self, fetches, feed_dict=None, options=None, run_metadata=None):
         """Compute `fetches` given `feed_dict`; results come back in the same structure.
 
         A fetch is a Tensor (its value), an Operation (None), a name ('x:0' or 'train_op'), or
         a list, tuple, namedtuple or dict of fetches. Only the ops the fetches need run. Feed
         keys are Tensors or tensor names: placeholders, or any other tensor to override its
-        computation.
+        computation. A `RunMetadata` given as `run_metadata` receives the ops this run executed
+        (`executed_ops`, `op_counts`); with `options=RunOptions(trace_level=FULL_TRACE)` it also
+        receives per-op timings (`step_stats`).
 
         >>> import graph as tf
         >>> with tf.Graph().as_default():
@@ -279,11 +374,20 @@ class Session:
         """
         if self._closed:
             raise GraphError("attempted to use a closed Session")
+        if options is not None and not isinstance(options, RunOptions):
+            raise GraphError(f"Session.run: options must be a RunOptions or None, got "
+                             f"{type(options).__name__} {options!r}")
+        if run_metadata is not None:
+            if not isinstance(run_metadata, RunMetadata):
+                raise GraphError(f"Session.run: run_metadata must be a RunMetadata or None, "
+                                 f"got {type(run_metadata).__name__} {run_metadata!r}")
+            run_metadata.clear()
         flat: list = []
         structure = self._flatten(fetches, flat)
         feeds = self._validate_feeds(feed_dict or {})
         plan = self._plan(flat, feeds)
-        run = Run(self, feeds, next(self._run_counter))
+        timed = options is not None and options.trace_level != RunOptions.NO_TRACE
+        run = Run(self, feeds, next(self._run_counter), run_metadata, timed)
         try:
             run.execute(plan)
             if run.staged:
