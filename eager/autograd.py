@@ -167,20 +167,20 @@ class Node:
                  "saved_input_versions", "saved_outputs", "output_versions", "site",
                  "released", "output_hooks", "__weakref__")
 
-    def __init__(self, op, inputs, outputs, next_edges, site):
+    def __init__(self, op, inputs, input_arrays, output_arrays, outputs, next_edges, site):
         self.op = op
         self.next_edges = next_edges
-        self.input_specs = [Spec(t.data.shape, t.data.dtype) for t in inputs]
-        self.output_specs = [Spec(t.data.shape, t.data.dtype) for t in outputs]
+        self.input_specs = [Spec(a.shape, a.dtype) for a in input_arrays]
+        self.output_specs = [Spec(a.shape, a.dtype) for a in output_arrays]
         if op.vjp_needs_inputs:
-            self.saved_inputs = list(inputs)
+            self.saved_inputs = inputs
             self.saved_input_versions = [t._version[0] for t in inputs]
         else:
             self.saved_inputs = None
             self.saved_input_versions = None
         # Outputs are saved as data plus version box, never as Tensors: a Tensor would point
         # back at this node and make a reference cycle that only the GC could free.
-        self.saved_outputs = [t.data for t in outputs] if op.vjp_needs_outputs else None
+        self.saved_outputs = list(output_arrays) if op.vjp_needs_outputs else None
         self.output_versions = [(t._version, t._version[0]) for t in outputs]
         self.site = site
         self.released = False

@@ -12,7 +12,7 @@ from collections import namedtuple
 import numpy as np
 
 from eager import autograd
-from eager.autograd import AccumulateGrad, AnomalyError, Node, record_site
+from eager.autograd import AccumulateGrad, AnomalyError, Node, _state, record_site
 from framework import dtypes
 from framework.device import cpu
 from framework.errors import DualgraphError
@@ -653,27 +653,31 @@ class EagerFrontend:
     name = "eager"
 
     def apply(self, op, args):
-        # The hot path of every eager op: kept to plain loops and attribute reads.
+        # The hot path of every eager op: kept to plain loops, local names and attribute reads.
         inputs, arrays, needs_grad = [], [], False
         for arg in args:
             if not isinstance(arg, Tensor):
                 arg = Tensor(np.asarray(arg))  # a constant operand
             inputs.append(arg)
             arrays.append(arg.data)
-            needs_grad = needs_grad or arg.requires_grad
+            if arg.requires_grad:
+                needs_grad = True
         op.infer(*arrays)
-        result = op.kernel(cpu)(*arrays)  # every Tensor lives on the CPU until CUDA arrives
+        result = op.cpu(*arrays)  # every Tensor lives on the CPU until CUDA arrives
         many = type(result) is tuple
+        results = result if many else (result,)
         version = inputs[0]._version if op.name in _VIEW_OPS else None
         outputs = [Tensor._wrap(r, version if version is not None and _aliases(r, arrays[0])
-                                else None, None, 0) for r in (result if many else (result,))]
-        if needs_grad and op.vjp is not None and autograd.is_grad_enabled():
-            edges = [t.grad_edge() if t.requires_grad else None for t in inputs]
-            node = Node(op, inputs, outputs, edges, record_site())
+                                else None, None, 0) for r in results]
+        state = _state
+        if needs_grad and op.vjp is not None and state.grad_enabled:
+            edges = [None if not t.requires_grad else (t.grad_fn, t.output_nr)
+                     if t.grad_fn is not None else t.grad_edge() for t in inputs]
+            node = Node(op, inputs, arrays, results, outputs, edges, record_site())
             for i, y in enumerate(outputs):
                 if y.data.dtype.kind == "f":
                     y.grad_fn, y.output_nr, y.requires_grad = node, i, True
-        if autograd.is_anomaly_enabled() and not autograd.in_backward():
+        if state.anomaly and not state.in_backward:
             for y in outputs:
                 if y.dtype.kind == "f" and np.isnan(y.data).any():
                     from eager.autograd import site_text

@@ -508,15 +508,15 @@ class Elementwise(Op):
     def cpu(self, *arrays):
         shape = arrays[0].shape
         outer = 0
+        layout = self._flat_layout
         for a in arrays:
             if a.shape != shape:
                 shape, layout, outer, inner = kernel_plan(tuple(a.shape for a in arrays))
                 break
-        else:
-            layout = self._flat_layout
         for a in arrays:
             if not a.flags.c_contiguous:
                 layout = None
+                break
         dtype = arrays[self.dtype_source].dtype
         out = empty(shape, self.output_dtype or dtype)
         size = out.size

@@ -8,6 +8,8 @@ a transposed operand instead of being copied. Integer stacks run on a plain numb
 
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 from numba import prange
@@ -27,6 +29,13 @@ PARALLEL_MIN_WORK = 1 << 18
 
 
 def matmul_shape(a_shape, b_shape, op: str = "matmul") -> tuple:
+    """The result shape of `a @ b` (see `_matmul_shape`), worked out once per pair of shapes:
+    the rule and the kernel both ask on every call."""
+    return _matmul_shape(tuple(a_shape), tuple(b_shape), op)
+
+
+@functools.lru_cache(maxsize=4096)
+def _matmul_shape(a_shape: tuple, b_shape: tuple, op: str) -> tuple:
     """The result shape of `a @ b` under NumPy's rules, with None for unknown dimensions.
 
     A 1-D first operand acts as a row vector and a 1-D second operand as a column vector; the
@@ -35,7 +44,6 @@ def matmul_shape(a_shape, b_shape, op: str = "matmul") -> tuple:
     >>> matmul_shape((5, 2, 3), (3, 4)), matmul_shape((3,), (2, 3, 4)), matmul_shape((3,), (3,))
     ((5, 2, 4), (2, 4), ())
     """
-    a_shape, b_shape = tuple(a_shape), tuple(b_shape)
     if not a_shape or not b_shape:
         raise ShapeError(f"{op}: operands need at least one dimension, got shapes {a_shape} "
                          f"and {b_shape}")
@@ -187,9 +195,17 @@ _NO_BATCH = np.zeros(1, np.intp)
 def _batch_indices(a_batch: tuple, b_batch: tuple, batch: tuple):
     """For each output matrix, the index of the matrix it reads in each operand's stack."""
     if a_batch == b_batch == batch:
-        index = np.arange(max(size_of(batch), 1), dtype=np.intp)
+        index = _identity_index(max(size_of(batch), 1))
         return index, index
     return _broadcast_index(a_batch, batch), _broadcast_index(b_batch, batch)
+
+
+@functools.lru_cache(maxsize=256)
+def _identity_index(count: int) -> np.ndarray:
+    """0, 1, ..., count - 1: each output matrix reads the same-numbered operand matrices.
+    Made once per count (kernels only read it): an arange per call costs more than a small
+    product."""
+    return np.arange(count, dtype=np.intp)
 
 
 def _broadcast_index(own: tuple, batch: tuple) -> np.ndarray:

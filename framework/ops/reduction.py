@@ -713,9 +713,7 @@ class Fold:
         """
         chunks, parallel = work_split(*blocks.shape)
         if params is None:
-            # Kernels index params by outer row even when the fold reads none: a zero-stride
-            # view gives every row the same slot without allocating one per row.
-            params = np.broadcast_to(_NO_PARAMS, (blocks.shape[0], 1))
+            params = _no_params(blocks.shape[0])
         group_zero = self.group_zero(blocks.dtype, start)
         if parallel:
             self.kernels.reduce_parallel(blocks, params, start, group_zero, np.float64(count),
@@ -735,6 +733,14 @@ class Fold:
 
 # What folds without a parameter receive in its place (never read).
 _NO_PARAMS = np.zeros((1, 1))
+
+
+@functools.lru_cache(maxsize=256)
+def _no_params(rows: int) -> np.ndarray:
+    """Kernels index params by outer row even when the fold reads none: a zero-stride view
+    gives every row the same slot without allocating one per row (made once per row count:
+    np.broadcast_to costs more than a small reduction)."""
+    return np.broadcast_to(_NO_PARAMS, (rows, 1))
 
 
 def _python_function(body):
