@@ -18,8 +18,8 @@ Two bugs are planted in a small model written both ways.
 from __future__ import annotations
 
 import inspect
+import linecache
 import os
-import re
 import traceback
 from dataclasses import dataclass
 
@@ -143,9 +143,6 @@ def graph_shape_bug() -> Report:
     raise AssertionError("the planted shape bug did not fail while building the graph")
 
 
-_ANOMALY_SITE = re.compile(r"^(\w+) produced NaN at (.+):(\d+) in \w+(?:: (.*))?$")
-
-
 def eager_nan() -> tuple[tuple[float, float], Report]:
     """The eager losses on both batches without the tool, and detect_anomaly's report."""
     w = eager.tensor(LOG_WEIGHTS, requires_grad=True)
@@ -155,13 +152,10 @@ def eager_nan() -> tuple[tuple[float, float], Report]:
         with eager.detect_anomaly():
             eager_log_model(eager.tensor(BAD_BATCH), w)
     except eager.AnomalyError as error:
-        # AnomalyError names the site only in its text: "log produced NaN at file:12 in fn: ..."
-        match = _ANOMALY_SITE.match(str(error).splitlines()[0])
-        if match is None:
-            raise
-        op, filename, lineno, line = match.groups()
+        filename, lineno, _ = error.site
+        line = linecache.getline(filename, lineno).strip()
         return losses, Report("eager", "run time: the op that made the NaN, as it ran",
-                              error, filename, int(lineno), (line or "").strip(), op)
+                              error, filename, lineno, line, error.op)
     raise AssertionError("detect_anomaly did not catch the planted NaN")
 
 

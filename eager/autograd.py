@@ -118,7 +118,15 @@ def in_backward() -> bool:
 
 
 class AnomalyError(RuntimeError):
-    """A NaN appeared, in the forward pass or in a gradient, while `detect_anomaly` was on."""
+    """A NaN appeared, in the forward pass or in a gradient, while `detect_anomaly` was on.
+
+    `op` names the op and `site` is the user's (filename, lineno, function) that called it.
+    """
+
+    def __init__(self, message: str, op: str | None = None, site: tuple | None = None):
+        super().__init__(message)
+        self.op = op
+        self.site = site
 
 
 _IS_OWN_CODE: dict = {}
@@ -352,7 +360,7 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
                 if g is not None and np.isnan(g.data).any():
                     raise AnomalyError(
                         f"gradient {i} of {node.name} is NaN; the op {node.op.name} was "
-                        f"called at {site_text(node.site)}")
+                        f"called at {site_text(node.site)}", node.op.name, node.site)
         if not retain_graph:
             node.release()
         return grads

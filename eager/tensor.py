@@ -682,7 +682,9 @@ class EagerFrontend:
                 if y.dtype.kind == "f" and np.isnan(y.data).any():
                     from eager.autograd import site_text
 
-                    raise AnomalyError(f"{op.name} produced NaN at {site_text(record_site())}")
+                    site = record_site()
+                    raise AnomalyError(f"{op.name} produced NaN at {site_text(site)}", op.name,
+                                       site)
         return tuple(outputs) if many else outputs[0]
 
 

@@ -189,8 +189,12 @@ def test_integer_tensors_cannot_require_grad():
 def test_anomaly_mode_names_the_op_and_line_of_a_nan():
     x = leaf([-1.0])
     with eager.detect_anomaly():
-        with pytest.raises(eager.AnomalyError, match=r"sqrt produced NaN at .*test_autograd"):
+        with pytest.raises(eager.AnomalyError, match=r"sqrt produced NaN at .*test_autograd") \
+                as caught:
             x.sqrt()
+    assert caught.value.op == "sqrt"
+    assert caught.value.site[0] == __file__ and caught.value.site[2] == \
+        "test_anomaly_mode_names_the_op_and_line_of_a_nan"
     y = leaf([0.0])
     with eager.detect_anomaly():
         loss = (y.sqrt() * 0.0).sum()  # forward is fine, the gradient is 0 * inf = NaN
