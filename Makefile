@@ -12,7 +12,7 @@ STAMP := $(VENV)/.stamp
 NUMBA_ENV := NUMBA_CACHE_DIR="$(CURDIR)/.numba_cache"
 
 .DEFAULT_GOAL := test
-.PHONY: venv dot test demo bench lint clean
+.PHONY: venv dot browser test demo bench lint clean
 
 # --- environment --------------------------------------------------------------------------
 
@@ -57,6 +57,22 @@ dot:
 	    echo "         Install it with: sudo apt-get install graphviz" >&2; \
 	fi
 
+# Headless Chromium and its driver open the HTML report in a test (tests/compare/test_browser.py,
+# through selenium, which is given Debian's /usr/bin/chromedriver so it never downloads one).
+# OS packages again: without them that test skips, so a missing browser is never an error here.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then \
+	    : ; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "headless chromium not found; installing chromium and chromium-driver with apt-get"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    { apt-get update -q && apt-get install -y -q chromium chromium-driver; } \
+	        || echo "warning: apt-get could not install chromium; the browser test will skip." >&2; \
+	else \
+	    echo "warning: chromium or chromedriver is missing, so the browser test will skip." >&2; \
+	    echo "         Install them with: sudo apt-get install chromium chromium-driver" >&2; \
+	fi
+
 # --- everyday targets ---------------------------------------------------------------------
 
 # Lint first: it is fast and catches what would otherwise surface as confusing test errors.
@@ -64,7 +80,7 @@ dot:
 # Two test workers share the two cores, so each gets one numba and one BLAS thread: more
 # threads than cores made spinning OpenMP workers stall each other. Parallel kernels still run
 # their parallel code; their results do not depend on the thread count.
-test: venv dot
+test: venv dot browser
 	$(BIN)/ruff check .
 	$(NUMBA_ENV) NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --doctest-modules --ignore-glob='*/__main__.py' \
 	    tests framework eager graph compare

@@ -83,6 +83,7 @@ class Section:
     intro: str
     blocks: list = field(default_factory=list)
     summary: str = ""  # one or two lines for the terminal after `make demo`
+    failed: bool = False  # set by the report when the demo raised (the blocks show the error)
 
     def add(self, *blocks) -> None:
         self.blocks.extend(blocks)

@@ -155,11 +155,3 @@ def test_the_comparison_reports_a_real_difference():
     graph_result.losses = [loss * 1.01 for loss in graph_result.losses]
     text = both_ways.format_comparison(eager_result, graph_result)
     assert "differ by up to 1.0e-02" in text
-
-
-def test_all_demos_run_the_side_by_side_after_the_eager_training(monkeypatch):
-    ran = []
-    for name in cli.DEMOS:
-        monkeypatch.setitem(cli.DEMOS, name, (lambda args, name=name: ran.append(name), ""))
-    assert cli.main([]) == 0
-    assert ran.index("ops") < ran.index("train") < ran.index("both-ways")
