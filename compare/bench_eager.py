@@ -284,5 +284,7 @@ def main(repeats: int = 15, quick: bool = False, use_torch: bool = True,
     rows = run(repeats, quick, torch, names)
     header = (f"Eager overhead vs {against} on {machine()}: median of "
               f"{2 if quick else repeats} interleaved repeats; ratio = ours / PyTorch "
-              f"(above 1 means we are slower)")
+              f"(above 1 means we are slower). OpenMP spin count (GOMP_SPINCOUNT): "
+              f"{os.environ.get('GOMP_SPINCOUNT', 'libgomp default')}, which PyTorch's "
+              f"OpenMP threads read too")
     return f"{header}\n\n{_table(rows)}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import os
 
 import numpy as np
 import pytest
@@ -209,3 +210,20 @@ def test_allocator_survives_garbage_collection_during_an_allocation():
     for _ in range(50_000):
         Cycle()
     gc.collect()
+
+
+def _spin_setting(environment: dict) -> str:
+    import subprocess
+    import sys
+
+    code = "import os, framework; print(os.environ.get('GOMP_SPINCOUNT'))"
+    env = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    return subprocess.run([sys.executable, "-c", code], env={**env, **environment},
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_openmp_threads_stop_spinning_soon_unless_the_user_says_otherwise():
+    # Spinning OpenMP threads took the cores OpenBLAS needed between our kernels.
+    assert _spin_setting({}) == "10000"
+    assert _spin_setting({"GOMP_SPINCOUNT": "5"}) == "5"
+    assert _spin_setting({"OMP_WAIT_POLICY": "ACTIVE"}) == "None"
