@@ -93,6 +93,10 @@ def promote(*values):
         fast = _promote_pair(*values)
         if fast is not None:
             return fast
+    elif values and _is_value(values[0]) and values[0].dtype in _SUPPORTED:
+        dtype = values[0].dtype  # e.g. linear's (x, weight, bias): all one dtype already
+        if all(_is_value(v) and v.dtype == dtype for v in values):
+            return list(values)
     common = dtypes.result_type(*(v if dtypes.is_weak_scalar(v) or hasattr(v, "dtype")
                                   else np.asarray(v) for v in values))
     return [as_operand(v, common) for v in values]
