@@ -32,6 +32,7 @@ class _ThreadState(threading.local):
     grad_enabled = True
     anomaly = False
     in_backward = False
+    scope = ()  # the dotted module path ops are recorded under (see eager.viz.module_scopes)
 
 
 _state = _ThreadState()
@@ -168,11 +169,12 @@ class Node:
     """A backward node: one recorded op application (PyTorch's `grad_fn`).
 
     Introspectable for drawing and debugging: `op`, `name` ("MulBackward"), `next_functions`
-    (the producing nodes of the inputs), `saved_shapes`, `site` (the user's line).
+    (the producing nodes of the inputs), `saved_shapes`, `site` (the user's line), `scope`
+    (the module path it ran under, while `eager.viz.module_scopes` records them; else ()).
     """
 
     __slots__ = ("op", "next_edges", "input_specs", "output_specs", "saved_inputs",
-                 "saved_input_versions", "saved_outputs", "output_versions", "site",
+                 "saved_input_versions", "saved_outputs", "output_versions", "site", "scope",
                  "released", "output_hooks", "__weakref__")
 
     def __init__(self, op, inputs, input_arrays, output_arrays, outputs, next_edges, site):
@@ -191,6 +193,7 @@ class Node:
         self.saved_outputs = list(output_arrays) if op.vjp_needs_outputs else None
         self.output_versions = [(t._version, t._version[0]) for t in outputs]
         self.site = site
+        self.scope = _state.scope
         self.released = False
         self.output_hooks = None
 

@@ -14,9 +14,52 @@ code with a Python `if` gives a different drawing for each branch it took.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
+from eager.autograd import _state
 from framework.viz import VizEdge, VizNode, shape_text, site_text, to_digraph
 
-__all__ = ["describe", "draw"]
+__all__ = ["describe", "draw", "module_scopes"]
+
+
+@contextmanager
+def module_scopes(model):
+    """Record, for each op run inside, the submodule of `model` that ran it (its dotted name),
+    so drawings cluster ops by module and fold repeated layers, as name scopes do in a graph.
+
+    Off by default (it costs hook calls per module); on for the forward passes to be drawn.
+
+    >>> import eager
+    >>> model = eager.nn.Sequential(eager.nn.Linear(2, 2), eager.nn.ReLU())
+    >>> with module_scopes(model):
+    ...     out = model(eager.ones(1, 2))
+    >>> out.grad_fn.scope, out.grad_fn.next_functions[0][0].scope
+    (('1',), ('0',))
+    """
+    saved: list[tuple] = []
+
+    def enter(module, args, path):
+        saved.append(_state.scope)
+        _state.scope = path
+
+    def leave(module, args, output):
+        _state.scope = saved.pop()
+
+    handles = []
+    for name, module in model.named_modules():
+        if not name:
+            continue  # the model itself: its ops sit at the top level
+        path = tuple(name.split("."))
+        handles.append(module.register_forward_pre_hook(
+            lambda module, args, path=path: enter(module, args, path)))
+        handles.append(module.register_forward_hook(leave))
+    outer = _state.scope
+    try:
+        yield model
+    finally:
+        for handle in handles:
+            handle.remove()
+        _state.scope = outer  # also after a forward that raised midway
 
 
 def _named_parameters(params) -> dict:
@@ -119,7 +162,7 @@ def describe(outputs, params=None, show_saved=True, show_inputs=True):
                 sources.append((visit(nxt), label))
         node_id = ids[id(node)] = new_id()
         nodes.append(VizNode(node_id, node.op.name, "op", node.name,
-                             site=site_text(node.site)))
+                             cluster=node.scope, site=site_text(node.site)))
         for src, label in sources:
             edges.append(VizEdge(src, node_id, label))
         if show_saved:

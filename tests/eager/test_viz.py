@@ -133,3 +133,38 @@ def test_eager_drawing_renders_to_svg_and_png():
     dot = draw(loss, params=model)
     assert b"<svg" in render(dot, "svg")
     assert render(dot, "png").startswith(b"\x89PNG")
+
+
+def test_module_scopes_cluster_ops_by_module_and_fold_repeated_layers():
+    from eager.viz import module_scopes
+    from framework.viz import simplify
+
+    eager.manual_seed(0)
+    blocks = [eager.nn.Sequential(eager.nn.Linear(6, 6), eager.nn.Tanh()) for _ in range(40)]
+    model = eager.nn.Sequential(*blocks)
+    x = eager.randn(3, 6)
+    flat = model(x).sum()
+    with module_scopes(model):
+        scoped = model(x).sum()
+    flat_nodes, _ = describe(flat, params=model, show_saved=False)
+    nodes, edges = describe(scoped, params=model, show_saved=False)
+    ops = [n for n in nodes if n.kind == "op"]
+    assert {n.cluster for n in ops if n.label == "LinearBackward"} == \
+        {(str(i), "0") for i in range(40)}
+    assert all(n.cluster == () for n in flat_nodes if n.kind == "op")
+    # 40 identical blocks (120+ nodes) fold into one drawn block labelled x40.
+    drawing = simplify(nodes, edges)
+    assert len(nodes) > 120 and len(drawing.nodes) < 15
+    assert any("(x40)" in label for label in drawing.cluster_labels.values())
+
+
+def test_module_scopes_are_restored_after_a_forward_that_raises():
+    from eager.autograd import _state
+    from eager.viz import module_scopes
+
+    model = eager.nn.Sequential(eager.nn.Linear(2, 2))
+    with pytest.raises(Exception, match="does not match|in_features"):
+        with module_scopes(model):
+            model(eager.ones(1, 3, requires_grad=True))
+    assert _state.scope == ()
+    assert not model[0]._forward_pre_hooks and not model[0]._forward_hooks
