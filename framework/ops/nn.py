@@ -762,7 +762,7 @@ class Linear(Op):
                 if len(x.shape) > 2:
                     x2 = F.reshape(x, (-1, _known(weight.shape[1], x.shape[-1])))
                     g2 = F.reshape(g, (-1, _known(weight.shape[0], g.shape[-1])))
-                grad_weight = F.transpose(F.matmul(F.transpose(x2), g2))
+                grad_weight = bind(LinearWeightGrad(), x2, g2)
         if self.has_bias and needs[2]:
             leading = tuple(range(len(g.shape) - 1))
             grad_bias = F.sum(g, axis=leading) if leading else g
@@ -770,6 +770,41 @@ class Linear(Op):
 
 
 _ONE_MATRIX = np.zeros(1, np.intp)  # the batch index of a single GEMM
+
+
+@register
+class LinearWeightGrad(Op):
+    """linear's weight gradient g.T @ x for x (N, in) and g (N, out), as one op.
+
+    Computed as (x.T @ g).T: the GEMM the graph front-end's dense layer runs for its (in, out)
+    kernel, returned as a transposed view, so both front-ends get the same bits."""
+
+    name = "linear_weight_grad"
+    vjp_takes_needs = True
+
+    def infer(self, x, g):
+        dtype = require_same_dtype(self.name, x, g)
+        require_dtype(self.name, x, dtypes.FLOATS)
+        if len(x.shape) != 2 or len(g.shape) != 2 or not _same_dim(x.shape[0], g.shape[0]):
+            raise ShapeError(f"{self.name}: needs x (N, in) and g (N, out) with one N, got "
+                             f"shapes {tuple(x.shape)} and {tuple(g.shape)}")
+        return Spec((g.shape[1], x.shape[1]), dtype)
+
+    def cpu(self, x, g):
+        (rows, in_features), out_features = x.shape, g.shape[1]
+        product = empty((in_features, out_features), x.dtype)  # x.T @ g
+        if product.size and rows == 0:
+            product.fill(0)
+        elif product.size:
+            x_t, transposed = _matrix_stack(x.T)
+            _float_matmul(x_t, contiguous(g).reshape(1, rows, out_features), product[None],
+                          _ONE_MATRIX, _ONE_MATRIX, transposed, False)
+        return product.T
+
+    def vjp(self, cotangent, inputs, out, needs=(True, True)):
+        x, g = inputs  # out = g.T @ x, so d/dx = g @ C and d/dg = x @ C.T
+        return (F.matmul(g, cotangent) if needs[0] else None,
+                F.matmul(x, F.transpose(cotangent)) if needs[1] else None)
 
 
 def _known(*dims):

@@ -243,7 +243,8 @@ def test_backward_skips_gradients_nobody_needs(layer, monkeypatch):
     from framework.ops import REGISTRY
 
     ran = []
-    for name in ("matmul", "linear", "conv2d", "conv2d_input_grad", "conv2d_weight_grad"):
+    for name in ("matmul", "linear", "linear_weight_grad", "conv2d", "conv2d_input_grad",
+                 "conv2d_weight_grad"):
         original = REGISTRY[name].cpu
         monkeypatch.setattr(REGISTRY[name], "cpu",
                             lambda self, *a, _f=original, _n=name: ran.append(_n) or _f(self, *a))
@@ -260,8 +261,10 @@ def test_backward_skips_gradients_nobody_needs(layer, monkeypatch):
     out.sum().backward()
     if layer == "conv2d":
         assert ran == ["conv2d_weight_grad"]  # no transposed convolution for the input
+    elif layer == "linear":
+        assert ran == ["linear_weight_grad"]  # the weight's GEMM, not the input's
     else:
-        assert ran == ["matmul"]  # the weight's GEMM, not the input's
+        assert ran == ["matmul"]
     assert w.grad.shape == w.shape
     # With the input asking for its gradient too, both are computed and right.
     x.requires_grad_(True)

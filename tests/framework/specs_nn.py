@@ -5,7 +5,7 @@ import numpy as np
 
 from framework import dtypes
 from framework.ops import F, bind
-from framework.ops.nn import LabelCrossEntropyGrad
+from framework.ops.nn import LabelCrossEntropyGrad, LinearWeightGrad
 from tests.framework.opspec import OpSpec
 
 # ---------------------------------------------------------------------------------------------
@@ -191,6 +191,10 @@ SPECS = [
                  r"input of shape \(4, 3\) does not match weight of shape \(5, 2\)"),
                 (((4, 3), (3,), (3,)), dtypes.float64, "weight must be 2-D"),
                 (((4, 3), (5, 3), (4,)), dtypes.float32, "cannot be broadcast")]),
+    OpSpec("linear_weight_grad", lambda x, g: bind(LinearWeightGrad(), x, g),
+           lambda x, g: g.T @ x, [((4, 3), (4, 5)), ((1, 2), (1, 1)), ((0, 3), (0, 2))],
+           bad=[(((4, 3), (5, 2)), dtypes.float32, r"with one N, got shapes \(4, 3\) and"),
+                (((4, 3), (4, 2)), dtypes.int64, "linear_weight_grad: input has dtype int64")]),
     OpSpec("linear_no_bias", lambda x, w: F.linear(x, w), np_linear,
            [((4, 3), (5, 3)), ((3,), (2, 3))]),
 ]
