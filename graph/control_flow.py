@@ -436,8 +436,10 @@ def _run_cond(run, op, inputs):
     return (true_branch if bool(inputs[0]) else false_branch).execute(run)
 
 
-def _cond_gradient(op, cotangents):
-    """A cond on the same predicate over the branches' gradients: only the taken one runs."""
+def _cond_gradient(op, cotangents, needs):
+    """A cond on the same predicate over the branches' gradients: only the taken one runs.
+
+    Only the captured inputs `needs` asks for are differentiated."""
     true_branch, false_branch = op.attrs["branches"]
     if true_branch.mirrors or false_branch.mirrors:
         raise GraphError(f"second-order gradients through cond are not supported ({op.name!r} "
@@ -445,7 +447,7 @@ def _cond_gradient(op, cotangents):
     pred, captured = op.inputs[0], op.inputs[1:]
     wanted = [i for i, (out, g) in enumerate(zip(op.outputs, cotangents))
               if g is not None and out.dtype.kind == "f"]
-    targets = [k for k, t in enumerate(captured) if t.dtype.kind == "f"]
+    targets = [k for k, t in enumerate(captured) if t.dtype.kind == "f" and needs[1 + k]]
     result = [None] * len(op.inputs)
     if not wanted or not targets:
         return result
@@ -777,14 +779,18 @@ def _run_loop_var(run, op, inputs):
 
 EXECUTORS["While"] = _run_while
 EXECUTORS["LoopVar"] = _run_loop_var
-GRADIENTS["LoopVar"] = lambda op, cotangents: []
+GRADIENTS["LoopVar"] = lambda op, cotangents, needs: []
 
 
 # -- while_loop gradient -----------------------------------------------------------------------
 
 
-def _while_gradient(op, cotangents):
-    """A WhileGrad op: the body's vector-Jacobian product, applied per iteration in reverse."""
+def _while_gradient(op, cotangents, needs):
+    """A WhileGrad op: the body's vector-Jacobian product, applied per iteration in reverse.
+
+    Every float loop variable carries its cotangent from one iteration back to the previous
+    one, but only the captured inputs `needs` asks for are differentiated (a captured
+    placeholder of unknown shape that no x depends on gets no gradient subgraph)."""
     loop: _LoopContext = op.attrs["loop"]
     count = len(loop.standins)
     result = [None] * len(op.inputs)
@@ -792,8 +798,8 @@ def _while_gradient(op, cotangents):
         return result
     captured = op.inputs[count:count + op.attrs["num_captured"]]
     variables = [i for i, s in enumerate(loop.standins) if s.dtype.kind == "f"]
-    targets = [k for k, t in enumerate(captured) if t.dtype.kind == "f"]
-    if not variables and not targets:
+    targets = [k for k, t in enumerate(captured) if t.dtype.kind == "f" and needs[count + k]]
+    if not targets and not any(needs[i] for i in variables):
         return result
     # A loop variable whose shape changes cannot carry a gradient: refuse where one would flow.
     changing = [i for i in variables if loop.shape_changes[i]]
@@ -836,7 +842,8 @@ def _while_gradient(op, cotangents):
                    "variable_grads": variable_grads, "captured_grads": captured_grads,
                    "captured_ops": plan.external_ops})
     for j, i in enumerate(variables):
-        result[i] = grad_op.outputs[j]
+        if needs[i]:
+            result[i] = grad_op.outputs[j]
     for j, k in enumerate(targets):
         result[count + k] = grad_op.outputs[len(variables) + j]
     return result
@@ -878,7 +885,7 @@ def _run_while_grad(run, op, inputs):
     return tuple(np.asarray(value) for value in (*seeds, *totals))
 
 
-def _while_grad_gradient(op, cotangents):
+def _while_grad_gradient(op, cotangents, needs):
     raise GraphError(f"second-order gradients through while_loop are not supported ({op.name!r} "
                      "is the gradient of a while_loop)")
 

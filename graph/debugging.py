@@ -122,7 +122,7 @@ def _run_check_numerics(run, op, inputs):
     raise error
 
 
-def _check_numerics_gradient(op, cotangents):
+def _check_numerics_gradient(op, cotangents, needs):
     grad = cotangents[0]
     if grad is None:
         return [None]

@@ -15,7 +15,10 @@ from framework.ops.autodiff import apply_vjp, backprop
 from framework.ops.registry import Spec
 from graph.core import GraphError, Operation, Tensor, constant, graph_of
 
-GRADIENTS: dict = {}  # op type -> fn(op, cotangents) -> input gradients (control flow)
+# op type -> fn(op, cotangents, needs) -> input gradients, for ops outside the registry (control
+# flow, identity). `needs` holds one bool per input: a rule builds no gradient for an input
+# marked False and returns None there.
+GRADIENTS: dict = {}
 NOT_DIFFERENTIABLE = {"Const", "Placeholder", "VariableV2", "StopGradient", "NoOp", "Assign",
                       "AssignAdd", "AssignSub"}
 
@@ -80,9 +83,10 @@ def gradients(ys, xs, grad_ys=None, stop_gradients=None, name="gradients",
         for index, g in enumerate(cotangents):
             for slot in wanted.get((op, index), ()):
                 found[slot] = g if found[slot] is None else F.add(found[slot], g)
-        if op.type in NOT_DIFFERENTIABLE or op in stops:
+        needs = [edge is not None for edge in edges(op)]
+        if not any(needs):  # e.g. an op reached only through an integer input
             return [None] * len(op.inputs)
-        return gradient_of(op, cotangents, [edge is not None for edge in edges(op)])
+        return gradient_of(op, cotangents, needs)
 
     seeds = []
     with graph.as_default(), graph.name_scope(name):
@@ -114,11 +118,14 @@ def _seed(y: Tensor, grad_y):
 
 
 def gradient_of(op: Operation, cotangents, needs=None) -> list:
-    """The input gradients of one op, as new symbolic Tensors (only those `needs` asks for,
-    one bool per input, where the op's rule can skip the rest)."""
+    """The input gradients of one op, as new symbolic Tensors: only those `needs` asks for (one
+    bool per input, default all); the others are None."""
+    if needs is None:
+        needs = [True] * len(op.inputs)
     rule = GRADIENTS.get(op.type)
     if rule is not None:
-        return rule(op, cotangents)
+        grads = rule(op, cotangents, needs)
+        return [g if wanted else None for g, wanted in zip(grads, needs)]
     if op.primitive is None:
         raise GraphError(f"no gradient is defined for op type {op.type!r} ({op.name!r})")
     if op.primitive.vjp is None:
@@ -170,8 +177,8 @@ def identity(x, name="Identity") -> Tensor:
     return op.outputs[0]
 
 
-def _identity_gradient(op, cotangents):
-    return [cotangents[0]]
+def _identity_gradient(op, cotangents, needs):
+    return [cotangents[0] if needs[0] else None]
 
 
 GRADIENTS["Identity"] = _identity_gradient

@@ -749,3 +749,103 @@ def test_second_order_gradients_through_a_loop_are_refused_clearly():
         (grad,) = tf.gradients(y, [x])
         with pytest.raises(tf.GraphError, match="second-order gradients through while_loop"):
             tf.gradients(grad, [x])
+
+
+# -- gradients build only what was asked for ---------------------------------------------------
+
+
+def _op_types_added(graph, build) -> collections.Counter:
+    """The types of the ops `build()` adds to `graph`."""
+    before = len(graph.operations)
+    build()
+    return collections.Counter(op.type for op in graph.operations[before:])
+
+
+def _gathering_loop(rows):
+    """acc = sum over i < 3 of rows[i] * w, with rows captured by the loop body."""
+    w = tf.Variable([1.0, 2.0])
+    _, acc = tf.while_loop(lambda i, a: i < 3,
+                           lambda i, a: (i + 1, a + tf.gather(rows, i) * w),
+                           [tf.constant(0, tf.int32), tf.zeros((2,))])
+    return w, tf.reduce_sum(acc)
+
+
+def test_while_gradient_skips_a_captured_placeholder_of_unknown_shape_nobody_asked_for():
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, (None, 2))
+        w, loss = _gathering_loop(x)
+        (grad,) = tf.gradients(loss, [w])  # gather's gradient would need x's first dimension
+        rows = np.arange(10.0, dtype=np.float32).reshape(5, 2)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            np.testing.assert_allclose(sess.run(grad, {x: rows}), rows[:3].sum(axis=0))
+
+
+def test_while_gradient_builds_no_gradient_ops_for_an_unwanted_capture():
+    with tf.Graph().as_default() as graph:
+        x = tf.placeholder(tf.float32, (5, 2))
+        w, loss = _gathering_loop(x)
+        for_w = _op_types_added(graph, lambda: tf.gradients(loss, [w]))
+        for_x = _op_types_added(graph, lambda: tf.gradients(loss, [x]))
+    assert for_w["WhileGrad"] == for_x["WhileGrad"] == 1
+    assert for_w["scatter_add"] == 0  # x's gradient (gather's gradient) was not built
+    assert for_x["scatter_add"] == 1
+
+
+def test_while_gradient_with_respect_to_a_capture_only_matches_the_unrolled_loop():
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float64, (None,))
+        w = tf.placeholder(tf.float64, ())
+        _, y = tf.while_loop(lambda i, y: i < 3,
+                             lambda i, y: (i + 1, tf.sin(y * w) + tf.gather(x, i)),
+                             [tf.constant(0, tf.int64), tf.constant(0.5, tf.float64)])
+        (grad,) = tf.gradients(y, [w])
+        feeds = {x: [0.1, -0.4, 0.7, 9.0], w: 1.3}
+        with tf.Session() as sess:
+            value = sess.run(grad, feeds)
+
+        def unrolled(w_value):
+            y_value = 0.5
+            for i in range(3):
+                y_value = np.sin(y_value * w_value) + feeds[x][i]
+            return y_value
+
+        assert value == pytest.approx(_numeric_gradient(unrolled, 1.3), rel=1e-6)
+
+
+def test_cond_gradient_skips_a_captured_placeholder_of_unknown_shape_nobody_asked_for():
+    with tf.Graph().as_default() as graph:
+        pred = tf.placeholder(tf.bool, ())
+        x = tf.placeholder(tf.float32, (None, 2))
+        w = tf.placeholder(tf.float32, (2,))
+        y = tf.reduce_sum(tf.cond(pred, lambda: tf.gather(x, 1) * w, lambda: w * w))
+        added = _op_types_added(graph, lambda: tf.gradients(y, [w]))
+        (grad,) = tf.gradients(y, [w])
+        assert added["scatter_add"] == 0
+        rows = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)
+        with tf.Session() as sess:
+            np.testing.assert_allclose(sess.run(grad, {pred: True, x: rows, w: [5.0, 6.0]}),
+                                       [3.0, 4.0])
+            np.testing.assert_allclose(sess.run(grad, {pred: False, x: rows, w: [5.0, 6.0]}),
+                                       [10.0, 12.0])
+
+
+def test_a_loop_over_the_rows_of_an_unknown_length_input_reads_its_length_with_tf_shape():
+    with tf.Graph().as_default():
+        rows = tf.placeholder(tf.float64, (None, 2))
+        w = tf.placeholder(tf.float64, (2,))
+        length = tf.shape(rows)[0]
+        assert tf.shape(rows).dtype == np.int32 and tf.shape(rows).shape == (2,)
+        assert tf.shape(rows, out_type=tf.int64).dtype == np.int64
+        _, total = tf.while_loop(lambda i, t: i < length,
+                                 lambda i, t: (i + 1, t + tf.reduce_sum(tf.gather(rows, i) * w)),
+                                 [tf.constant(0, tf.int32), tf.constant(0.0, tf.float64)])
+        (grad,) = tf.gradients(total, [w])
+        with tf.Session() as sess:
+            for count in (0, 1, 4):
+                data = np.arange(2.0 * count).reshape(count, 2)
+                got_shape, got_total, got_grad = sess.run(
+                    [tf.shape(rows), total, grad], {rows: data, w: [1.0, -1.0]})
+                np.testing.assert_array_equal(got_shape, [count, 2])
+                assert got_total == pytest.approx(float(data @ [1.0, -1.0] @ np.ones(count)))
+                np.testing.assert_allclose(got_grad, data.sum(axis=0))
