@@ -8,9 +8,10 @@ of the last state.
   every step it ran, so the recorded graph grows with the length of the sequence: a new,
   larger graph for every length.
 - The graph front-end writes the same cell with `tf.while_loop` over a placeholder of shape
-  (None, batch, features). The loop body is traced once, so one graph, with the same number of
-  ops, serves every length; a Session runs the body as many times as the sequence is long
-  (`RunMetadata` counts the executions).
+  (None, batch, features), and reads the length at run time with `tf.shape(inputs)[0]`. The
+  loop body is traced once, so one graph, with the same number of ops, serves every length; a
+  Session runs the body as many times as the fed sequence is long (`RunMetadata` counts the
+  executions).
 
 Both start from the eager cell's weights (copied into the graph's variables, transposed to
 TensorFlow's layout), so the final states agree to float32 rounding.
@@ -46,8 +47,11 @@ def eager_rnn(cell, inputs):
     return hidden
 
 
-def graph_rnn(inputs, steps, kernel_ih, kernel_hh, bias_ih, bias_hh):
-    """The same cell with `tf.while_loop`: one loop body in the graph, run `steps` times."""
+def graph_rnn(inputs, kernel_ih, kernel_hh, bias_ih, bias_hh):
+    """The same cell with `tf.while_loop`: one loop body in the graph, run once per time step
+    of whatever sequence is fed (its length is read at run time)."""
+    steps = tf.shape(inputs)[0]
+
     def body(step, hidden):
         x_t = tf.gather(inputs, step)
         hidden = tf.tanh(tf.matmul(x_t, kernel_ih) + bias_ih
@@ -94,12 +98,11 @@ def collect(small: bool = False) -> LoopFacts:
     g = tf.Graph()
     with g.as_default():
         inputs = tf.placeholder(tf.float32, (None, BATCH, FEATURES), name="inputs")
-        steps = tf.placeholder(tf.int32, (), name="steps")
         kernel_ih = tf.Variable(weights["weight_ih"].T, name="kernel_ih")
         kernel_hh = tf.Variable(weights["weight_hh"].T, name="kernel_hh")
         bias_ih = tf.Variable(weights["bias_ih"], name="bias_ih")
         bias_hh = tf.Variable(weights["bias_hh"], name="bias_hh")
-        last = graph_rnn(inputs, steps, kernel_ih, kernel_hh, bias_ih, bias_hh)
+        last = graph_rnn(inputs, kernel_ih, kernel_hh, bias_ih, bias_hh)
         graph_drawing = graph.viz.draw(g, title="graph: one while_loop for every length")
         graph_ops = len(g.get_operations())
         body_tanh = next(op.name for op in g.get_operations()
@@ -118,7 +121,7 @@ def collect(small: bool = False) -> LoopFacts:
                     eager_last, params=cell, show_saved=False,
                     title=f"eager: the tape for length {length}")
             metadata = tf.RunMetadata()
-            state = session.run(last, {inputs: data, steps: length}, run_metadata=metadata)
+            state = session.run(last, {inputs: data}, run_metadata=metadata)
             runs.append(LengthRun(
                 length, sum(node.kind == "op" for node in nodes), graph_ops,
                 len(metadata.executed_ops), metadata.op_counts.get(body_tanh, 0),
@@ -160,10 +163,10 @@ def section_for(facts: LoopFacts) -> Section:
         f"length {runs[-1].length}). The graph is built once, with {runs[0].graph_ops} ops "
         "(the loop, its body, the variables and their initializers), and the same graph runs "
         "every length: "
-        "what grows with the length is the number of executions, not the graph. The length "
-        "is fed as a second placeholder, `steps`, because the graph front-end has no "
-        "`tf.shape` op to read it from the input. The last states agree both ways to "
-        f"{worst:.1e} (float32)."))
+        "what grows with the length is the number of executions, not the graph. Only the "
+        "sequence is fed: the loop reads its length at run time with `tf.shape(inputs)[0]`, "
+        "as the placeholder's first dimension is unknown (None) when the graph is built. The "
+        f"last states agree both ways to {worst:.1e} (float32)."))
     section.summary = (
         f"eager recorded {', '.join(str(r.eager_ops) for r in runs)} ops for lengths "
         f"{', '.join(str(r.length) for r in runs)}; the graph has {runs[0].graph_ops} ops for "

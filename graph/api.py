@@ -97,6 +97,22 @@ def reshape(x, shape, name=None):
     return _scoped(name, lambda: F.reshape(x, tuple(shape)))
 
 
+def shape(x, name=None, out_type=dtypes.int32):
+    """x's shape as a 1-d int32 (or int64, `out_type`) Tensor, read when the graph runs, so a
+    dimension unknown at build time (None) has its fed size. `x.shape` is the static shape.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     x = tf.placeholder(tf.float32, (None, 3))
+    ...     rows = tf.shape(x)[0]
+    ...     with tf.Session() as sess:
+    ...         print(sess.run(rows, {x: [[1.0, 2.0, 3.0]] * 5}))
+    5
+    """
+    x = x if isinstance(x, Tensor) else constant(x)
+    return _scoped(name, lambda: F.shape_of(x, out_type))
+
+
 def transpose(x, perm=None, name=None):
     return _scoped(name, lambda: F.transpose(x, perm))
 

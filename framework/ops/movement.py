@@ -29,14 +29,14 @@ from numba import prange
 
 from framework import dtypes
 from framework.device import empty
-from framework.errors import IndexingError, ShapeError
+from framework.errors import DTypeError, IndexingError, ShapeError
 from framework.ops.dispatch import as_operand, bind, promote
 from framework.ops.registry import Op, Spec, register, require_dtype, require_same_dtype
 from framework.shapes import as_shape, broadcast_shapes, is_known, normalize_axis, size_of
 
 __all__ = ["reshape", "broadcast_to", "expand_to", "contiguous", "transpose", "permute",
            "swapaxes", "moveaxis", "squeeze", "unsqueeze", "concat", "stack", "split",
-           "getitem", "slice_grad", "gather", "scatter_add", "pad", "one_hot"]
+           "getitem", "slice_grad", "gather", "scatter_add", "pad", "one_hot", "shape_of"]
 
 # Below this many elements a serial loop wins. Moving data is bound by memory bandwidth, not
 # arithmetic, so these kernels go parallel only far above the elementwise ops' threshold.
@@ -1345,3 +1345,40 @@ def one_hot(labels, num_classes: int, dtype=dtypes.float32):
            [1., 0., 0.]], dtype=float32)
     """
     return bind(OneHot(_int_argument(num_classes), dtypes.as_dtype(dtype)), as_operand(labels))
+
+
+# ---------------------------------------------------------------------------------------------
+# shape_of
+
+
+@register
+class ShapeOf(Op):
+    """The input's shape as a 1-d integer array, read at run time (TensorFlow 1's tf.shape)."""
+
+    name = "shape"
+    dtype: np.dtype = dtypes.int32
+    no_gradient = "integer output"
+
+    def infer(self, x):
+        if self.dtype not in dtypes.INTS:
+            raise DTypeError(f"{self.name}: the result dtype must be int32 or int64, got "
+                             f"{self.dtype}")
+        return Spec((len(x.shape),), self.dtype)
+
+    def cpu(self, x):
+        out = empty((x.ndim,), self.dtype)
+        if x.ndim and max(x.shape) > np.iinfo(self.dtype).max:
+            raise ShapeError(f"{self.name}: shape {x.shape} does not fit in {self.dtype}; "
+                             "ask for int64")
+        out[:] = x.shape
+        return out
+
+
+def shape_of(x, dtype=dtypes.int32):
+    """The shape of `x` as a 1-d int32 (or int64) array, computed when the op runs, so a
+    dimension unknown when a graph is built has its fed size.
+
+    >>> shape_of(np.zeros((4, 0, 3)))
+    array([4, 0, 3], dtype=int32)
+    """
+    return bind(ShapeOf(dtypes.as_dtype(dtype)), as_operand(x))

@@ -137,6 +137,28 @@ def test_loops_results_agree(loop_facts):
         assert r.max_difference < 1e-5
 
 
+def test_loops_graph_reads_the_length_from_the_fed_sequence():
+    import graph as tf
+
+    with tf.Graph().as_default() as g:
+        inputs = tf.placeholder(tf.float32, (None, demo_loops.BATCH, demo_loops.FEATURES))
+        weights = [tf.Variable(np.full(shape, 0.1, np.float32)) for shape in (
+            (demo_loops.FEATURES, demo_loops.HIDDEN), (demo_loops.HIDDEN, demo_loops.HIDDEN),
+            (demo_loops.HIDDEN,), (demo_loops.HIDDEN,))]
+        last = demo_loops.graph_rnn(inputs, *weights)
+        assert [op for op in g.get_operations() if op.type == "Placeholder"] == [inputs.op]
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            for length in (0, 2, 5):
+                metadata = tf.RunMetadata()
+                sess.run(last, {inputs: np.ones((length, demo_loops.BATCH,
+                                                 demo_loops.FEATURES), np.float32)},
+                         run_metadata=metadata)
+                tanh_runs = sum(n for name, n in metadata.op_counts.items()
+                                if g.get_operation_by_name(name).type == "tanh")
+                assert tanh_runs == length
+
+
 def test_loops_drawings(loop_facts):
     short, long = loop_facts.eager_drawings[3], loop_facts.eager_drawings[6]
     assert long.source.count("TanhBackward") == 6 and short.source.count("TanhBackward") == 3
@@ -193,5 +215,5 @@ def test_debugging_section(debug_facts):
     assert [row[0] for row in shape_table.rows] == ["eager", "graph"]
     assert shape_table.rows[0][1].startswith("run time")
     assert shape_table.rows[1][1].startswith("build time")
-    assert nan_table.rows[0][2] == nan_table.rows[1][2] == "nan"
+    assert nan_table.rows[0][2] == nan_table.rows[1][2] == "NaN"
     assert "before any Session" in section.summary

@@ -206,4 +206,12 @@ SPECS = [
     OpSpec("one_hot_float64", partial(F.one_hot, num_classes=3, dtype="float64"),
            one_hot_reference(3, np.float64), [((2, 5),)], dtypes=(dtypes.int32,),
            make_input=labels_below(3), grad=False),
+    # shape_of (tf.shape)
+    OpSpec("shape_of", F.shape_of, lambda x: np.array(x.shape, np.int32),
+           [((2, 3, 4),), ((),), ((0, 5),), ((7,),)], dtypes=ALL, grad=False),
+    OpSpec("shape_of_int64", partial(F.shape_of, dtype="int64"),
+           lambda x: np.array(x.shape, np.int64), [((3, 1),), ((),)], grad=False),
+    OpSpec("shape_of[float result]", partial(F.shape_of, dtype="float32"), None, [],
+           grad=False, bad=[(((2,),), F32, "the result dtype must be int32 or int64, got "
+                                           "float32")]),
 ]
