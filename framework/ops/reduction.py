@@ -898,7 +898,7 @@ def restore_reduced_axes(g, in_shape, axis, keepdims):
     A reshape when the input's shape is known; otherwise `unsqueeze` inserts the size-1 axes,
     which works whatever number of dimensions are unknown until run time.
     """
-    if keepdims:
+    if keepdims or not g.shape:  # a 0-d gradient already broadcasts against any input
         return g
     axes = reduced_axes(axis, len(in_shape))
     if is_known(in_shape):
@@ -980,10 +980,11 @@ class Mean(Reduction):
 
     def vjp(self, g, inputs, out):
         (x,) = inputs
-        spread = F.expand_to(self.restore(g, x.shape), x)
         count = self.count(x.shape)
-        if count is not None:
-            return F.mul(spread, 1.0 / count if count else math.nan)
+        if count is not None:  # scaled before it is spread: one multiply per output element
+            return F.expand_to(self.restore(F.mul(g, 1.0 / count if count else math.nan),
+                                            x.shape), x)
+        spread = F.expand_to(self.restore(g, x.shape), x)
         counted = F.sum(F.ones_like(x, g.dtype), self.axis, keepdims=True)
         return F.div(spread, counted)
 
