@@ -17,7 +17,6 @@ Two bugs are planted in a small model written both ways.
 
 from __future__ import annotations
 
-import inspect
 import linecache
 import os
 import traceback
@@ -27,7 +26,7 @@ import numpy as np
 
 import eager
 import graph as tf
-from compare.sections import Code, Section, SideBySide, Table, Text
+from compare.sections import Code, Section, SideBySide, Table, Text, source_without_docstring
 from framework.errors import DualgraphError
 
 __all__ = ["EagerClassifier", "eager_log_model", "graph_classifier", "graph_log_model", "main",
@@ -45,11 +44,11 @@ class EagerClassifier(eager.nn.Module):
     def __init__(self):
         super().__init__()
         self.hidden = eager.nn.Linear(FEATURES, HIDDEN)
-        self.output = eager.nn.Linear(6, CLASSES)  # planted bug: should be HIDDEN (8) inputs
+        self.output = eager.nn.Linear(6, CLASSES)  # the bug: 6, not HIDDEN (8)
 
     def forward(self, x):
         hidden = self.hidden(x).relu()
-        return self.output(hidden)  # eager reports the bug here, when data flows through
+        return self.output(hidden)  # eager fails here, as data flows
 
 
 def graph_classifier(x):
@@ -57,9 +56,10 @@ def graph_classifier(x):
     w1 = tf.Variable(tf.random_normal((FEATURES, HIDDEN), seed=0), name="w1")
     b1 = tf.Variable(tf.zeros((HIDDEN,)), name="b1")
     hidden = tf.nn.relu(tf.matmul(x, w1) + b1)
-    w2 = tf.Variable(tf.random_normal((6, CLASSES), seed=1), name="w2")  # planted bug
+    # the bug: 6 rows, not HIDDEN (8)
+    w2 = tf.Variable(tf.random_normal((6, CLASSES), seed=1), name="w2")
     b2 = tf.Variable(tf.zeros((CLASSES,)), name="b2")
-    return tf.matmul(hidden, w2) + b2  # the graph reports the bug here, while it is built
+    return tf.matmul(hidden, w2) + b2  # the graph fails here, while built
 
 
 # -- the NaN, both ways ------------------------------------------------------------------------
@@ -194,6 +194,10 @@ def collect(small: bool = False) -> DebuggingFacts:
 # -- the section -------------------------------------------------------------------------------
 
 
+def _number(value: float) -> str:
+    return "NaN" if np.isnan(value) else f"{value:.4g}"
+
+
 def _first_line(error) -> str:
     return str(error).splitlines()[0]
 
@@ -207,13 +211,15 @@ def section_for(facts: DebuggingFacts) -> Section:
         "The shape bug: the second layer expects 6 input features, but the first layer gives "
         f"{HIDDEN}."))
     section.add(SideBySide(
-        [Code(inspect.getsource(EagerClassifier), "eager: a Module")],
-        [Code(inspect.getsource(graph_classifier), "graph: variables and matmul")]))
+        [Code(source_without_docstring(EagerClassifier), "eager: an nn.Module")],
+        [Code(source_without_docstring(graph_classifier), "graph: variables and tf.matmul")]))
     section.add(SideBySide(
         [Code(str(facts.eager_shape.error),
-              f"eager: {type(facts.eager_shape.error).__name__}, at {facts.eager_shape.when}")],
+              f"eager: {type(facts.eager_shape.error).__name__}, at {facts.eager_shape.when}",
+              wrap=True)],
         [Code(str(facts.graph_shape.error),
-              f"graph: {type(facts.graph_shape.error).__name__}, at {facts.graph_shape.when}")]))
+              f"graph: {type(facts.graph_shape.error).__name__}, at {facts.graph_shape.when}",
+              wrap=True)]))
     section.add(Table(
         ["front-end", "when it fails", "the line it names"],
         [[r.side, r.when, r.where] for r in (facts.eager_shape, facts.graph_shape)],
@@ -229,23 +235,32 @@ def section_for(facts: DebuggingFacts) -> Section:
         "The NaN: one batch holds a negative input and the model takes its log. Without a "
         "tool, neither side complains: the loss on the clean batch is "
         f"{facts.eager_losses[0]:.4g} (eager) and {facts.graph_losses[0]:.4g} (graph), on "
-        f"the bad one {facts.eager_losses[1]} and {facts.graph_losses[1]}."))
+        f"the bad batch {_number(facts.eager_losses[1])} and "
+        f"{_number(facts.graph_losses[1])}, with no error raised."))
     section.add(SideBySide(
-        [Code(inspect.getsource(eager_log_model), "eager"),
+        [Code(source_without_docstring(eager_log_model), "eager: the loss on log-features"),
          Code("with eager.detect_anomaly():\n    loss = eager_log_model(x, w)",
               "the tool: anomaly mode checks each op's output as it runs")],
-        [Code(inspect.getsource(graph_log_model), "graph"),
+        [Code(source_without_docstring(graph_log_model), "graph: the same loss"),
          Code("check = tf.add_check_numerics_ops()\nsess.run([loss, check], feed_dict)",
               "the tool: a check after every floating-point op, run with the fetches")]))
     section.add(SideBySide(
-        [Code(str(facts.eager_nan.error), "eager: AnomalyError")],
-        [Code(str(facts.graph_nan.error), "graph: NumericsError")]))
+        [Code(str(facts.eager_nan.error), "eager: AnomalyError", wrap=True)],
+        [Code(str(facts.graph_nan.error), "graph: NumericsError", wrap=True)]))
     section.add(Table(
         ["front-end", "loss, clean batch", "loss, bad batch", "the tool names", "at"],
-        [[r.side, f"{losses[0]:.4g}", str(losses[1]), f"op {r.op!r}", r.where]
+        [[r.side, _number(losses[0]), _number(losses[1]), f"op {r.op!r}", r.where]
          for r, losses in ((facts.eager_nan, facts.eager_losses),
                            (facts.graph_nan, facts.graph_losses))],
         "the NaN, with each side's tool"))
+    section.add(Text(
+        "A PyTorch user should note one difference: `torch.autograd.detect_anomaly()` "
+        "raises only when a backward function returns a NaN (in the forward pass it only "
+        "records where each op was created), so there this NaN would surface in "
+        "`backward()`, at the first gradient that comes out NaN: that of `** 2`, whose "
+        "saved input is already NaN, not the log's. eager's `detect_anomaly()` also checks every "
+        "forward output, so it stops at the log itself. TensorFlow 1's `add_check_numerics_ops()` "
+        "works as shown: one CheckNumerics op per floating-point tensor, run with the fetches."))
     section.summary = (
         f"shape bug: eager fails at run time at line {facts.eager_shape.lineno} (forward), the "
         f"graph at build time at line {facts.graph_shape.lineno}, before any Session; NaN: "

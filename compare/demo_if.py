@@ -19,7 +19,6 @@ sum(h) > 0 the result is sum(2 h), otherwise mean(tanh(h) ** 2).
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,7 +27,15 @@ import eager
 import eager.viz
 import graph as tf
 import graph.viz
-from compare.sections import Code, Picture, Section, SideBySide, Table, Text
+from compare.sections import (
+    Code,
+    Picture,
+    Section,
+    SideBySide,
+    Table,
+    Text,
+    source_without_docstring,
+)
 
 __all__ = ["eager_decision", "graph_decision", "main", "run"]
 
@@ -52,10 +59,11 @@ def eager_decision(x, w):
 def graph_decision(x, w):
     """The same decision with `tf.cond`: both branches go into the graph."""
     h = tf.multiply(x, w, name="h")
-    return tf.cond(tf.reduce_sum(h) > 0.0,
-                   lambda: tf.reduce_sum(h * 2.0, name="double_sum"),
-                   lambda: tf.reduce_mean(tf.tanh(h) ** 2.0, name="tanh_mean"),
-                   name="decide")
+    return tf.cond(
+        tf.reduce_sum(h) > 0.0,
+        lambda: tf.reduce_sum(h * 2.0, name="double_sum"),
+        lambda: tf.reduce_mean(tf.tanh(h) ** 2.0, name="tanh_mean"),
+        name="decide")
 
 
 def graph_decision_with_python_if(x, w):
@@ -194,7 +202,7 @@ def collect(small: bool = False) -> IfFacts:
 
 
 def _source(function) -> str:
-    return inspect.getsource(function)
+    return source_without_docstring(function)  # the prose around it says what it does
 
 
 def section_for(facts: IfFacts) -> Section:
@@ -210,10 +218,13 @@ def section_for(facts: IfFacts) -> Section:
 
     differ = first.ops != second.ops
     section.add(Text(
-        f"Eager ran its Python `if` once per input and recorded only the ops that ran: "
-        f"{len(first.ops)} backward nodes for {first.label} ({', '.join(first.ops)}) and "
-        f"{len(second.ops)} for {second.label} ({', '.join(second.ops)})"
-        + (", two different graphs." if differ else ", the same graph.")))
+        f"Eager ran its Python `if` once per input and recorded only the ops that ran, each "
+        f"as a backward node (`grad_fn`): {len(first.ops)} for {first.label} "
+        f"({', '.join(first.ops)}) and {len(second.ops)} for {second.label} "
+        f"({', '.join(second.ops)})"
+        + (": two different graphs." if differ else ": the same graph.")
+        + " The test `h.sum() > 0` does not appear: the result is not computed from it, it "
+          "only told Python which line to run."))
     section.add(SideBySide(
         [Picture(first.drawing, f"eager, {first.label}: {len(first.ops)} ops recorded"),
          Picture(second.drawing, f"eager, {second.label}: {len(second.ops)} ops recorded")],
@@ -234,15 +245,20 @@ def section_for(facts: IfFacts) -> Section:
         f"branch, {len(facts.branch_ops['false'])} in the false one) and the Session ran "
         + " and ".join(f"{count} of its {len(facts.graph_ops)} ops for {run.label}"
                        for count, run in zip(executed, facts.graph_runs))
-        + ": the branch not taken did not run. Results: "
+        + ": the branch not taken did not run. The ops that show 0 in both runs are "
+          "the fed placeholder x (its value comes from feed_dict, nothing computes it) and "
+          "the initializer's ops, which ran once, before these runs. Results: "
         + "; ".join(f"{e.label}: eager {e.value:.6g}, graph {g.value:.6g}"
                     for e, g in zip(facts.eager_runs, facts.graph_runs)) + "."))
 
     section.add(Text(
         "TensorFlow 1's pitfall: an op created before the cond and used in a branch is an "
-        "input of the cond, so it runs whichever branch is taken. Eager has no such trap: "
-        "Python runs a line when it reaches it, and only then."))
-    section.add(Code(_source(pitfall_counter), "a counter meant to count the true runs"))
+        "input of the cond, so it runs whichever branch is taken. Below, a counter meant to "
+        "count the runs whose predicate is true, built both ways, then run only with "
+        "pred=False. Eager has no such trap: Python runs a line when it reaches it, and "
+        "only then."))
+    section.add(Code(_source(pitfall_counter),
+                     "the counter, with the increment created before the cond or inside it"))
     section.add(Table(
         ["where the assign_add is created", "Session.runs (pred=False)", "counter after",
          "assign_add ran"],
@@ -257,13 +273,13 @@ def section_for(facts: IfFacts) -> Section:
         "the tensor has no value until a Session runs the graph."))
     section.add(Code(_source(graph_decision_with_python_if), "a Python `if` in the graph"))
     if error is not None:
-        section.add(Code(str(error), "the error (GraphError)"))
+        section.add(Code(str(error), "the error (GraphError)", wrap=True))
     else:
         section.add(Text("Unexpectedly, building the graph with a Python `if` raised nothing."))
     section.summary = (
         f"eager recorded {'2 different graphs' if differ else 'the same graph twice'} "
-        f"({len(first.ops)} and {len(second.ops)} ops); the graph holds both branches "
-        f"({len(facts.graph_ops)} ops) and ran {executed[0]} and {executed[1]} of them")
+        f"({len(first.ops)} and {len(second.ops)} ops); the graph ({len(facts.graph_ops)} "
+        f"ops) holds both branches and ran {executed[0]} and {executed[1]} of its ops")
     return section
 
 

@@ -12,21 +12,24 @@ the paradigms differ in when the graph exists), while build time, step time and 
 
 from __future__ import annotations
 
-import ast
-import inspect
-import textwrap
-
 import eager
 import eager.viz
 import graph.viz
 from compare import both_ways, models_eager, models_graph
-from compare.sections import Code, Picture, Section, SideBySide, Table, Text
+from compare.sections import (
+    Code,
+    Picture,
+    Section,
+    SideBySide,
+    Table,
+    Text,
+    source_without_docstring,
+)
 from compare.timing import format_seconds
-from compare.train_eager import TARGETS
+from compare.train_eager import SGD_MOMENTUM, TARGETS
 from framework.datasets import load_digits
 
-__all__ = ["MODELS", "SMALL_SETTINGS", "drawings", "loss_figure", "main", "run",
-           "source_without_docstring"]
+__all__ = ["MODELS", "SMALL_SETTINGS", "drawings", "loss_figure", "main", "run"]
 
 MODELS = ("mlp", "cnn")
 # A smoke run: one epoch in a few large batches (the recipes' other values stay).
@@ -35,31 +38,12 @@ SEED = 0
 COINCIDE = 1e-5  # below this largest relative loss difference the curves are "the same"
 
 
-def source_without_docstring(obj) -> str:
-    """The source of a function or class, its docstring left out (the code is the point).
-
-    >>> print(source_without_docstring(models_eager.parameter_count))
-    def parameter_count(model: nn.Module) -> int:
-        return sum(p.numel() for p in model.parameters() if p.requires_grad)
-    """
-    source = textwrap.dedent(inspect.getsource(obj))
-    lines = source.splitlines()
-    body = ast.parse(source).body[0].body
-    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-            and isinstance(body[0].value.value, str):
-        start = body[0].lineno - 1
-        del lines[start:body[0].end_lineno]
-        while start < len(lines) and not lines[start].strip():
-            del lines[start]  # the blank line that followed the docstring
-    return "\n".join(lines)
-
-
 def _agreement(difference: float) -> str:
     if difference == 0.0:
-        return "equal bit for bit"
+        return "are equal bit for bit"
     if difference < COINCIDE:
-        return f"the same to {difference:.1e} (relative)"
-    return f"apart by up to {difference:.1e} (relative)"
+        return f"agree to within {difference:.1e} (relative)"
+    return f"are apart by up to {difference:.1e} (relative)"
 
 
 def loss_figure(results: dict):
@@ -130,11 +114,21 @@ def _rows(results: dict) -> list[list[str]]:
 def _model_text(name: str, eager_run, graph_run) -> str:
     difference = both_ways.max_relative_difference(eager_run.losses, graph_run.losses)
     recipe = eager_run.recipe
-    text = (f"{name.upper()} ({eager_run.parameters} parameters; {recipe.optimizer}, lr "
-            f"{recipe.lr}, batch {recipe.batch_size}, {recipe.epochs} "
+    optimizer = (f"SGD with momentum {SGD_MOMENTUM}" if recipe.optimizer == "sgd"
+                 else recipe.optimizer.capitalize())
+    # The cosine schedule steps once per epoch: over one epoch the rate stays where it starts.
+    schedule = (" annealed along a cosine" if getattr(recipe, "cosine_schedule", False)
+                and recipe.epochs > 1 else "")
+    smoothing = (f", label smoothing {recipe.label_smoothing}" if recipe.label_smoothing
+                 else "")
+    text = (f"{name.upper()} ({eager_run.parameters:,} parameters; {optimizer}, lr "
+            f"{recipe.lr}{schedule}{smoothing}, batch {recipe.batch_size}, {recipe.epochs} "
             f"epoch{'s' if recipe.epochs > 1 else ''}): the losses of all "
-            f"{eager_run.steps} steps are {_agreement(difference)}.")
+            f"{eager_run.steps} steps {_agreement(difference)}.")
     if difference < COINCIDE:
+        if difference > 0 and recipe.label_smoothing:
+            text += (" The small difference is rounding: the two frameworks write label "
+                     "smoothing with different formulas for the same value.")
         return text + " The two curves coincide."
     if recipe.optimizer == "adam":
         text += (" The curves stay close but part: TensorFlow 1's Adam adds epsilon to sqrt(v) "
@@ -192,9 +186,9 @@ def run(small: bool = False) -> Section:
         Text("The graph is built once (model, gradients and the optimizer's update: the build "
              "time) and then only run; eager records its graph anew at every step, as part of "
              "its time per step. Peak memory is the most bytes the kernels' buffers held at "
-             "once during training: the reference Session keeps every intermediate value of a "
-             "run until the run ends, eager keeps what the tape saved for backward until "
-             "backward has used it."),
+             "once during training: the Session (the reference interpreter, which runs the "
+             "graph op by op) keeps every intermediate value of a run until the run ends, "
+             "eager keeps what the tape saved for backward until backward has used it."),
     )
     return section
 

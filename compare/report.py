@@ -3,7 +3,9 @@
 `collect(names, small)` runs demos and returns their Sections; `write_report(sections, path)`
 writes the page. The page needs no network and runs no script: CSS is inline, graph drawings
 are inline SVG, plots and other images are `data:` URIs. Each SideBySide block is two columns,
-eager (define-by-run) on the left and graph (define-and-run) on the right.
+eager (define-by-run) on the left and graph (define-and-run) on the right. A drawing too large
+to read at its column's width also gets a full-size copy, folded under it. In prose (intros,
+paragraphs, captions), text between backticks is shown as code.
 
 >>> from compare.sections import Section, Table, Text
 >>> section = Section("demo", "A <demo>", "What it shows.", summary="it ran")
@@ -11,6 +13,8 @@ eager (define-by-run) on the left and graph (define-and-run) on the right.
 >>> page = render_html([section])
 >>> "A &lt;demo&gt;" in page and "x &lt; y" in page and 'href="#demo"' in page
 True
+>>> _prose("use `tf.cond` <here>")
+'use <code>tf.cond</code> &lt;here&gt;'
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import base64
 import html
 import importlib
 import io
+import os
 import platform
 import re
 import time
@@ -56,31 +61,37 @@ def ops_section(small: bool = False) -> Section:
     from compare import bench_ops
     from framework.ops import REGISTRY
 
+    with_cuda = any(REGISTRY[name].cuda for name in REGISTRY)
     registry_rows = []
     for name in sorted(REGISTRY):
         op = REGISTRY[name]
         attributes = ", ".join(field.name for field in dataclasses.fields(op)) or "-"
         gradient = "rule" if op.vjp is not None else f"none ({op.no_gradient})"
-        registry_rows.append([name, attributes, "numba", "numba.cuda" if op.cuda else "not yet",
-                              gradient])
+        kernels = "numba" + (", numba.cuda" if op.cuda else "") if with_cuda else "numba"
+        registry_rows.append([name, attributes, kernels, gradient])
     names = ["add", "mul", "exp", "sum", "matmul", "softmax (512, n)"] if small else None
     rows = bench_ops.run(repeats=15, names=names, quick=small)
     judged = [row for row in rows if row[5] in ("yes", "NO")]
+    rows = [[*row[:5], row[5] or "not judged"] for row in rows]
     met = sum(row[5] == "yes" for row in judged)
     section = Section(
         "ops", "The op layer: one kernel set for both front-ends",
         "Every primitive is declared once in framework/ops with its shape rule, its numba "
-        "kernel(s) and its gradient rule; eager and graph both call it. Below: the registry, "
+        "CPU kernel and its gradient rule; eager and graph both call it. Below: the registry, "
         "then each kernel timed against NumPy on the same work.",
         summary=f"{len(REGISTRY)} primitives; {met} of {len(judged)} judged kernel timings "
                 f"within {bench_ops.TARGET_RATIO}x of NumPy")
     section.add(
-        Table(["op", "attributes", "CPU", "CUDA", "gradient"], registry_rows,
-              f"the registry: {len(REGISTRY)} primitives"),
-        Text("Timings: median of interleaved repeats in this process; ratio = ours / "
-             f"reference (below 1 is faster). The target, {bench_ops.TARGET_RATIO}x, applies "
-             "to 1e6 elements and to matmul, where the kernel rather than Python's call path "
-             "sets the time." + (" A smoke run: a few ops, three repeats." if small else "")),
+        Table(["op", "attributes", "kernels", "gradient"], registry_rows,
+              f"the registry: {len(REGISTRY)} primitives"
+              + ("" if with_cuda else "; none has a CUDA kernel yet")),
+        Text("Timings: median of interleaved repeats in this process. The reference does the "
+             "same work in NumPy (SciPy for special functions; conv2d names its own); ratio = "
+             f"ours / reference, below 1 when ours is faster. The target, at most "
+             f"{bench_ops.TARGET_RATIO}x, is "
+             "judged only at 1e6 elements and for matmul, where the kernel rather than "
+             "Python's call path sets the time; at 1000 elements the fixed cost of a call "
+             "dominates." + (" A smoke run: a few ops, three repeats." if small else "")),
         Table(["op", "size", "ours", "reference", "ratio",
                f"<= {bench_ops.TARGET_RATIO}x"], rows, "kernels against NumPy"),
     )
@@ -167,6 +178,16 @@ figure { margin: 0; }
            background: #fff; padding: 6px; text-align: center; }
 .picture svg, .picture img { max-width: 100%; height: auto; }
 .missing { color: #8a4b00; font-style: italic; }
+code { font: 0.92em ui-monospace, "DejaVu Sans Mono", Menlo, monospace; background: #eef1f4;
+       border-radius: 3px; padding: 0 3px; }
+pre code { background: none; padding: 0; font: inherit; }
+pre.wrap { white-space: pre-wrap; overflow-wrap: anywhere; }
+.column pre { font-size: 12px; }
+details.full-size { margin-top: 6px; }
+details.full-size:not([open]) > div { display: none; }
+details.full-size > summary { cursor: pointer; color: var(--muted); font-size: 0.9em; }
+details.full-size > div { overflow: auto; max-height: 1400px; border: 1px solid var(--rule);
+                          border-radius: 6px; background: #fff; padding: 6px; }
 pre { margin: 0; padding: 10px 12px; background: #f3f4f6; border: 1px solid var(--rule);
       border-radius: 6px; overflow: auto; font: 13px/1.45 ui-monospace, "DejaVu Sans Mono",
       Menlo, monospace; }
@@ -216,10 +237,11 @@ class _Renderer:
     def block(self, block) -> str:
         if isinstance(block, Text):
             paragraphs = [part.strip() for part in re.split(r"\n\s*\n", block.text)]
-            return "".join(f"<p>{_escape(part)}</p>" for part in paragraphs if part)
+            return "".join(f"<p>{_prose(part)}</p>" for part in paragraphs if part)
         if isinstance(block, Code):
+            wrap = ' class="wrap"' if block.wrap else ""
             return (f'<figure class="code">{_caption(block.caption)}'
-                    f"<pre><code>{_escape(block.source.rstrip())}</code></pre></figure>")
+                    f"<pre{wrap}><code>{_escape(block.source.rstrip())}</code></pre></figure>")
         if isinstance(block, Picture):
             return self.picture(block)
         if isinstance(block, Table):
@@ -243,11 +265,17 @@ class _Renderer:
         self.pictures += 1
         prefix = f"p{self.pictures}-"
         image, label = picture.image, picture.caption or "picture"
+        full_size = ""
         if _is_drawing(image):
             from framework import viz
 
             try:
-                content = _inline_svg(viz.render(image, "svg").decode("utf-8"), prefix)
+                svg = viz.render(image, "svg").decode("utf-8")
+                content = _inline_svg(svg, prefix)
+                if _svg_width_px(svg) > FULL_SIZE_FROM_PX:
+                    full_size = ('<details class="full-size"><summary>show at full size'
+                                 f"</summary><div>{_inline_svg(svg, f'{prefix}full-')}</div>"
+                                 "</details>")
             except viz.GraphvizNotFoundError as missing:
                 content = f'<p class="missing">drawing left out: {_escape(str(missing))}</p>'
         elif _is_figure(image):
@@ -267,15 +295,50 @@ class _Renderer:
         else:
             raise TypeError(f"Picture {label!r}: cannot show a {type(image).__name__}; give a "
                             "graphviz Digraph, a matplotlib Figure, or SVG/PNG bytes")
-        return f'<figure><div class="picture">{content}</div>{_caption(picture.caption)}</figure>'
+        return (f'<figure><div class="picture">{content}</div>{_caption(picture.caption)}'
+                f"{full_size}</figure>")
+
+
+# A drawing wider than this (about one column at the page's full width, times 1.5) is shrunk
+# so much to fit its column that it gets a folded full-size copy.
+FULL_SIZE_FROM_PX = 900
+_SVG_WIDTH = re.compile(r'<svg\b[^>]*?\bwidth="([\d.]+)(pt|px)?"')
+
+
+def _svg_width_px(svg: str) -> float:
+    """The natural width of an SVG drawing in CSS pixels (0 when it does not say)."""
+    match = _SVG_WIDTH.search(svg)
+    if match is None:
+        return 0.0
+    return float(match.group(1)) * (4 / 3 if match.group(2) == "pt" else 1)
 
 
 def _escape(text) -> str:
     return html.escape(str(text), quote=True)
 
 
+_INLINE_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def _prose(text) -> str:
+    """Escaped text in which `code` (between backticks) is set as code."""
+    return _INLINE_CODE.sub(r"<code>\1</code>", _escape(text))
+
+
 def _caption(text: str) -> str:
-    return f"<figcaption>{_escape(text)}</figcaption>" if text else ""
+    return f"<figcaption>{_prose(text)}</figcaption>" if text else ""
+
+
+def _machine_line() -> str:
+    """How many threads the numba kernels may use: timings depend on it, and on other load."""
+    try:
+        import numba
+
+        threads = numba.get_num_threads()
+    except ImportError:  # pragma: no cover - numba is a dependency
+        return ""
+    return (f" Numba kernels ran on up to {threads} thread{'s' if threads != 1 else ''}; "
+            f"the machine has {os.cpu_count()} CPUs, shared with whatever else was running.")
 
 
 def _anchors(sections: list[Section]) -> list[str]:
@@ -297,16 +360,16 @@ def render_html(sections: list[Section], title: str = "dualgraph: eager and grap
     renderer = _Renderer()
     anchors = _anchors(sections)
     contents = "".join(
-        f'<li><a href="#{anchor}">{_escape(section.title)}</a>'
-        + (f'<span class="summary">{_escape(section.summary)}</span>' if section.summary else "")
+        f'<li><a href="#{anchor}">{_prose(section.title)}</a>'
+        + (f'<span class="summary">{_prose(section.summary)}</span>' if section.summary else "")
         + "</li>" for anchor, section in zip(anchors, sections))
     body = []
     for anchor, section in zip(anchors, sections):
         blocks = "".join(f'<div class="block">{renderer.block(block)}</div>'
                          for block in section.blocks)
         failed = ' class="failed"' if getattr(section, "failed", False) else ""
-        body.append(f'<section id="{anchor}"{failed}><h2>{_escape(section.title)}</h2>'
-                    f'<p class="intro">{_escape(section.intro)}</p>{blocks}</section>')
+        body.append(f'<section id="{anchor}"{failed}><h2>{_prose(section.title)}</h2>'
+                    f'<p class="intro">{_prose(section.intro)}</p>{blocks}</section>')
     made = note or (f"Written {datetime.now():%Y-%m-%d %H:%M} on {platform.machine()} "
                     f"({platform.system()}), Python {platform.python_version()}.")
     return f"""<!DOCTYPE html>
@@ -314,13 +377,13 @@ def render_html(sections: list[Section], title: str = "dualgraph: eager and grap
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{_escape(title)}</title>
+<title>{_escape(title.replace("`", ""))}</title>
 <style>{_CSS}</style>
 </head>
 <body>
 <main>
-<h1>{_escape(title)}</h1>
-<p class="meta">{_escape(made)}</p>
+<h1>{_prose(title)}</h1>
+<p class="meta">{_prose(made + _machine_line())}</p>
 <p class="legend">One kernel layer, two ways to build a network. Wherever a demo shows both,
 <b class="eager">eager</b> (define-by-run, PyTorch-like) is on the left and
 <b class="graph">graph</b> (define-and-run, TensorFlow-1-like) on the right.</p>

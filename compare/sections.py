@@ -7,7 +7,8 @@ one look.
 
 Blocks, in reading order:
 - `Text`: a paragraph (plain text; blank lines separate paragraphs);
-- `Code`: source the reader should look at (the demo's model, the line that failed);
+- `Code`: source the reader should look at (the demo's model, the line that failed); an error
+  message is a `Code` with `wrap=True`, so its long lines wrap instead of scrolling;
 - `Picture`: one image: a graphviz `Digraph`, a matplotlib `Figure`, or SVG/PNG bytes;
 - `SideBySide`: eager on the left, graph on the right (each a list of blocks);
 - `Table`: headers and rows of strings.
@@ -28,12 +29,16 @@ a  b
 
 from __future__ import annotations
 
+import ast
+import inspect
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
 from compare.timing import format_table
 
-__all__ = ["Block", "Code", "Picture", "Section", "SideBySide", "Table", "Text"]
+__all__ = ["Block", "Code", "Picture", "Section", "SideBySide", "Table", "Text",
+           "source_without_docstring"]
 
 
 @dataclass
@@ -45,6 +50,28 @@ class Text:
 class Code:
     source: str
     caption: str = ""
+    wrap: bool = False  # wrap long lines (error messages) rather than scroll them
+
+
+def source_without_docstring(obj) -> str:
+    """The source of a function or class, its docstring left out (the code is the point).
+
+    >>> lines = source_without_docstring(source_without_docstring).splitlines()
+    >>> print(lines[0])
+    def source_without_docstring(obj) -> str:
+    >>> any("the code is the point" in line for line in lines)
+    False
+    """
+    source = textwrap.dedent(inspect.getsource(obj))
+    lines = source.splitlines()
+    body = ast.parse(source).body[0].body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+            and isinstance(body[0].value.value, str):
+        start = body[0].lineno - 1
+        del lines[start:body[0].end_lineno]
+        while start < len(lines) and not lines[start].strip():
+            del lines[start]  # the blank line that followed the docstring
+    return "\n".join(lines)
 
 
 @dataclass
