@@ -19,7 +19,6 @@ TensorFlow's layout), so the final states agree to float32 rounding.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +27,15 @@ import eager
 import eager.viz
 import graph as tf
 import graph.viz
-from compare.sections import Code, Picture, Section, SideBySide, Table, Text
+from compare.sections import (
+    Code,
+    Picture,
+    Section,
+    SideBySide,
+    Table,
+    Text,
+    source_without_docstring,
+)
 
 __all__ = ["eager_rnn", "graph_rnn", "main", "run"]
 
@@ -140,8 +147,8 @@ def section_for(facts: LoopFacts) -> Section:
         "A tanh RNN cell over batches of sequences of different lengths, with the same weights "
         "both ways.")
     section.add(SideBySide(
-        [Code(inspect.getsource(eager_rnn), "eager: a Python `for` over the time steps")],
-        [Code(inspect.getsource(graph_rnn), "graph: `tf.while_loop` over a (None, batch, "
+        [Code(source_without_docstring(eager_rnn), "eager: a Python `for` over the time steps")],
+        [Code(source_without_docstring(graph_rnn), "graph: `tf.while_loop` over a (None, batch, "
               "features) placeholder")]))
     section.add(SideBySide(
         [Picture(facts.eager_drawings[length],

@@ -105,8 +105,8 @@ class Tensor:
     def __bool__(self):
         raise GraphError(
             f"using the symbolic tensor {self.name!r} as a Python bool is not allowed: its value "
-            f"exists only when a Session runs the graph. Use graph.cond(pred, true_fn, false_fn) "
-            f"to choose between branches inside the graph (created at "
+            f"exists only when a Session runs the graph. Use tf.cond(pred, true_fn, false_fn) "
+            f"(graph.cond) to choose between branches inside the graph (created at "
             f"{_site_text(self.op.site)})")
 
     def __iter__(self):

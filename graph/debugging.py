@@ -90,7 +90,7 @@ def add_check_numerics_ops():
     ...         sess.run([y, check], {x: -4.0})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    graph.debugging.NumericsError: root:0: 'root:0' holds NaN (1 of 1 values)...
+    graph.debugging.NumericsError: 'root:0' holds NaN (1 of 1 values)...
     """
     graph = get_default_graph()
     checks = []
@@ -115,9 +115,11 @@ def _run_check_numerics(run, op, inputs):
                          if present)
     bad = int(array.size - np.isfinite(array).sum())
     producer = checked.op
+    message = op.attrs["message"]
+    prefix = "" if message == checked.name else f"{message}: "  # add_check_numerics_ops' own
     error = NumericsError(
-        f"{op.attrs['message']}: {checked.name!r} holds {found} ({bad} of {array.size} "
-        f"values); op {producer.name!r} (type {producer.type}) computed it", producer.site)
+        f"{prefix}{checked.name!r} holds {found} ({bad} of {array.size} values); op "
+        f"{producer.name!r} (type {producer.type}) computed it", producer.site)
     error.tensor = checked
     raise error
 
