@@ -17,6 +17,7 @@ from framework import dtypes
 from framework.device import cpu
 from framework.errors import DualgraphError
 from framework.ops import F, register_frontend
+from framework.ops.elementwise import _ADD, _MUL, _SUB
 
 _MaxResult = namedtuple("max", ["values", "indices"])
 _MinResult = namedtuple("min", ["values", "indices"])
@@ -513,11 +514,25 @@ class Tensor:
 
     # -- operators ------------------------------------------------------------------------------
 
-    __add__ = lambda self, other: F.add(self, other)  # noqa: E731
+    # x + y, x - y, x * y of two Tensors of one dtype go straight to the front-end: dtype
+    # promotion and front-end lookup (F.add's first steps) would leave them as they are.
+    def __add__(self, other):
+        if isinstance(other, Tensor) and other.data.dtype == self.data.dtype:
+            return _EAGER.apply(_ADD, (self, other))
+        return F.add(self, other)
+
+    def __sub__(self, other):
+        if isinstance(other, Tensor) and other.data.dtype == self.data.dtype:
+            return _EAGER.apply(_SUB, (self, other))
+        return F.sub(self, other)
+
+    def __mul__(self, other):
+        if isinstance(other, Tensor) and other.data.dtype == self.data.dtype:
+            return _EAGER.apply(_MUL, (self, other))
+        return F.mul(self, other)
+
     __radd__ = lambda self, other: F.add(other, self)  # noqa: E731
-    __sub__ = lambda self, other: F.sub(self, other)  # noqa: E731
     __rsub__ = lambda self, other: F.sub(other, self)  # noqa: E731
-    __mul__ = lambda self, other: F.mul(self, other)  # noqa: E731
     __rmul__ = lambda self, other: F.mul(other, self)  # noqa: E731
     __truediv__ = lambda self, other: F.div(self, other)  # noqa: E731
     __rtruediv__ = lambda self, other: F.div(other, self)  # noqa: E731
@@ -692,4 +707,5 @@ def _aliases(result: np.ndarray, source: np.ndarray) -> bool:
     return result.base is not None and np.may_share_memory(result, source)
 
 
-register_frontend(Tensor, EagerFrontend())
+_EAGER = EagerFrontend()
+register_frontend(Tensor, _EAGER)

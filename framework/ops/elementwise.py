@@ -489,6 +489,8 @@ class Elementwise(Op):
             if x.shape != shape:
                 shape = broadcast_quickly([x.shape for x in inputs], self.name)
                 break
+        if type(shape) is tuple:  # arrays' shapes (not a graph's TensorShape): no conversion
+            return Spec.raw(shape, self.output_dtype or dtype)
         return Spec(shape, self.output_dtype or dtype)
 
     def check_dtypes(self, inputs) -> np.dtype:
@@ -506,7 +508,24 @@ class Elementwise(Op):
         return np.empty(0, dtype)
 
     def cpu(self, *arrays):
-        shape = arrays[0].shape
+        first = arrays[0]
+        if (not self.params and first.flags.c_contiguous
+                and (len(arrays) == 1 or (len(arrays) == 2 and arrays[1].shape == first.shape
+                                          and arrays[1].flags.c_contiguous))):
+            # The common case (one or two contiguous operands of one shape), kept short:
+            # at small sizes these lines, not the arithmetic, are the cost of an op.
+            out = empty(first.shape, self.output_dtype or arrays[self.dtype_source].dtype)
+            size = out.size
+            if size:
+                kernels = (self._kernel_modules.get(self._flat_layout)
+                           or self.kernels(self._flat_layout))
+                kernel = kernels.parallel if size >= self.parallel_min_size else kernels.serial
+                if len(arrays) == 1:
+                    kernel(first.reshape(size), out.reshape(size))
+                else:
+                    kernel(first.reshape(size), arrays[1].reshape(size), out.reshape(size))
+            return out
+        shape = first.shape
         outer = 0
         layout = self._flat_layout
         for a in arrays:

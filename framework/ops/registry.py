@@ -39,6 +39,27 @@ class Spec:
         self.shape = shape if type(shape) is tuple else tuple(shape)
         self.dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
 
+    @classmethod
+    def of(cls, array) -> Spec:
+        """The Spec of a NumPy array (whose shape and dtype are canonical already), built
+        without __init__'s conversions: the eager tape makes several per op.
+
+        >>> Spec.of(np.zeros((2, 3), np.float32))
+        Spec((2, 3), float32)
+        """
+        spec = _new_spec(cls)
+        spec.shape = array.shape
+        spec.dtype = array.dtype
+        return spec
+
+    @classmethod
+    def raw(cls, shape: tuple, dtype: np.dtype) -> Spec:
+        """A Spec from a plain tuple and an np.dtype, trusted as they are (hot paths only)."""
+        spec = _new_spec(cls)
+        spec.shape = shape
+        spec.dtype = dtype
+        return spec
+
     @property
     def ndim(self) -> int:
         return len(self.shape)
@@ -51,6 +72,9 @@ class Spec:
 
     def __repr__(self) -> str:
         return f"Spec({self.shape}, {self.dtype})"
+
+
+_new_spec = object.__new__
 
 
 class Op:
