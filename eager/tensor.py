@@ -14,7 +14,7 @@ import numpy as np
 from eager import autograd
 from eager.autograd import AccumulateGrad, AnomalyError, Node, _state, record_site
 from framework import dtypes
-from framework.device import cpu
+from framework.device import cpu, empty
 from framework.errors import DualgraphError
 from framework.ops import F, register_frontend
 from framework.ops.elementwise import _ADD, _MUL, _SUB
@@ -177,13 +177,16 @@ class Tensor:
                 replaced = hook(g)
                 if replaced is not None:
                     g = replaced
-        if not create_graph:
-            g = g.detach()
-        if self.grad is None:
-            # A fresh buffer: the gradient may alias a saved or seed value.
-            self.grad = g if create_graph else Tensor(g.data.copy())
+        if create_graph:
+            self.grad = g if self.grad is None else self.grad + g
+        elif self.grad is None:
+            # A fresh buffer, from the allocator so it counts: the gradient may alias a saved
+            # or seed value, or another leaf's gradient (x + y passes one to both).
+            buffer = empty(g.data.shape, g.data.dtype)
+            np.copyto(buffer, g.data)
+            self.grad = Tensor._wrap(buffer, None, None, 0)
         else:
-            self.grad = self.grad + g if create_graph else Tensor(self.grad.data + g.data)
+            self.grad = Tensor._wrap(F.add(self.grad.data, g.data), None, None, 0)
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory and version counter)."""

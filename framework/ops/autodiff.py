@@ -144,7 +144,7 @@ def fit_gradient(grad, spec: Spec):
     """Broadcast un-reduction: sum `grad` over the axes that broadcasting stretched."""
     from framework.ops import functions as F
 
-    if tuple(grad.shape) != tuple(spec.shape):
+    if grad.shape != spec.shape and tuple(grad.shape) != tuple(spec.shape):
         dropped, stretched = broadcast_reduction_axes(grad.shape, spec.shape)
         if stretched:  # first, while the axis numbers still refer to grad's own axes
             grad = F.sum(grad, axis=stretched, keepdims=True)

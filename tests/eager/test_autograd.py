@@ -273,3 +273,19 @@ def test_backward_skips_gradients_nobody_needs(layer, monkeypatch):
            eager.nn.functional.linear(x, w) if layer == "linear" else x @ w.T)
     out.sum().backward()
     assert x.grad is not None and x.grad.shape == x.shape
+
+
+def test_leaf_gradients_count_in_the_memory_statistics():
+    # .grad buffers are memory the user holds, as in PyTorch's memory_allocated.
+    w = eager.zeros(1000, requires_grad=True)
+    loss = (w * 2.0).sum()
+    gc.collect()
+    before = eager.memory_allocated()
+    loss.backward()
+    del loss
+    gc.collect()
+    assert eager.memory_allocated() - before >= w.grad.data.nbytes - 64  # less the loss
+    (w * 3.0).sum().backward()  # accumulation replaces the buffer: the count stays level
+    gc.collect()
+    assert eager.memory_allocated() - before < 2 * w.grad.data.nbytes
+    np.testing.assert_array_equal(w.grad.numpy(), np.full(1000, 5.0, np.float32))
