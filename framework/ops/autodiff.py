@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
 
-from framework import dtypes
 from framework.ops.registry import Op, Spec
 from framework.shapes import broadcast_reduction_axes
 
@@ -82,15 +81,23 @@ def backprop(seeds, edges: Callable, vjp: Callable, num_outputs: Callable) -> No
 
     for node in reversed(toposort(list(pending), parents)):
         cotangents = pending.pop(node, None)
-        if cotangents is None or all(c is None for c in cotangents):
+        if cotangents is None:
             continue
+        for c in cotangents:
+            if c is not None:
+                break
+        else:
+            continue  # no gradient reached this node
         input_grads = vjp(node, cotangents)
         for edge, grad in zip(edges(node), input_grads):
             if edge is None or grad is None:
                 continue
             parent, index = edge
-            slots = pending.setdefault(parent, [None] * num_outputs(parent))
-            slots[index] = accumulate(slots[index], grad)
+            slots = pending.get(parent)
+            if slots is None:
+                slots = pending[parent] = [None] * num_outputs(parent)
+            previous = slots[index]
+            slots[index] = grad if previous is None else accumulate(previous, grad)
 
 
 def apply_vjp(op: Op, cotangents: Sequence, inputs: Sequence, outputs: Sequence,
@@ -121,11 +128,12 @@ def apply_vjp(op: Op, cotangents: Sequence, inputs: Sequence, outputs: Sequence,
         grads = (grads,)
     fitted = []
     for i, (grad, spec) in enumerate(zip(grads, input_specs)):
-        if grad is None or not dtypes.is_float(spec.dtype) or (needs is not None
-                                                                and not needs[i]):
+        if grad is None or spec.dtype.kind != "f" or (needs is not None and not needs[i]):
             fitted.append(None)
-            continue
-        fitted.append(fit_gradient(grad, spec))
+        elif grad.shape == spec.shape and grad.dtype == spec.dtype:
+            fitted.append(grad)  # the common case: nothing to un-broadcast or cast
+        else:
+            fitted.append(fit_gradient(grad, spec))
     return fitted
 
 
