@@ -511,6 +511,16 @@ def _probability_loss_shape(op: str, logits, target) -> tuple:
     return shape[:1] + shape[2:]
 
 
+def _checked_labels(logits, labels) -> tuple:
+    """(outer, classes, inner, labels as (outer, inner)) around the class axis 1, once every
+    label is checked to be a valid class: the kernels index rows with them unchecked."""
+    outer, classes, inner = _split_at(logits.shape, 1)
+    flat_labels = contiguous(labels).reshape(outer, inner)
+    check_index_values("cross_entropy", labels, flat_labels.reshape(-1), classes,
+                       f"{classes} classes (logits of shape {logits.shape})", "class label")
+    return outer, classes, inner, flat_labels
+
+
 @register
 class LabelCrossEntropy(Op):
     """-log_softmax(logits, axis=1) at each sample's class label: the unreduced loss."""
@@ -521,10 +531,7 @@ class LabelCrossEntropy(Op):
         return Spec(_label_loss_shape("cross_entropy", logits, labels), logits.dtype)
 
     def cpu(self, logits, labels):
-        outer, classes, inner = _split_at(logits.shape, 1)
-        flat_labels = contiguous(labels).reshape(outer, inner)
-        check_index_values("cross_entropy", labels, flat_labels.reshape(-1), classes,
-                           f"{classes} classes (logits of shape {logits.shape})", "class label")
+        outer, classes, inner, flat_labels = _checked_labels(logits, labels)
         out = empty(labels.shape, logits.dtype)
         source = contiguous(logits).reshape(outer, classes, inner)
         _run_along_axis(_label_loss_row, _label_loss_block, outer, inner,
@@ -566,10 +573,7 @@ class LabelCrossEntropyGrad(Op):
         return Spec(logits.shape, logits.dtype)
 
     def cpu(self, logits, labels, g):
-        outer, classes, inner = _split_at(logits.shape, 1)
-        flat_labels = contiguous(labels).reshape(outer, inner)
-        check_index_values("cross_entropy", labels, flat_labels.reshape(-1), classes,
-                           f"{classes} classes (logits of shape {logits.shape})", "class label")
+        outer, classes, inner, flat_labels = _checked_labels(logits, labels)
         out = empty(logits.shape, logits.dtype)
         _run_along_axis(_label_grad_row, _label_grad_block, outer, inner,
                         (contiguous(logits).reshape(outer, classes, inner), flat_labels,
