@@ -24,7 +24,7 @@ from framework.errors import describe_site
 from framework.ops.autodiff import apply_vjp, backprop
 from framework.ops.registry import Spec
 
-_spec_of = Spec.of
+_raw_spec = Spec.raw
 
 
 class _ThreadState(threading.local):
@@ -182,8 +182,8 @@ class Node:
     def __init__(self, op, inputs, input_arrays, output_arrays, outputs, next_edges, site):
         self.op = op
         self.next_edges = next_edges
-        self.input_specs = [_spec_of(a) for a in input_arrays]
-        self.output_specs = [_spec_of(a) for a in output_arrays]
+        self.input_specs = [_raw_spec(a.shape, a.dtype) for a in input_arrays]
+        self.output_specs = [_raw_spec(a.shape, a.dtype) for a in output_arrays]
         if op.vjp_needs_inputs:
             self.saved_inputs = inputs
             self.saved_input_versions = [t._version[0] for t in inputs]

@@ -40,21 +40,14 @@ class Spec:
         self.dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
 
     @classmethod
-    def of(cls, array) -> Spec:
-        """The Spec of a NumPy array (whose shape and dtype are canonical already), built
-        without __init__'s conversions: the eager tape makes several per op.
+    def raw(cls, shape: tuple, dtype: np.dtype) -> Spec:
+        """A Spec from a plain tuple and an np.dtype (an array's own, say), trusted as they are:
+        no conversions, for hot paths such as the eager tape, which makes several per op.
 
-        >>> Spec.of(np.zeros((2, 3), np.float32))
+        >>> a = np.zeros((2, 3), np.float32)
+        >>> Spec.raw(a.shape, a.dtype)
         Spec((2, 3), float32)
         """
-        spec = _new_spec(cls)
-        spec.shape = array.shape
-        spec.dtype = array.dtype
-        return spec
-
-    @classmethod
-    def raw(cls, shape: tuple, dtype: np.dtype) -> Spec:
-        """A Spec from a plain tuple and an np.dtype, trusted as they are (hot paths only)."""
         spec = _new_spec(cls)
         spec.shape = shape
         spec.dtype = dtype
