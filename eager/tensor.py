@@ -517,23 +517,7 @@ class Tensor:
 
     # -- operators ------------------------------------------------------------------------------
 
-    # x + y, x - y, x * y of two Tensors of one dtype go straight to the front-end: dtype
-    # promotion and front-end lookup (F.add's first steps) would leave them as they are.
-    def __add__(self, other):
-        if isinstance(other, Tensor) and other.data.dtype == self.data.dtype:
-            return _EAGER.apply(_ADD, (self, other))
-        return F.add(self, other)
-
-    def __sub__(self, other):
-        if isinstance(other, Tensor) and other.data.dtype == self.data.dtype:
-            return _EAGER.apply(_SUB, (self, other))
-        return F.sub(self, other)
-
-    def __mul__(self, other):
-        if isinstance(other, Tensor) and other.data.dtype == self.data.dtype:
-            return _EAGER.apply(_MUL, (self, other))
-        return F.mul(self, other)
-
+    # __add__, __sub__ and __mul__ are made by _arithmetic below the class.
     __radd__ = lambda self, other: F.add(other, self)  # noqa: E731
     __rsub__ = lambda self, other: F.sub(other, self)  # noqa: E731
     __rmul__ = lambda self, other: F.mul(other, self)  # noqa: E731
@@ -608,6 +592,24 @@ def _binary_method(name):
 
 for _name in ("eq", "ne", "lt", "le", "gt", "ge", "maximum", "minimum"):
     setattr(Tensor, _name, _binary_method(_name))
+
+
+def _arithmetic(name, primitive, function):
+    """x + y, x - y, x * y: two Tensors of one dtype go straight to the front-end (dtype
+    promotion and front-end lookup, `function`'s first steps, would leave them as they are)."""
+
+    def method(self, other):
+        if isinstance(other, Tensor) and other.data.dtype == self.data.dtype:
+            return _EAGER.apply(primitive, (self, other))
+        return function(self, other)
+
+    method.__name__ = name
+    return method
+
+
+for _name, _primitive, _function in (("__add__", _ADD, F.add), ("__sub__", _SUB, F.sub),
+                                     ("__mul__", _MUL, F.mul)):
+    setattr(Tensor, _name, _arithmetic(_name, _primitive, _function))
 Tensor.gelu = lambda self: F.gelu(self)
 Tensor.negative = Tensor.neg
 
