@@ -8,6 +8,7 @@ A buffer counts as live until the last array viewing it is garbage-collected.
 
 from __future__ import annotations
 
+import collections
 import threading
 import weakref
 from dataclasses import dataclass
@@ -66,18 +67,26 @@ class _BufferRef(weakref.ref):
     __slots__ = ("nbytes",)
 
 
+# Fold the event log into the totals once it holds this many entries (and whenever asked).
+_FOLD_AT = 4096
+
+
 class CpuAllocator:
     """Hands out NumPy buffers and counts their bytes until they are freed.
 
-    Runs on every kernel output, so the bookkeeping is kept to one weak reference per buffer.
+    Runs on every kernel output, so the hot path takes no lock and runs no Python at release:
+    an allocation appends its size to an event log (a deque, whose appends are atomic), and a
+    freed buffer's weak reference appends itself to the log, the deque's own `append` being
+    the callback. The log is folded, in order, into live, peak and count totals when it grows
+    long or when the statistics are read, so the peak is exact whatever the threads did.
     """
 
     def __init__(self, device: Device):
         self.device = device
-        self.stats = MemoryStats()
-        # Re-entrant: garbage collection can run inside `empty` (while the lock is held) and
-        # free another buffer, whose `_release` callback then takes the lock on this thread.
-        self._lock = threading.RLock()
+        self._totals = MemoryStats()
+        self._events: collections.deque = collections.deque()
+        self._log = self._events.append
+        self._fold_lock = threading.Lock()
         # id(ref) -> ref: a weak reference must stay alive for its callback to fire.
         self._refs: dict[int, _BufferRef] = {}
 
@@ -85,26 +94,40 @@ class CpuAllocator:
         array = np.empty(shape, dtype)
         nbytes = array.nbytes
         if nbytes:
-            ref = _BufferRef(array, self._release)
+            log = self._log
+            ref = _BufferRef(array, log)
             ref.nbytes = nbytes
-            stats = self.stats
-            with self._lock:
-                self._refs[id(ref)] = ref
-                live = stats.live_bytes + nbytes
-                stats.live_bytes = live
-                stats.allocations += 1
-                if live > stats.peak_bytes:
-                    stats.peak_bytes = live
+            self._refs[id(ref)] = ref
+            log(nbytes)
+            if len(self._events) > _FOLD_AT:
+                self._fold()
         return array
 
-    def _release(self, ref: _BufferRef) -> None:
-        with self._lock:
-            del self._refs[id(ref)]
-            self.stats.live_bytes -= ref.nbytes
+    def _fold(self) -> None:
+        with self._fold_lock:
+            totals, events, refs = self._totals, self._events, self._refs
+            live, peak, count = totals.live_bytes, totals.peak_bytes, totals.allocations
+            for _ in range(len(events)):  # entries appended meanwhile wait for the next fold
+                event = events.popleft()
+                if type(event) is int:  # an allocation of that many bytes
+                    live += event
+                    count += 1
+                    if live > peak:
+                        peak = live
+                else:  # the weak reference of a freed buffer
+                    live -= event.nbytes
+                    del refs[id(event)]
+            totals.live_bytes, totals.peak_bytes, totals.allocations = live, peak, count
+
+    @property
+    def stats(self) -> MemoryStats:
+        """The totals, brought up to date."""
+        self._fold()
+        return self._totals
 
     def reset_peak(self) -> None:
-        with self._lock:
-            self.stats.peak_bytes = self.stats.live_bytes
+        self._fold()
+        self._totals.peak_bytes = self._totals.live_bytes
 
 
 _ALLOCATOR_FACTORIES = {"cpu": CpuAllocator}

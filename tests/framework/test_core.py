@@ -212,6 +212,35 @@ def test_allocator_survives_garbage_collection_during_an_allocation():
     gc.collect()
 
 
+def test_allocator_counts_exactly_across_threads_and_folds():
+    # Allocations and releases from several threads, many more than one fold of the event log
+    # holds: every byte comes back, and the peak is exactly the largest live total seen.
+    import threading
+
+    gc.collect()
+    before = device.memory_allocated()
+    device.reset_peak_memory_stats()
+
+    def churn():
+        for _ in range(3000):
+            kept = [device.empty((16,), np.float32) for _ in range(3)]
+            del kept
+
+    threads = [threading.Thread(target=churn) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    gc.collect()
+    assert device.memory_allocated() == before
+    assert before + 3 * 64 <= device.max_memory_allocated() <= before + 4 * 3 * 64
+    held = device.empty((1000,), np.float64)
+    assert device.max_memory_allocated() >= device.memory_allocated() == before + 8000
+    del held
+    gc.collect()
+    assert device.memory_allocated() == before
+
+
 def _spin_setting(environment: dict) -> str:
     import subprocess
     import sys
