@@ -479,16 +479,22 @@ class Elementwise(Op):
         cls._kernel_modules = {}
         cls._allowed = frozenset(cls.input_dtypes)
         cls._flat_layout = "f" * cls.arity
+        # Whether one shared dtype is all the dtype rule asks (else infer always asks it).
+        cls._plain_dtypes = cls.check_dtypes is Elementwise.check_dtypes
 
     def infer(self, *inputs):
         if len(inputs) != self.arity:
             raise TypeError(f"{self.name} takes {self.arity} inputs, got {len(inputs)}")
-        dtype = self.check_dtypes(inputs)
-        shape = inputs[0].shape
+        first = inputs[0]
+        dtype, shape = first.dtype, first.shape
         for x in inputs:
-            if x.shape != shape:
+            if x.shape != shape or x.dtype != dtype or not self._plain_dtypes:
+                dtype = self.check_dtypes(inputs)
                 shape = broadcast_quickly([x.shape for x in inputs], self.name)
                 break
+        else:
+            if dtype not in self._allowed:
+                require_dtype(self.name, first, self.input_dtypes)
         if type(shape) is tuple:  # arrays' shapes (not a graph's TensorShape): no conversion
             return Spec.raw(shape, self.output_dtype or dtype)
         return Spec(shape, self.output_dtype or dtype)
@@ -521,14 +527,22 @@ class Elementwise(Op):
                 kernels = (self._kernel_modules.get(self._flat_layout)
                            or self.kernels(self._flat_layout))
                 kernel = kernels.parallel if size >= self.parallel_min_size else kernels.serial
-                params = (self.kernel_params(dtype),) if self.params else ()
-                # One call per arity, without building a list: at 10 elements that list
-                # costs a tenth of the op.
+                flat = out if out.ndim == 1 else out.reshape(size)  # 1-D needs no view
+                # One call per arity and params, without building a list: at 10 elements
+                # an argument list costs a tenth of the op.
                 if len(arrays) == 1:
-                    kernel(first.reshape(size), out.reshape(size), *params)
+                    x = first if flat is out else first.reshape(size)
+                    if self.params:
+                        kernel(x, flat, self.kernel_params(dtype))
+                    else:
+                        kernel(x, flat)
                 else:
-                    kernel(first.reshape(size), arrays[1].reshape(size), out.reshape(size),
-                           *params)
+                    x, y = ((first, arrays[1]) if flat is out
+                            else (first.reshape(size), arrays[1].reshape(size)))
+                    if self.params:
+                        kernel(x, y, flat, self.kernel_params(dtype))
+                    else:
+                        kernel(x, y, flat)
             return out
         shape = first.shape
         outer = 0
