@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import weakref
 from contextlib import contextmanager
 
 import numpy as np
@@ -24,7 +25,7 @@ from framework.errors import describe_site
 from framework.ops.autodiff import apply_vjp, backprop
 from framework.ops.registry import Spec
 
-_raw_spec = Spec.raw
+_new_spec = object.__new__
 
 
 class _ThreadState(threading.local):
@@ -179,21 +180,29 @@ class Node:
                  "saved_input_versions", "saved_outputs", "output_versions", "site", "scope",
                  "released", "output_hooks", "__weakref__")
 
-    def __init__(self, op, inputs, input_arrays, output_arrays, outputs, next_edges, site):
+    def __init__(self, op, inputs, input_arrays, output_specs, outputs, next_edges, site):
+        # Built for every recorded op: plain loops, and only what the gradient rule will read.
         self.op = op
         self.next_edges = next_edges
-        self.input_specs = [_raw_spec(a.shape, a.dtype) for a in input_arrays]
-        self.output_specs = [_raw_spec(a.shape, a.dtype) for a in output_arrays]
+        specs = []
+        for a in input_arrays:
+            spec = _new_spec(Spec)
+            spec.shape, spec.dtype = a.shape, a.dtype
+            specs.append(spec)
+        self.input_specs = specs
+        self.output_specs = output_specs
         if op.vjp_needs_inputs:
             self.saved_inputs = inputs
             self.saved_input_versions = [t._version[0] for t in inputs]
         else:
-            self.saved_inputs = None
-            self.saved_input_versions = None
-        # Outputs are saved as data plus version box, never as Tensors: a Tensor would point
-        # back at this node and make a reference cycle that only the GC could free.
-        self.saved_outputs = list(output_arrays) if op.vjp_needs_outputs else None
-        self.output_versions = [(t._version, t._version[0]) for t in outputs]
+            self.saved_inputs = self.saved_input_versions = None
+        if op.vjp_needs_outputs:
+            # Outputs are saved as data plus version box, never as Tensors: a Tensor would
+            # point back at this node and make a reference cycle only the GC could free.
+            self.saved_outputs = [t.data for t in outputs]
+            self.output_versions = [(t._version, t._version[0]) for t in outputs]
+        else:
+            self.saved_outputs = self.output_versions = None
         self.site = site
         self.scope = _state.scope
         self.released = False
@@ -273,23 +282,36 @@ def _modified_error(node: Node, which: str, now: int, expected: int) -> RuntimeE
 
 
 class AccumulateGrad:
-    """The node at a leaf: stores the incoming gradient into the leaf's `.grad`."""
+    """The node at a leaf: stores the incoming gradient into the leaf's `.grad`.
 
-    __slots__ = ("variable", "__weakref__")
+    The leaf holds its AccumulateGrad (so every op on it finds the same one at once) and the
+    AccumulateGrad holds the leaf weakly, so the pair is no reference cycle. A leaf that is
+    gone by the time backward runs has nobody left to read its `.grad`, and is skipped.
+    """
+
+    __slots__ = ("_variable", "__weakref__")
     num_outputs = 1
     next_edges = ()
     name = "AccumulateGrad"
     output_hooks = None
 
     def __init__(self, variable):
-        self.variable = variable
+        self._variable = weakref.ref(variable)
+
+    @property
+    def variable(self):
+        """The leaf Tensor, or None once it has been freed."""
+        return self._variable()
 
     @property
     def next_functions(self) -> tuple:
         return ()
 
     def __repr__(self) -> str:
-        return f"<AccumulateGrad of {self.variable.name or 'a leaf'} {self.variable.shape}>"
+        variable = self.variable
+        if variable is None:
+            return "<AccumulateGrad of a freed leaf>"
+        return f"<AccumulateGrad of {variable.name or 'a leaf'} {variable.shape}>"
 
 
 def _edges(node):
@@ -356,8 +378,9 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
                 if slot is not None:
                     captured[slot] = g
         if isinstance(node, AccumulateGrad):
-            if inputs is None:
-                node.variable._accumulate(cotangents[0], create_graph)
+            variable = node.variable
+            if inputs is None and variable is not None:
+                variable._accumulate(cotangents[0], create_graph)
             return ()
         grads = node.run_vjp(cotangents, create_graph)
         if anomaly:

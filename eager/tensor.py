@@ -163,13 +163,15 @@ class Tensor:
             return (self.grad_fn, self.output_nr)
         if not self.requires_grad:
             raise RuntimeError("tensor does not require grad")
-        accumulator = self._accumulator() if self._accumulator is not None else None
-        if accumulator is None:
-            accumulator = AccumulateGrad(self)
-            import weakref
+        return self._leaf_edge()
 
-            self._accumulator = weakref.ref(accumulator)
-        return (accumulator, 0)
+    def _leaf_edge(self) -> tuple:
+        """(this leaf's AccumulateGrad, 0), made once and kept: every op on a parameter
+        reads it."""
+        edge = self._accumulator
+        if edge is None:
+            edge = self._accumulator = (AccumulateGrad(self), 0)
+        return edge
 
     def _accumulate(self, g, create_graph: bool):
         if self._leaf_hooks:
@@ -673,7 +675,7 @@ class EagerFrontend:
     name = "eager"
 
     def apply(self, op, args):
-        # The hot path of every eager op: kept to plain loops, local names and attribute reads.
+        # The hot path of every eager op: plain loops, local names and attribute reads.
         inputs, arrays, needs_grad = [], [], False
         for arg in args:
             if not isinstance(arg, Tensor):
@@ -682,30 +684,71 @@ class EagerFrontend:
             arrays.append(arg.data)
             if arg.requires_grad:
                 needs_grad = True
-        op.infer(*arrays)
+        spec = op.infer(*arrays)
         result = op.cpu(*arrays)  # every Tensor lives on the CPU until CUDA arrives
-        many = type(result) is tuple
-        results = result if many else (result,)
-        version = inputs[0]._version if op.name in _VIEW_OPS else None
-        outputs = [Tensor._wrap(r, version if version is not None and _aliases(r, arrays[0])
-                                else None, None, 0) for r in results]
         state = _state
-        if needs_grad and op.vjp is not None and state.grad_enabled:
-            edges = [None if not t.requires_grad else (t.grad_fn, t.output_nr)
-                     if t.grad_fn is not None else t.grad_edge() for t in inputs]
-            node = Node(op, inputs, arrays, results, outputs, edges, record_site())
+        record = needs_grad and state.grad_enabled and op.vjp is not None
+        if type(result) is tuple:
+            outputs = self._outputs(op, inputs, arrays, list(spec), result, record)
+        else:
+            # One output, the common case: no lists, and a node only for a float result.
+            out = _new_tensor(Tensor)
+            out.data = result
+            out.grad = out.grad_fn = out._accumulator = out._leaf_hooks = out.name = None
+            out.output_nr = 0
+            out._retains_grad = False
+            out._version = (inputs[0]._version if op.name in _VIEW_OPS
+                            and _aliases(result, arrays[0]) else [0])
+            if record and result.dtype.kind == "f":
+                out.grad_fn = Node(op, inputs, arrays, [spec], (out,), _edges_of(inputs),
+                                   record_site())
+                out.requires_grad = True
+            else:
+                out.requires_grad = False
+            outputs = (out,)
+        if state.anomaly and not state.in_backward:
+            _check_outputs(op, outputs)
+        return outputs if type(result) is tuple else outputs[0]
+
+    @staticmethod
+    def _outputs(op, inputs, arrays, specs, results, record) -> tuple:
+        """The Tensors of a multi-output op, and its node when one is recorded."""
+        version = inputs[0]._version if op.name in _VIEW_OPS else None
+        outputs = tuple(Tensor._wrap(r, version if version is not None and _aliases(r, arrays[0])
+                                     else None, None, 0) for r in results)
+        if record and any(r.dtype.kind == "f" for r in results):
+            node = Node(op, inputs, arrays, specs, outputs, _edges_of(inputs), record_site())
             for i, y in enumerate(outputs):
                 if y.data.dtype.kind == "f":
                     y.grad_fn, y.output_nr, y.requires_grad = node, i, True
-        if state.anomaly and not state.in_backward:
-            for y in outputs:
-                if y.dtype.kind == "f" and np.isnan(y.data).any():
-                    from eager.autograd import site_text
+        return outputs
 
-                    site = record_site()
-                    raise AnomalyError(f"{op.name} produced NaN at {site_text(site)}", op.name,
-                                       site)
-        return tuple(outputs) if many else outputs[0]
+
+_new_tensor = object.__new__
+
+
+def _edges_of(inputs) -> list:
+    """Where each input's gradient goes: its producer's (node, output), its leaf's
+    AccumulateGrad, or None for an input that does not require grad."""
+    edges = []
+    for t in inputs:
+        if not t.requires_grad:
+            edges.append(None)
+        elif t.grad_fn is not None:
+            edges.append((t.grad_fn, t.output_nr))
+        else:
+            edges.append(t._leaf_edge())
+    return edges
+
+
+def _check_outputs(op, outputs) -> None:
+    """Anomaly mode: a NaN in a float output fails here, naming the op and the user's line."""
+    for y in outputs:
+        if y.dtype.kind == "f" and np.isnan(y.data).any():
+            from eager.autograd import site_text
+
+            site = record_site()
+            raise AnomalyError(f"{op.name} produced NaN at {site_text(site)}", op.name, site)
 
 
 def _aliases(result: np.ndarray, source: np.ndarray) -> bool:
