@@ -20,6 +20,7 @@ refused here, with `IndexingError`, which names the index and the size it exceed
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 
@@ -276,6 +277,11 @@ def _canonical_axis(axis, ndim: int):
 
 def _canonical_axes(axes: tuple, ndim: int) -> tuple:
     """Valid axes made non-negative and sorted; otherwise unchanged, for the rule to reject."""
+    if _plain_ints(axes):  # the common case, without a conversion per axis
+        for axis in axes:
+            if not -ndim <= axis < ndim:
+                return axes
+        return tuple(sorted([axis % ndim for axis in axes]))
     canonical = tuple(_canonical_axis(a, ndim) for a in axes)
     if all(isinstance(a, int) and 0 <= a < ndim for a in canonical):
         return tuple(sorted(canonical))
@@ -293,6 +299,39 @@ def _along(axis: int, entry, ndim: int) -> tuple:
 
 def _listed(shapes) -> str:
     return ", ".join(str(tuple(s)) for s in shapes)
+
+
+# Shape rules run on every op call, and the view ops run in every gradient rule: their answers
+# and their op instances are remembered (ops are immutable values, hashed on their attributes).
+
+
+@functools.lru_cache(maxsize=1024)
+def cached_op(cls: type, *attributes) -> Op:
+    """`cls(*attributes)`, one instance per distinct attributes (for hashable attributes
+    already checked: a bool would pass for the int it equals)."""
+    return cls(*attributes)
+
+
+@functools.lru_cache(maxsize=1024)
+def _inferred(op: Op, shape: tuple, dtype: np.dtype) -> Spec:
+    return op.check(shape, dtype)
+
+
+def _plain_ints(values) -> bool:
+    """Whether every value is an int proper: only then may an op holding them be a cache key
+    (True equals 1, so a bool would find the answer of the int it equals)."""
+    for value in values:
+        if type(value) is not int:
+            return False
+    return True
+
+
+def _infer_axes_op(op, x) -> Spec:
+    """`op.check` for ops whose `axes` attribute comes unchecked from the user: remembered
+    when every axis is an int, so a bool still reaches the rule that refuses it."""
+    if _plain_ints(op.axes):
+        return _inferred(op, tuple(x.shape), x.dtype)
+    return op.check(tuple(x.shape), x.dtype)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -331,9 +370,15 @@ class Reshape(Op):
     vjp_needs_inputs = False
 
     def infer(self, x):
-        return Spec(resolve_shape(self.name, x.shape, self.shape), x.dtype)
+        return _inferred(self, tuple(x.shape), x.dtype)
+
+    def check(self, shape: tuple, dtype: np.dtype) -> Spec:
+        """The shape rule itself (`infer` remembers its answers)."""
+        return Spec(resolve_shape(self.name, shape, self.shape), dtype)
 
     def cpu(self, x):
+        if x.flags.c_contiguous:  # always viewable: NumPy's reshape returns a view
+            return x.reshape(self.shape)
         return view_or_copy(x, self.shape)
 
     def vjp(self, g, inputs, out):
@@ -355,10 +400,12 @@ def reshape(x, shape):
     >>> reshape(np.arange(6), (2, -1)).shape
     (2, 3)
     """
-    return bind(Reshape(as_shape_with_minus_one(shape)), as_operand(x))
+    return bind(cached_op(Reshape, as_shape_with_minus_one(shape)), as_operand(x))
 
 
 def as_shape_with_minus_one(shape) -> tuple:
+    if type(shape) is tuple and _plain_ints(shape) and -1 <= min(shape, default=0):
+        return shape  # already canonical: the common case, from the gradient rules
     if isinstance(shape, int):
         shape = (shape,)
     try:
@@ -379,17 +426,36 @@ class BroadcastTo(Op):
     vjp_needs_inputs = False
 
     def infer(self, x):
+        return _inferred(self, tuple(x.shape), x.dtype)
+
+    def check(self, shape: tuple, dtype: np.dtype) -> Spec:
+        """The shape rule itself (`infer` remembers its answers)."""
         target = as_shape(self.shape)
-        if len(x.shape) > len(target) or broadcast_shapes(x.shape, target,
-                                                          op=self.name) != target:
-            raise ShapeError(f"{self.name}: cannot broadcast {tuple(x.shape)} to {target}")
-        return Spec(target, x.dtype)
+        if len(shape) > len(target) or broadcast_shapes(shape, target, op=self.name) != target:
+            raise ShapeError(f"{self.name}: cannot broadcast {shape} to {target}")
+        return Spec(target, dtype)
 
     def cpu(self, x):
+        if x.flags.c_contiguous and x.size:
+            # np.broadcast_to builds an nditer (~3us); a C-contiguous input exports its buffer,
+            # so the read-only view is made directly with the broadcast strides.
+            view = np.ndarray(self.shape, x.dtype, x, 0, _broadcast_strides(x.shape, x.strides,
+                                                                             self.shape))
+            view.setflags(write=False)
+            return view
         return np.broadcast_to(x, self.shape)
 
     def vjp(self, g, inputs, out):
         return g  # the shared reverse-mode code sums the stretched axes
+
+
+@functools.lru_cache(maxsize=1024)
+def _broadcast_strides(shape: tuple, strides: tuple, target: tuple) -> tuple:
+    """The strides of `shape` (with `strides`) broadcast to `target`: 0 along new and
+    stretched axes."""
+    lead = len(target) - len(shape)
+    return (0,) * lead + tuple(0 if size == 1 and want != 1 else stride
+                               for size, stride, want in zip(shape, strides, target[lead:]))
 
 
 def broadcast_to(x, shape):
@@ -398,12 +464,14 @@ def broadcast_to(x, shape):
     >>> broadcast_to(np.arange(3), (2, 3)).shape
     (2, 3)
     """
-    return bind(BroadcastTo(as_shape(shape)), as_operand(x))
+    if not (type(shape) is tuple and _plain_ints(shape) and min(shape, default=0) >= 0):
+        shape = as_shape(shape)  # the general conversion, and its errors
+    return bind(cached_op(BroadcastTo, shape), as_operand(x))
 
 
 def expand_to(g, like):
     """Broadcast `g` to the shape of `like`, even where that shape is known only at run time."""
-    if all(d is not None for d in like.shape):
+    if None not in like.shape:
         return broadcast_to(g, like.shape)
     from framework.ops import functions as F
 
@@ -421,21 +489,30 @@ class Transpose(Op):
     vjp_needs_inputs = False
 
     def infer(self, x):
-        ndim = len(x.shape)
+        return _infer_axes_op(self, x)
+
+    def check(self, shape: tuple, dtype: np.dtype) -> Spec:
+        """The shape rule itself (`infer` remembers its answers)."""
+        ndim = len(shape)
         if len(self.axes) != ndim or _permutation(self.axes, ndim) is None:
             raise ShapeError(f"{self.name}: axes {tuple(self.axes)} are not a permutation of "
-                             f"the {ndim} axes of shape {tuple(x.shape)}")
-        return Spec(tuple(x.shape[a] for a in self.axes), x.dtype)
+                             f"the {ndim} axes of shape {shape}")
+        return Spec(tuple(shape[a] for a in self.axes), dtype)
 
     def cpu(self, x):
         return x.transpose(self.axes)
 
     def vjp(self, g, inputs, out):
-        ndim = len(self.axes)
-        inverse = [0] * ndim
-        for position, axis in enumerate(self.axes):
-            inverse[axis % ndim] = position
-        return bind(Transpose(tuple(inverse)), g)
+        return bind(_inverse_transpose(self.axes), g)
+
+
+@functools.lru_cache(maxsize=256)
+def _inverse_transpose(axes: tuple) -> Transpose:
+    ndim = len(axes)
+    inverse = [0] * ndim
+    for position, axis in enumerate(axes):
+        inverse[axis % ndim] = position
+    return Transpose(tuple(inverse))
 
 
 def transpose(x, axes=None):
@@ -447,9 +524,12 @@ def transpose(x, axes=None):
     x = as_operand(x)
     ndim = len(x.shape)
     if axes is None:
-        return bind(Transpose(tuple(range(ndim - 1, -1, -1))), x)
+        return bind(cached_op(Transpose, tuple(range(ndim - 1, -1, -1))), x)
     axes = tuple(axes)
-    return bind(Transpose(_permutation(axes, ndim) or axes), x)
+    permutation = _permutation(axes, ndim)
+    if permutation is None:
+        return bind(Transpose(axes), x)  # for the shape rule to refuse
+    return bind(cached_op(Transpose, permutation), x)
 
 
 def _permutation(axes: tuple, ndim: int) -> tuple | None:
@@ -510,19 +590,22 @@ class Squeeze(Op):
     vjp_needs_inputs = False
 
     def infer(self, x):
-        ndim = len(x.shape)
-        axes = _unique_axes(self.name, self.axes, ndim)
+        return _infer_axes_op(self, x)
+
+    def check(self, shape: tuple, dtype: np.dtype) -> Spec:
+        """The shape rule itself (`infer` remembers its answers)."""
+        axes = _unique_axes(self.name, self.axes, len(shape))
         for axis in axes:
-            if x.shape[axis] not in (1, None):
-                raise ShapeError(f"{self.name}: axis {axis} of shape {tuple(x.shape)} has size "
-                                 f"{x.shape[axis]}, not 1")
-        return Spec(tuple(d for i, d in enumerate(x.shape) if i not in axes), x.dtype)
+            if shape[axis] not in (1, None):
+                raise ShapeError(f"{self.name}: axis {axis} of shape {shape} has size "
+                                 f"{shape[axis]}, not 1")
+        return Spec(tuple(d for i, d in enumerate(shape) if i not in axes), dtype)
 
     def cpu(self, x):
         return x.squeeze(self.axes)
 
     def vjp(self, g, inputs, out):
-        return bind(Unsqueeze(self.axes), g)
+        return bind(cached_op(Unsqueeze, self.axes), g)
 
 
 def _unique_axes(op: str, axes, ndim: int) -> tuple:
@@ -550,7 +633,7 @@ def squeeze(x, axis=None):
         axes = tuple(i for i, d in enumerate(x.shape) if d == 1)
     else:
         axes = _canonical_axes((axis,) if isinstance(axis, int) else tuple(axis), ndim)
-    return bind(Squeeze(axes), x)
+    return bind(cached_op(Squeeze, axes) if _plain_ints(axes) else Squeeze(axes), x)
 
 
 @register
@@ -562,16 +645,21 @@ class Unsqueeze(Op):
     vjp_needs_inputs = False
 
     def infer(self, x):
-        ndim = len(x.shape) + len(self.axes)
+        return _infer_axes_op(self, x)
+
+    def check(self, shape: tuple, dtype: np.dtype) -> Spec:
+        """The shape rule itself (`infer` remembers its answers)."""
+        ndim = len(shape) + len(self.axes)
         axes = set(_unique_axes(self.name, self.axes, ndim))
-        dims = iter(x.shape)
-        return Spec(tuple(1 if i in axes else next(dims) for i in range(ndim)), x.dtype)
+        dims = iter(shape)
+        return Spec(tuple(1 if i in axes else next(dims) for i in range(ndim)), dtype)
 
     def cpu(self, x):
-        return np.expand_dims(x, self.axes)
+        # Inserting size-1 axes is always a view (what np.expand_dims does, less its checks).
+        return x.reshape(self.infer(x).shape)
 
     def vjp(self, g, inputs, out):
-        return bind(Squeeze(self.axes), g)
+        return bind(cached_op(Squeeze, self.axes), g)
 
 
 def unsqueeze(x, axis):
@@ -582,7 +670,8 @@ def unsqueeze(x, axis):
     """
     x = as_operand(x)
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    return bind(Unsqueeze(_canonical_axes(axes, len(x.shape) + len(axes))), x)
+    axes = _canonical_axes(axes, len(x.shape) + len(axes))
+    return bind(cached_op(Unsqueeze, axes) if _plain_ints(axes) else Unsqueeze(axes), x)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -858,6 +947,7 @@ def _slice_triple(entry: slice, op: str) -> tuple:
     return (start, stop, 1 if step is None else step)
 
 
+@functools.lru_cache(maxsize=1024)
 def _numpy_index(index: tuple) -> tuple:
     # The trailing Ellipsis makes an all-int index give a 0-d view, not a copied scalar.
     return tuple(slice(*e) if isinstance(e, tuple) else e for e in index) + (Ellipsis,)
@@ -912,7 +1002,11 @@ class Slice(Op):
     vjp_needs_inputs = False
 
     def infer(self, x):
-        return Spec(sliced_shape(self.name, x.shape, self.index), x.dtype)
+        return _inferred(self, tuple(x.shape), x.dtype)
+
+    def check(self, shape: tuple, dtype: np.dtype) -> Spec:
+        """The shape rule itself (`infer` remembers its answers)."""
+        return Spec(sliced_shape(self.name, shape, self.index), dtype)
 
     def cpu(self, x):
         return x[_numpy_index(self.index)]
@@ -935,7 +1029,7 @@ def getitem(x, index):
     array([9, 5, 1])
     """
     x = as_operand(x)
-    return bind(Slice(normalize_index(index, len(x.shape))), x)
+    return bind(cached_op(Slice, normalize_index(index, len(x.shape))), x)
 
 
 @register

@@ -16,7 +16,11 @@ multiply, NaN-propagating maximum/minimum) and `finish(acc, param, count)` (keep
 count, log + max). From them `FOLD_TEMPLATE` generates the row and column kernels, as the
 elementwise family does from its scalar bodies. Large inputs split the reduced axis into chunks,
 one per thread, when there are too few kept rows to share out; each chunk folds into its own
-partial result and `finish_partials` combines the chunks in order. argmax/argmin have their own
+partial result and `finish_partials` combines the chunks in order. Small tensors are mostly call
+overhead: for a one-fold reduction (sum, mean, prod, max, min) of a C-contiguous input, a plan
+cached per (op, shape, dtype) holds the block shape and the serial kernel with its arguments
+(`reduce_plain`, which leaves out the parameter array such folds never read), so `cpu` is an
+allocation, a reshape and one kernel call. argmax/argmin have their own
 template (`ARG_TEMPLATE`), since they carry an index beside the value.
 
 Numerics. Floating sums accumulate in float64 whatever the input (NumPy sums float32 pairwise in
@@ -525,6 +529,13 @@ def reduce(x, params, start, group_zero, count, out):
     finish_partials(partial, params, count, out)
 
 
+@numba.njit(cache=True)
+def reduce_plain(x, start, group_zero, count, out):
+    # `reduce` for a fold that reads no parameter, less that argument: on small inputs numba's
+    # dispatch of each argument is much of the time. The stand-in params are never read.
+    reduce(x, np.empty((x.shape[0], 1)), start, group_zero, count, out)
+
+
 @numba.njit(parallel=True, cache=True)
 def reduce_parallel(x, params, start, group_zero, count, chunks, out):
     outer, reduced, inner = x.shape
@@ -703,6 +714,12 @@ class Fold:
         return _load_kernels(FOLD_TEMPLATE, self.name, term=self.term, combine=self.combine,
                              finish=self.finish, fold_values=fold_values, **access)
 
+    def serial_call(self, dtype: np.dtype, start, count: float) -> tuple:
+        """(kernel, arguments between the blocks and `out`) of a serial `run` on blocks of
+        `dtype` by a fold without a parameter: worked out once, for a plan to reuse."""
+        assert not self.takes_param
+        return self.kernels.reduce_plain, (start, self.group_zero(dtype, start), np.float64(count))
+
     def run(self, blocks: np.ndarray, out: np.ndarray, start, params=None,
             count: float = 1.0) -> None:
         """Fold `blocks` (outer, reduced, inner) into `out` (outer * inner elements).
@@ -835,6 +852,10 @@ class Reduction(Op):
     input_dtypes: ClassVar[tuple] = dtypes.NUMERIC + (dtypes.bool_,)
     # max, min, argmax, argmin: no identity, so an empty reduction is an error (as in NumPy).
     needs_elements: ClassVar[bool] = False
+    # The fold of a reduction that is one fold (sum, mean, prod, max, min): `compute` runs it
+    # from `start(dtype)`, and `cpu` can run it straight from a cached plan. None for the
+    # others, which override `compute`.
+    fold: ClassVar[Fold | None] = None
 
     def infer(self, x):
         return _inferred(self, tuple(x.shape), x.dtype)
@@ -859,15 +880,28 @@ class Reduction(Op):
         return reduced_axes(self.axis, ndim, self.name)
 
     def cpu(self, x):
-        axes, out_shape = _reduction_plan(self, x.shape)
-        out = empty(out_shape, self.result_dtype(x.dtype))
-        if out.size:
+        axes, out_shape, out_dtype, fast = _reduction_plan(self, x.shape, x.dtype)
+        out = empty(out_shape, out_dtype)
+        if fast is not None and x.flags.c_contiguous:
+            # The small-tensor hot path: the blocks are a view, the rest was worked out once.
+            blocks, kernel, arguments = fast
+            kernel(x.reshape(blocks), *arguments, out.reshape(-1))
+        elif out.size:
             self.compute(as_blocks(x, axes), out)
         return out
 
+    def compute(self, blocks, out):
+        """Fill `out` from the (outer, reduced, inner) blocks: here, the one-fold reductions."""
+        blocks = _as_numbers(blocks)
+        self.fold.run(blocks, _as_numbers(out), self.start(blocks.dtype), count=blocks.shape[1])
+
+    def start(self, dtype: np.dtype):
+        """Where `fold` starts on numbers of `dtype` (a scalar of its accumulator's dtype)."""
+        raise NotImplementedError
+
     def count(self, shape) -> int | None:
         """Elements folded into each output element (None when a shape is unknown)."""
-        return size_of(tuple(shape[a] for a in self.axes_for(len(shape))))
+        return _gradient_shapes(tuple(shape), self.axis)[1]
 
     def restore(self, g, in_shape):
         """`g` (shaped like this op's output) with the reduced axes back as size 1."""
@@ -880,10 +914,29 @@ def _inferred(op: Op, shape: tuple, dtype: np.dtype) -> Spec:
 
 
 @functools.lru_cache(maxsize=1024)
-def _reduction_plan(op: Reduction, shape: tuple) -> tuple:
-    """(reduced axes, output shape) of `op` on an input of `shape`, worked out once."""
+def _reduction_plan(op: Reduction, shape: tuple, dtype: np.dtype) -> tuple:
+    """What `cpu` needs for `op` on an input of `shape` and `dtype`, worked out once:
+    (reduced axes, output shape, output dtype, fast). `fast` is (block shape, kernel, the
+    kernel's arguments between the blocks and the output) where a one-fold reduction of a
+    C-contiguous input runs one serial kernel on a view; else None."""
     axes = op.axes_for(len(shape))
-    return axes, reduced_shape(shape, axes, op.keepdims)
+    out_shape = reduced_shape(shape, axes, op.keepdims)
+    outer, reduced, inner, order = blocks_plan(shape, axes)
+    fast = None
+    if (op.fold is not None and order is None and dtype != dtypes.bool_ and size_of(out_shape)
+            and outer * reduced * inner < PARALLEL_MIN_SIZE):  # serial whatever the threads
+        fast = ((outer, reduced, inner),) + op.fold.serial_call(dtype, op.start(dtype), reduced)
+    return axes, out_shape, op.result_dtype(dtype), fast
+
+
+@functools.lru_cache(maxsize=1024)
+def _gradient_shapes(in_shape: tuple, axis) -> tuple:
+    """(keepdims shape of the result, elements per result element) of reducing `axis` of
+    `in_shape`, each None where unknown dimensions leave it unknown: what gradient rules ask
+    on every call, worked out once."""
+    axes = reduced_axes(axis, len(in_shape))
+    kept_shape = reduced_shape(in_shape, axes, keepdims=True) if is_known(in_shape) else None
+    return kept_shape, size_of(tuple(in_shape[a] for a in axes))
 
 
 def reduced_axes(axis, ndim: int, op: str = "reduction") -> tuple[int, ...]:
@@ -900,14 +953,23 @@ def restore_reduced_axes(g, in_shape, axis, keepdims):
     """
     if keepdims or not g.shape:  # a 0-d gradient already broadcasts against any input
         return g
-    axes = reduced_axes(axis, len(in_shape))
-    if is_known(in_shape):
-        return F.reshape(g, reduced_shape(in_shape, axes, keepdims=True))
-    return F.unsqueeze(g, axes)
+    kept_shape = _gradient_shapes(tuple(in_shape), axis)[0]
+    if kept_shape is not None:
+        return F.reshape(g, kept_shape)
+    return F.unsqueeze(g, reduced_axes(axis, len(in_shape)))
 
 
 def _accumulator(dtype: np.dtype) -> np.dtype:
     return dtypes.float64 if dtype.kind == "f" else dtypes.int64
+
+
+_FLOAT64_ZERO = np.float64(0)
+
+
+@functools.cache
+def _accumulator_start(dtype: np.dtype, value: int):
+    """`value` as a scalar of the accumulator dtype for numbers of `dtype` (made once)."""
+    return _accumulator(dtype).type(value)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -934,6 +996,10 @@ def _axis_attribute(axis, op: str):
     """
     if axis is None:
         return None
+    if type(axis) is int:  # the common cases, checked without a loop
+        return (axis,)
+    if type(axis) is tuple and len(axis) == 1 and type(axis[0]) is int:
+        return axis
     axes = tuple(axis) if isinstance(axis, (list, tuple)) else (axis,)
     if not all(_is_int(a) for a in axes):
         raise ShapeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
@@ -944,13 +1010,13 @@ def _axis_attribute(axis, op: str):
 class Sum(Reduction):
     name = "sum"
     vjp_needs_inputs = False
+    fold = SUM_FOLD
 
     def result_dtype(self, dtype):
         return dtypes.int64 if dtype.kind in "bi" else dtype
 
-    def compute(self, blocks, out):
-        blocks = _as_numbers(blocks)
-        SUM_FOLD.run(blocks, out, _accumulator(blocks.dtype).type(0))
+    def start(self, dtype):
+        return _accumulator_start(dtype, 0)
 
     def vjp(self, g, inputs, out):
         (x,) = inputs
@@ -970,13 +1036,13 @@ def sum(x, axis=None, keepdims=False):
 class Mean(Reduction):
     name = "mean"
     vjp_needs_inputs = False
+    fold = MEAN_FOLD
 
     def result_dtype(self, dtype):
         return dtype if dtype.kind == "f" else dtypes.float64
 
-    def compute(self, blocks, out):
-        blocks = _as_numbers(blocks)
-        MEAN_FOLD.run(blocks, out, np.float64(0), count=blocks.shape[1])
+    def start(self, dtype):
+        return _FLOAT64_ZERO  # means accumulate in float64 whatever the input
 
     def vjp(self, g, inputs, out):
         (x,) = inputs
@@ -1001,13 +1067,13 @@ def mean(x, axis=None, keepdims=False):
 @register
 class Prod(Reduction):
     name = "prod"
+    fold = PROD_FOLD
 
     def result_dtype(self, dtype):
         return dtypes.int64 if dtype.kind in "bi" else dtype
 
-    def compute(self, blocks, out):
-        blocks = _as_numbers(blocks)
-        PROD_FOLD.run(blocks, out, _accumulator(blocks.dtype).type(1))
+    def start(self, dtype):
+        return _accumulator_start(dtype, 1)
 
     def vjp(self, g, inputs, out):
         # d prod / d x_i is the product of the other entries. With P the product of the non-zero
@@ -1043,12 +1109,10 @@ class Extremum(Reduction):
 
     needs_elements = True
     vjp_needs_outputs = True
-    fold: ClassVar[Fold]
     identity: ClassVar[Callable]  # the fold's start value for a dtype: its lowest or highest
 
-    def compute(self, blocks, out):
-        blocks = _as_numbers(blocks)
-        self.fold.run(blocks, _as_numbers(out), self.identity(blocks.dtype))
+    def start(self, dtype):
+        return self.identity(dtype)
 
     def vjp(self, g, inputs, out):
         (x,) = inputs

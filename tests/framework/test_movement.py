@@ -408,3 +408,61 @@ def test_contiguous_input_collapses_to_one_run():
     x = np.zeros((4, 5, 6))
     assert M._collapsed_shape(x.shape, x.strides) == (120,)
     assert M._collapsed_shape(x[:, 1:].shape, x[:, 1:].strides) == (4, 24)
+
+
+@pytest.mark.parametrize("x, shape", [
+    (np.array(2.5, np.float32), (3, 2)),  # a 0-d gradient spread over its input
+    (np.arange(3.0), (2, 3)),
+    (np.arange(6, dtype=np.int32).reshape(2, 1, 3), (4, 2, 5, 3)),
+    (np.arange(12.0).reshape(3, 4)[1:2], (2, 1, 4)),  # a contiguous window of a larger array
+    (np.arange(8.0)[::2], (3, 4)),  # strided: NumPy's own broadcast
+    (np.ones(1, bool), (0,)),
+    (np.zeros((0, 1)), (2, 0, 3)),
+])
+def test_broadcast_to_matches_numpy_and_stays_a_read_only_view(x, shape):
+    stretched = F.broadcast_to(x, shape)
+    expected = np.broadcast_to(x, shape)
+    assert stretched.shape == expected.shape and stretched.dtype == x.dtype
+    np.testing.assert_array_equal(stretched, expected)
+    assert not stretched.flags.writeable
+    if x.size and stretched.size:
+        assert np.shares_memory(stretched, x)
+
+
+def test_cached_shape_rules_still_refuse_bools_equal_to_valid_axes():
+    # Ops are cached by value, and True == 1: a bool axis must still reach the rule that
+    # refuses it even after the int version was accepted.
+    x = np.zeros((2, 3))
+    assert F.transpose(x, (1, 0)).shape == (3, 2)
+    with pytest.raises(ShapeError, match="not a permutation"):
+        F.transpose(x, (True, False))
+    assert F.unsqueeze(x, 1).shape == (2, 1, 3)
+    with pytest.raises(ShapeError, match="axis must be an int"):
+        F.unsqueeze(x, (True,))
+    assert F.squeeze(np.zeros((2, 1)), 1).shape == (2,)
+    with pytest.raises(ShapeError, match="axis must be an int"):
+        F.squeeze(np.zeros((2, 1)), (True,))
+    with pytest.raises(ShapeError, match="invalid dimension"):
+        F.reshape(x, (True, 6))
+
+
+def test_shape_rules_answer_the_same_for_repeated_and_varied_shapes():
+    for rows in (2, 5, 2, 7):
+        x = np.arange(rows * 3.0).reshape(rows, 3)
+        assert F.reshape(x, (-1,)).shape == (rows * 3,)
+        assert F.transpose(x).shape == (3, rows)
+        assert F.unsqueeze(x, -1).shape == (rows, 3, 1)
+        assert F.getitem(x, (slice(1, None), 0)).shape == (rows - 1,)
+        np.testing.assert_array_equal(F.getitem(x, (slice(1, None), 0)), x[1:, 0])
+    with pytest.raises(ShapeError, match="cannot reshape"):
+        F.reshape(np.zeros(7), (2, -1))
+    with pytest.raises(ShapeError, match="cannot be broadcast together"):
+        F.broadcast_to(np.zeros(3), (2, 4))
+
+
+def test_unsqueeze_of_a_strided_value_is_a_writable_view():
+    x = np.arange(12.0).reshape(3, 4)[:, ::2]
+    view = F.unsqueeze(x, (0, -1))
+    assert view.shape == (1, 3, 2, 1) and np.shares_memory(view, x)
+    view[0, 1, 1, 0] = -1.0
+    assert x[1, 1] == -1.0

@@ -10,7 +10,7 @@ import pytest
 
 from framework import device, dtypes
 from framework.errors import ShapeError
-from framework.ops import F, reduction
+from framework.ops import F, Spec, reduction
 from tests.framework import tracer
 
 # Sizes around the vector scans' width (64 bytes: 16 float32, 8 float64) and far beyond it.
@@ -287,3 +287,39 @@ def test_ops_are_values():
         F.sum(x, axis=True)
     with pytest.raises(ShapeError, match="one int or None"):
         F.argmax(x, axis=1.0)
+
+
+@pytest.mark.parametrize("name", ["sum", "mean", "prod", "max", "min"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.bool_])
+@pytest.mark.parametrize("shape, axis", [((10,), None), ((32, 64), 0), ((32, 64), 1),
+                                         ((3, 40, 5), 1), ((4, 1, 70), (0, 1))])
+def test_contiguous_fast_path_gives_the_bits_of_the_general_path(name, dtype, shape, axis):
+    # A C-contiguous input runs the one cached serial kernel; the same values in a strided
+    # layout take the general path (copy to blocks, then `Fold.run`): the bits must agree.
+    rng = np.random.default_rng(8)
+    x = rng.uniform(0.5, 1.5, shape).astype(dtype)
+    strided = np.asfortranarray(x) if len(shape) > 1 else np.repeat(x, 2)[::2]
+    assert not strided.flags.c_contiguous and np.array_equal(strided, x)
+    fast, general = getattr(F, name)(x, axis=axis), getattr(F, name)(strided, axis=axis)
+    assert fast.dtype == general.dtype and fast.shape == general.shape
+    assert fast.tobytes() == general.tobytes()
+
+
+def test_reductions_of_one_op_and_shape_repeat_exactly():
+    # The plan of an (op, shape, dtype) is worked out once and reused: later calls with other
+    # values must not see the first call's data.
+    rng = np.random.default_rng(9)
+    for _ in range(3):
+        x = rng.standard_normal((6, 5)).astype(np.float32)
+        np.testing.assert_allclose(F.sum(x, axis=0), x.sum(0, dtype=np.float64), rtol=1e-6)
+        np.testing.assert_allclose(F.mean(x), x.mean(dtype=np.float64), rtol=1e-6)
+        assert F.max(x, axis=1).tolist() == x.max(1).tolist()
+
+
+def test_mean_gradient_scales_by_the_count_and_keeps_the_dtype():
+    g = np.array(2.0, np.float32)
+    grad = reduction.Mean(None, False).vjp(g, (Spec((4, 2), np.float32),), None)
+    assert grad.shape == (4, 2) and grad.dtype == np.float32
+    np.testing.assert_array_equal(grad, np.full((4, 2), 0.25, np.float32))
+    grad = reduction.Mean((1,), False).vjp(np.ones(3), (Spec((3, 4), np.float64),), None)
+    np.testing.assert_array_equal(grad, np.full((3, 4), 0.25))
