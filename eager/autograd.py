@@ -136,12 +136,13 @@ class AnomalyError(RuntimeError):
 _IS_OWN_CODE: dict = {}
 
 
-def record_site() -> tuple:
+def record_site(skip: int = 2) -> tuple:
     """(filename, lineno, function) of the user's frame, cheaply: no source is read here.
 
-    Runs for every recorded op, so whether a code object is dualgraph's own is cached.
+    Runs for every recorded op, so whether a code object is dualgraph's own is cached, and the
+    caller may `skip` frames it knows are its own (each frame looked at costs a frame object).
     """
-    frame = sys._getframe(2)
+    frame = sys._getframe(skip)
     while frame is not None:
         code = frame.f_code
         own = _IS_OWN_CODE.get(code)
@@ -176,7 +177,7 @@ class Node:
     (the module path it ran under, while `eager.viz.module_scopes` records them; else ()).
     """
 
-    __slots__ = ("op", "next_edges", "input_specs", "output_specs", "saved_inputs",
+    __slots__ = ("op", "next_edges", "_input_specs", "output_specs", "saved_inputs",
                  "saved_input_versions", "saved_outputs", "output_versions", "site", "scope",
                  "released", "output_hooks", "__weakref__")
 
@@ -184,18 +185,20 @@ class Node:
         # Built for every recorded op: plain loops, and only what the gradient rule will read.
         self.op = op
         self.next_edges = next_edges
-        specs = []
-        for a in input_arrays:
-            spec = _new_spec(Spec)
-            spec.shape, spec.dtype = a.shape, a.dtype
-            specs.append(spec)
-        self.input_specs = specs
         self.output_specs = output_specs
         if op.vjp_needs_inputs:
+            # The saved inputs give their shapes and dtypes when they are asked for.
             self.saved_inputs = inputs
             self.saved_input_versions = [t._version[0] for t in inputs]
+            self._input_specs = None
         else:
             self.saved_inputs = self.saved_input_versions = None
+            specs = []
+            for a in input_arrays:
+                spec = _new_spec(Spec)
+                spec.shape, spec.dtype = a.shape, a.dtype
+                specs.append(spec)
+            self._input_specs = specs
         if op.vjp_needs_outputs:
             # Outputs are saved as data plus version box, never as Tensors: a Tensor would
             # point back at this node and make a reference cycle only the GC could free.
@@ -207,6 +210,15 @@ class Node:
         self.scope = _state.scope
         self.released = False
         self.output_hooks = None
+
+    @property
+    def input_specs(self) -> list:
+        """The shape and dtype of each input, as the op saw them."""
+        specs = self._input_specs
+        if specs is None:
+            specs = self._input_specs = [Spec.raw(t.data.shape, t.data.dtype)
+                                         for t in self.saved_inputs]
+        return specs
 
     @property
     def name(self) -> str:
@@ -239,6 +251,8 @@ class Node:
         self.output_hooks.setdefault(index, []).append(hook)
 
     def release(self) -> None:
+        if self._input_specs is None:
+            self.input_specs  # noqa: B018  (kept: drawings still show the shapes)
         self.saved_inputs = None
         self.saved_outputs = None
         self.released = True

@@ -22,6 +22,7 @@ from framework.ops.elementwise import _ADD, _MUL, _SUB
 _MaxResult = namedtuple("max", ["values", "indices"])
 _MinResult = namedtuple("min", ["values", "indices"])
 
+_SUPPORTED = frozenset(dtypes.ALL)
 _VIEW_OPS = frozenset({"reshape", "transpose", "squeeze", "unsqueeze", "getitem",
                        "broadcast_to", "split"})
 
@@ -678,8 +679,9 @@ class EagerFrontend:
         # The hot path of every eager op: plain loops, local names and attribute reads.
         inputs, arrays, needs_grad = [], [], False
         for arg in args:
-            if not isinstance(arg, Tensor):
-                arg = Tensor(np.asarray(arg))  # a constant operand
+            if not isinstance(arg, Tensor):  # a constant operand
+                arg = (Tensor._wrap(arg, None, None, 0) if type(arg) is np.ndarray
+                       and arg.dtype in _SUPPORTED else Tensor(np.asarray(arg)))
             inputs.append(arg)
             arrays.append(arg.data)
             if arg.requires_grad:
@@ -700,8 +702,9 @@ class EagerFrontend:
             out._version = (inputs[0]._version if op.name in _VIEW_OPS
                             and _aliases(result, arrays[0]) else [0])
             if record and result.dtype.kind == "f":
+                # Frames: record_site, apply, then a Tensor method or bind: all our own.
                 out.grad_fn = Node(op, inputs, arrays, [spec], (out,), _edges_of(inputs),
-                                   record_site())
+                                   record_site(3))
                 out.requires_grad = True
             else:
                 out.requires_grad = False
@@ -717,7 +720,7 @@ class EagerFrontend:
         outputs = tuple(Tensor._wrap(r, version if version is not None and _aliases(r, arrays[0])
                                      else None, None, 0) for r in results)
         if record and any(r.dtype.kind == "f" for r in results):
-            node = Node(op, inputs, arrays, specs, outputs, _edges_of(inputs), record_site())
+            node = Node(op, inputs, arrays, specs, outputs, _edges_of(inputs), record_site(4))
             for i, y in enumerate(outputs):
                 if y.data.dtype.kind == "f":
                     y.grad_fn, y.output_nr, y.requires_grad = node, i, True

@@ -215,6 +215,32 @@ def test_the_recorded_graph_is_introspectable():
     assert leaf_edges[0][0].name == "AccumulateGrad" and leaf_edges[0][0].variable is x
 
 
+def test_a_leaf_keeps_one_accumulator_and_no_reference_cycle():
+    import weakref
+
+    x = leaf([1.0, 2.0])
+    first = (x * 2.0).grad_fn.next_functions[0][0]
+    assert (x + 1.0).grad_fn.next_functions[0][0] is first  # one AccumulateGrad per leaf
+    gc.disable()
+    try:
+        y = leaf([3.0])
+        alive = weakref.ref(y)
+        z = (y * y).sum()
+        del y
+        z.backward(retain_graph=True)  # the saved input keeps the leaf; its gradient arrives
+        assert alive() is not None and alive().grad.tolist() == [6.0]
+        del z
+        assert alive() is None  # freed by reference counting alone: no cycle through the tape
+        w = leaf([1.0])
+        out = (w + 1.0).sum()  # add saves nothing: the tape does not keep w alive
+        accumulator = out.grad_fn.next_functions[0][0].next_functions[0][0]
+        del w
+        assert accumulator.variable is None and "freed leaf" in repr(accumulator)
+        out.backward()  # a gradient for a leaf nobody can read any more is dropped quietly
+    finally:
+        gc.enable()
+
+
 def test_graph_memory_is_released_when_the_output_dies():
     x = leaf(np.ones(10_000))
     gc.collect()
