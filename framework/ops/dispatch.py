@@ -25,7 +25,10 @@ class ArrayFrontend:
     name = "arrays"
 
     def apply(self, op: Op, args):
-        return execute(op, *(np.asarray(a) for a in args))
+        for a in args:
+            if type(a) is not np.ndarray:
+                return execute(op, *[np.asarray(a) for a in args])
+        return execute(op, *args)
 
 
 ARRAYS = ArrayFrontend()
