@@ -73,9 +73,11 @@ class MatMul(Op):
     vjp_takes_needs = True
 
     def infer(self, a, b):
-        dtype = require_same_dtype(self.name, a, b)
-        require_dtype(self.name, a, dtypes.NUMERIC)
-        return Spec(matmul_shape(a.shape, b.shape, self.name), dtype)
+        dtype = a.dtype
+        if b.dtype != dtype or dtype not in _NUMERIC:  # the checks below name the problem
+            require_same_dtype(self.name, a, b)
+            require_dtype(self.name, a, dtypes.NUMERIC)
+        return Spec.raw(matmul_shape(a.shape, b.shape, self.name), dtype)
 
     def cpu(self, a, b):
         return matmul_kernel(a, b)
@@ -108,8 +110,13 @@ class MatMul(Op):
 
 def swap_last_axes(x):
     """The matrix transpose of every matrix in a stack (a view where the front-end allows)."""
-    ndim = len(x.shape)
-    return F.transpose(x, tuple(range(ndim - 2)) + (ndim - 1, ndim - 2))
+    return F.transpose(x, _last_axes_swapped(len(x.shape)))
+
+
+@functools.lru_cache(maxsize=64)
+def _last_axes_swapped(ndim: int) -> tuple:
+    """The axis order that swaps the last two of `ndim` axes: (1, 0) for matrices."""
+    return tuple(range(ndim - 2)) + (ndim - 1, ndim - 2)
 
 
 def _insert_unit_axis(x, position: int):
@@ -131,7 +138,11 @@ def matmul(a, b):
     array([[3., 3., 3., 3.],
            [3., 3., 3., 3.]], dtype=float32)
     """
-    return bind(MatMul(), *promote(a, b))
+    return bind(_MATMUL, *promote(a, b))
+
+
+_MATMUL = MatMul()  # built once: matmul runs on every layer of every step
+_NUMERIC = frozenset(dtypes.NUMERIC)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,8 +153,13 @@ def matmul(a, b):
 
 def matmul_kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Run `a @ b` on arrays the shape rule accepted; the result comes from the allocator."""
-    out_shape = matmul_shape(a.shape, b.shape)
+    out_shape = _matmul_shape(a.shape, b.shape, "matmul")  # array shapes are tuples
     out = empty(out_shape, a.dtype)
+    if a.ndim == 2 == b.ndim and a.dtype.kind == "f" and out.size and a.shape[1]:
+        # A matrix times a matrix, the common case: one GEMM, the same BLAS call the stacked
+        # path below makes, without its bookkeeping.
+        gemm(_blas_operand(a), _blas_operand(b), out)
+        return out
     a2 = a.reshape(1, -1) if a.ndim == 1 else a
     b2 = b.reshape(-1, 1) if b.ndim == 1 else b
     m, k = a2.shape[-2:]
@@ -189,6 +205,15 @@ def _matrix_stack(x: np.ndarray) -> tuple[np.ndarray, bool]:
     return contiguous(x).reshape(-1, rows, cols), False
 
 
+def _blas_operand(x: np.ndarray) -> np.ndarray:
+    """A matrix as BLAS reads it in place: C-ordered, or Fortran-ordered (a transposed view,
+    which numba hands BLAS with the transpose flag, as `_float_matmul` does); else a C copy."""
+    flags = x.flags
+    if flags.c_contiguous or flags.f_contiguous:
+        return x
+    return contiguous(x)
+
+
 _NO_BATCH = np.zeros(1, np.intp)
 
 
@@ -226,8 +251,15 @@ def batched_gemm(a: np.ndarray, b: np.ndarray, out: np.ndarray, transpose_a: boo
     >>> batched_gemm(a, a, out, transpose_a=True); float(out[0, 0, 0])
     3.0
     """
-    index = np.arange(out.shape[0], dtype=np.intp)
+    index = _identity_index(out.shape[0])
     _float_matmul(a, b, out, index, index, transpose_a, transpose_b)
+
+
+@numba.njit(cache=True)
+def gemm(a, b, out):
+    """out = a @ b for float matrices on BLAS (`_blas_operand` layouts): one GEMM, with three
+    arguments so numba dispatches it cheaply (it compiles once per pair of layouts)."""
+    np.dot(a, b, out)
 
 
 @numba.njit(cache=True)

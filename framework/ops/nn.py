@@ -24,6 +24,7 @@ Losses take `reduction` = "mean" | "sum" | "none", as in PyTorch.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 
@@ -37,7 +38,7 @@ from framework.codegen import load_module, source_fingerprint
 from framework.device import empty
 from framework.errors import DTypeError, DualgraphError, ShapeError
 from framework.ops.dispatch import as_operand, bind, promote
-from framework.ops.linalg import _float_matmul, _matrix_stack
+from framework.ops.linalg import _blas_operand, gemm
 from framework.ops.movement import check_index_values, contiguous
 from framework.ops.registry import Op, Spec, register, require_dtype, require_same_dtype
 from framework.shapes import broadcast_shapes, normalize_axis
@@ -376,9 +377,9 @@ def _drivers(row_body, block_body, arity: int, parallel: bool):
 
 
 def _run_along_axis(row_body, block_body, outer: int, inner: int, arrays, work: int) -> None:
-    """Run a body over every (outer, inner) row of `arrays` (3-D, or 2-D for per-row results).
+    """Run a body over every (outer, inner) row of `arrays`, made by `_along_axis_view`.
 
-    Each array has `outer` as its first and `inner` as its last dimension.
+    Each array has `outer` as its first dimension and, unless `inner` is 1, `inner` as its last.
     """
     if outer * inner == 0:
         return
@@ -386,13 +387,23 @@ def _run_along_axis(row_body, block_body, outer: int, inner: int, arrays, work: 
     parallel = work >= PARALLEL_MIN_SIZE and tasks > 1
     drivers = _drivers(row_body, block_body, len(arrays), parallel)
     if inner == 1:
-        drivers.rows(outer, *(a.reshape(a.shape[:-1]) for a in arrays))
+        drivers.rows(outer, *arrays)
     else:
         drivers.blocks(outer, inner, *arrays)
 
 
+def _along_axis_view(x: np.ndarray, outer: int, n: int, inner: int) -> np.ndarray:
+    """A C-ordered `x` as `_run_along_axis` takes it: (outer, n, inner), or (outer, n) rows
+    when inner is 1; n is None for per-row values: (outer, inner), or (outer,) rows."""
+    shape = (outer, inner) if n is None else (outer, n, inner)
+    if inner == 1:
+        shape = shape[:-1]
+    return x if x.shape == shape else x.reshape(shape)
+
+
+@functools.lru_cache(maxsize=1024)
 def _split_at(shape, axis: int) -> tuple[int, int, int]:
-    """(elements before axis, length of axis, elements after axis)."""
+    """(elements before axis, length of axis, elements after axis), once per shape."""
     return (math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:]))
 
 
@@ -414,10 +425,10 @@ class _AlongAxis(Op):
     def cpu(self, x):
         axis = normalize_axis(self.axis, x.ndim, self.name)
         outer, n, inner = _split_at(x.shape or (1,), axis)  # a 0-d input is one row of one
-        source = contiguous(x).reshape(outer, n, inner)
         out = empty(x.shape, x.dtype)
         _run_along_axis(type(self).row_body, type(self).block_body, outer, inner,
-                        (source, out.reshape(outer, n, inner)), x.size)
+                        (_along_axis_view(contiguous(x), outer, n, inner),
+                         _along_axis_view(out, outer, n, inner)), x.size)
         return out
 
 
@@ -488,13 +499,26 @@ def _check_logits(op: str, logits) -> None:
 
 def _label_loss_shape(op: str, logits, labels) -> tuple:
     """Check integer labels against logits; the per-sample loss shape (N, d1, ...)."""
-    _check_logits(op, logits)
-    require_dtype(op, labels, dtypes.INTS, "class labels")
-    expected = (logits.shape[0],) + tuple(logits.shape[2:])
-    if len(labels.shape) != len(expected) or not all(map(_same_dim, labels.shape, expected)):
+    if logits.dtype not in _FLOAT_SET or labels.dtype not in _INT_SET:
+        _check_logits(op, logits)
+        require_dtype(op, labels, dtypes.INTS, "class labels")
+    return _label_loss_shape_of(op, logits.shape, labels.shape)
+
+
+@functools.lru_cache(maxsize=1024)
+def _label_loss_shape_of(op: str, logits_shape: tuple, labels_shape: tuple) -> tuple:
+    """The shape half of `_label_loss_shape`, worked out once per pair of shapes."""
+    if len(logits_shape) < 2:
+        raise ShapeError(f"{op}: logits must have shape (N, C) or (N, C, d1, ...), "
+                         f"got {tuple(logits_shape)}")
+    expected = (logits_shape[0],) + tuple(logits_shape[2:])
+    if len(labels_shape) != len(expected) or not all(map(_same_dim, labels_shape, expected)):
         raise ShapeError(f"{op}: class labels must have shape {expected} for logits of shape "
-                         f"{tuple(logits.shape)}, got {tuple(labels.shape)}")
-    return tuple(map(_merged, expected, labels.shape))
+                         f"{tuple(logits_shape)}, got {tuple(labels_shape)}")
+    return tuple(map(_merged, expected, labels_shape))
+
+
+_FLOAT_SET, _INT_SET = frozenset(dtypes.FLOATS), frozenset(dtypes.INTS)
 
 
 def _probability_loss_shape(op: str, logits, target) -> tuple:
@@ -512,13 +536,22 @@ def _probability_loss_shape(op: str, logits, target) -> tuple:
 
 
 def _checked_labels(logits, labels) -> tuple:
-    """(outer, classes, inner, labels as (outer, inner)) around the class axis 1, once every
-    label is checked to be a valid class: the kernels index rows with them unchecked."""
-    outer, classes, inner = _split_at(logits.shape, 1)
-    flat_labels = contiguous(labels).reshape(outer, inner)
-    check_index_values("cross_entropy", labels, flat_labels.reshape(-1), classes,
-                       f"{classes} classes (logits of shape {logits.shape})", "class label")
-    return outer, classes, inner, flat_labels
+    """(outer, classes, inner, labels as `_along_axis_view` makes them) around the class axis
+    1, once every label is checked to be a valid class: the kernels index rows with them
+    unchecked."""
+    outer, classes, inner, valid = _class_axis_layout(logits.shape)
+    labels = contiguous(labels)
+    flat = labels if labels.ndim == 1 else labels.reshape(-1)
+    check_index_values("cross_entropy", labels, flat, classes, valid, "class label")
+    return outer, classes, inner, _along_axis_view(labels, outer, None, inner)
+
+
+@functools.lru_cache(maxsize=1024)
+def _class_axis_layout(shape: tuple) -> tuple:
+    """`_split_at(shape, 1)` and the valid label range a bad label's error names: made once
+    per logits shape, not on every call."""
+    outer, classes, inner = _split_at(shape, 1)
+    return outer, classes, inner, f"{classes} classes (logits of shape {shape})"
 
 
 @register
@@ -533,14 +566,14 @@ class LabelCrossEntropy(Op):
     def cpu(self, logits, labels):
         outer, classes, inner, flat_labels = _checked_labels(logits, labels)
         out = empty(labels.shape, logits.dtype)
-        source = contiguous(logits).reshape(outer, classes, inner)
         _run_along_axis(_label_loss_row, _label_loss_block, outer, inner,
-                        (source, flat_labels, out.reshape(outer, inner)), logits.size)
+                        (_along_axis_view(contiguous(logits), outer, classes, inner),
+                         flat_labels, _along_axis_view(out, outer, None, inner)), logits.size)
         return out
 
     def vjp(self, g, inputs, out):
         logits, labels = inputs
-        return bind(LabelCrossEntropyGrad(), logits, labels, g), None
+        return bind(_LABEL_CROSS_ENTROPY_GRAD, logits, labels, g), None
 
 
 def _label_one_hot(logits, labels):
@@ -566,8 +599,10 @@ class LabelCrossEntropyGrad(Op):
 
     def infer(self, logits, labels, g):
         shape = _label_loss_shape("cross_entropy", logits, labels)
-        require_same_dtype(self.name, logits, g)
-        if len(g.shape) != len(shape) or not all(map(_same_dim, g.shape, shape)):
+        if g.dtype != logits.dtype:
+            require_same_dtype(self.name, logits, g)
+        if g.shape != shape and (len(g.shape) != len(shape)
+                                 or not all(map(_same_dim, g.shape, shape))):
             raise ShapeError(f"{self.name}: the loss gradient must have the loss's shape "
                              f"{tuple(shape)}, got {tuple(g.shape)}")
         return Spec(logits.shape, logits.dtype)
@@ -576,9 +611,9 @@ class LabelCrossEntropyGrad(Op):
         outer, classes, inner, flat_labels = _checked_labels(logits, labels)
         out = empty(logits.shape, logits.dtype)
         _run_along_axis(_label_grad_row, _label_grad_block, outer, inner,
-                        (contiguous(logits).reshape(outer, classes, inner), flat_labels,
-                         contiguous(g).reshape(outer, inner), out.reshape(outer, classes, inner)),
-                        logits.size)
+                        (_along_axis_view(contiguous(logits), outer, classes, inner),
+                         flat_labels, _along_axis_view(contiguous(g), outer, None, inner),
+                         _along_axis_view(out, outer, classes, inner)), logits.size)
         return out
 
     def vjp(self, cotangent, inputs, out):
@@ -606,9 +641,9 @@ class ProbabilityCrossEntropy(Op):
         outer, classes, inner = _split_at(logits.shape, 1)
         out = empty(logits.shape[:1] + logits.shape[2:], logits.dtype)
         _run_along_axis(_probability_loss_row, _probability_loss_block, outer, inner,
-                        (contiguous(logits).reshape(outer, classes, inner),
-                         contiguous(target).reshape(outer, classes, inner),
-                         out.reshape(outer, inner)), logits.size)
+                        (_along_axis_view(contiguous(logits), outer, classes, inner),
+                         _along_axis_view(contiguous(target), outer, classes, inner),
+                         _along_axis_view(out, outer, None, inner)), logits.size)
         return out
 
     def vjp(self, g, inputs, out):
@@ -649,8 +684,13 @@ def cross_entropy(logits, target, reduction="mean"):
     """
     _check_reduction("cross_entropy", reduction)
     logits, target = as_operand(logits), as_operand(target)
-    op = ProbabilityCrossEntropy() if target.dtype.kind == "f" else LabelCrossEntropy()
+    op = _PROBABILITY_CROSS_ENTROPY if target.dtype.kind == "f" else _LABEL_CROSS_ENTROPY
     return _reduce(bind(op, logits, target), reduction)
+
+
+# The ops without attributes, built once (a frozen dataclass costs ~1 us to construct).
+_LABEL_CROSS_ENTROPY, _LABEL_CROSS_ENTROPY_GRAD = LabelCrossEntropy(), LabelCrossEntropyGrad()
+_PROBABILITY_CROSS_ENTROPY = ProbabilityCrossEntropy()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -726,30 +766,31 @@ class Linear(Op):
     def infer(self, x, weight, *bias):
         if len(bias) != self.has_bias:
             raise TypeError(f"{self.name} takes {2 + self.has_bias} inputs, got {2 + len(bias)}")
-        dtype = require_same_dtype(self.name, x, weight, *bias)
-        require_dtype(self.name, x, dtypes.FLOATS)
-        _check_linear_shapes(x.shape, weight.shape)
-        out_features = weight.shape[0]
-        if bias and (len(bias[0].shape) != 1 or not _same_dim(bias[0].shape[0], out_features)):
-            raise ShapeError(f"linear: bias must have shape ({out_features},) "
-                             f"(out_features), got {tuple(bias[0].shape)}")
-        return Spec(tuple(x.shape[:-1]) + (out_features,), dtype)
+        dtype = x.dtype
+        if (weight.dtype != dtype or (bias and bias[0].dtype != dtype)
+                or dtype not in _FLOAT_SET):  # the checks below name the problem
+            require_same_dtype(self.name, x, weight, *bias)
+            require_dtype(self.name, x, dtypes.FLOATS)
+        shape = _linear_shape(x.shape, weight.shape, bias[0].shape if bias else None)
+        return Spec.raw(shape, dtype)
 
     def cpu(self, x, weight, *bias):
         out_features, in_features = weight.shape
         out = empty(x.shape[:-1] + (out_features,), x.dtype)
         if out.size == 0:
             return out
-        rows = out.reshape(-1, out_features)
+        rows = out if out.ndim == 2 else out.reshape(-1, out_features)
         if in_features == 0:
             rows.fill(0)
-        else:
-            # x @ weight.T: a C-ordered weight is weight.T read with BLAS's trans flag.
-            weight_t, transposed = _matrix_stack(weight.T)
-            _float_matmul(contiguous(x).reshape(1, -1, in_features), weight_t, rows[None],
-                          _ONE_MATRIX, _ONE_MATRIX, False, transposed)
+            if bias:
+                np.add(rows, bias[0], out=rows)
+            return out
+        # x @ weight.T: a C-ordered weight is weight.T read with BLAS's trans flag.
+        x_rows = contiguous(x) if x.ndim == 2 else contiguous(x).reshape(-1, in_features)
         if bias:
-            np.add(rows, bias[0], out=rows)
+            _gemm_add_row(x_rows, _blas_operand(weight.T), bias[0], rows)
+        else:
+            gemm(x_rows, _blas_operand(weight.T), rows)
         return out
 
     def vjp(self, g, inputs, out, needs=(True, True, True)):
@@ -766,14 +807,34 @@ class Linear(Op):
                 if len(x.shape) > 2:
                     x2 = F.reshape(x, (-1, _known(weight.shape[1], x.shape[-1])))
                     g2 = F.reshape(g, (-1, _known(weight.shape[0], g.shape[-1])))
-                grad_weight = bind(LinearWeightGrad(), x2, g2)
+                grad_weight = bind(_LINEAR_WEIGHT_GRAD, x2, g2)
         if self.has_bias and needs[2]:
             leading = tuple(range(len(g.shape) - 1))
             grad_bias = F.sum(g, axis=leading) if leading else g
         return (grad_x, grad_weight, grad_bias) if self.has_bias else (grad_x, grad_weight)
 
 
-_ONE_MATRIX = np.zeros(1, np.intp)  # the batch index of a single GEMM
+@numba.njit(cache=True)
+def _gemm_add_row(a, b, row, out):
+    """out = a @ b + row: `gemm`'s BLAS call, then the row (a bias) added to each output row,
+    in one dispatch instead of a GEMM and a NumPy add (the same sums, so the same bits)."""
+    np.dot(a, b, out)
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            out[i, j] += row[j]
+
+
+@functools.lru_cache(maxsize=1024)
+def _linear_shape(x_shape: tuple, weight_shape: tuple, bias_shape) -> tuple:
+    """linear's output shape, once its inputs' shapes are checked (bias_shape None: no bias);
+    worked out once per combination of shapes."""
+    _check_linear_shapes(x_shape, weight_shape)
+    out_features = weight_shape[0]
+    if bias_shape is not None and (len(bias_shape) != 1
+                                   or not _same_dim(bias_shape[0], out_features)):
+        raise ShapeError(f"linear: bias must have shape ({out_features},) "
+                         f"(out_features), got {tuple(bias_shape)}")
+    return tuple(x_shape[:-1]) + (out_features,)
 
 
 @register
@@ -787,12 +848,15 @@ class LinearWeightGrad(Op):
     vjp_takes_needs = True
 
     def infer(self, x, g):
-        dtype = require_same_dtype(self.name, x, g)
-        require_dtype(self.name, x, dtypes.FLOATS)
-        if len(x.shape) != 2 or len(g.shape) != 2 or not _same_dim(x.shape[0], g.shape[0]):
+        dtype = x.dtype
+        if g.dtype != dtype or dtype not in _FLOAT_SET:  # the checks below name the problem
+            require_same_dtype(self.name, x, g)
+            require_dtype(self.name, x, dtypes.FLOATS)
+        x_shape, g_shape = x.shape, g.shape
+        if len(x_shape) != 2 or len(g_shape) != 2 or not _same_dim(x_shape[0], g_shape[0]):
             raise ShapeError(f"{self.name}: needs x (N, in) and g (N, out) with one N, got "
-                             f"shapes {tuple(x.shape)} and {tuple(g.shape)}")
-        return Spec((g.shape[1], x.shape[1]), dtype)
+                             f"shapes {tuple(x_shape)} and {tuple(g_shape)}")
+        return Spec((g_shape[1], x_shape[1]), dtype)
 
     def cpu(self, x, g):
         (rows, in_features), out_features = x.shape, g.shape[1]
@@ -800,9 +864,7 @@ class LinearWeightGrad(Op):
         if product.size and rows == 0:
             product.fill(0)
         elif product.size:
-            x_t, transposed = _matrix_stack(x.T)
-            _float_matmul(x_t, contiguous(g).reshape(1, rows, out_features), product[None],
-                          _ONE_MATRIX, _ONE_MATRIX, transposed, False)
+            gemm(_blas_operand(x.T), contiguous(g), product)
         return product.T
 
     def vjp(self, cotangent, inputs, out, needs=(True, True)):
@@ -837,17 +899,20 @@ def linear(x, weight, bias=None):
     """
     operands = promote(x, weight) if bias is None else promote(x, weight, bias)
     x, weight = operands[0], operands[1]
-    _check_linear_shapes(x.shape, weight.shape)
+    _linear_shape(x.shape, weight.shape, None)  # _check_linear_shapes, cached
     fused = dtypes.is_float(x.dtype) and (
         bias is None or (len(operands[2].shape) == 1
                          and _same_dim(operands[2].shape[0], weight.shape[0])))
     if fused:
-        return bind(Linear(bias is not None), *operands)
+        return bind(_LINEAR_WITH_BIAS if bias is not None else _LINEAR, *operands)
     if bias is None:
         return F.matmul(x, F.transpose(weight))
     bias = operands[2]
     broadcast_shapes(tuple(x.shape[:-1]) + (weight.shape[0],), bias.shape, op="linear")
     return F.add(F.matmul(x, F.transpose(weight)), bias)
 
+
+_LINEAR, _LINEAR_WITH_BIAS = Linear(False), Linear(True)  # built once, not per call
+_LINEAR_WEIGHT_GRAD = LinearWeightGrad()
 
 from framework.ops import functions as F  # noqa: E402  (rules call back into the functions)

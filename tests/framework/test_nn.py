@@ -1,5 +1,5 @@
 """What the nn spec table cannot express: index values out of range, mixed dtypes, -inf rows,
-the parallel and blocked kernel paths, and the float32 exp the kernels use."""
+the parallel and blocked kernel paths, the float32 exp the kernels use, and linear's bits."""
 
 import numba
 import numpy as np
@@ -8,6 +8,9 @@ import pytest
 from framework import dtypes
 from framework.errors import DTypeError, DualgraphError, ShapeError
 from framework.ops import F, nn
+from framework.ops.dispatch import bind
+from framework.ops.nn import Linear as LinearOp
+from framework.ops.nn import LinearWeightGrad
 from tests.framework import tracer
 from tests.framework.specs_nn import np_cross_entropy, np_log_softmax, np_softmax
 
@@ -250,3 +253,48 @@ def test_cross_entropy_second_order_gradient_needs_the_number_of_classes():
         nn.LabelCrossEntropyGrad().vjp(
             np.ones((2, 3)), (Spec((2, None), np.float32), Spec((2,), np.int64),
                               Spec((2,), np.float32)), None)
+
+
+@pytest.mark.parametrize("dtype", dtypes.FLOATS)
+@pytest.mark.parametrize("x_shape", [(33, 65), (3, 5, 65), (65,)])
+def test_linear_has_the_bits_of_matmul_then_add(dtype, x_shape):
+    # The graph front-end's dense layer runs matmul and add; eager's Linear runs one op.
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    weight = rng.standard_normal((17, 65)).astype(dtype)
+    bias = rng.standard_normal(17).astype(dtype)
+    product = F.matmul(x, F.transpose(weight))
+    np.testing.assert_array_equal(F.linear(x, weight, bias), F.add(product, bias))
+    np.testing.assert_array_equal(F.linear(x, weight), product)
+    weight = np.asfortranarray(weight)  # weight.T is C-ordered: BLAS reads it untransposed
+    np.testing.assert_array_equal(F.linear(x, weight, bias),
+                                  F.add(F.matmul(x, F.transpose(weight)), bias))
+
+
+@pytest.mark.parametrize("dtype", dtypes.FLOATS)
+def test_linear_weight_gradient_has_the_bits_of_the_dense_layer_gemm(dtype):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((33, 65)).astype(dtype)
+    g = rng.standard_normal((33, 17)).astype(dtype)
+    result = bind(LinearWeightGrad(), x, g)
+    assert result.shape == (17, 65) and result.dtype == dtype
+    np.testing.assert_array_equal(result, F.transpose(F.matmul(F.transpose(x), g)))
+    np.testing.assert_array_equal(bind(LinearWeightGrad(), np.asfortranarray(x), g), result)
+
+
+def test_linear_with_no_input_features_gives_the_bias():
+    bias = np.array([1.0, 2.0], np.float32)
+    result = F.linear(np.ones((3, 0), np.float32), np.ones((2, 0), np.float32), bias)
+    np.testing.assert_array_equal(result, np.tile(bias, (3, 1)))
+
+
+def test_shape_errors_come_on_every_call():
+    # The shape rules remember shapes they accepted, never ones they refused.
+    for _ in range(2):
+        with pytest.raises(ShapeError, match="in_features is 2"):
+            F.linear(np.ones((2, 3), np.float32), np.ones((4, 2), np.float32))
+        with pytest.raises(ShapeError, match=r"bias must have shape \(4,\)"):
+            LinearOp(True).infer(np.ones((2, 3), np.float32), np.ones((4, 3), np.float32),
+                                 np.ones(3, np.float32))
+        with pytest.raises(ShapeError, match="class labels must have shape"):
+            F.cross_entropy(np.ones((2, 3), np.float32), np.array([0, 1, 2]))
