@@ -189,7 +189,10 @@ class Node:
         if op.vjp_needs_inputs:
             # The saved inputs give their shapes and dtypes when they are asked for.
             self.saved_inputs = inputs
-            self.saved_input_versions = [t._version[0] for t in inputs]
+            versions = []
+            for t in inputs:  # a loop, not a comprehension: that would be a function call
+                versions.append(t._version[0])
+            self.saved_input_versions = versions
             self._input_specs = None
         else:
             self.saved_inputs = self.saved_input_versions = None

@@ -17,12 +17,16 @@ from framework import dtypes
 from framework.device import cpu, empty
 from framework.errors import DualgraphError
 from framework.ops import F, register_frontend
+from framework.ops import elementwise as _elementwise
 from framework.ops.elementwise import _ADD, _MUL, _SUB
+from framework.ops.linalg import _MATMUL
+from framework.ops.reduction import Sum
 
 _MaxResult = namedtuple("max", ["values", "indices"])
 _MinResult = namedtuple("min", ["values", "indices"])
 
 _SUPPORTED = frozenset(dtypes.ALL)
+_SUM_ALL = {False: Sum(None, False), True: Sum(None, True)}  # x.sum(), x.sum(keepdim=True)
 _VIEW_OPS = frozenset({"reshape", "transpose", "squeeze", "unsqueeze", "getitem",
                        "broadcast_to", "split"})
 
@@ -423,6 +427,8 @@ class Tensor:
     # -- reductions -------------------------------------------------------------------------------
 
     def sum(self, dim=None, keepdim=False, dtype=None):
+        if dim is None and dtype is None and type(keepdim) is bool:  # the loss's sum, say
+            return _run(_SUM_ALL[keepdim], [self], [self.data], self.requires_grad)
         x = self if dtype is None else F.cast(self, dtype)
         return F.sum(x, _dims(dim), keepdim)
 
@@ -512,9 +518,6 @@ class Tensor:
     def bool(self):
         return F.cast(self, dtypes.bool_)
 
-    def matmul(self, other):
-        return F.matmul(self, other)
-
     def masked_fill(self, mask, value):
         return F.where(mask, F.cast(F.full_like(self, value), self.dtype), self)
 
@@ -528,7 +531,6 @@ class Tensor:
     __rtruediv__ = lambda self, other: F.div(other, self)  # noqa: E731
     __pow__ = lambda self, other: F.pow(self, other)  # noqa: E731
     __rpow__ = lambda self, other: F.pow(other, self)  # noqa: E731
-    __matmul__ = lambda self, other: F.matmul(self, other)  # noqa: E731
     __rmatmul__ = lambda self, other: F.matmul(other, self)  # noqa: E731
     __neg__ = lambda self: F.neg(self)  # noqa: E731
     __pos__ = lambda self: self  # noqa: E731
@@ -569,9 +571,16 @@ _UNARY_METHODS = ["exp", "log", "log1p", "sqrt", "rsqrt", "tanh", "sigmoid", "re
 
 
 def _unary_method(name):
+    """The method for F.<name>, which binds its primitive to the input made float (or taken
+    as it is): a float Tensor, which neither conversion changes, goes straight to the
+    front-end, as Tensor methods bind straight to their kernels in PyTorch."""
     function = getattr(F, name)
+    primitive = getattr(_elementwise, f"_{name.upper()}")
 
     def method(self):
+        data = self.data
+        if data.dtype.kind == "f":
+            return _run(primitive, [self], [data], self.requires_grad)
         return function(self)
 
     method.__name__ = name
@@ -598,12 +607,15 @@ for _name in ("eq", "ne", "lt", "le", "gt", "ge", "maximum", "minimum"):
 
 
 def _arithmetic(name, primitive, function):
-    """x + y, x - y, x * y: two Tensors of one dtype go straight to the front-end (dtype
+    """x + y, x - y, x * y, x @ y: two Tensors of one dtype go straight to the front-end (dtype
     promotion and front-end lookup, `function`'s first steps, would leave them as they are)."""
 
     def method(self, other):
-        if isinstance(other, Tensor) and other.data.dtype == self.data.dtype:
-            return _EAGER.apply(primitive, (self, other))
+        if isinstance(other, Tensor):
+            a, b = self.data, other.data
+            if a.dtype == b.dtype:
+                return _run(primitive, [self, other], [a, b],
+                            self.requires_grad or other.requires_grad)
         return function(self, other)
 
     method.__name__ = name
@@ -611,7 +623,8 @@ def _arithmetic(name, primitive, function):
 
 
 for _name, _primitive, _function in (("__add__", _ADD, F.add), ("__sub__", _SUB, F.sub),
-                                     ("__mul__", _MUL, F.mul)):
+                                     ("__mul__", _MUL, F.mul), ("__matmul__", _MATMUL, F.matmul),
+                                     ("matmul", _MATMUL, F.matmul)):
     setattr(Tensor, _name, _arithmetic(_name, _primitive, _function))
 Tensor.gelu = lambda self: F.gelu(self)
 Tensor.negative = Tensor.neg
@@ -686,10 +699,16 @@ class EagerFrontend:
             arrays.append(arg.data)
             if arg.requires_grad:
                 needs_grad = True
+        return self.run(op, inputs, arrays, needs_grad)
+
+    def run(self, op, inputs: list, arrays: list, needs_grad: bool):
+        """Run `op` on Tensors `inputs` (their buffers `arrays`; `needs_grad`: whether one
+        requires grad) and record a node where a gradient may be needed. Tensor methods
+        whose operands need no conversion call this directly."""
         spec = op.infer(*arrays)
         result = op.cpu(*arrays)  # every Tensor lives on the CPU until CUDA arrives
         state = _state
-        record = needs_grad and state.grad_enabled and op.vjp is not None
+        record = needs_grad and state.grad_enabled and op.no_gradient is None
         if type(result) is tuple:
             outputs = self._outputs(op, inputs, arrays, list(spec), result, record)
         else:
@@ -702,7 +721,7 @@ class EagerFrontend:
             out._version = (inputs[0]._version if op.name in _VIEW_OPS
                             and _aliases(result, arrays[0]) else [0])
             if record and result.dtype.kind == "f":
-                # Frames: record_site, apply, then a Tensor method or bind: all our own.
+                # Frames: record_site, run, then apply or a Tensor method: all our own.
                 out.grad_fn = Node(op, inputs, arrays, [spec], (out,), _edges_of(inputs),
                                    record_site(3))
                 out.requires_grad = True
@@ -759,4 +778,5 @@ def _aliases(result: np.ndarray, source: np.ndarray) -> bool:
 
 
 _EAGER = EagerFrontend()
+_run = _EAGER.run
 register_frontend(Tensor, _EAGER)

@@ -76,13 +76,9 @@ def linear(input, weight, bias=None):
     >>> linear(eager.ones(1, 2), eager.tensor([[1.0, 2.0], [3.0, 4.0]])).tolist()
     [[3.0, 7.0]]
     """
-    if weight.ndim != 2:
-        raise ShapeError(f"linear: weight must be 2-D (out_features, in_features), got shape "
-                         f"{weight.shape}")
-    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
-        raise ShapeError(f"linear: input of shape {input.shape} does not end in the weight's "
-                         f"{weight.shape[1]} in_features (weight shape {weight.shape})")
-    if bias is not None and bias.shape != (weight.shape[0],):
+    # F.linear checks the weight and input shapes (naming them as PyTorch does); it also takes
+    # a bias that merely broadcasts, which PyTorch's Linear does not.
+    if bias is not None and len(weight.shape) == 2 and bias.shape != (weight.shape[0],):
         raise ShapeError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
     return F.linear(input, weight, bias)
 
@@ -402,6 +398,14 @@ def _check_class_input(function: str, input, target) -> None:
                          f"probabilities, got {target.dtype}")
 
 
+def _holds(labels: np.ndarray, value: int) -> bool:
+    """Whether any label equals `value` (the ignore_index, -100 by default, which valid labels
+    never are): one pass without a temporary array, as this runs on every loss call."""
+    if labels.size == 0:
+        return False
+    return bool(labels.min() <= value <= labels.max()) and bool((labels == value).any())
+
+
 def _check_class_weight(function: str, weight, classes: int) -> None:
     if weight is not None and weight.shape != (classes,):
         raise ShapeError(f"{function}: weight must have one entry per class, shape ({classes},), "
@@ -494,7 +498,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
         if weight is not None:
             log_probs = log_probs * _class_axis_view(weight, input.ndim)
         return _reduce(-(log_probs * target).sum(1), reduction)
-    if weight is None and label_smoothing == 0 and not (target.data == ignore_index).any():
+    if weight is None and label_smoothing == 0 and not _holds(target.data, ignore_index):
         return F.cross_entropy(input, target, reduction)
     log_probs = F.log_softmax(input, 1)
     picked, sample_weight, ignored = _picked_log_probabilities(

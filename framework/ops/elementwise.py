@@ -479,6 +479,7 @@ class Elementwise(Op):
         cls._kernel_modules = {}
         cls._allowed = frozenset(cls.input_dtypes)
         cls._flat_layout = "f" * cls.arity
+        cls._flat = None  # see _flat_plan
         # Whether one shared dtype is all the dtype rule asks (else infer always asks it).
         cls._plain_dtypes = cls.check_dtypes is Elementwise.check_dtypes
 
@@ -520,26 +521,26 @@ class Elementwise(Op):
                                           and arrays[1].flags.c_contiguous))):
             # The common case (one or two contiguous operands of one shape), kept short:
             # at small sizes these lines, not the arithmetic, are the cost of an op.
-            dtype = arrays[self.dtype_source].dtype
-            out = empty(first.shape, self.output_dtype or dtype)
+            serial, parallel, parallel_min_size, output_dtype, dtype_source, params = (
+                self._flat or self._flat_plan())
+            dtype = arrays[dtype_source].dtype
+            out = empty(first.shape, output_dtype or dtype)
             size = out.size
             if size:
-                kernels = (self._kernel_modules.get(self._flat_layout)
-                           or self.kernels(self._flat_layout))
-                kernel = kernels.parallel if size >= self.parallel_min_size else kernels.serial
+                kernel = parallel if size >= parallel_min_size else serial
                 flat = out if out.ndim == 1 else out.reshape(size)  # 1-D needs no view
                 # One call per arity and params, without building a list: at 10 elements
                 # an argument list costs a tenth of the op.
                 if len(arrays) == 1:
                     x = first if flat is out else first.reshape(size)
-                    if self.params:
+                    if params:
                         kernel(x, flat, self.kernel_params(dtype))
                     else:
                         kernel(x, flat)
                 else:
                     x, y = ((first, arrays[1]) if flat is out
                             else (first.reshape(size), arrays[1].reshape(size)))
-                    if self.params:
+                    if params:
                         kernel(x, y, flat, self.kernel_params(dtype))
                     else:
                         kernel(x, y, flat)
@@ -579,12 +580,22 @@ class Elementwise(Op):
         kernel(*[a.ravel() for a in arrays], out.ravel(), *params)
         return out
 
-    def kernels(self, layout: str):
+    @classmethod
+    def _flat_plan(cls) -> tuple:
+        """What the contiguous same-shape path reads, in one class attribute: (serial and
+        parallel flat kernels, parallel threshold, output dtype, dtype source, params)."""
+        kernels = cls.kernels(cls._flat_layout)
+        cls._flat = (kernels.serial, kernels.parallel, cls.parallel_min_size, cls.output_dtype,
+                     cls.dtype_source, cls.params)
+        return cls._flat
+
+    @classmethod
+    def kernels(cls, layout: str):
         """The generated module (`serial`, `parallel`) of this op for an operand layout."""
-        found = self._kernel_modules.get(layout)
+        found = cls._kernel_modules.get(layout)
         if found is None:
-            found = kernel_module(self.scalar, layout, self.params, self.name)
-            self._kernel_modules[layout] = found
+            found = kernel_module(cls.scalar, layout, cls.params, cls.name)
+            cls._kernel_modules[layout] = found
         return found
 
     @classmethod
