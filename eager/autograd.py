@@ -21,6 +21,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from framework.device import empty
 from framework.errors import describe_site
 from framework.ops.autodiff import apply_vjp, backprop
 from framework.ops.registry import Spec
@@ -261,9 +262,11 @@ class Node:
         self.released = True
 
     def run_vjp(self, cotangents, create_graph: bool):
-        from eager.tensor import Tensor
-
-        if self.released and (self.op.vjp_needs_inputs or self.op.vjp_needs_outputs):
+        """The input gradients, given one cotangent per output. With `create_graph` they are
+        Tensors and the rule's ops are recorded; else the rule runs on the buffers (arrays),
+        as there is nothing to record: the same kernels, without the Tensor bookkeeping."""
+        op = self.op
+        if self.released and (op.vjp_needs_inputs or op.vjp_needs_outputs):
             raise RuntimeError(
                 f"Trying to backward through the graph a second time (or to use saved values "
                 f"after they were freed): {self.name} from {site_text(self.site)} already ran "
@@ -274,9 +277,14 @@ class Node:
         if inputs is None:
             inputs = self.input_specs
         else:
-            for i, (tensor, version) in enumerate(zip(inputs, self.saved_input_versions)):
-                if tensor._version[0] != version:
-                    raise _modified_error(self, f"input {i}", tensor._version[0], version)
+            versions = self.saved_input_versions
+            values = []
+            for i, tensor in enumerate(inputs):
+                if tensor._version[0] != versions[i]:
+                    raise _modified_error(self, f"input {i}", tensor._version[0], versions[i])
+                values.append(tensor.data)
+            if not create_graph:
+                inputs = values
         outputs = None
         if self.saved_outputs is not None:
             outputs = []
@@ -284,9 +292,27 @@ class Node:
                 box, version = self.output_versions[i]
                 if box[0] != version:
                     raise _modified_error(self, f"output {i}", box[0], version)
-                outputs.append(Tensor._wrap(data, box, self, i))
-        return apply_vjp(self.op, cotangents, inputs, outputs, self.input_specs,
-                         self.output_specs, [edge is not None for edge in self.next_edges])
+                outputs.append(_tensor_type()._wrap(data, box, self, i) if create_graph
+                               else data)
+        needs = None  # every input wants its gradient, unless an edge says otherwise
+        for edge in self.next_edges:
+            if edge is None:
+                needs = [edge is not None for edge in self.next_edges]
+                break
+        return apply_vjp(op, cotangents, inputs, outputs, self.input_specs, self.output_specs,
+                         needs)
+
+
+_TENSOR: list = []
+
+
+def _tensor_type():
+    """eager.tensor.Tensor, imported once (that module imports this one)."""
+    if not _TENSOR:
+        from eager.tensor import Tensor
+
+        _TENSOR.append(Tensor)
+    return _TENSOR[0]
 
 
 def _modified_error(node: Node, which: str, now: int, expected: int) -> RuntimeError:
@@ -369,7 +395,9 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
                     f"grad can be implicitly created only for scalar outputs; this output has "
                     f"shape {y.shape}: pass gradient= (a tensor of that shape) to backward()"
                 )
-            g = Tensor(np.ones(y.shape, y.dtype))
+            seed = empty(y.data.shape, y.data.dtype)  # counted, like every buffer
+            seed.fill(1)
+            g = Tensor._wrap(seed, None, None, 0)
         elif not isinstance(g, Tensor):
             g = Tensor(np.asarray(g, y.dtype))
         if g.shape != y.shape:
@@ -379,6 +407,12 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
         seeds.append((edge[0], edge[1], g))
 
     anomaly = is_anomaly_enabled()
+    if create_graph:
+        as_tensor = as_value = _same
+    else:
+        # The sweep runs on buffers (see Node.run_vjp); hooks and leaves still get Tensors.
+        seeds = [(node, index, g.data) for node, index, g in seeds]
+        as_tensor, as_value = _wrapped, _unwrapped
 
     def vjp(node, cotangents):
         if node.output_hooks:
@@ -386,23 +420,23 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
             for index, hooks in node.output_hooks.items():
                 for hook in hooks:
                     if cotangents[index] is not None:
-                        replaced = hook(cotangents[index])
+                        replaced = hook(as_tensor(cotangents[index]))
                         if replaced is not None:
-                            cotangents[index] = replaced
+                            cotangents[index] = as_value(replaced)
         if wanted:
             for index, g in enumerate(cotangents):
                 slot = wanted.get((node, index))
                 if slot is not None:
                     captured[slot] = g
-        if isinstance(node, AccumulateGrad):
+        if type(node) is AccumulateGrad:
             variable = node.variable
             if inputs is None and variable is not None:
-                variable._accumulate(cotangents[0], create_graph)
+                variable._accumulate(as_tensor(cotangents[0]), create_graph)
             return ()
         grads = node.run_vjp(cotangents, create_graph)
         if anomaly:
             for i, g in enumerate(grads):
-                if g is not None and np.isnan(g.data).any():
+                if g is not None and np.isnan(as_value(g)).any():
                     raise AnomalyError(
                         f"gradient {i} of {node.name} is NaN; the op {node.op.name} was "
                         f"called at {site_text(node.site)}", node.op.name, node.site)
@@ -424,8 +458,22 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
                 raise RuntimeError(
                     f"input {i} of grad() was not used to compute the outputs; pass "
                     "allow_unused=True to get None for it")
-        return tuple(captured)
+        return tuple(None if g is None else as_tensor(g) for g in captured)
     return None
+
+
+def _same(value):
+    return value
+
+
+def _wrapped(value):
+    """A gradient buffer as a Tensor (for hooks, leaves and grad()'s results)."""
+    return _tensor_type()._wrap(value, None, None, 0)
+
+
+def _unwrapped(value):
+    """What a hook returned, as a buffer the buffer-level sweep can use."""
+    return value.data if isinstance(value, _tensor_type()) else np.asarray(value)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

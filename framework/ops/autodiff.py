@@ -77,7 +77,11 @@ def backprop(seeds, edges: Callable, vjp: Callable, num_outputs: Callable) -> No
         slots[index] = accumulate(slots[index], grad)
 
     def parents(node):
-        return [edge[0] for edge in edges(node) if edge is not None]
+        found = []
+        for edge in edges(node):  # a loop: a comprehension is one more call per node
+            if edge is not None:
+                found.append(edge[0])
+        return found
 
     for node in reversed(toposort(list(pending), parents)):
         cotangents = pending.pop(node, None)
@@ -111,7 +115,7 @@ def apply_vjp(op: Op, cotangents: Sequence, inputs: Sequence, outputs: Sequence,
     `Op.vjp_needs_inputs`). `needs` (one bool per input, default all) says which gradients are
     wanted; rules that declare `vjp_takes_needs` skip the others, and they come back None.
     """
-    if op.vjp is None:  # an op with `no_gradient` passes nothing back
+    if op.no_gradient is not None:  # an op without a gradient rule passes nothing back
         return [None] * len(input_specs)
     if len(output_specs) == 1:
         g, out = cotangents[0], outputs[0] if outputs else None
@@ -124,7 +128,7 @@ def apply_vjp(op: Op, cotangents: Sequence, inputs: Sequence, outputs: Sequence,
         grads = op.vjp(g, tuple(inputs), out, tuple(needs))
     else:
         grads = op.vjp(g, tuple(inputs), out)
-    if not isinstance(grads, (tuple, list)):
+    if type(grads) is not tuple and type(grads) is not list:
         grads = (grads,)
     fitted = []
     for i, (grad, spec) in enumerate(zip(grads, input_specs)):
