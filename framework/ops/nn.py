@@ -40,6 +40,7 @@ from framework.errors import DTypeError, DualgraphError, ShapeError
 from framework.ops.dispatch import as_operand, bind, promote
 from framework.ops.linalg import _blas_operand, gemm
 from framework.ops.movement import check_index_values, contiguous
+from framework.ops.reduction import Mean
 from framework.ops.registry import Op, Spec, register, require_dtype, require_same_dtype
 from framework.shapes import broadcast_shapes, normalize_axis
 
@@ -629,6 +630,62 @@ class LabelCrossEntropyGrad(Op):
 
 
 @register
+class LabelCrossEntropyMean(Op):
+    """The label loss averaged over every sample, as one op: `mean(cross_entropy_labels)`,
+    computed by those two ops' kernels (so the same bits), with one gradient op instead of
+    three (the mean's scale and spread, then the loss's gradient)."""
+
+    name = "cross_entropy_labels_mean"
+
+    def infer(self, logits, labels):
+        _label_loss_shape("cross_entropy", logits, labels)
+        return Spec((), logits.dtype)
+
+    def cpu(self, logits, labels):
+        return _MEAN_OF_ALL.cpu(_LABEL_CROSS_ENTROPY.cpu(logits, labels))
+
+    def vjp(self, g, inputs, out):
+        logits, labels = inputs
+        return bind(_LABEL_CROSS_ENTROPY_MEAN_GRAD, logits, labels, g), None
+
+
+@register
+class LabelCrossEntropyMeanGrad(Op):
+    """The gradient of `cross_entropy_labels_mean` for its scalar cotangent g: the label loss's
+    gradient with every sample's cotangent g / N, rounded as the mean's own gradient rounds it
+    (g times 1/N in the loss's dtype). Differentiable again, for second order."""
+
+    name = "cross_entropy_labels_mean_grad"
+
+    def infer(self, logits, labels, g):
+        _label_loss_shape("cross_entropy", logits, labels)
+        if g.dtype != logits.dtype:
+            require_same_dtype(self.name, logits, g)
+        if len(g.shape) != 0:
+            raise ShapeError(f"{self.name}: the loss gradient must be a scalar, got shape "
+                             f"{tuple(g.shape)}")
+        return Spec(logits.shape, logits.dtype)
+
+    def cpu(self, logits, labels, g):
+        spread = empty(labels.shape, g.dtype)
+        spread.fill(g * _inverse_count(labels.size, g.dtype))  # one IEEE multiply, as F.mul
+        return _LABEL_CROSS_ENTROPY_GRAD.cpu(logits, labels, spread)
+
+    def vjp(self, cotangent, inputs, out):
+        logits, labels, g = inputs
+        scale = _inverse_count(math.prod(labels.shape), g.dtype)
+        spread = F.broadcast_to(F.mul(g, scale), labels.shape)
+        grad_logits, _, grad_spread = _LABEL_CROSS_ENTROPY_GRAD.vjp(
+            cotangent, (logits, labels, spread), out)
+        return grad_logits, None, F.mul(F.sum(grad_spread), scale)
+
+
+def _inverse_count(count: int, dtype: np.dtype):
+    """1 / count in `dtype` (NaN for no samples), as the mean's gradient rule rounds it."""
+    return dtype.type(1.0 / count if count else math.nan)
+
+
+@register
 class ProbabilityCrossEntropy(Op):
     """sum over classes of -target * log_softmax(logits, axis=1): the unreduced loss."""
 
@@ -684,13 +741,19 @@ def cross_entropy(logits, target, reduction="mean"):
     """
     _check_reduction("cross_entropy", reduction)
     logits, target = as_operand(logits), as_operand(target)
-    op = _PROBABILITY_CROSS_ENTROPY if target.dtype.kind == "f" else _LABEL_CROSS_ENTROPY
-    return _reduce(bind(op, logits, target), reduction)
+    if target.dtype.kind == "f":
+        return _reduce(bind(_PROBABILITY_CROSS_ENTROPY, logits, target), reduction)
+    if reduction == "mean":  # the training loss: one op forward, one backward
+        return bind(_LABEL_CROSS_ENTROPY_MEAN, logits, target)
+    return _reduce(bind(_LABEL_CROSS_ENTROPY, logits, target), reduction)
 
 
 # The ops without attributes, built once (a frozen dataclass costs ~1 us to construct).
 _LABEL_CROSS_ENTROPY, _LABEL_CROSS_ENTROPY_GRAD = LabelCrossEntropy(), LabelCrossEntropyGrad()
 _PROBABILITY_CROSS_ENTROPY = ProbabilityCrossEntropy()
+_LABEL_CROSS_ENTROPY_MEAN = LabelCrossEntropyMean()
+_MEAN_OF_ALL = Mean(None, False)
+_LABEL_CROSS_ENTROPY_MEAN_GRAD = LabelCrossEntropyMeanGrad()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,7 +31,9 @@ def test_mlp_drawing_has_its_ops_parameters_inputs_and_output():
     ops = by_kind(nodes, "op")
     assert all(n.label.endswith("Backward") for n in ops)
     assert [n.label for n in ops].count("ReluBackward") == 1
-    assert ops[-1].label == "MeanBackward" and ops[-1].op == "mean"
+    # The mean label loss is one op (forward and backward).
+    assert ops[-1].label == "CrossEntropyLabelsMeanBackward"
+    assert ops[-1].op == "cross_entropy_labels_mean"
     parameters = {(n.cluster, n.label, n.details) for n in by_kind(nodes, "parameter")}
     assert parameters == {(("0",), "weight", ("(8, 4) float32",)),
                           (("0",), "bias", ("(8,) float32",)),

@@ -5,7 +5,7 @@ import numpy as np
 
 from framework import dtypes
 from framework.ops import F, bind
-from framework.ops.nn import LabelCrossEntropyGrad, LinearWeightGrad
+from framework.ops.nn import LabelCrossEntropyGrad, LabelCrossEntropyMeanGrad, LinearWeightGrad
 from tests.framework.opspec import OpSpec
 
 # ---------------------------------------------------------------------------------------------
@@ -148,6 +148,14 @@ SPECS = [
            make_input=LabelGradInputs(axis=1),
            bad=[(((4, 5), (4,), (3,)), dtypes.float32,
                  r"the loss gradient must have the loss's shape \(4,\)")]),
+    OpSpec("cross_entropy_labels_mean_grad",
+           lambda logits, labels, g: bind(LabelCrossEntropyMeanGrad(), logits, labels, g),
+           lambda logits, labels, g: np_label_grad(
+               logits, labels, np.full(labels.shape, g / labels.size, logits.dtype)),
+           [((4, 5), (4,), ()), ((2, 4, 3), (2, 3), ()), ((1, 1), (1,), ())],
+           make_input=LabelGradInputs(axis=1),
+           bad=[(((4, 5), (4,), (4,)), dtypes.float32,
+                 r"cross_entropy_labels_mean_grad: the loss gradient must be a scalar")]),
     OpSpec("cross_entropy_labels_sum", _cross_entropy("sum"),
            lambda x, t: np_cross_entropy(x, t, "sum"), LABEL_SHAPES + EMPTY_LABEL_SHAPES,
            make_input=IndicesWithin(axis=1)),
