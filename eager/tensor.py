@@ -8,6 +8,7 @@ is on and an input requires grad, record a backward `Node` on the tape.
 from __future__ import annotations
 
 from collections import namedtuple
+from operator import attrgetter
 
 import numpy as np
 
@@ -83,9 +84,10 @@ class Tensor:
 
     # -- basic properties ---------------------------------------------------------------------
 
-    shape = property(lambda self: self.data.shape)
-    dtype = property(lambda self: self.data.dtype)
-    ndim = property(lambda self: self.data.ndim)
+    # The buffer's own attributes, read through C getters: shape rules read them on every op.
+    shape = property(attrgetter("data.shape"))
+    dtype = property(attrgetter("data.dtype"))
+    ndim = property(attrgetter("data.ndim"))
     device = property(lambda self: cpu)
     is_leaf = property(lambda self: self.grad_fn is None)
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))

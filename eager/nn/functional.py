@@ -23,12 +23,13 @@ import warnings
 import numpy as np
 
 from eager.autograd import no_grad
-from eager.tensor import Tensor
+from eager.tensor import Tensor, _run
 from framework import dtypes
 from framework.errors import ArgumentError, DTypeError, ShapeError
 from framework.ops import F
 from framework.ops import random as framework_random
 from framework.ops.movement import IndexingError
+from framework.ops.nn import _LINEAR, _LINEAR_WITH_BIAS
 
 __all__ = [
     "avg_pool2d", "batch_norm", "conv2d", "cross_entropy", "dropout", "embedding", "flatten",
@@ -80,6 +81,18 @@ def linear(input, weight, bias=None):
     # a bias that merely broadcasts, which PyTorch's Linear does not.
     if bias is not None and len(weight.shape) == 2 and bias.shape != (weight.shape[0],):
         raise ShapeError(f"linear: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+    if isinstance(input, Tensor) and isinstance(weight, Tensor):
+        # Every layer of every step: float Tensors of one dtype need none of F.linear's
+        # conversions, so they go straight to the op, whose shape rule checks them.
+        x, w = input.data, weight.data
+        dtype = x.dtype
+        if dtype.kind == "f" and w.dtype == dtype:
+            if bias is None:
+                return _run(_LINEAR, [input, weight], [x, w],
+                            input.requires_grad or weight.requires_grad)
+            if isinstance(bias, Tensor) and bias.data.dtype == dtype:
+                return _run(_LINEAR_WITH_BIAS, [input, weight, bias], [x, w, bias.data],
+                            input.requires_grad or weight.requires_grad or bias.requires_grad)
     return F.linear(input, weight, bias)
 
 

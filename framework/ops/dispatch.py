@@ -54,8 +54,10 @@ def frontend_of_type(value_type: type):
 def bind(op: Op, *args):
     """Apply a primitive to arguments from one front-end (or plain arrays)."""
     frontend = None
+    cache = _LOOKUP_CACHE
     for arg in args:
-        found = frontend_of_type(type(arg))
+        kind = type(arg)
+        found = cache[kind] if kind in cache else frontend_of_type(kind)
         if found is not None and found is not frontend:
             if frontend is not None:
                 raise DualgraphError(
@@ -98,7 +100,10 @@ def promote(*values):
             return fast
     elif values and _is_value(values[0]) and values[0].dtype in _SUPPORTED:
         dtype = values[0].dtype  # e.g. linear's (x, weight, bias): all one dtype already
-        if all(_is_value(v) and v.dtype == dtype for v in values):
+        for v in values:  # a loop, not all(generator): this runs on every such call
+            if not (_is_value(v) and v.dtype == dtype):
+                break
+        else:
             return list(values)
     common = dtypes.result_type(*(v if dtypes.is_weak_scalar(v) or hasattr(v, "dtype")
                                   else np.asarray(v) for v in values))
