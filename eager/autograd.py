@@ -431,7 +431,8 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
         if type(node) is AccumulateGrad:
             variable = node.variable
             if inputs is None and variable is not None:
-                variable._accumulate(as_tensor(cotangents[0]), create_graph)
+                owned = not create_graph and _exclusive(cotangents)  # before any new reference
+                variable._accumulate(as_tensor(cotangents[0]), create_graph, owned)
             return ()
         grads = node.run_vjp(cotangents, create_graph)
         if anomaly:
@@ -460,6 +461,26 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
                     "allow_unused=True to get None for it")
         return tuple(None if g is None else as_tensor(g) for g in captured)
     return None
+
+
+def _exclusive(slots) -> bool:
+    """Whether the buffer slots[0] is referenced by nothing but that slot: no other slot or
+    Tensor, no view, no saved value, not the caller's. A leaf may then keep it as its `.grad`
+    without a copy, as PyTorch's AccumulateGrad takes a gradient nobody else holds."""
+    value = slots[0]
+    if type(value) is not np.ndarray or value.base is not None or not value.flags.writeable:
+        return False
+    del value  # this function's own reference must not count
+    return _reference_count(slots) <= _SOLE_REFERENCES
+
+
+def _reference_count(slots) -> int:
+    return sys.getrefcount(slots[0])
+
+
+# What `_reference_count` reports for a buffer held by its slot alone: measured, not assumed,
+# as interpreters differ in the temporary references they count.
+_SOLE_REFERENCES = _reference_count([np.empty(1)])
 
 
 def _same(value):

@@ -180,14 +180,19 @@ class Tensor:
             edge = self._accumulator = (AccumulateGrad(self), 0)
         return edge
 
-    def _accumulate(self, g, create_graph: bool):
+    def _accumulate(self, g, create_graph: bool, owned: bool = False):
+        """Add the gradient `g` into `.grad`. `owned`: nothing else holds g's buffer, so a
+        first gradient is kept as it is instead of copied (unless a hook sees it first)."""
         if self._leaf_hooks:
+            owned = False
             for hook in self._leaf_hooks:
                 replaced = hook(g)
                 if replaced is not None:
                     g = replaced
         if create_graph:
             self.grad = g if self.grad is None else self.grad + g
+        elif self.grad is None and owned and g.data.dtype == self.data.dtype:
+            self.grad = g
         elif self.grad is None:
             # A fresh buffer, from the allocator so it counts: the gradient may alias a saved
             # or seed value, or another leaf's gradient (x + y passes one to both).

@@ -181,7 +181,9 @@ def relu(input, inplace: bool = False):
     >>> relu(eager.tensor([-1.0, 2.0])).tolist()
     [0.0, 2.0]
     """
-    return input.clamp_(min=0) if inplace else F.relu(input)
+    if inplace:
+        return input.clamp_(min=0)
+    return input.relu() if isinstance(input, Tensor) else F.relu(input)  # the method's short path
 
 
 def tanh(input):

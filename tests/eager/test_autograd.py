@@ -241,6 +241,33 @@ def test_a_leaf_keeps_one_accumulator_and_no_reference_cycle():
         gc.enable()
 
 
+def test_leaf_gradients_never_share_memory_with_anything_else():
+    # A first gradient nobody else holds becomes .grad without a copy; everything else is
+    # copied. Each case here would alias if a shared buffer were taken.
+    x, y = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    (x + y).backward(eager.tensor([1.0, 1.0], dtype=eager.float64))  # one g for both leaves
+    assert not np.shares_memory(x.grad.numpy(), y.grad.numpy())
+    x.grad.numpy()[0] = 100.0
+    assert y.grad.tolist() == [1.0, 1.0]
+
+    z = leaf([1.0, 2.0])
+    seed = eager.tensor([5.0, 6.0], dtype=eager.float64)
+    (z + 0.0).backward(seed)  # the user's gradient passes straight through to the leaf
+    seed.numpy()[0] = -1.0
+    assert z.grad.tolist() == [5.0, 6.0]
+
+    kept = []
+    w = leaf([1.0, 2.0])
+    w.register_hook(lambda g: kept.append(g))  # a hook that keeps what it sees
+    (w * 3.0).sum().backward()
+    kept[0].numpy()[0] = 0.0
+    assert w.grad.tolist() == [3.0, 3.0]
+
+    b = leaf([1.0, 2.0])
+    (b * 2.0).sum().backward()  # a fresh buffer nobody else holds: kept, and still correct
+    assert b.grad.tolist() == [2.0, 2.0] and b.grad.numpy().flags.writeable
+
+
 def test_graph_memory_is_released_when_the_output_dies():
     x = leaf(np.ones(10_000))
     gc.collect()
