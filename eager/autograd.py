@@ -178,15 +178,19 @@ class Node:
     (the module path it ran under, while `eager.viz.module_scopes` records them; else ()).
     """
 
-    __slots__ = ("op", "next_edges", "_input_specs", "output_specs", "saved_inputs",
-                 "saved_input_versions", "saved_outputs", "output_versions", "site", "scope",
-                 "released", "output_hooks", "__weakref__")
+    # Instance attributes are set only where they differ from these defaults: a node is
+    # built for every recorded op.
+    saved_inputs = saved_input_versions = saved_outputs = output_versions = None
+    _input_specs = None
+    released = False
+    output_hooks = None
 
     def __init__(self, op, inputs, input_arrays, output_specs, outputs, next_edges, site):
-        # Built for every recorded op: plain loops, and only what the gradient rule will read.
         self.op = op
         self.next_edges = next_edges
         self.output_specs = output_specs
+        self.site = site
+        self.scope = _state.scope
         if op.vjp_needs_inputs:
             # The saved inputs give their shapes and dtypes when they are asked for.
             self.saved_inputs = inputs
@@ -194,9 +198,7 @@ class Node:
             for t in inputs:  # a loop, not a comprehension: that would be a function call
                 versions.append(t._version[0])
             self.saved_input_versions = versions
-            self._input_specs = None
         else:
-            self.saved_inputs = self.saved_input_versions = None
             specs = []
             for a in input_arrays:
                 spec = _new_spec(Spec)
@@ -206,14 +208,11 @@ class Node:
         if op.vjp_needs_outputs:
             # Outputs are saved as data plus version box, never as Tensors: a Tensor would
             # point back at this node and make a reference cycle only the GC could free.
-            self.saved_outputs = [t.data for t in outputs]
-            self.output_versions = [(t._version, t._version[0]) for t in outputs]
-        else:
-            self.saved_outputs = self.output_versions = None
-        self.site = site
-        self.scope = _state.scope
-        self.released = False
-        self.output_hooks = None
+            saved, versions = [], []
+            for t in outputs:
+                saved.append(t.data)
+                versions.append((t._version, t._version[0]))
+            self.saved_outputs, self.output_versions = saved, versions
 
     @property
     def input_specs(self) -> list:

@@ -765,8 +765,8 @@ def _edges_of(inputs) -> list:
             edges.append(None)
         elif t.grad_fn is not None:
             edges.append((t.grad_fn, t.output_nr))
-        else:
-            edges.append(t._leaf_edge())
+        else:  # a leaf: its kept edge, read inline (every op on a parameter comes here)
+            edges.append(t._accumulator or t._leaf_edge())
     return edges
 
 

@@ -460,6 +460,9 @@ def broadcast_quickly(shapes: list, op: str) -> tuple:
     return tuple(result)
 
 
+_new_spec = object.__new__
+
+
 class Elementwise(Op):
     """Shared rule and kernels of elementwise ops; subclasses give `scalar` and dtypes.
 
@@ -497,7 +500,9 @@ class Elementwise(Op):
             if dtype not in self._allowed:
                 require_dtype(self.name, first, self.input_dtypes)
         if type(shape) is tuple:  # arrays' shapes (not a graph's TensorShape): no conversion
-            return Spec.raw(shape, self.output_dtype or dtype)
+            spec = _new_spec(Spec)  # Spec.raw, inline: every elementwise op comes here
+            spec.shape, spec.dtype = shape, self.output_dtype or dtype
+            return spec
         return Spec(shape, self.output_dtype or dtype)
 
     def check_dtypes(self, inputs) -> np.dtype:
