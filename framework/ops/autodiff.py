@@ -92,6 +92,9 @@ def backprop(seeds, edges: Callable, vjp: Callable, num_outputs: Callable) -> No
                 break
         else:
             continue  # no gradient reached this node
+        # Each cotangent is held by its slot alone while `vjp` runs, so a front-end may tell
+        # whether anything else references it (eager leaves keep such a buffer uncopied).
+        c = None
         input_grads = vjp(node, cotangents)
         for edge, grad in zip(edges(node), input_grads):
             if edge is None or grad is None:
@@ -102,6 +105,7 @@ def backprop(seeds, edges: Callable, vjp: Callable, num_outputs: Callable) -> No
                 slots = pending[parent] = [None] * num_outputs(parent)
             previous = slots[index]
             slots[index] = grad if previous is None else accumulate(previous, grad)
+        input_grads = grad = previous = None
 
 
 def apply_vjp(op: Op, cotangents: Sequence, inputs: Sequence, outputs: Sequence,
