@@ -513,8 +513,18 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
         if weight is not None:
             log_probs = log_probs * _class_axis_view(weight, input.ndim)
         return _reduce(-(log_probs * target).sum(1), reduction)
-    if weight is None and label_smoothing == 0 and not _holds(target.data, ignore_index):
-        return F.cross_entropy(input, target, reduction)
+    if weight is None and label_smoothing == 0:
+        if 0 <= ignore_index < classes:
+            if not _holds(target.data, ignore_index):
+                return F.cross_entropy(input, target, reduction)
+        else:
+            # An ignore_index outside the classes (-100, the default) is a label the fused op
+            # refuses, before any kernel: so only its refusal needs a second look.
+            try:
+                return F.cross_entropy(input, target, reduction)
+            except IndexingError:
+                if not _holds(target.data, ignore_index):
+                    raise
     log_probs = F.log_softmax(input, 1)
     picked, sample_weight, ignored = _picked_log_probabilities(
         "cross_entropy", log_probs, target, weight, ignore_index)

@@ -65,7 +65,13 @@ def bind(op: Op, *args):
                     f"({frontend.name} and {found.name}) in one op"
                 )
             frontend = found
-    return (frontend or ARRAYS).apply(op, args)
+    if frontend is None:
+        for arg in args:
+            if type(arg) is not np.ndarray:
+                return ARRAYS.apply(op, args)
+        op.infer(*args)  # NumPy arrays (the graph's session, eager's backward): on the CPU
+        return op.cpu(*args)
+    return frontend.apply(op, args)
 
 
 _SUPPORTED = frozenset(dtypes.ALL)
