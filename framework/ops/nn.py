@@ -38,9 +38,9 @@ from framework.codegen import load_module, source_fingerprint
 from framework.device import empty
 from framework.errors import DTypeError, DualgraphError, ShapeError
 from framework.ops.dispatch import as_operand, bind, promote
-from framework.ops.linalg import _blas_operand, gemm
+from framework.ops.linalg import _blas_operand, gemm, matmul_kernel
 from framework.ops.movement import check_index_values, contiguous
-from framework.ops.reduction import Mean
+from framework.ops.reduction import Mean, Sum
 from framework.ops.registry import Op, Spec, register, require_dtype, require_same_dtype
 from framework.shapes import broadcast_shapes, normalize_axis
 
@@ -858,6 +858,9 @@ class Linear(Op):
 
     def vjp(self, g, inputs, out, needs=(True, True, True)):
         x, weight = inputs[0], inputs[1]
+        fused = self._fused_vjp(g, x, weight, needs)
+        if fused is not None:
+            return fused
         grad_x = F.matmul(g, weight) if needs[0] else None
         grad_weight = grad_bias = None
         if needs[1]:
@@ -874,6 +877,18 @@ class Linear(Op):
         if self.has_bias and needs[2]:
             leading = tuple(range(len(g.shape) - 1))
             grad_bias = F.sum(g, axis=leading) if leading else g
+        return (grad_x, grad_weight, grad_bias) if self.has_bias else (grad_x, grad_weight)
+
+    def _fused_vjp(self, g, x, weight, needs):
+        """The gradients as one `linear_grad` op (2-D input, weight wanted, and the input's or
+        the bias's gradient too), else None."""
+        want_x, want_bias = needs[0], self.has_bias and needs[2]
+        if len(x.shape) != 2 or not needs[1] or not (want_x or want_bias):
+            return None
+        results = list(bind(_linear_grad(want_x, want_bias), x, weight, g))
+        grad_x = results.pop(0) if want_x else None
+        grad_weight = results.pop(0)
+        grad_bias = results.pop(0) if want_bias else None
         return (grad_x, grad_weight, grad_bias) if self.has_bias else (grad_x, grad_weight)
 
 
@@ -936,6 +951,72 @@ class LinearWeightGrad(Op):
                 F.matmul(x, F.transpose(cotangent)) if needs[1] else None)
 
 
+@register
+class LinearGrad(Op):
+    """linear's gradients for a 2-D input x (N, in), weight (out, in) and output gradient
+    g (N, out), as one op: g @ weight for the input (when `grad_input`), (x.T @ g).T for the
+    weight, and g summed over N for the bias (when `grad_bias`). Each runs the kernel the
+    separate ops would run (matmul's GEMM, linear_weight_grad, sum), so the bits are the
+    same; one op instead of three is what a training step saves. Differentiable again."""
+
+    name = "linear_grad"
+    grad_input: bool = True
+    grad_bias: bool = True
+    vjp_takes_needs = True
+
+    def infer(self, x, weight, g):
+        dtype = x.dtype
+        if weight.dtype != dtype or g.dtype != dtype or dtype not in _FLOAT_SET:
+            require_same_dtype(self.name, x, weight, g)
+            require_dtype(self.name, x, dtypes.FLOATS)
+        x_shape, w_shape, g_shape = x.shape, weight.shape, g.shape
+        if (len(x_shape) != 2 or len(w_shape) != 2 or len(g_shape) != 2
+                or not (_same_dim(x_shape[0], g_shape[0]) and _same_dim(x_shape[1], w_shape[1])
+                        and _same_dim(g_shape[1], w_shape[0]))):
+            raise ShapeError(f"{self.name}: needs x (N, in), weight (out, in) and g (N, out), "
+                             f"got shapes {tuple(x_shape)}, {tuple(w_shape)} and "
+                             f"{tuple(g_shape)}")
+        specs = [Spec((_merged(g_shape[1], w_shape[0]), _merged(x_shape[1], w_shape[1])),
+                      dtype)]
+        if self.grad_input:
+            specs.insert(0, Spec(x_shape, dtype))
+        if self.grad_bias:
+            specs.append(Spec((_merged(g_shape[1], w_shape[0]),), dtype))
+        return tuple(specs)
+
+    def cpu(self, x, weight, g):
+        results = [_LINEAR_WEIGHT_GRAD.cpu(x, g)]
+        if self.grad_input:
+            results.insert(0, matmul_kernel(g, weight))
+        if self.grad_bias:
+            results.append(_SUM_OVER_ROWS.cpu(g))
+        return tuple(results)
+
+    def vjp(self, cotangents, inputs, out, needs=(True, True, True)):
+        # Outputs: gx = g @ W, gW = g.T @ x, gb = sum(g, 0); with their cotangents cx, cW, cb:
+        # d/dx = g @ cW, d/dW = g.T @ cx, d/dg = cx @ W.T + x @ cW.T + cb (spread over N).
+        x, weight, g = inputs
+        cotangents = list(cotangents)
+        cx = cotangents.pop(0) if self.grad_input else None
+        cw = cotangents.pop(0)
+        cb = cotangents.pop(0) if self.grad_bias else None
+        grad_x = F.matmul(g, cw) if needs[0] else None
+        grad_weight = F.matmul(F.transpose(g), cx) if needs[1] and cx is not None else None
+        grad_g = None
+        if needs[2]:
+            grad_g = F.matmul(x, F.transpose(cw))
+            if cx is not None:
+                grad_g = F.add(grad_g, F.matmul(cx, F.transpose(weight)))
+            if cb is not None:
+                grad_g = F.add(grad_g, cb)
+        return grad_x, grad_weight, grad_g
+
+
+@functools.lru_cache(maxsize=4)
+def _linear_grad(grad_input: bool, grad_bias: bool) -> LinearGrad:
+    return LinearGrad(grad_input, grad_bias)
+
+
 def _known(*dims):
     """The first known one of several sizes of one dimension (-1 if none is)."""
     return next((d for d in dims if d is not None), -1)
@@ -977,5 +1058,6 @@ def linear(x, weight, bias=None):
 
 _LINEAR, _LINEAR_WITH_BIAS = Linear(False), Linear(True)  # built once, not per call
 _LINEAR_WEIGHT_GRAD = LinearWeightGrad()
+_SUM_OVER_ROWS = Sum((0,), False)
 
 from framework.ops import functions as F  # noqa: E402  (rules call back into the functions)

@@ -5,7 +5,12 @@ import numpy as np
 
 from framework import dtypes
 from framework.ops import F, bind
-from framework.ops.nn import LabelCrossEntropyGrad, LabelCrossEntropyMeanGrad, LinearWeightGrad
+from framework.ops.nn import (
+    LabelCrossEntropyGrad,
+    LabelCrossEntropyMeanGrad,
+    LinearGrad,
+    LinearWeightGrad,
+)
 from tests.framework.opspec import OpSpec
 
 # ---------------------------------------------------------------------------------------------
@@ -203,6 +208,16 @@ SPECS = [
            lambda x, g: g.T @ x, [((4, 3), (4, 5)), ((1, 2), (1, 1)), ((0, 3), (0, 2))],
            bad=[(((4, 3), (5, 2)), dtypes.float32, r"with one N, got shapes \(4, 3\) and"),
                 (((4, 3), (4, 2)), dtypes.int64, "linear_weight_grad: input has dtype int64")]),
+    OpSpec("linear_grad", lambda x, w, g: bind(LinearGrad(True, True), x, w, g),
+           lambda x, w, g: (g @ w, g.T @ x, g.sum(0, dtype=g.dtype)),
+           [((4, 3), (5, 3), (4, 5)), ((1, 2), (1, 2), (1, 1)), ((0, 3), (2, 3), (0, 2))],
+           bad=[(((4, 3), (5, 2), (4, 5)), dtypes.float32,
+                 r"linear_grad: needs x \(N, in\), weight \(out, in\) and g \(N, out\)"),
+                (((4, 3), (5, 3), (4, 5)), dtypes.int32, "linear_grad: input has dtype int32")]),
+    OpSpec("linear_grad_no_input", lambda x, w, g: bind(LinearGrad(False, True), x, w, g),
+           lambda x, w, g: (g.T @ x, g.sum(0, dtype=g.dtype)), [((4, 3), (5, 3), (4, 5))]),
+    OpSpec("linear_grad_no_bias", lambda x, w, g: bind(LinearGrad(True, False), x, w, g),
+           lambda x, w, g: (g @ w, g.T @ x), [((4, 3), (5, 3), (4, 5))]),
     OpSpec("linear_no_bias", lambda x, w: F.linear(x, w), np_linear,
            [((4, 3), (5, 3)), ((3,), (2, 3))]),
 ]
