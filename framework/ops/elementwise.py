@@ -491,8 +491,11 @@ class Elementwise(Op):
             raise TypeError(f"{self.name} takes {self.arity} inputs, got {len(inputs)}")
         first = inputs[0]
         dtype, shape = first.dtype, first.shape
+        plain = self._plain_dtypes
         for x in inputs:
-            if x.shape != shape or x.dtype != dtype or not self._plain_dtypes:
+            # dtypes compared by identity first: NumPy shares one dtype object per type.
+            if (x.shape != shape or (x.dtype is not dtype and x.dtype != dtype)
+                    or not plain):
                 dtype = self.check_dtypes(inputs)
                 shape = broadcast_quickly([x.shape for x in inputs], self.name)
                 break
