@@ -32,7 +32,7 @@ from framework import dtypes
 from framework.device import empty
 from framework.errors import DTypeError, IndexingError, ShapeError
 from framework.ops.dispatch import as_operand, bind, promote
-from framework.ops.registry import Op, Spec, register, require_dtype, require_same_dtype
+from framework.ops.registry import Op, Spec, cached_op, register, require_dtype, require_same_dtype
 from framework.shapes import as_shape, broadcast_shapes, is_known, normalize_axis, size_of
 
 __all__ = ["reshape", "broadcast_to", "expand_to", "contiguous", "transpose", "permute",
@@ -303,13 +303,6 @@ def _listed(shapes) -> str:
 
 # Shape rules run on every op call, and the view ops run in every gradient rule: their answers
 # and their op instances are remembered (ops are immutable values, hashed on their attributes).
-
-
-@functools.lru_cache(maxsize=1024)
-def cached_op(cls: type, *attributes) -> Op:
-    """`cls(*attributes)`, one instance per distinct attributes (for hashable attributes
-    already checked: a bool would pass for the int it equals)."""
-    return cls(*attributes)
 
 
 @functools.lru_cache(maxsize=1024)

@@ -41,7 +41,7 @@ from framework.ops.dispatch import as_operand, bind, promote
 from framework.ops.linalg import _blas_operand, gemm, matmul_kernel
 from framework.ops.movement import check_index_values, contiguous
 from framework.ops.reduction import Mean, Sum
-from framework.ops.registry import Op, Spec, register, require_dtype, require_same_dtype
+from framework.ops.registry import Op, Spec, cached_op, register, require_dtype, require_same_dtype
 from framework.shapes import broadcast_shapes, normalize_axis
 
 __all__ = ["softmax", "log_softmax", "cross_entropy", "mse", "embedding", "linear"]
@@ -885,7 +885,7 @@ class Linear(Op):
         want_x, want_bias = needs[0], self.has_bias and needs[2]
         if len(x.shape) != 2 or not needs[1] or not (want_x or want_bias):
             return None
-        results = list(bind(_linear_grad(want_x, want_bias), x, weight, g))
+        results = list(bind(cached_op(LinearGrad, want_x, want_bias), x, weight, g))
         grad_x = results.pop(0) if want_x else None
         grad_weight = results.pop(0)
         grad_bias = results.pop(0) if want_bias else None
@@ -1010,11 +1010,6 @@ class LinearGrad(Op):
             if cb is not None:
                 grad_g = F.add(grad_g, cb)
         return grad_x, grad_weight, grad_g
-
-
-@functools.lru_cache(maxsize=4)
-def _linear_grad(grad_input: bool, grad_bias: bool) -> LinearGrad:
-    return LinearGrad(grad_input, grad_bias)
 
 
 def _known(*dims):

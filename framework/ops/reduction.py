@@ -67,7 +67,7 @@ from framework.device import empty
 from framework.errors import ShapeError
 from framework.ops.dispatch import as_operand, bind
 from framework.ops.movement import contiguous
-from framework.ops.registry import Op, Spec, register, require_dtype
+from framework.ops.registry import Op, Spec, cached_op, register, require_dtype
 from framework.shapes import is_known, normalize_axes, normalize_axis, reduced_shape, size_of
 
 __all__ = ["sum", "mean", "prod", "max", "min", "argmax", "argmin", "logsumexp", "var"]
@@ -972,15 +972,9 @@ def _accumulator_start(dtype: np.dtype, value: int):
     return _accumulator(dtype).type(value)
 
 
-@functools.lru_cache(maxsize=1024)
-def _op(cls: type, *attributes) -> Op:
-    """`cls(*attributes)`, one instance per distinct attributes (ops are immutable values)."""
-    return cls(*attributes)
-
-
 def _reduce(cls: type, x, axis, keepdims, *more_attributes):
     """Bind the reduction `cls` over `axis` to the value `x` (the neutral functions' body)."""
-    op = _op(cls, _axis_attribute(axis, cls.name), bool(keepdims), *more_attributes)
+    op = cached_op(cls, _axis_attribute(axis, cls.name), bool(keepdims), *more_attributes)
     return bind(op, as_operand(x))
 
 
@@ -1310,7 +1304,7 @@ def argmax(x, axis=None, keepdims=False):
     >>> argmax(np.array([[1, 7, 7], [9, 2, 9]]), axis=1)
     array([1, 0])
     """
-    return bind(_op(ArgMax, _single_axis(axis, "argmax"), bool(keepdims)), as_operand(x))
+    return bind(cached_op(ArgMax, _single_axis(axis, "argmax"), bool(keepdims)), as_operand(x))
 
 
 def argmin(x, axis=None, keepdims=False):
@@ -1319,7 +1313,7 @@ def argmin(x, axis=None, keepdims=False):
     >>> int(argmin(np.array([3, 1, 1])))
     1
     """
-    return bind(_op(ArgMin, _single_axis(axis, "argmin"), bool(keepdims)), as_operand(x))
+    return bind(cached_op(ArgMin, _single_axis(axis, "argmin"), bool(keepdims)), as_operand(x))
 
 
 from framework.ops import functions as F  # noqa: E402

@@ -21,6 +21,7 @@ lacks a rule.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import ClassVar
 
 import numpy as np
@@ -111,6 +112,14 @@ class Op:
     def __str__(self) -> str:
         attrs = ", ".join(f"{k}={v!r}" for k, v in self.attributes.items())
         return f"{self.name}({attrs})" if attrs else self.name
+
+
+@functools.lru_cache(maxsize=1024)
+def cached_op(cls: type, *attributes) -> Op:
+    """`cls(*attributes)`, one instance per distinct attributes: ops are immutable values, and
+    building one costs about a microsecond, which the functions called on every op skip.
+    Attributes must be hashable and already checked (True == 1 would find the int's op)."""
+    return cls(*attributes)
 
 
 REGISTRY: dict[str, type[Op]] = {}
