@@ -200,10 +200,15 @@ class Node:
             self.saved_input_versions = versions
         else:
             specs = []
+            like = output_specs[0]  # an elementwise input is often described by it already
             for a in input_arrays:
-                spec = _new_spec(Spec)
-                spec.shape, spec.dtype = a.shape, a.dtype
-                specs.append(spec)
+                shape, dtype = a.shape, a.dtype
+                if shape == like.shape and dtype is like.dtype:
+                    specs.append(like)
+                else:
+                    spec = _new_spec(Spec)
+                    spec.shape, spec.dtype = shape, dtype
+                    specs.append(spec)
             self._input_specs = specs
         if op.vjp_needs_outputs:
             # Outputs are saved as data plus version box, never as Tensors: a Tensor would

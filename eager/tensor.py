@@ -620,7 +620,7 @@ def _arithmetic(name, primitive, function):
     def method(self, other):
         if isinstance(other, Tensor):
             a, b = self.data, other.data
-            if a.dtype == b.dtype:
+            if a.dtype is b.dtype or a.dtype == b.dtype:
                 return _run(primitive, [self, other], [a, b],
                             self.requires_grad or other.requires_grad)
         return function(self, other)
