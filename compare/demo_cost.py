@@ -193,6 +193,22 @@ def _break_even(cost: StepCost) -> str:
     return "never (graph steps are not faster)" if steps is None else f"{max(steps, 0):.0f} steps"
 
 
+def _paid_back(cost: StepCost) -> str:
+    """When the graph's build pays for itself, in words for the summary line.
+
+    >>> graph_faster = StepCost("a", 1, 0.01, 0.01, 0.01, 0.01, 0.001, 0.002, 9, 9, 3, 8, 8, 8)
+    >>> _paid_back(graph_faster)
+    'paid back after 39 steps'
+    >>> from dataclasses import replace
+    >>> _paid_back(replace(graph_faster, graph_step_s=0.003))
+    'never paid back: its steps are not faster'
+    """
+    steps = cost.break_even_steps
+    if steps is None:
+        return "never paid back: its steps are not faster"
+    return f"paid back after {max(steps, 0):.0f} steps"
+
+
 def cost_figure(costs: list[StepCost]):
     """Total time against steps trained: eager starts at zero, the graph after its build.
 
@@ -238,8 +254,8 @@ def run(small: bool = False) -> Section:
         f"{' (a smoke run: rough numbers)' if small else ''}.",
         summary=(f"digits MLP step: eager {format_seconds(digits.eager_step_s)}, graph "
                  f"{format_seconds(digits.graph_step_s)} after a "
-                 f"{format_seconds(digits.build_s)} build (paid back after "
-                 f"{_break_even(digits)}); eager overhead per op {multiply_s} (x * y)"))
+                 f"{format_seconds(digits.build_s)} build ({_paid_back(digits)}); eager "
+                 f"overhead per op {multiply_s} (x * y)"))
     section.add(
         SideBySide(
             [Text(f"Per op, on {bench_eager.OP_SIZE}-element float32 tensors that require "
