@@ -16,9 +16,11 @@ import numpy as np
 
 
 @numba.njit(cache=True, error_model="numpy")
-def sgd_update(param, grad, buffer, lr, momentum, keep, weight_decay, nesterov, maximize,
-               first_step):
-    """SGD step; `keep` is 1 - dampening; `buffer` is unused (may be empty) without momentum."""
+def sgd_update(param, grad, buffer, hyper, nesterov, maximize, first_step):
+    """SGD step. `hyper` holds lr, momentum, keep (1 - dampening) and weight_decay in the
+    parameter's dtype (one array: numba reads an array's type much faster than four NumPy
+    scalars'); `buffer` is unused (may be empty) without momentum."""
+    lr, momentum, keep, weight_decay = hyper[0], hyper[1], hyper[2], hyper[3]
     for i in range(param.size):
         g = -grad[i] if maximize else grad[i]
         if weight_decay != 0:

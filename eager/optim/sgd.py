@@ -50,12 +50,16 @@ class SGD(Optimizer):
                              f"dampening={group['dampening']})")
 
     def _update_group(self, group: dict) -> None:
-        lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
+        momentum = group["momentum"]
+        hyper_values = (group["lr"], momentum, 1 - group["dampening"], group["weight_decay"])
+        hypers = {}  # per dtype: the hyper-parameters rounded to the parameter's dtype
         for param in group["params"]:
             if param.grad is None:
                 continue
             value = param.data
-            scalar = value.dtype.type  # hyper-parameters rounded to the parameter's dtype
+            hyper = hypers.get(value.dtype)
+            if hyper is None:
+                hyper = hypers[value.dtype] = np.array(hyper_values, value.dtype)
             grad = flat_gradient(self._gradient(param), value.dtype)
             buffer, first_step = None, False
             if momentum != 0:
@@ -69,9 +73,8 @@ class SGD(Optimizer):
             else:
                 buffer_view = unused(value.dtype)
             work = FlatParameter(value)
-            sgd_update(work.work, grad, buffer_view, scalar(lr),
-                       scalar(momentum), scalar(1 - dampening), scalar(group["weight_decay"]),
-                       bool(group["nesterov"]), bool(group["maximize"]), first_step)
+            sgd_update(work.work, grad, buffer_view, hyper, bool(group["nesterov"]),
+                       bool(group["maximize"]), first_step)
             work.write_back()
             bump_version(param)
             if buffer is not None:
