@@ -259,8 +259,7 @@ class Node:
         self.output_hooks.setdefault(index, []).append(hook)
 
     def release(self) -> None:
-        if self._input_specs is None:
-            self.input_specs  # noqa: B018  (kept: drawings still show the shapes)
+        self._input_specs = self.input_specs  # kept: drawings still show the shapes
         self.saved_inputs = None
         self.saved_outputs = None
         self.released = True
@@ -375,8 +374,7 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
 
     With `inputs`, returns their gradients instead of accumulating into leaves' `.grad`.
     """
-    from eager.tensor import Tensor
-
+    Tensor = _tensor_type()  # noqa: N806  (the class, under its own name)
     wanted = {}
     if inputs is not None:
         for i, x in enumerate(inputs):
@@ -511,8 +509,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     >>> g.tolist()
     [6.0]
     """
-    from eager.tensor import Tensor
-
+    Tensor = _tensor_type()  # noqa: N806  (the class, under its own name)
     single = isinstance(outputs, Tensor)
     outputs = [outputs] if single else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
