@@ -41,6 +41,19 @@ Saving is atomic: the archive is written to a temporary file next to the target
 checkpoint or the new one, never a mix; a crash before the move may leave the temporary file,
 which is never read as a checkpoint (it has a different name, and is incomplete).
 
+Such leftovers are removed by the next save or load in the same directory. A writer holds an
+exclusive ``flock`` on its temporary file from the moment it creates it until the file has been
+moved onto the checkpoint, and the kernel drops that lock when the writer dies, however it dies.
+So a temporary file whose lock can be taken belongs to no live writer. The pid in the name is
+only for people: pids are reused (a job restarted in a container often gets its old pid back),
+a lock is not. Only regular files named like ours and starting like a ZIP archive are removed;
+without ``fcntl`` (Windows) leftovers are left alone.
+
+A save that the file system refuses (a read-only checkpoint file, a directory that is read-only
+or cannot be entered, a full disk) raises `CheckpointWriteError` naming the checkpoint and the
+cause; it is an `OSError` too, and a `PermissionError` (`CheckpointPermissionError`) where
+permissions are the cause.
+
 Loading checks everything it reads: the ZIP structure, the manifest's format name and version,
 and each array's dtype, shape and checksum. Any problem raises `CheckpointError` naming the
 file and what is wrong.
@@ -59,7 +72,10 @@ import hashlib
 import json
 import math
 import os
+import re
 import secrets
+import stat
+import threading
 import zipfile
 from typing import Any
 
@@ -67,7 +83,13 @@ import numpy as np
 
 from framework.errors import DualgraphError
 
-__all__ = ["CheckpointError", "FORMAT_NAME", "FORMAT_VERSION", "save_state", "load_state",
+try:
+    import fcntl
+except ImportError:  # Windows: no flock, so abandoned temporary files are left alone
+    fcntl = None
+
+__all__ = ["CheckpointError", "CheckpointWriteError", "CheckpointPermissionError",
+           "FORMAT_NAME", "FORMAT_VERSION", "save_state", "load_state",
            "read_manifest"]
 
 FORMAT_NAME = "dualgraph-checkpoint"
@@ -80,9 +102,28 @@ _TAGS = ("__array__", "__scalar__", "__tuple__", "__float__", "__dict__")
 _NON_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 _READ_CHUNK = 1 << 20
 
+# The names save_state gives its temporary files, `.<checkpoint name>.<pid>.<8 hex digits>.tmp`:
+# the only names the clean-up of abandoned temporary files ever removes.
+_TEMPORARY_NAME = re.compile(r"\..+\.[0-9]+\.[0-9a-f]{8}\.tmp", re.DOTALL)
+_ZIP_MAGIC = b"PK\x03\x04"
+_CREATE_ATTEMPTS = 8
+# Names of the temporary files this process is writing now. A clean-up skips them without
+# trying their lock: where flock is emulated with per-process POSIX locks (NFS), another
+# thread of the writer's own process would get the lock, and closing it would drop the writer's.
+_writing: set[str] = set()
+_writing_lock = threading.Lock()
+
 
 class CheckpointError(DualgraphError, ValueError):
     """A checkpoint that cannot be written or read: the message names the file and the problem."""
+
+
+class CheckpointWriteError(CheckpointError, OSError):
+    """A save the file system refused; `errno` is that of the underlying error, if any."""
+
+
+class CheckpointPermissionError(CheckpointWriteError, PermissionError):
+    """A save refused for lack of permission (read-only file or directory, no way in)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,7 +135,9 @@ def save_state(state: dict, path, *, compress: bool = False) -> None:
 
     The target is replaced only once the new file is complete and on disk, so an existing
     checkpoint survives a crash at any point of the save. `compress=True` deflates the arrays
-    (smaller, slower). Unsupported values raise `TypeError` before anything is written.
+    (smaller, slower). Unsupported values raise `TypeError` before anything is written; a save
+    the file system refuses raises `CheckpointWriteError`. Temporary files that killed saves
+    left in the directory are removed first.
 
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "state.npz")
@@ -109,31 +152,191 @@ def save_state(state: dict, path, *, compress: bool = False) -> None:
     entries: list[dict] = []
     tree = _encode(state, "", arrays, entries)
     directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise CheckpointError(f"cannot save checkpoint {path!r}: directory {directory!r} does "
-                              "not exist")
-    if os.path.isdir(path):
-        raise CheckpointError(f"cannot save checkpoint {path!r}: it is a directory")
-
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}."
-                                        f"{secrets.token_hex(4)}.tmp")
-    # O_EXCL: never write into a file someone else created; mode 0o666 lets umask decide, as
-    # for any ordinary file (mkstemp would force 0o600 onto the final checkpoint).
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    _check_target(path, directory)
+    _remove_abandoned_temporaries(directory, keep=os.path.basename(path))
+    temporary, descriptor = _create_temporary(path, directory)
     try:
+        # The file stays open, so locked, until it has the checkpoint's name: a clean-up never
+        # takes a complete file about to be moved (and closing any descriptor of a file drops
+        # its NFS lock). Only where there is no flock (Windows, which cannot move an open file)
+        # is it closed first.
         with os.fdopen(descriptor, "wb") as file:
-            _write_archive(file, tree, arrays, entries, compress)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
+            _write_temporary(file, path, temporary, tree, arrays, entries, compress)
+            if fcntl is not None:
+                _move(temporary, path)
+        if fcntl is None:
+            _move(temporary, path)
     except BaseException:
-        # Includes KeyboardInterrupt: a failed save leaves no temporary file behind.
+        # Includes KeyboardInterrupt: a failed save leaves no temporary file behind (and if it
+        # cannot be removed now, it is unlocked, so the next save or load removes it).
         try:
             os.remove(temporary)
-        except FileNotFoundError:
+        except OSError:
             pass
         raise
+    finally:
+        _forget(temporary)
     _fsync_directory(directory)
+
+
+def _write_temporary(file, path: str, temporary: str, tree, arrays, entries, compress) -> None:
+    try:
+        _write_archive(file, tree, arrays, entries, compress)
+        file.flush()
+        os.fsync(file.fileno())
+    except OSError as error:
+        raise _save_failed(path, f"writing its temporary file {temporary!r} failed",
+                           error) from None
+
+
+def _move(temporary: str, path: str) -> None:
+    try:
+        os.replace(temporary, path)
+    except OSError as error:
+        raise _save_failed(path, "the new file could not be moved onto it", error) from None
+
+
+def _check_target(path: str, directory: str) -> None:
+    """Refuse, before writing anything, a save the file system would refuse or that would
+    replace a file its owner made read-only."""
+    try:
+        is_directory = stat.S_ISDIR(os.stat(directory).st_mode)
+    except PermissionError:
+        raise CheckpointPermissionError(
+            f"cannot save checkpoint {path!r}: directory {directory!r} cannot be reached "
+            "(permission denied on a directory above it)") from None
+    except OSError:
+        is_directory = False
+    if not is_directory:
+        raise CheckpointError(f"cannot save checkpoint {path!r}: directory {directory!r} does "
+                              "not exist")
+    if not os.access(directory, os.X_OK):
+        raise CheckpointPermissionError(f"cannot save checkpoint {path!r}: directory "
+                                        f"{directory!r} cannot be entered (no search permission)")
+    if os.path.isdir(path):
+        raise CheckpointError(f"cannot save checkpoint {path!r}: it is a directory")
+    if not os.access(directory, os.W_OK):
+        raise CheckpointPermissionError(
+            f"cannot save checkpoint {path!r}: directory {directory!r} is not writable, and a "
+            "checkpoint is saved through a new file next to it")
+    if os.path.exists(path) and not os.access(path, os.W_OK):
+        raise CheckpointPermissionError(f"cannot save checkpoint {path!r}: the existing file is "
+                                        "read-only (no write permission), so it is not replaced")
+
+
+def _save_failed(path: str, problem: str, error: OSError) -> CheckpointWriteError:
+    kind = CheckpointPermissionError if isinstance(error, PermissionError) else \
+        CheckpointWriteError
+    failure = kind(f"cannot save checkpoint {path!r}: {problem} "
+                   f"({error.strerror or error})")
+    failure.errno = error.errno  # strerror stays unset: OSError.__str__ would print only it
+    return failure
+
+
+def _create_temporary(path: str, directory: str) -> tuple[str, int]:
+    """A new temporary file next to `path`, locked by this save: its path and a descriptor."""
+    for _ in range(_CREATE_ATTEMPTS):
+        name = f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        temporary = os.path.join(directory, name)
+        with _writing_lock:
+            _writing.add(name)
+        try:
+            # O_EXCL: never write into a file someone else created; mode 0o666 lets umask
+            # decide, as for any ordinary file (mkstemp would force 0o600 onto the checkpoint).
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            _forget(temporary)
+            continue
+        except OSError as error:
+            _forget(temporary)
+            raise _save_failed(path, f"cannot create a temporary file in directory "
+                                     f"{directory!r}", error) from None
+        try:
+            claimed = _claim(descriptor, temporary)
+        except BaseException:
+            os.close(descriptor)
+            _forget(temporary)
+            raise
+        if claimed:
+            return temporary, descriptor
+        os.close(descriptor)
+        _forget(temporary)
+    raise CheckpointWriteError(f"cannot save checkpoint {path!r}: {_CREATE_ATTEMPTS} new "
+                               f"temporary files in {directory!r} were taken away while being "
+                               "created")
+
+
+def _claim(descriptor: int, temporary: str) -> bool:
+    """Lock the just-created `temporary`; False if a clean-up took it before the lock did.
+
+    Between creating the file and locking it, another process's clean-up may find it unlocked
+    and remove it. Checking, once locked, that the name still leads to this file closes that gap.
+    """
+    if fcntl is not None:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # a clean-up holds it and is removing it
+        except OSError:
+            pass  # a file system without locks: clean-ups cannot lock it either, so they skip it
+    try:
+        current = os.stat(temporary, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(descriptor)
+    return (current.st_dev, current.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def _forget(temporary: str) -> None:
+    with _writing_lock:
+        _writing.discard(os.path.basename(temporary))
+
+
+def _remove_abandoned_temporaries(directory: str, keep: str) -> None:
+    """Remove the temporary files that saves killed before their move left in `directory`.
+
+    Best effort, and never a live writer's file (see the module docstring): a name must match
+    `_TEMPORARY_NAME` and not be `keep` (the file being saved or loaded), and any error leaves
+    the file where it is.
+    """
+    if fcntl is None:
+        return
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if name == keep or not _TEMPORARY_NAME.fullmatch(name):
+            continue
+        with _writing_lock:
+            if name in _writing:
+                continue
+        _remove_if_abandoned(os.path.join(directory, name))
+
+
+def _remove_if_abandoned(temporary: str) -> None:
+    try:
+        if not stat.S_ISREG(os.lstat(temporary).st_mode):
+            return  # never open a device, a FIFO or a link that happens to be named like ours
+        # Read-write: flock emulated with POSIX locks (NFS) takes an exclusive lock only then.
+        descriptor = os.open(temporary, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return
+    try:
+        opened = os.fstat(descriptor)
+        if not stat.S_ISREG(opened.st_mode):
+            return
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while its writer lives
+        if not _ZIP_MAGIC.startswith(os.pread(descriptor, len(_ZIP_MAGIC), 0)):
+            return  # not an archive we were writing (an empty file is one just created)
+        current = os.stat(temporary, follow_symlinks=False)
+        if (current.st_dev, current.st_ino) == (opened.st_dev, opened.st_ino):
+            # Removed while locked: no writer can claim this file in the meantime.
+            os.remove(temporary)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
 
 
 def _write_archive(file, tree, arrays, entries, compress: bool) -> None:
@@ -250,6 +453,7 @@ def load_state(path) -> dict:
 
     Raises `CheckpointError` naming the file and the problem if the file is truncated, corrupt,
     not a checkpoint, or of a newer format version; `FileNotFoundError` if it does not exist.
+    Temporary files that killed saves left in the directory are removed first.
 
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "opt.npz")
@@ -258,6 +462,8 @@ def load_state(path) -> dict:
     {'state': {0: {'step': 3}}, 'lr': inf}
     """
     path = os.fspath(path)
+    _remove_abandoned_temporaries(os.path.dirname(os.path.abspath(path)),
+                                  keep=os.path.basename(path))
     with _open_archive(path) as archive:
         manifest = _read_manifest(archive, path)
         arrays = [_read_array(archive, path, entry) for entry in manifest["arrays"]]

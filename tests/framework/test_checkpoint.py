@@ -1,19 +1,26 @@
 """Checkpoints: exact round trips, clear errors on damaged files, and crash safety.
 
 The crash tests run a child process that saves a large checkpoint over a good one and is killed
-with SIGKILL mid-save; the old checkpoint must still load with its original content.
+with SIGKILL mid-save; the old checkpoint must still load with its original content, and the
+temporary file the child leaves is removed by the next save or load, never while the child lives.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import io
 import json
 import os
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 import textwrap
+import threading
 import time
+import types
 import zipfile
 
 import numpy as np
@@ -24,6 +31,8 @@ from framework.checkpoint import (
     FORMAT_NAME,
     FORMAT_VERSION,
     CheckpointError,
+    CheckpointPermissionError,
+    CheckpointWriteError,
     load_state,
     read_manifest,
     save_state,
@@ -177,8 +186,10 @@ def test_a_failed_save_keeps_the_old_file_and_cleans_up(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(checkpoint, "_write_array", failing_write)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OSError, match="No space left") as info:
         save_state({"version": "new", "w": np.zeros(3)}, path)
+    assert isinstance(info.value, CheckpointWriteError) and info.value.errno == errno.ENOSPC
+    assert f"cannot save checkpoint {str(path)!r}: writing its temporary file" in str(info.value)
     assert os.listdir(tmp_path) == ["model.npz"]
     assert load_state(path)["version"] == "old"
 
@@ -302,8 +313,9 @@ def test_missing_file(tmp_path):
 # -- crash safety --------------------------------------------------------------------------------
 
 # The child saves `count` arrays of 1 MiB each over the checkpoint at argv[1]. With
-# PAUSE_AT=write it stops for good after writing the second array (a crash in the middle of
-# the write); with PAUSE_AT=replace, just before os.replace (the temporary file is complete).
+# PAUSE_AT=write it pauses after writing the second array (a crash there is one in the middle of
+# the write); with PAUSE_AT=replace, just before os.replace (the temporary file is complete). It
+# goes on when a line arrives on its stdin, and prints "done" when its save has returned.
 # With PAUSE_AT=none it saves two alternating states in a loop, printing after each save.
 CHILD = textwrap.dedent("""
     import os, sys, time
@@ -314,7 +326,7 @@ CHILD = textwrap.dedent("""
 
     def stop(where):
         print("paused", where, flush=True)
-        time.sleep(600)
+        sys.stdin.readline()
 
     original_write = checkpoint._write_array
     written = []
@@ -338,6 +350,7 @@ CHILD = textwrap.dedent("""
     big = {f"w{i}": np.full(1 << 17, i, np.float64) for i in range(count)}
     if pause_at != "none":
         checkpoint.save_state({"label": "new", **big}, path)
+        print("done", flush=True)
     else:
         for round_ in range(10**6):
             label = "even" if round_ % 2 == 0 else "odd"
@@ -351,13 +364,14 @@ def start_child(path, pause_at, count):
     environment = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH",
                                                                               ""))
     return subprocess.Popen([sys.executable, "-c", CHILD, str(path), pause_at, str(count)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=environment, cwd=REPO)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=environment, cwd=REPO)
 
 
 def kill(child):
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)
+    child.stdin.close()
     child.stdout.close()
     child.stderr.close()
     assert child.returncode == -signal.SIGKILL
@@ -385,7 +399,6 @@ def test_a_save_killed_midway_leaves_the_old_checkpoint(tmp_path, pause_at):
     finally:
         kill(child)
 
-    assert_same(load_state(path), state)
     # The leftover is never taken for the checkpoint: it has its own name, and a save killed
     # mid-write left an incomplete archive that does not load.
     assert temporary.exists() and not temporary.name.endswith(".npz")
@@ -393,6 +406,8 @@ def test_a_save_killed_midway_leaves_the_old_checkpoint(tmp_path, pause_at):
         check_error(temporary, "truncated or not a checkpoint")
     else:
         assert load_state(temporary)["label"] == "new"
+    assert_same(load_state(path), state)
+    assert not temporary.exists()  # the load removed it: its writer is dead
     # Saving again works and replaces the old checkpoint.
     save_state({"label": "newer"}, path)
     assert load_state(path) == {"label": "newer"}
@@ -413,3 +428,337 @@ def test_a_save_killed_at_any_moment_leaves_one_complete_checkpoint(tmp_path):
     offset = 0 if state["label"] == "even" else 1
     for i in range(4):
         np.testing.assert_array_equal(state[f"w{i}"], np.full(1 << 17, i + offset, np.float64))
+
+
+# -- temporary files left by killed saves --------------------------------------------------------
+
+
+def paused_child(path, pause_at):
+    """A child paused mid-save of `path`, and the temporary file it is writing."""
+    child = start_child(path, pause_at, count=8)
+    line = child.stdout.readline()
+    if line != f"paused {pause_at}\n":
+        kill(child)
+        pytest.fail(line + child.stderr.read())
+    directory = os.path.dirname(path)
+    (name,) = [name for name in os.listdir(directory) if name.startswith(f".{path.name}.")]
+    return child, os.path.join(directory, name)
+
+
+@pytest.mark.parametrize("next_call", ["save", "load"])
+@pytest.mark.parametrize("pause_at", ["write", "replace"])
+def test_a_killed_save_leaves_a_temporary_file_the_next_call_removes(tmp_path, pause_at,
+                                                                     next_call):
+    path, state = original_checkpoint(tmp_path)
+    child, first = paused_child(path, pause_at)
+    kill(child)
+    assert os.path.exists(first)
+    child, temporary = paused_child(path, pause_at)  # a save killed again, after a restart
+    kill(child)
+    assert sorted(os.listdir(tmp_path)) == [os.path.basename(temporary), "model.npz"]
+    if next_call == "save":  # of another checkpoint, in the same directory
+        save_state({"x": 1}, tmp_path / "other.npz")
+        assert sorted(os.listdir(tmp_path)) == ["model.npz", "other.npz"]
+    else:
+        assert_same(load_state(path), state)
+        assert os.listdir(tmp_path) == ["model.npz"]
+    assert_same(load_state(path), state)
+
+
+@pytest.mark.parametrize("pause_at", ["write", "replace"])
+def test_a_live_writers_temporary_file_is_never_removed(tmp_path, pause_at):
+    path, _ = original_checkpoint(tmp_path)
+    child, temporary = paused_child(path, pause_at)
+    try:
+        save_state({"label": "meanwhile"}, path)
+        save_state({"x": 1}, tmp_path / "other.npz")
+        assert load_state(path) == {"label": "meanwhile"}
+        assert os.path.exists(temporary)
+        # The paused writer goes on and finishes its save.
+        child.stdin.write("\n")
+        child.stdin.flush()
+        line = child.stdout.readline()
+        assert line == "done\n", line + child.stderr.read()
+        assert child.wait(timeout=30) == 0
+    finally:
+        if child.poll() is None:
+            kill(child)
+    child.stdin.close()
+    child.stdout.close()
+    child.stderr.close()
+    assert load_state(path)["label"] == "new"
+    assert sorted(os.listdir(tmp_path)) == ["model.npz", "other.npz"]
+
+
+def abandoned(directory, name, content=b"PK\x03\x04 a partial archive"):
+    (directory / name).write_bytes(content)
+    return name
+
+
+def test_only_unlocked_temporary_files_named_like_ours_are_removed(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    target = outside / "target.npz"
+    target.write_bytes(b"PK\x03\x04 someone's file")
+    directory = tmp_path / "checkpoints"
+    directory.mkdir()
+    # No process holds their lock, whatever pid their names hold (a live one here: pids are
+    # reused, so a pid says nothing about the writer).
+    removed = [abandoned(directory, f".model.npz.{os.getpid()}.0123abcd.tmp"),
+               abandoned(directory, ".other.npz.1.89abcdef.tmp"),
+               abandoned(directory, ".a.b.npz.123.00ff00ff.tmp", b""),  # killed right away
+               abandoned(directory, ".model.npz.5.0123abcd.tmp.9.ffffffff.tmp")]
+    kept = [abandoned(directory, ".model.npz.tmp"),
+            abandoned(directory, ".model.npz.12.0123ABCD.tmp"),
+            abandoned(directory, ".model.npz.12.0123abc.tmp"),
+            abandoned(directory, ".model.npz.x12.0123abcd.tmp"),
+            abandoned(directory, "model.npz.12.0123abcd.tmp"),
+            abandoned(directory, ".model.npz.12.0123abcd.tmp.bak"),
+            abandoned(directory, ".notes.12.0123abcd.tmp", b"not an archive")]
+    (directory / ".folder.12.0123abcd.tmp").mkdir()
+    os.symlink(target, directory / ".link.12.0123abcd.tmp")
+    os.mkfifo(directory / ".fifo.12.0123abcd.tmp")
+    kept += [".folder.12.0123abcd.tmp", ".link.12.0123abcd.tmp", ".fifo.12.0123abcd.tmp"]
+    save_state({"x": 1}, directory / "model.npz")
+    assert sorted(os.listdir(directory)) == sorted(kept + ["model.npz"])
+    assert target.read_bytes() == b"PK\x03\x04 someone's file"
+    for name in removed:
+        assert not (directory / name).exists()
+
+
+def test_a_temporary_file_locked_by_another_process_is_kept(tmp_path):
+    name = abandoned(tmp_path, ".model.npz.77.0123abcd.tmp")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys\n"
+         "f = open(sys.argv[1], 'rb+'); fcntl.flock(f, fcntl.LOCK_EX)\n"
+         "print('locked', flush=True); sys.stdin.readline()", str(tmp_path / name)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        save_state({"x": 1}, tmp_path / "model.npz")
+        load_state(tmp_path / "model.npz")
+        assert sorted(os.listdir(tmp_path)) == [name, "model.npz"]
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+        holder.stdout.close()
+    load_state(tmp_path / "model.npz")  # its holder has let go
+    assert os.listdir(tmp_path) == ["model.npz"]
+
+
+@pytest.mark.parametrize("how", ["removed", "locked_then_removed"])
+def test_a_clean_up_that_takes_a_new_temporary_file_before_its_lock_does_no_harm(
+        tmp_path, monkeypatch, how):
+    # Another process's clean-up can find a temporary file in the instant between its creation
+    # and its lock, and remove it; the save must notice and write through a new one.
+    real_open, taken, holders = os.open, [], []
+
+    def open_then_take(file, flags, *args, **kwargs):
+        descriptor = real_open(file, flags, *args, **kwargs)
+        if flags & os.O_EXCL and not taken:
+            taken.append(file)
+            if how == "locked_then_removed":  # a clean-up still holding the lock
+                holder = real_open(file, os.O_RDWR)
+                fcntl.flock(holder, fcntl.LOCK_EX)
+                holders.append(holder)
+            os.remove(file)
+        return descriptor
+
+    monkeypatch.setattr(os, "open", open_then_take)
+    try:
+        save_state({"w": np.arange(4.0)}, tmp_path / "model.npz")
+    finally:
+        for holder in holders:
+            os.close(holder)
+    monkeypatch.undo()
+    assert len(taken) == 1
+    assert load_state(tmp_path / "model.npz")["w"].tolist() == [0.0, 1.0, 2.0, 3.0]
+    assert os.listdir(tmp_path) == ["model.npz"]
+
+
+def test_a_save_never_removes_a_temporary_file_this_process_is_writing(tmp_path, monkeypatch):
+    # Where flock is emulated with per-process locks (NFS), a lock taken in this process does not
+    # stop a clean-up in this process; simulate that, and save from inside another save.
+    monkeypatch.setattr(checkpoint, "fcntl", types.SimpleNamespace(
+        LOCK_EX=fcntl.LOCK_EX, LOCK_NB=fcntl.LOCK_NB, flock=lambda descriptor, operation: None))
+    original, seen_by_inner_save = checkpoint._write_array, []
+
+    def write_and_save_beside(archive, member, array, compression):
+        original(archive, member, array, compression)
+        if not seen_by_inner_save:
+            abandoned(tmp_path, ".old.npz.3.0123abcd.tmp")  # one to remove
+            seen_by_inner_save.append(sorted(os.listdir(tmp_path)))
+            save_state({"x": 1}, tmp_path / "inner.npz")
+
+    monkeypatch.setattr(checkpoint, "_write_array", write_and_save_beside)
+    save_state({"w": np.ones(3)}, tmp_path / "outer.npz")
+    monkeypatch.undo()
+    (stale, outer_temporary) = seen_by_inner_save[0]
+    assert outer_temporary.startswith(".outer.npz.") and stale == ".old.npz.3.0123abcd.tmp"
+    assert load_state(tmp_path / "outer.npz")["w"].tolist() == [1.0, 1.0, 1.0]
+    assert sorted(os.listdir(tmp_path)) == ["inner.npz", "outer.npz"]
+
+
+def test_threads_saving_and_loading_in_one_directory(tmp_path):
+    stale = abandoned(tmp_path, ".old.npz.3.0123abcd.tmp")
+    errors = []
+
+    def work(index):
+        path = tmp_path / f"model{index}.npz"
+        try:
+            for step in range(15):
+                save_state({"w": np.full(50_000, step + index), "step": step}, path)
+                state = load_state(path)
+                assert state["step"] == step and state["w"][0] == step + index
+        except BaseException as error:  # reported below, with the thread's result
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(index,)) for index in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert not (tmp_path / stale).exists()
+    assert sorted(os.listdir(tmp_path)) == ["model0.npz", "model1.npz", "model2.npz"]
+
+
+# -- saves the file system refuses ---------------------------------------------------------------
+
+
+def check_refused(error_info, path, *patterns):
+    message = str(error_info.value)
+    assert f"cannot save checkpoint {str(path)!r}" in message, message
+    for pattern in patterns:
+        assert pattern in message, message
+    assert "test_checkpoint.py" in message  # the user's line
+    error = error_info.value
+    assert error.__cause__ is None and (error.__context__ is None or error.__suppress_context__)
+
+
+def test_a_refused_move_names_the_checkpoint_and_keeps_the_old_one(tmp_path, monkeypatch):
+    path, state = original_checkpoint(tmp_path)
+
+    def refuse(source, target):
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(CheckpointPermissionError) as info:
+        save_state({"label": "new"}, path)
+    monkeypatch.undo()
+    check_refused(info, path, "the new file could not be moved onto it (Operation not permitted)")
+    assert isinstance(info.value, PermissionError) and isinstance(info.value, CheckpointError)
+    assert info.value.errno == errno.EPERM
+    assert os.listdir(tmp_path) == ["model.npz"]
+    assert_same(load_state(path), state)
+
+
+def test_a_temporary_file_that_cannot_be_created(tmp_path, monkeypatch):
+    real_open = os.open
+
+    def read_only_file_system(file, flags, *args, **kwargs):
+        if flags & os.O_CREAT:
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real_open(file, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only_file_system)
+    with pytest.raises(CheckpointWriteError) as info:
+        save_state({"x": 1}, tmp_path / "model.npz")
+    monkeypatch.undo()
+    check_refused(info, tmp_path / "model.npz", "cannot create a temporary file in directory "
+                  f"{str(tmp_path)!r} (Read-only file system)")
+    assert isinstance(info.value, OSError) and not isinstance(info.value, PermissionError)
+    assert info.value.errno == errno.EROFS
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("denied, expected", [
+    ("file", "the existing file is read-only"),
+    ("directory", "is not writable"),
+])
+def test_write_permission_is_checked_before_writing(tmp_path, monkeypatch, denied, expected):
+    # Root may write anything, so a lack of permission is simulated here; the test below runs
+    # the same saves with real permissions.
+    path, state = original_checkpoint(tmp_path)
+    refused = str(path) if denied == "file" else str(tmp_path)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda file, mode, **kwargs: not (
+        os.fspath(file) == refused and mode & os.W_OK) and real_access(file, mode, **kwargs))
+    written = []
+    monkeypatch.setattr(checkpoint, "_write_array", lambda *args: written.append(args))
+    with pytest.raises(CheckpointPermissionError) as info:
+        save_state({"w": np.ones(2)}, path)
+    monkeypatch.undo()
+    check_refused(info, path, expected)
+    assert written == [] and os.listdir(tmp_path) == ["model.npz"]
+    assert_same(load_state(path), state)
+
+
+# Saves into places that permissions close, run in a child process that permission bits bind:
+# as root, one without the capabilities that override them (setpriv drops them).
+PERMISSION_CHILD = textwrap.dedent("""
+    import json, sys
+    from framework.checkpoint import save_state
+
+    results = {}
+    for path in sys.argv[1:]:
+        try:
+            save_state({"label": "new"}, path)
+            results[path] = ["saved", ""]
+        except Exception as error:
+            results[path] = [[c.__name__ for c in type(error).__mro__], str(error)]
+    print(json.dumps(results))
+""")
+
+
+def run_without_permission_overrides(paths):
+    command = [sys.executable, "-c", PERMISSION_CHILD, *map(str, paths)]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv to drop the permission overrides")
+        command = [setpriv, "--bounding-set", "-dac_override,-dac_read_search,-fowner", "--",
+                   *command]
+    environment = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH",
+                                                                              ""))
+    result = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPO,
+                            timeout=120)
+    if result.returncode != 0 and "setpriv" in result.stderr:
+        pytest.skip(f"setpriv cannot drop capabilities here: {result.stderr.strip()}")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_saves_that_permissions_refuse(tmp_path):
+    read_only_file, state = original_checkpoint(tmp_path)
+    read_only_directory, closed = tmp_path / "read_only", tmp_path / "closed"
+    read_only_directory.mkdir()
+    (closed / "inner").mkdir(parents=True)
+    save_state({"label": "old"}, read_only_directory / "model.npz")
+    cases = {
+        read_only_file: "the existing file is read-only (no write permission), so it is not "
+                        "replaced",
+        read_only_directory / "model.npz": f"directory {str(read_only_directory)!r} is not "
+                                           "writable",
+        closed / "model.npz": f"directory {str(closed)!r} cannot be entered (no search "
+                              "permission)",
+        closed / "inner" / "model.npz": f"directory {str(closed / 'inner')!r} cannot be reached "
+                                        "(permission denied on a directory above it)",
+    }
+    os.chmod(read_only_file, 0o444)
+    os.chmod(read_only_directory, 0o555)
+    os.chmod(closed, 0)
+    try:
+        results = run_without_permission_overrides(cases)
+    finally:
+        os.chmod(closed, 0o755)
+        os.chmod(read_only_directory, 0o755)
+    for path, cause in cases.items():
+        classes, message = results[str(path)]
+        assert "CheckpointPermissionError" in classes and "PermissionError" in classes, message
+        assert message.startswith(f"cannot save checkpoint {str(path)!r}: {cause}"), message
+    assert_same(load_state(read_only_file), state)
+    assert stat.S_IMODE(os.stat(read_only_file).st_mode) == 0o444
+    assert load_state(read_only_directory / "model.npz") == {"label": "old"}
+    assert sorted(os.listdir(read_only_directory)) == ["model.npz"]
+    assert sorted(os.listdir(closed)) == ["inner"] and os.listdir(closed / "inner") == []
