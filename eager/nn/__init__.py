@@ -32,12 +32,12 @@ from eager.nn.loss import CrossEntropyLoss, MSELoss, NLLLoss
 from eager.nn.module import Module, RemovableHandle
 from eager.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from eager.nn.parameter import Parameter
-from eager.nn.rnn import LSTMCell, RNNCell
+from eager.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 
 __all__ = [
     "AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "CrossEntropyLoss", "Dropout",
-    "Embedding", "Flatten", "GELU", "Identity", "LSTMCell", "LayerNorm", "Linear",
-    "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "ModuleList", "NLLLoss", "Parameter",
-    "RNNCell", "ReLU", "RemovableHandle", "Sequential", "Sigmoid", "Softmax", "Tanh",
-    "functional", "init",
+    "Embedding", "Flatten", "GELU", "GRU", "GRUCell", "Identity", "LSTM", "LSTMCell",
+    "LayerNorm", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "ModuleList",
+    "NLLLoss", "Parameter", "RNN", "RNNCell", "ReLU", "RemovableHandle", "Sequential",
+    "Sigmoid", "Softmax", "Tanh", "functional", "init",
 ]
