@@ -8,7 +8,7 @@
 [30.0]
 """
 
-from eager import data, nn, optim, viz
+from eager import data, nn, optim, utils, viz
 from eager.autograd import (
     AnomalyError,
     detect_anomaly,
@@ -40,6 +40,7 @@ from eager.serialization import load, save
 from eager.tensor import Tensor
 from framework import dtypes as _dtypes
 from framework.device import max_memory_allocated, memory_allocated, reset_peak_memory_stats
+from framework.ops.random import Generator
 
 float32 = _dtypes.float32
 float64 = _dtypes.float64
@@ -56,5 +57,5 @@ __all__ = [
     "manual_seed", "max_memory_allocated", "memory_allocated", "nn", "no_grad", "ones",
     "ones_like", "optim", "rand", "randint", "randn", "reset_peak_memory_stats", "save",
     "set_grad_enabled", "tensor", "zeros", "zeros_like", "float32", "float64", "int32", "int64",
-    "bool", "viz", "float", "double", "long",
+    "bool", "viz", "float", "double", "long", "Generator", "utils",
 ]
