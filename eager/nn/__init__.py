@@ -10,7 +10,7 @@
 [(8, 4), (8,), (3, 8), (3,)]
 """
 
-from eager.nn import functional, init
+from eager.nn import functional, init, utils
 from eager.nn.containers import ModuleList, Sequential
 from eager.nn.layers import (
     GELU,
@@ -40,4 +40,5 @@ __all__ = [
     "LayerNorm", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "ModuleList",
     "NLLLoss", "Parameter", "RNN", "RNNCell", "ReLU", "RemovableHandle", "Sequential",
     "Sigmoid", "Softmax", "Tanh", "functional", "init",
+    "utils",
 ]
