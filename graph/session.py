@@ -9,18 +9,15 @@ variable as it was.
 
 Threads. Committed values are never changed in place: a commit replaces the session's whole
 variable table (copy on write), and a run reads from the table as it was when the run started,
-so a run that only reads sees one consistent snapshot and never waits. Runs that update
-variables serialize on the session's update lock in two steps:
-
-- a read-modify-write (AssignAdd, AssignSub) takes the lock before it reads the variable and
-  keeps it until the run commits or fails, reading the latest committed value; so concurrent
-  `assign_add` runs never lose an update (8 threads x N increments give exactly 8N);
-- every commit happens under the lock.
-
-A plain Assign stages without the lock, like TensorFlow's: of two concurrent runs that both
-assign a variable, the later commit wins. Values an assign computes from a plain read of a
-variable (`v.assign(v + 1)`) use the run's snapshot, as in TensorFlow, where such a read is not
-atomic with the write either; `assign_add` is the atomic increment.
+so a run that only reads sees one consistent snapshot and never waits. A run whose ops include
+an assign (Assign, AssignAdd, AssignSub, also inside a cond branch or a loop body) takes the
+session's update lock before it reads anything and keeps it until it commits or fails, reading
+the latest committed values. Such a run is one atomic read-modify-write of everything it
+touches: a training step reads the weights, its slots, Adam's beta powers and the global step,
+and commits all of them, with no other update in between. So 8 threads x N training steps give
+exactly what 8N sequential steps give (when every step sees the same data), and 8 threads x N
+`v.assign(v + 1)` give exactly 8N. Runs that only read never take the lock and run while an
+update is in progress, seeing the commit before it.
 """
 
 from __future__ import annotations
@@ -201,7 +198,9 @@ class Run:
         return self.values[tensor]
 
     def lock_for_update(self) -> None:
-        """Hold the session's update lock until the run ends, and see the latest commits."""
+        """Hold the session's update lock until the run ends, and see the latest commits.
+
+        `Session.run` calls it before a run that may assign executes anything."""
         if not self.holds_update_lock:
             self.session._update_lock.acquire()
             self.holds_update_lock = True
@@ -294,7 +293,7 @@ class Run:
                              f"for a variable of shape {expected} (created at "
                              f"{site_of(op)})")
         if kind in READ_MODIFY_WRITE_TYPES:
-            self.lock_for_update()
+            self.lock_for_update()  # held since the run started, unless an executor hid the op
             current = self.variable_value(variable)
             value = current + value if kind == "AssignAdd" else current - value
         value = np.array(value, dtype=op.outputs[0].dtype)  # a fresh buffer, never shared
@@ -385,10 +384,12 @@ class Session:
         flat: list = []
         structure = self._flatten(fetches, flat)
         feeds = self._validate_feeds(feed_dict or {})
-        plan = self._plan(flat, feeds)
+        plan, updates = self._plan(flat, feeds)
         timed = options is not None and options.trace_level != RunOptions.NO_TRACE
         run = Run(self, feeds, next(self._run_counter), run_metadata, timed)
         try:
+            if updates:  # one atomic read-modify-write: lock before the first read
+                run.lock_for_update()
             run.execute(plan)
             if run.staged:
                 with self._update_lock:
@@ -474,12 +475,14 @@ class Session:
             feeds[tensor] = _feed_value(tensor, value)
         return feeds
 
-    def _plan(self, fetches, feeds) -> list:
-        """The ops to run, in order; cached per (fetches, fed tensors)."""
+    def _plan(self, fetches, feeds) -> tuple:
+        """(the ops to run, in order; whether any of them may assign a variable), cached per
+        (fetches, fed tensors)."""
         key = (tuple(id(f) for f in fetches), frozenset(id(t) for t in feeds))
         plan = self._plans.get(key)
         if plan is None:
-            plan = self._plans[key] = self._needed_ops(fetches, feeds)
+            ops = self._needed_ops(fetches, feeds)
+            plan = self._plans[key] = (ops, _may_assign(ops))
         return plan
 
     def _needed_ops(self, fetches, feeds) -> list:
@@ -513,6 +516,21 @@ class Session:
     def variable_values(self) -> dict:
         """Name -> current value of every initialized variable (a snapshot: copies)."""
         return {op.name: value.copy() for op, value in self._variables.items()}
+
+
+def _may_assign(ops) -> bool:
+    """Whether running `ops` may assign a variable: one of them is an assign, or a cond, loop or
+    loop gradient among them holds one in the ops it runs (found in its attributes)."""
+    for op in ops:
+        if op.type in ASSIGN_TYPES:
+            return True
+        for value in op.attrs.values():
+            for item in value if isinstance(value, (tuple, list)) else (value,):
+                if hasattr(item, "subtree") and any(
+                        inner.type in ASSIGN_TYPES
+                        for context in item.subtree() for inner in context.ops):
+                    return True
+    return False
 
 
 def _feed_value(tensor: Tensor, value, what: str = "feed") -> np.ndarray:

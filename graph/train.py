@@ -2,7 +2,9 @@
 
 An optimizer adds its update to the graph: `minimize(loss)` = `compute_gradients` (symbolic
 gradients, `graph.gradients`) + `apply_gradients` (assign ops, grouped into one op to run).
-Each `sess.run(train_op)` then performs one step. Optimizer state (momentum accumulators,
+Each `sess.run(train_op)` then performs one step, atomically: steps run from several threads
+each read and write the weights and all the optimizer state at once, never in between another
+step's read and write (see graph/session.py). Optimizer state (momentum accumulators,
 Adam's moments and beta powers) lives in non-trainable Variables, created with zeros (or the
 betas) as initial values and listed in `global_variables()`, so
 `global_variables_initializer()` initializes them and `Saver` saves them. Slots are named as in

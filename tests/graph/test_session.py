@@ -308,6 +308,38 @@ def test_reads_during_concurrent_updates_see_committed_values(g, fast_thread_swi
     assert set(seen) == {0.0}  # a run never sees one variable of a commit without the other
 
 
+def test_a_run_that_reads_a_variable_and_assigns_it_is_one_atomic_step(g, fast_thread_switching):
+    counter = tf.Variable(0, name="counter")
+    before = tf.identity(counter)
+    with tf.control_dependencies([before]):
+        increment = counter.assign(before + 1)  # a plain Assign, not assign_add
+    seen = []
+    with tf.Session() as sess:
+        sess.run(counter.initializer)
+        _in_threads(lambda i: [seen.append(sess.run([before, increment])) for _ in range(25)])
+        assert sess.run(counter) == 200
+    assert sorted(int(old) for old, _ in seen) == list(range(200))  # no two runs read one value
+    assert all(new == old + 1 for old, new in seen)
+
+
+def test_an_assign_inside_a_cond_branch_or_a_loop_body_is_atomic_too(g, fast_thread_switching):
+    counter = tf.Variable(0.0, name="counter")
+    go = tf.placeholder(tf.bool, ())
+    step = tf.cond(go, lambda: counter.assign(counter + 1.0), lambda: tf.identity(counter))
+
+    def body(i):
+        with tf.control_dependencies([counter.assign(counter + 1.0)]):
+            return i + 1
+
+    three_steps = tf.while_loop(lambda i: i < 3, body, [tf.constant(0)])
+    with tf.Session() as sess:
+        sess.run(counter.initializer)
+        _in_threads(lambda i: [sess.run(step, {go: j % 5 != 0}) for j in range(25)])
+        assert sess.run(counter) == 8 * 20
+        _in_threads(lambda i: [sess.run(three_steps) for _ in range(10)])
+        assert sess.run(counter) == 8 * 20 + 8 * 10 * 3
+
+
 # -- variables ------------------------------------------------------------------------------
 
 

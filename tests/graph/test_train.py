@@ -4,6 +4,8 @@ formulas, optimizer state as Variables, the global step, and Saver."""
 from __future__ import annotations
 
 import os
+import sys
+import threading
 
 import numpy as np
 import pytest
@@ -226,6 +228,65 @@ def test_a_failed_step_changes_nothing():
             with pytest.raises(tf.GraphError, match="must feed"):
                 sess.run(train_op)
             np.testing.assert_array_equal(sess.run(variables[0]), STARTS[0])
+
+
+def _steps_in_threads(sess, train_op, feed, threads, steps):
+    """`steps` runs of `train_op` in each of `threads` threads started together."""
+    errors = []
+    barrier = threading.Barrier(threads)
+
+    def work():
+        try:
+            barrier.wait()
+            for _ in range(steps):
+                sess.run(train_op, feed)
+        except BaseException as error:  # noqa: BLE001  (reported to the test below)
+            errors.append(error)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, so a race shows
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        sys.setswitchinterval(interval)
+    if errors:
+        raise errors[0]
+
+
+@pytest.mark.parametrize("name, make_optimizer, reference", OPTIMIZERS,
+                         ids=[o[0] for o in OPTIMIZERS])
+def test_steps_from_eight_threads_equal_sequential_steps_bit_for_bit(name, make_optimizer,
+                                                                    reference):
+    # Every step sees the same batch, so 200 steps give one result whichever thread takes
+    # which: a step must read and write the weights, the slots, the beta powers and the global
+    # step as one, or the moments drift from the weights and the bias correction.
+    every_optimizer = {value for value in vars(tf.train).values() if isinstance(value, type)
+                       and issubclass(value, tf.train.Optimizer)} - {tf.train.Optimizer}
+    assert every_optimizer <= {type(make()) for _, make, _ in OPTIMIZERS}  # all are tested
+    rng = np.random.default_rng(7)
+    batch = rng.standard_normal((6, 3)), rng.standard_normal((6, 2))
+    results = []
+    for threads, steps in ((1, 200), (8, 25)):
+        with tf.Graph().as_default():
+            x = tf.placeholder(tf.float64, (None, 3))
+            y = tf.placeholder(tf.float64, (None, 2))
+            hidden = tf.tanh(tf.matmul(x, tf.Variable(np.linspace(-0.5, 0.5, 12).reshape(3, 4))))
+            out = tf.matmul(hidden, tf.Variable(np.linspace(-1.0, 1.0, 8).reshape(4, 2)))
+            loss = tf.reduce_mean(tf.square(out - y))
+            step = tf.train.create_global_step()
+            train_op = make_optimizer().minimize(loss, global_step=step)
+            with tf.Session() as sess:
+                sess.run(tf.global_variables_initializer())
+                _steps_in_threads(sess, train_op, {x: batch[0], y: batch[1]}, threads, steps)
+                results.append(sess.variable_values())
+    sequential, concurrent = results
+    assert sequential.keys() == concurrent.keys() and concurrent["global_step"] == 200
+    for variable, value in sequential.items():
+        np.testing.assert_array_equal(concurrent[variable], value, err_msg=variable)
 
 
 # -- Saver -------------------------------------------------------------------------------------
