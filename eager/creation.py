@@ -10,6 +10,7 @@ import numpy as np
 
 from eager.tensor import Tensor
 from framework import dtypes
+from framework.errors import ArgumentError
 from framework.ops import random as framework_random
 
 
@@ -20,24 +21,25 @@ def _dtype(dtype, default=None):
 def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of `data` (floats default to float32, ints to int64).
 
+    Python numbers that the dtype cannot hold, and ragged nested lists, are refused, as in
+    PyTorch; a NumPy array converts with NumPy's casting.
+
     >>> tensor([1, 2]).dtype, tensor([1.5]).dtype
     (dtype('int64'), dtype('float32'))
     """
+    dtype = _dtype(dtype)
     if isinstance(data, Tensor):
         data = data.data
+    if not isinstance(data, (np.ndarray, np.generic)):
+        return Tensor(dtypes.array_from_python(data, dtype), requires_grad=requires_grad)
     array = np.array(data)
     if dtype is None:
-        from_python = not isinstance(data, (np.ndarray, np.generic))
-        if array.dtype.kind == "f" and from_python:
-            dtype = dtypes.float32
-        elif array.dtype.kind in "iu" and from_python:
-            dtype = dtypes.int64
-        elif array.dtype.kind in "biuf":
+        if array.dtype.kind in "biuf":
             dtype = dtypes.result_type(array.dtype) if array.dtype not in dtypes.ALL \
                 else array.dtype
         else:
             dtype = dtypes.as_dtype(array.dtype)
-    return Tensor(array.astype(_dtype(dtype), copy=False), requires_grad=requires_grad)
+    return Tensor(array.astype(dtype, copy=False), requires_grad=requires_grad)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -69,8 +71,14 @@ def empty(*size, dtype=None, requires_grad=False) -> Tensor:
 
 
 def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
+    """A tensor of `size` filled with `fill_value` (dtype from the value when not given).
+
+    >>> full((2,), 7).tolist(), full((2,), 7).dtype
+    ([7, 7], dtype('int64'))
+    """
     dtype = _dtype(dtype, dtypes.result_type(fill_value))
-    return Tensor(np.full(tuple(size), fill_value, dtype), requires_grad)
+    return Tensor(np.full(tuple(size), dtypes.checked_scalar(fill_value, dtype), dtype),
+                  requires_grad)
 
 
 def zeros_like(x, dtype=None, requires_grad=False) -> Tensor:
@@ -93,6 +101,8 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
     """
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise ArgumentError("arange: step must be nonzero")
     is_int = all(isinstance(v, int) for v in (start, end, step))
     dtype = _dtype(dtype, dtypes.int64 if is_int else dtypes.float32)
     return Tensor(np.arange(start, end, step).astype(dtype), requires_grad)

@@ -16,12 +16,13 @@ from eager import autograd
 from eager.autograd import AccumulateGrad, AnomalyError, Node, _state, record_site
 from framework import dtypes
 from framework.device import cpu, empty
-from framework.errors import DualgraphError
+from framework.errors import ArgumentError, CastError, DualgraphError, ShapeError
 from framework.ops import F, register_frontend
 from framework.ops import elementwise as _elementwise
 from framework.ops.elementwise import _ADD, _MUL, _SUB
 from framework.ops.linalg import _MATMUL
 from framework.ops.reduction import Sum
+from framework.shapes import normalize_axis
 
 _MaxResult = namedtuple("max", ["values", "indices"])
 _MinResult = namedtuple("min", ["values", "indices"])
@@ -318,19 +319,41 @@ class Tensor:
         self._check_inplace()
         return self._assign(function(self._original(), *args))
 
+    def _check_result_dtype(self, op: str, *operands, division: bool = False) -> None:
+        """PyTorch's rule for in-place ops, checked before anything runs: the result may
+        change precision but not kind, since a float result written into an integer tensor
+        would lose its fractions (and a number written into a bool tensor, its value)."""
+        dtype = self.data.dtype
+        if dtype.kind == "f":
+            return  # every real result has a float tensor's kind
+        result = dtypes.result_type(self.data, *[
+            o if dtypes.is_weak_scalar(o) or hasattr(o, "dtype") else np.asarray(o)
+            for o in operands if o is not None])
+        if division and result.kind != "f":
+            result = dtypes.DEFAULT_FLOAT  # true division of integers gives floats
+        if not np.can_cast(result, dtype, "same_kind"):
+            raise CastError(f"{op}: result type {result} can't be cast to the desired output "
+                            f"type {dtype}; use the out-of-place op, or convert the tensor "
+                            f"with .to() first")
+
     def add_(self, other, alpha=1):
+        self._check_result_dtype("add_", other, None if alpha == 1 else alpha)
         return self._inplace(lambda s, o: F.add(s, o if alpha == 1 else F.mul(o, alpha)), other)
 
     def sub_(self, other, alpha=1):
+        self._check_result_dtype("sub_", other, None if alpha == 1 else alpha)
         return self._inplace(lambda s, o: F.sub(s, o if alpha == 1 else F.mul(o, alpha)), other)
 
     def mul_(self, other):
+        self._check_result_dtype("mul_", other)
         return self._inplace(F.mul, other)
 
     def div_(self, other):
+        self._check_result_dtype("div_", other, division=True)
         return self._inplace(F.div, other)
 
     def clamp_(self, min=None, max=None):
+        self._check_result_dtype("clamp_", min, max)
         return self._inplace(lambda s: s.clamp(min, max))
 
     def zero_(self):
@@ -338,7 +361,9 @@ class Tensor:
 
     def fill_(self, value):
         self._check_inplace()
-        self.data.fill(value)
+        if isinstance(value, Tensor) and value.ndim == 0:
+            value = value.item()
+        self.data.fill(dtypes.checked_scalar(value, self.dtype))
         self._version[0] += 1
         if autograd.is_grad_enabled() and self.grad_fn is not None:
             self.grad_fn, self.output_nr = None, 0
@@ -347,12 +372,17 @@ class Tensor:
 
     def copy_(self, source):
         self._check_inplace()
-        return self._assign(F.cast(source, self.dtype) if isinstance(source, Tensor)
-                            else np.asarray(source, self.dtype))
+        if isinstance(source, Tensor):
+            return self._assign(F.cast(source, self.dtype))
+        if isinstance(source, np.ndarray):
+            return self._assign(np.asarray(source, self.dtype))
+        return self._assign(dtypes.array_from_python(source, self.dtype))
 
     def __setitem__(self, index, value):
         self._check_inplace()
         index = _unwrap_index(index)
+        if not isinstance(value, (Tensor, np.ndarray)):
+            value = dtypes.array_from_python(value, self.dtype)  # Python numbers: checked
         value_requires_grad = isinstance(value, Tensor) and value.requires_grad
         if autograd.is_grad_enabled() and (self.requires_grad or value_requires_grad):
             # Recorded as out = where(window, value spread into place, self): gradients flow
@@ -420,16 +450,48 @@ class Tensor:
         return F.broadcast_to(self, other.shape)
 
     def split(self, split_size_or_sections, dim: int = 0):
-        if isinstance(split_size_or_sections, int):
-            size = split_size_or_sections
-            total = self.shape[dim]
-            sizes = [size] * (total // size) + ([total % size] if total % size else [])
-            return F.split(self, sizes, dim)
-        return F.split(self, split_size_or_sections, dim)
+        """Views of consecutive pieces along `dim`: `split_size` long each (the last may be
+        shorter), or as long as the sizes in a list.
+
+        >>> import eager
+        >>> [piece.tolist() for piece in eager.arange(5).split(2)]
+        [[0, 1], [2, 3], [4]]
+        """
+        size = split_size_or_sections
+        if not isinstance(size, (int, np.integer)) or isinstance(size, bool):
+            return F.split(self, size, dim)
+        total = self._length_to_split("split", dim)
+        if size < 0:
+            raise ArgumentError(f"split expects split_size be non-negative, but got "
+                                f"split_size={size}")
+        if size == 0 and total:
+            raise ArgumentError(f"split_size can only be 0 if dimension size is 0, but "
+                                f"dimension {dim} has size {total}")
+        if total == 0:
+            return F.split(self, [0], dim)  # one empty piece, as in PyTorch
+        size = int(size)
+        return F.split(self, [size] * (total // size) + ([total % size] if total % size
+                                                          else []), dim)
 
     def chunk(self, chunks: int, dim: int = 0):
-        size = -(-self.shape[dim] // chunks)
-        return self.split(size, dim)
+        """At most `chunks` views along `dim`, all of one size but perhaps the last.
+
+        >>> import eager
+        >>> [piece.tolist() for piece in eager.arange(5).chunk(2)]
+        [[0, 1, 2], [3, 4]]
+        """
+        total = self._length_to_split("chunk", dim)
+        if not isinstance(chunks, (int, np.integer)) or isinstance(chunks, bool) or chunks <= 0:
+            raise ArgumentError(f"chunk expects `chunks` to be an int greater than 0, got: "
+                                f"{chunks!r}")
+        if total == 0:
+            return F.split(self, [0] * int(chunks), dim)
+        return self.split(-(-total // int(chunks)), dim)
+
+    def _length_to_split(self, function: str, dim) -> int:
+        if self.ndim == 0:
+            raise ShapeError(f"{function} expects at least a 1-dimensional tensor")
+        return self.shape[normalize_axis(dim, self.ndim, function)]
 
     # -- reductions -------------------------------------------------------------------------------
 
@@ -526,6 +588,7 @@ class Tensor:
         return F.cast(self, dtypes.bool_)
 
     def masked_fill(self, mask, value):
+        dtypes.checked_scalar(value, self.dtype)  # refuses a number the dtype cannot hold
         return F.where(mask, F.cast(F.full_like(self, value), self.dtype), self)
 
     # -- operators ------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from framework.errors import DTypeError
+from framework.errors import DTypeError, DTypeOverflowError, ShapeError
 
 bool_ = np.dtype(np.bool_)
 int32 = np.dtype(np.int32)
@@ -89,3 +89,157 @@ def result_type(*operands) -> np.dtype:
         if result is None or _KIND_RANK[kind.kind] > _KIND_RANK[result.kind]:
             result = kind
     return result
+
+
+# -- numbers from Python into a dtype --------------------------------------------------------
+#
+# NumPy wraps or saturates some conversions silently (a uint64 2**63 cast to int64 becomes
+# -2**63; a float 1e10 cast to int32 is undefined). PyTorch refuses a number its dtype cannot
+# hold, and so do we, wherever a Python number becomes an array element. Floats still truncate
+# toward zero into integer dtypes, as they do in PyTorch.
+
+
+def overflow_error(value, dtype: np.dtype) -> DTypeOverflowError:
+    return DTypeOverflowError(f"value {value!r} cannot be converted to {dtype} without overflow")
+
+
+def _fits(value, dtype: np.dtype) -> bool:
+    """Whether the number `value` lies within the range of the integer or float `dtype`."""
+    if dtype.kind not in "iu" or isinstance(value, (bool, np.bool_)):
+        return True  # any number is a bool (!= 0); a float beyond float32 rounds to inf
+    if isinstance(value, (int, np.integer)):
+        info = np.iinfo(dtype)
+        return info.min <= int(value) <= info.max
+    if isinstance(value, (float, np.floating)):
+        low = float(np.iinfo(dtype).min)  # a power of two: -low is the first value too big
+        return low <= value < -low  # False for NaN
+    return True
+
+
+def checked_scalar(value, dtype: np.dtype):
+    """The number `value` as a NumPy scalar of `dtype`, refused when the dtype cannot hold it
+    (anything but a number is returned as it is).
+
+    >>> int(checked_scalar(2.9, int32)), _fits(2**31, int32)
+    (2, False)
+    """
+    if not isinstance(value, (bool, int, float, np.number, np.bool_)):
+        return value  # not a number: the caller's own conversion decides
+    if not _fits(value, dtype):
+        raise overflow_error(value, dtype)
+    return dtype.type(value)
+
+
+def check_fits(array: np.ndarray, dtype: np.dtype) -> None:
+    """Raise `DTypeOverflowError`, naming the first one, if a value of `array` lies outside the
+    range of the integer `dtype` (NaN and infinities included)."""
+    if dtype.kind not in "iu" or array.dtype.kind not in "iuf" or not array.size:
+        return
+    info = np.iinfo(dtype)
+    if array.dtype.kind == "f":
+        low = float(info.min)
+        outside = ~((array >= low) & (array < -low))
+    elif np.can_cast(array.dtype, dtype):
+        return
+    else:
+        outside = (array < info.min) | (array > info.max)
+    if outside.any():
+        raise overflow_error(array[outside][0].item(), dtype)
+
+
+def array_from_python(data, dtype: np.dtype | None = None) -> np.ndarray:
+    """Nested Python sequences of numbers as a new array of `dtype`.
+
+    Without a dtype, the values choose one: bool, int64 for ints, float32 once a float is
+    present (PyTorch's rule). Refuses ragged nesting, and numbers the dtype cannot hold.
+
+    >>> array_from_python([[1, 2], [3, 4]]).dtype, array_from_python([1, 2.5]).dtype
+    (dtype('int64'), dtype('float32'))
+    """
+    try:
+        array = np.array(data)
+    except ValueError as error:
+        problem = _ragged_problem(data)
+        raise ShapeError("can't make a tensor from a ragged nested sequence: " + problem
+                         if problem else f"can't make a tensor from {type(data).__name__}: "
+                         f"{error}") from None
+    if array.dtype == object:
+        array = _numbers_beyond_int64(array, data, dtype)
+    elif dtype is None and array.dtype.kind == "f" and array.size \
+            and (array.max() >= 2.0**63 or array.min() < -2.0**63):
+        # NumPy makes [2**63, -1] float64; with no float among them PyTorch reads ints.
+        _refuse_big_ints(data, DEFAULT_INT)
+    if dtype is None:
+        kind = array.dtype.kind
+        dtype = (DEFAULT_FLOAT if kind == "f" else DEFAULT_INT if kind in "iu"
+                 else bool_ if kind == "b" else as_dtype(array.dtype))
+    check_fits(array, dtype)
+    return array.astype(dtype, copy=False)
+
+
+def _leaves(data):
+    if isinstance(data, (list, tuple)):
+        for item in data:
+            yield from _leaves(item)
+    else:
+        yield data
+
+
+def _refuse_big_ints(data, dtype: np.dtype) -> None:
+    """Raise for the first int that `dtype` cannot hold when `data` holds ints (and bools)
+    only: then PyTorch reads them as ints, where NumPy would fall back on floats."""
+    leaves = list(_leaves(data))
+    if all(isinstance(v, (bool, int, np.integer, np.bool_)) for v in leaves):
+        for value in leaves:
+            if not _fits(value, dtype):
+                raise overflow_error(value, dtype)
+
+
+def _numbers_beyond_int64(array: np.ndarray, data, dtype) -> np.ndarray:
+    """An object array NumPy made from ints beyond int64 (perhaps with floats), converted as
+    PyTorch would: into a float or bool dtype, or as floats when a float is among them;
+    refused otherwise. Anything but numbers is left for `as_dtype` to refuse."""
+    values = array.ravel().tolist()
+    if not all(isinstance(v, (bool, int, float, np.number, np.bool_)) for v in values):
+        return array
+    if dtype is None or dtype.kind in "iu":
+        _refuse_big_ints(data, dtype or DEFAULT_INT)
+    if dtype is not None and dtype.kind == "b":
+        return array.astype(bool_)
+    for value in values:
+        try:
+            float(value)
+        except OverflowError:  # an int beyond even float64's range
+            raise overflow_error(value, dtype or DEFAULT_FLOAT) from None
+    return array.astype(float64)
+
+
+def _ragged_problem(data, shape=None, depth: int = 0, where: str = "") -> str | None:
+    """Where nested `data` stops being rectangular, compared with its first elements'
+    lengths: 'data[1] has length 1, but data[0] has length 2'; None if it is rectangular."""
+    if shape is None:
+        shape, item = [], data
+        while isinstance(item, (list, tuple)):
+            shape.append(len(item))
+            if not item:
+                break
+            item = item[0]
+        shape.extend(np.shape(item) if not isinstance(item, (list, tuple)) else ())
+    first = "data" + "[0]" * depth
+    here = "data" + where
+    if isinstance(data, (list, tuple)):
+        if depth == len(shape):
+            return f"{here} is a sequence, but {first} is a number"
+        if len(data) != shape[depth]:
+            return f"{here} has length {len(data)}, but {first} has length {shape[depth]}"
+        for i, item in enumerate(data):
+            problem = _ragged_problem(item, shape, depth + 1, f"{where}[{i}]")
+            if problem:
+                return problem
+        return None
+    got = tuple(np.shape(data))
+    if got != tuple(shape[depth:]):
+        if not got:
+            return f"{here} is a number, but {first} is a sequence of length {shape[depth]}"
+        return f"{here} has shape {got}, but {first} has shape {tuple(shape[depth:])}"
+    return None

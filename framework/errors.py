@@ -73,3 +73,14 @@ class IndexingError(ShapeError, IndexError):
     Both a `ShapeError` (so `except DualgraphError` catches it) and an `IndexError`, like the
     error NumPy raises for the same index.
     """
+
+
+class CastError(DTypeError, RuntimeError):
+    """A conversion between dtypes that would lose information, refused rather than done
+    silently: a float result written in place into an integer tensor, integer inputs to a layer
+    with float weights. A `DTypeError`, and a `RuntimeError` as PyTorch raises it."""
+
+
+class DTypeOverflowError(DualgraphError, RuntimeError, OverflowError):
+    """A number that the dtype it must become cannot hold (2**31 as int32, 2**63 or NaN as
+    int64). A `RuntimeError` as in PyTorch, and an `OverflowError` as Python and NumPy raise."""

@@ -87,7 +87,7 @@ def as_operand(value, dtype=None):
         return value if dtype is None or value.dtype == dtype else _cast(value, dtype)
     if dtype is None:
         dtype = dtypes.result_type(value) if dtypes.is_weak_scalar(value) else None
-    array = np.asarray(value, dtype)
+    array = _converted(value, dtype)
     if dtype is None and array.dtype not in dtypes.ALL:
         array = array.astype(dtypes.result_type(array.dtype))
     return array
@@ -133,11 +133,26 @@ def _promote_pair(x, y):
             return [x, y]
     elif y_type in _WEAK_KIND:
         if _keeps_dtype(x, y_type):
-            return [x, np.asarray(y, x.dtype)]
+            try:  # inline, not _converted: x * 2.0 comes here on every call
+                return [x, np.asarray(y, x.dtype)]
+            except OverflowError:
+                raise dtypes.overflow_error(y, x.dtype) from None
     elif x_type in _WEAK_KIND:
         if _keeps_dtype(y, x_type):
-            return [np.asarray(x, y.dtype), y]
+            try:
+                return [np.asarray(x, y.dtype), y]
+            except OverflowError:
+                raise dtypes.overflow_error(x, y.dtype) from None
     return None
+
+
+def _converted(value, dtype):
+    """np.asarray(value, dtype), with a clear error for a Python int the dtype cannot hold
+    (x + 2**70 for an integer x; NumPy refuses it with a bare OverflowError)."""
+    try:
+        return np.asarray(value, dtype)
+    except OverflowError:
+        raise dtypes.overflow_error(value, dtype) from None
 
 
 def _cast(value, dtype):

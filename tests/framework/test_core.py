@@ -11,7 +11,13 @@ import numpy as np
 import pytest
 
 from framework import codegen, device, dtypes
-from framework.errors import DeviceError, DTypeError, DualgraphError, ShapeError
+from framework.errors import (
+    DeviceError,
+    DTypeError,
+    DTypeOverflowError,
+    DualgraphError,
+    ShapeError,
+)
 from framework.ops import REGISTRY, F, Op, Spec, check_registry, register
 from framework.ops.autodiff import backprop, fit_gradient, toposort
 from framework.ops.dispatch import bind
@@ -69,6 +75,19 @@ def test_errors_name_the_users_line():
         F.add(np.ones((2, 3), np.float32), np.ones((3, 2), np.float32))  # the line named
     assert info.value.site.filename == __file__
     assert "F.add(np.ones((2, 3)" in str(info.value)
+
+
+def test_python_ints_an_operand_dtype_cannot_hold_are_refused_naming_the_line():
+    small = np.array([1, 2], np.int32)
+    for attempt in (lambda: F.add(small, 2**31), lambda: F.mul(2**31, small),
+                    lambda: F.maximum(np.array([1]), 2**70), lambda: F.sub(small, -2**31 - 1)):
+        with pytest.raises(DTypeOverflowError, match="cannot be converted to int(32|64) without "
+                                                     "overflow") as info:
+            attempt()
+        assert info.value.site.filename == __file__
+        assert isinstance(info.value, OverflowError) and isinstance(info.value, RuntimeError)
+    assert F.add(small, 2**31 - 3).tolist() == [2**31 - 2, 2**31 - 1]
+    assert F.add(small, 2**31 + 0.5).dtype == dtypes.float32  # a float lifts the kind
 
 
 def test_allocator_counts_live_and_peak_bytes_until_the_last_view_dies():
