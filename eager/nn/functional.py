@@ -25,7 +25,7 @@ import numpy as np
 from eager.autograd import no_grad
 from eager.tensor import Tensor, _run
 from framework import dtypes
-from framework.errors import ArgumentError, DTypeError, ShapeError
+from framework.errors import ArgumentError, CastError, DTypeError, ShapeError
 from framework.ops import F
 from framework.ops import random as framework_random
 from framework.ops.movement import IndexingError
@@ -70,6 +70,19 @@ def _with_batch_axis(function: str, input: Tensor, run):
 # -- linear and convolution -----------------------------------------------------------------------
 
 
+def _check_float_mix(function: str, input, weight, bias) -> None:
+    """PyTorch multiplies an integer input by float weights only after an explicit conversion:
+    refuse the mix rather than promote it silently."""
+    weight_dtype = getattr(weight, "dtype", None)
+    for name, value in (("input", input), ("bias", bias)):
+        dtype = getattr(value, "dtype", None)
+        if dtype is not None and weight_dtype is not None \
+                and (dtype.kind == "f") != (weight_dtype.kind == "f"):
+            raise CastError(f"{function}: {name} has dtype {dtype} but weight has dtype "
+                            f"{weight_dtype}, and they are not converted implicitly; convert "
+                            f"first, e.g. {name}.to({weight_dtype})")
+
+
 def linear(input, weight, bias=None):
     """`input @ weight.T + bias`, with weight shaped (out_features, in_features).
 
@@ -93,6 +106,7 @@ def linear(input, weight, bias=None):
             if isinstance(bias, Tensor) and bias.data.dtype == dtype:
                 return _run(_LINEAR_WITH_BIAS, [input, weight, bias], [x, w, bias.data],
                             input.requires_grad or weight.requires_grad or bias.requires_grad)
+    _check_float_mix("linear", input, weight, bias)
     return F.linear(input, weight, bias)
 
 
@@ -124,6 +138,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                          f"kW), got shape {weight.shape}")
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ShapeError(f"conv2d: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+    _check_float_mix("conv2d", input, weight, bias)
     stride = _pair(stride, "stride", "conv2d")
     dilation = _pair(dilation, "dilation", "conv2d")
     pre_pad = None

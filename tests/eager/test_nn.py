@@ -15,6 +15,7 @@ import eager.nn.functional as F
 from eager import nn
 from eager.nn import init
 from framework import init as framework_init
+from framework.errors import CastError
 from framework.ops.random import Generator
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -667,6 +668,25 @@ def test_conv2d_gradients():
     x = leaf(rng.normal(size=(1, 2, 3, 3)))
     w = projection((1, 2, 4, 4))
     check_gradients(lambda: (conv(x) * w).sum(), [x, conv.weight, conv.bias])
+
+
+def test_integer_inputs_to_float_layers_are_refused_naming_both_dtypes():
+    linear, conv = nn.Linear(2, 3), nn.Conv2d(1, 1, 1)
+    calls = {
+        "linear": [lambda: linear(eager.tensor([[1, 2]])),
+                   lambda: F.linear(eager.tensor([[1, 2]]), linear.weight),
+                   lambda: F.linear(eager.ones(1, 2), linear.weight, eager.tensor([1, 2, 3]))],
+        "conv2d": [lambda: conv(eager.ones(1, 1, 2, 2, dtype=eager.int64)),
+                   lambda: F.conv2d(eager.ones(1, 2, 2, dtype=eager.int32), conv.weight)],
+    }
+    for function, attempts in calls.items():
+        for attempt in attempts:
+            with pytest.raises(CastError, match=rf"{function}: (input|bias) has dtype int(32|64) "
+                                                r"but weight has dtype float32") as caught:
+                attempt()
+            assert isinstance(caught.value, RuntimeError)  # PyTorch's type
+            assert caught.value.site.filename == __file__
+    assert linear(eager.tensor([[1, 2]]).float()).shape == (1, 3)
 
 
 def test_pooling_flatten_and_activations():
