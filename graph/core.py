@@ -12,6 +12,7 @@ structure that rewriting passes can walk and copy.
 from __future__ import annotations
 
 import contextlib
+import functools
 import itertools
 import threading
 
@@ -497,6 +498,152 @@ class GraphFrontend:
 register_frontend(Tensor, GraphFrontend())
 
 
+def as_array(value, where, dtype=None, copy: bool = False) -> np.ndarray:
+    """`value` (an array, a number, nested lists) as a NumPy array, refusing what has no shape.
+
+    A ragged nested sequence raises a GraphError that says which item breaks the rectangle
+    (NumPy's own error names neither). An integer too large for any NumPy integer (NumPy keeps
+    it as a Python object) raises one that names it and `dtype`'s range (int64's when `dtype`
+    is not an integer dtype). `where` says what was being converted: the message is
+    "<where>: <problem>", or `where(problem)` where it is a function (called only for an
+    error, so that a caller on a hot path builds no text).
+
+    >>> as_array([[1, 2], [3, 4]], "constant").shape
+    (2, 2)
+    >>> try:
+    ...     as_array([[1, 2], [3]], "constant")
+    ... except GraphError as error:
+    ...     print(error.problem.partition(" to Tensor: ")[2])
+    value[1] has length 1, but value[0] has length 2
+    """
+    try:
+        array = np.array(value) if copy else np.asarray(value)
+    except ValueError:
+        irregularity = _irregularity(value)
+        if irregularity is None:
+            raise
+        raise GraphError(_message(where, "Can't convert non-rectangular Python sequence to "
+                                         f"Tensor: {irregularity}")) from None
+    if array.dtype == object and array.size and all(
+            isinstance(item, int) and not isinstance(item, bool) for item in array.flat):
+        target = np.dtype(dtype) if dtype is not None and np.dtype(dtype).kind in "iu" else \
+            dtypes.int64
+        _refuse_outside(array, target, np.array([not _fits(item, target) for item in array.flat])
+                        .reshape(array.shape), where)
+    return array
+
+
+def cast_checked(array: np.ndarray, dtype, where) -> np.ndarray:
+    """`array` as `dtype`, refusing a conversion that would change a value.
+
+    Refused, with a GraphError that names the first such value and its index (and `where`, as
+    in `as_array`): an integer outside an integer dtype's range (NumPy would wrap it
+    around), a float that is not a finite whole number or is out of range for an integer dtype
+    (NumPy would truncate it), and a finite float that becomes infinite in a narrower float
+    dtype. Rounding to a float's precision is not refused, as in TensorFlow and NumPy.
+
+    >>> cast_checked(np.array([1, 2**31 - 1]), np.int32, "feed")
+    array([         1, 2147483647], dtype=int32)
+    >>> try:
+    ...     cast_checked(np.array([1, 2**32 + 1]), np.int32, "feed")
+    ... except GraphError as error:
+    ...     print(error.problem)
+    feed: 4294967297 at index (1,) is outside int32's range [-2147483648, 2147483647]
+    """
+    dtype = np.dtype(dtype)
+    source = array.dtype
+    if source == dtype:
+        return array
+    if dtype.kind in "iu" and source.kind in "iub":
+        bounds = _narrower_bounds(source, dtype)
+        # min and max first: cheaper than a mask, and int64 labels into an int32 placeholder
+        # pass here on every training step.
+        if bounds is not None and array.size and (array.min() < bounds[0]
+                                                  or array.max() > bounds[1]):
+            _refuse_outside(array, dtype, (array < bounds[0]) | (array > bounds[1]), where)
+    elif dtype.kind in "iu" and source.kind == "f":
+        whole = np.isfinite(array) & (array == np.trunc(array))
+        _refuse_outside(array, dtype, ~whole, where, "is not a finite whole number")
+        # Exact bounds as floats: -2**(bits - 1) and 2**(bits - 1), the first value beyond.
+        low, high = float(np.iinfo(dtype).min), 2.0 ** (dtype.itemsize * 8 - (dtype.kind == "i"))
+        _refuse_outside(array, dtype, (array < low) | (array >= high), where)
+    if not (dtype.kind == "f" and source.kind == "f" and dtype.itemsize < source.itemsize):
+        return array.astype(dtype)
+    with np.errstate(over="ignore"):  # an overflow is reported below, as an error
+        result = array.astype(dtype)
+    overflowed = np.isinf(result)
+    if overflowed.any():
+        _refuse_outside(array, dtype, overflowed & np.isfinite(array), where,
+                        f"is beyond {dtype}'s largest finite value ({np.finfo(dtype).max:.7g})")
+    return result
+
+
+@functools.cache
+def _narrower_bounds(source: np.dtype, dtype: np.dtype) -> tuple | None:
+    """(lowest, highest) value of integer `dtype`, or None if every `source` value fits."""
+    if np.can_cast(source, dtype):
+        return None
+    info = np.iinfo(dtype)
+    return int(info.min), int(info.max)
+
+
+def _fits(item: int, dtype: np.dtype) -> bool:
+    info = np.iinfo(dtype)
+    return info.min <= item <= info.max
+
+
+def _refuse_outside(array, dtype, bad, where, problem=None) -> None:
+    """Raise for the first value where `bad` holds, if any."""
+    if not np.any(bad):
+        return
+    flat = int(np.argmax(bad))
+    index = np.unravel_index(flat, array.shape)
+    value = array.flat[flat]
+    value = value.item() if isinstance(value, np.generic) else value
+    if problem is None:
+        info = np.iinfo(dtype)
+        problem = f"is outside {dtype}'s range [{info.min}, {info.max}]"
+    at = f" at index {tuple(int(i) for i in index)}" if array.ndim else ""
+    raise GraphError(_message(where, f"{value!r}{at} {problem}"))
+
+
+def _message(where, problem: str) -> str:
+    return where(problem) if callable(where) else f"{where}: {problem}"
+
+
+def _irregularity(value) -> str | None:
+    """Where a nested sequence stops being rectangular, measured against its first items
+    ('value[1] has length 1, but value[0] has length 2'); None if it is rectangular."""
+    def is_sequence(item):
+        return isinstance(item, (list, tuple)) or (isinstance(item, np.ndarray) and item.ndim)
+
+    shape = []
+    item = value
+    while is_sequence(item):
+        shape.append(len(item))
+        if not len(item):
+            break
+        item = item[0]
+
+    def find(item, depth, path):
+        first = "value" + "[0]" * depth
+        if depth == len(shape):
+            if is_sequence(item):
+                return f"{path} is a sequence of length {len(item)}, but {first} is a scalar"
+            return None
+        if not is_sequence(item):
+            return f"{path} is a scalar, but {first} is a sequence of length {shape[depth]}"
+        if len(item) != shape[depth]:
+            return f"{path} has length {len(item)}, but {first} has length {shape[depth]}"
+        for i, child in enumerate(item):
+            found = find(child, depth + 1, f"{path}[{i}]")
+            if found is not None:
+                return found
+        return None
+
+    return find(value, 0, "value")
+
+
 def constant(value, dtype=None, shape=None, name="Const", graph=None) -> Tensor:
     """A node holding a fixed value.
 
@@ -505,9 +652,12 @@ def constant(value, dtype=None, shape=None, name="Const", graph=None) -> Tensor:
     """
     if isinstance(value, Tensor):
         raise GraphError("constant() takes a value, not a symbolic Tensor")
-    array = np.array(value)  # a copy: changing the caller's array later must not change it
     if dtype is not None:
-        array = array.astype(dtypes.as_dtype(dtype))
+        dtype = dtypes.as_dtype(dtype)
+    # A copy: changing the caller's array later must not change the constant.
+    array = as_array(value, f"constant {name!r}", dtype, copy=True)
+    if dtype is not None:
+        array = cast_checked(array, dtype, f"constant {name!r} of dtype {dtype}")
     elif array.dtype not in dtypes.ALL:
         array = array.astype(dtypes.result_type(array.dtype) if array.dtype.kind in "biuf"
                              else dtypes.as_dtype(array.dtype))

@@ -36,7 +36,16 @@ from framework.device import cpu
 from framework.errors import DualgraphError
 from framework.ops.autodiff import toposort
 from framework.ops.random import seed_key
-from graph.core import GraphError, Operation, Tensor, _thread_defaults, get_default_graph, site_of
+from graph.core import (
+    GraphError,
+    Operation,
+    Tensor,
+    _thread_defaults,
+    as_array,
+    cast_checked,
+    get_default_graph,
+    site_of,
+)
 
 ASSIGN_TYPES = frozenset({"Assign", "AssignAdd", "AssignSub"})
 READ_MODIFY_WRITE_TYPES = frozenset({"AssignAdd", "AssignSub"})
@@ -537,19 +546,26 @@ def _feed_value(tensor: Tensor, value, what: str = "feed") -> np.ndarray:
     """`value` as an array of `tensor`'s dtype, or a clear error naming the tensor.
 
     Conversions follow TensorFlow: ints and bools may feed a float tensor, a wider int a
-    narrower one; a float never silently becomes an int.
+    narrower one; a float never silently becomes an int. A value the conversion would change
+    (an int outside an int32 tensor's range, a float beyond float32's) is refused, as is a
+    ragged nested list.
     """
     if isinstance(value, (Tensor, Operation)):
         raise GraphError(f"the value to {what} for {tensor.name!r} is the symbolic "
                          f"{value.name!r}; feed data (a NumPy array, a list or a number), "
                          "e.g. the result of sess.run")
-    array = np.asarray(value)
+
+    def where(problem):  # only worked out for an error: feeds are on every step's path
+        return (f"cannot {what} {tensor.name!r} of dtype {tensor.dtype}: {problem} "
+                f"({tensor.name!r} created at {site_of(tensor.op)})")
+
+    array = value if type(value) is np.ndarray else as_array(value, where, tensor.dtype)
     if array.dtype != tensor.dtype:
         if not castable(array.dtype, tensor.dtype):
             raise GraphError(f"cannot {what} a value of dtype {array.dtype} for "
                              f"{tensor.name!r} of dtype {tensor.dtype} (created at "
                              f"{site_of(tensor.op)})")
-        array = array.astype(tensor.dtype)
+        array = cast_checked(array, tensor.dtype, where)
     if array.dtype not in dtypes.ALL:
         raise GraphError(f"unsupported {what} dtype {array.dtype} for {tensor.name!r}")
     expected = tensor.shape

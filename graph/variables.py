@@ -10,7 +10,15 @@ from __future__ import annotations
 import numpy as np
 
 from framework.ops.registry import Spec
-from graph.core import GraphError, Operation, Tensor, constant, get_default_graph
+from graph.core import (
+    GraphError,
+    Operation,
+    Tensor,
+    as_array,
+    cast_checked,
+    constant,
+    get_default_graph,
+)
 from graph.session import castable
 
 GLOBAL_VARIABLES = "variables"
@@ -108,11 +116,12 @@ def _assign_op(kind, variable, value, name):
     if not isinstance(variable, Variable):
         raise GraphError(f"{kind} needs a Variable as its target, got {variable!r}")
     if not isinstance(value, Tensor):
-        array = np.asarray(value)
+        where = f"{kind} to {variable.op.name!r} of dtype {variable.dtype}"
+        array = as_array(value, where, variable.dtype)
         if not castable(array.dtype, variable.dtype):
             raise GraphError(f"{kind} to {variable.op.name!r}: a value of dtype {array.dtype} "
                              f"cannot become the variable's dtype {variable.dtype}")
-        value = constant(array.astype(variable.dtype), graph=variable.graph)
+        value = constant(cast_checked(array, variable.dtype, where), graph=variable.graph)
     if value.dtype != variable.dtype:
         raise GraphError(f"{kind} to {variable.op.name!r}: value has dtype {value.dtype}, the "
                          f"variable has {variable.dtype}")

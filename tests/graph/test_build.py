@@ -162,6 +162,31 @@ def test_a_finalized_graph_refuses_new_ops(g):
         tf.constant(2.0)
 
 
+def test_a_ragged_constant_is_refused_at_the_users_line(g):
+    cases = [([[1, 2], [3]], "value[1] has length 1, but value[0] has length 2"),
+             ([[[1, 2]], [[3]]], "value[1][0] has length 1, but value[0][0] has length 2"),
+             ([1, [2, 3]], "value[1] is a sequence of length 2, but value[0] is a scalar"),
+             ([[1, 2], 3], "value[1] is a scalar, but value[0] is a sequence of length 2")]
+    for value, where in cases:
+        with pytest.raises(tf.GraphError) as info:
+            tf.constant(value, name="table")
+        message = str(info.value)
+        assert "constant 'table': Can't convert non-rectangular Python sequence to Tensor: " \
+               f"{where}" in message
+        assert 'tf.constant(value, name="table")' in message  # the user's line
+    assert not g.get_operations()
+
+
+def test_a_constant_refuses_values_its_dtype_cannot_hold(g):
+    with pytest.raises(tf.GraphError, match=f"'c' of dtype int32: {2**40} at index \\(1,\\) is "
+                                            "outside int32's range"):
+        tf.constant([1, 2**40], dtype=tf.int32, name="c")
+    with pytest.raises(tf.GraphError, match="2.5 is not a finite whole number"):
+        tf.constant(2.5, dtype=tf.int64)  # NumPy would truncate it to 2
+    assert not g.get_operations()
+    assert _run(tf.constant(np.array([3.0, -2**31]), dtype=tf.int32)).tolist() == [3, -2**31]
+
+
 def test_a_symbolic_tensor_is_not_a_python_bool(g):
     x = tf.placeholder(tf.float32, ())
     with pytest.raises(tf.GraphError, match="cond") as info:

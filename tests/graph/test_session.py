@@ -199,6 +199,53 @@ def test_feeds_are_checked(g):
         assert sess.run(count, {count: np.array([1, 2], np.int64)}).dtype == np.int32
 
 
+def test_an_int_feed_that_does_not_fit_its_placeholder_is_refused(g):
+    index = tf.placeholder(tf.int32, (None,), name="index")
+    rows = tf.gather(tf.constant([[1.0], [2.0], [3.0]]), index)
+    wide = tf.placeholder(tf.int64, (), name="wide")
+    with tf.Session() as sess:
+        # NumPy's cast would wrap 2**32 + 1 around to 1 and gather the wrong row.
+        for value in (np.array([0, 2**32 + 1]), [0, 2**32 + 1], np.uint64([0, 2**32 + 1])):
+            with pytest.raises(tf.GraphError) as info:
+                sess.run(rows, {index: value})
+            message = str(info.value)
+            assert "cannot feed 'index:0' of dtype int32: 4294967297 at index (1,)" in message
+            assert "int32's range [-2147483648, 2147483647]" in message
+            assert "sess.run(rows, {index: value})" in message  # the user's line
+        with pytest.raises(tf.GraphError, match=r"-2147483649 at index \(0,\) is outside"):
+            sess.run(index, {index: np.array([-2**31 - 1])})
+        with pytest.raises(tf.GraphError, match=f"'wide:0' of dtype int64: {2**70} is outside"):
+            sess.run(wide, {wide: 2**70})  # too large even for NumPy's integers
+        with pytest.raises(tf.GraphError, match=f"'wide:0' of dtype int64: {2**63} is outside"):
+            sess.run(wide, {wide: np.uint64(2**63)})
+        # Values that fit still feed, whatever their integer type.
+        assert sess.run(rows, {index: np.array([2, 0], np.int64)}).tolist() == [[3.0], [1.0]]
+        assert sess.run(index, {index: [2**31 - 1, -2**31]}).tolist() == [2**31 - 1, -2**31]
+        assert sess.run(wide, {wide: np.uint64(2**63 - 1)}) == 2**63 - 1
+
+
+def test_a_float_feed_beyond_its_placeholders_range_is_refused(g):
+    x = tf.placeholder(tf.float32, (None,), name="x")
+    with tf.Session() as sess:
+        with pytest.raises(tf.GraphError, match=r"'x:0' of dtype float32: 1e\+39 at index "
+                                                r"\(1,\) is beyond float32's largest"):
+            sess.run(x, {x: [1.0, 1e39]})  # NumPy's cast would make it inf
+        fed = sess.run(x, {x: np.array([0.1, -np.inf, -3.4e38])})  # rounding is fine
+    np.testing.assert_array_equal(fed, np.float32([0.1, -np.inf, -3.4e38]))
+
+
+def test_a_ragged_feed_is_refused_naming_the_placeholder(g):
+    x = tf.placeholder(tf.float32, (None, None), name="x")
+    with tf.Session() as sess:
+        with pytest.raises(tf.GraphError) as info:
+            sess.run(x, {x: [[1.0, 2.0], [3.0]]})
+        assert sess.run(x, {x: [[1.0, 2.0], [3.0, 4.0]]}).shape == (2, 2)
+    message = str(info.value)
+    assert "cannot feed 'x:0' of dtype float32: Can't convert non-rectangular Python sequence " \
+           "to Tensor: value[1] has length 1, but value[0] has length 2" in message
+    assert "sess.run(x, {x: [[1.0, 2.0], [3.0]]})" in message  # the user's line
+
+
 def test_a_missing_feed_names_the_placeholder_and_where_it_was_made(g):
     x = tf.placeholder(tf.float32, (None,), name="images")
     y = tf.reduce_sum(x)
@@ -446,6 +493,31 @@ def test_variable_load_sets_a_value_with_the_feed_rules(g):
     count = tf.Variable(0)
     with tf.Session() as sess, pytest.raises(tf.GraphError, match="dtype float64"):
         count.load(1.5)
+
+
+def test_ints_that_do_not_fit_a_variable_are_refused_and_change_nothing(g):
+    count = tf.Variable(np.int32(5), name="count")
+    with pytest.raises(tf.GraphError, match=f"Assign to 'count' of dtype int32: {2**40} is "
+                                            "outside int32's range"):
+        count.assign(2**40)
+    with tf.Session() as sess:
+        sess.run(count.initializer)
+        with pytest.raises(tf.GraphError, match=f"cannot load 'count:0' of dtype int32: {2**40}"):
+            count.load(np.int64(2**40))
+        assert sess.run(count) == 5
+        count.load(np.int64(-2**31))
+        assert sess.run(count) == -2**31
+
+
+def test_a_ragged_value_for_a_variable_is_refused_where_it_is_written(g):
+    with pytest.raises(tf.GraphError, match=r"non-rectangular Python sequence to Tensor: "
+                                            r"value\[1\] has length 1") as info:
+        tf.Variable([[1.0, 2.0], [3.0]])
+    assert "tf.Variable([[1.0, 2.0], [3.0]])" in str(info.value)
+    v = tf.Variable([1.0, 2.0], name="v")
+    with pytest.raises(tf.GraphError, match=r"Assign to 'v' of dtype float32: Can't convert "
+                                            r"non-rectangular Python sequence to Tensor"):
+        v.assign([[1.0], [2.0, 3.0]])
 
 
 def test_dropout_draws_a_new_mask_each_run_and_its_gradient_agrees():
