@@ -46,7 +46,7 @@ def is_grad_enabled() -> bool:
     return _state.grad_enabled
 
 
-def set_grad_enabled(mode: bool) -> None:
+def _set_grad_mode(mode: bool) -> None:
     _state.grad_enabled = bool(mode)
 
 
@@ -57,16 +57,20 @@ class _GradMode:
 
     def __enter__(self):
         self.previous = is_grad_enabled()
-        set_grad_enabled(self.mode)
+        _set_grad_mode(self.mode)
         return self
 
     def __exit__(self, *exc):
-        set_grad_enabled(self.previous)
+        _set_grad_mode(self.previous)
         return False
+
+    def _fresh(self):
+        """A new manager like this one, for one call of a decorated function."""
+        return type(self)()
 
     def __call__(self, function):
         def wrapper(*args, **kwargs):
-            with type(self)():
+            with self._fresh():
                 return function(*args, **kwargs)
 
         wrapper.__name__ = function.__name__
@@ -92,6 +96,36 @@ class enable_grad(_GradMode):  # noqa: N801
     """Re-enable recording inside a `no_grad` block."""
 
     mode = True
+
+
+class set_grad_enabled(_GradMode):  # noqa: N801  (PyTorch's name)
+    """Turn recording on or off for this thread, at once, as PyTorch's `set_grad_enabled`
+    does: called plainly it just switches; as a context manager or a decorator it also
+    switches back to the previous mode at the end of the block or of each call.
+
+    >>> import eager
+    >>> with eager.set_grad_enabled(False):
+    ...     eager.is_grad_enabled()
+    False
+    >>> eager.is_grad_enabled()
+    True
+    """
+
+    def __init__(self, mode: bool):
+        self.previous = is_grad_enabled()
+        self.mode = bool(mode)
+        _set_grad_mode(self.mode)
+
+    def __enter__(self):
+        _set_grad_mode(self.mode)
+        return self
+
+    def _fresh(self):
+        return type(self)(self.mode)
+
+    def __call__(self, function):
+        _set_grad_mode(self.previous)  # decorating must not leave the mode switched
+        return super().__call__(function)
 
 
 def is_anomaly_enabled() -> bool:

@@ -43,6 +43,34 @@ def test_requires_grad_propagates_and_no_grad_stops_it():
     assert not frozen(x).requires_grad
 
 
+def test_set_grad_enabled_switches_at_once_and_restores_as_a_block_or_decorator():
+    x = leaf([1.0])
+    with eager.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+        with eager.set_grad_enabled(True):
+            assert (x * 2).requires_grad
+        assert not eager.is_grad_enabled()
+    assert eager.is_grad_enabled()
+    with pytest.raises(KeyError):
+        with eager.set_grad_enabled(False):
+            {}["missing"]
+    assert eager.is_grad_enabled()
+
+    @eager.set_grad_enabled(False)
+    def frozen(t):
+        return t * 2
+
+    assert eager.is_grad_enabled()  # decorating switches nothing
+    assert not frozen(x).requires_grad and eager.is_grad_enabled()
+
+    try:
+        eager.set_grad_enabled(False)  # a plain call switches, and stays switched
+        assert not eager.is_grad_enabled() and not (x * 2).requires_grad
+    finally:
+        eager.set_grad_enabled(True)
+    assert (x * 2).requires_grad
+
+
 def test_fan_out_sums_both_paths():
     x = leaf([3.0])
     y = x * x + x  # x used three times
