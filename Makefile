@@ -80,10 +80,23 @@ browser:
 # Two test workers share the two cores, so each gets one numba and one BLAS thread: more
 # threads than cores made spinning OpenMP workers stall each other. Parallel kernels still run
 # their parallel code; their results do not depend on the thread count.
+#
+# Then the tests marked `bits` (eager == graph, a fast path == the general path, bit for bit)
+# run again under OpenBLAS's kernels for other CPU families, each in its own process, as the
+# core type is read when NumPy loads: the bits must not depend on the machine. A core type this
+# CPU cannot execute (SkylakeX needs AVX-512) is skipped with a line that says so.
+BITS_CORETYPES := Haswell SkylakeX Zen
+
 test: venv dot browser
 	$(BIN)/ruff check .
 	$(NUMBA_ENV) NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --doctest-modules --ignore-glob='*/__main__.py' \
 	    tests framework eager graph compare
+	@for core in $(BITS_CORETYPES); do \
+	    if ! $(BIN)/python tests/cpu_runs_openblas_core.py $$core; then continue; fi; \
+	    echo "bit-equality tests under OPENBLAS_CORETYPE=$$core"; \
+	    $(NUMBA_ENV) OPENBLAS_CORETYPE=$$core NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+	        $(BIN)/python -m pytest -q -n 2 -m bits tests || exit 1; \
+	done
 
 demo: venv dot
 	$(NUMBA_ENV) $(BIN)/python -m compare

@@ -288,11 +288,18 @@ def dense(inputs, units, activation=None, use_bias=True, kernel_initializer=None
     with _LayerScope("dense", name, reuse) as layer:
         kernel = layer.variable("kernel", (in_size, int(units)), x.dtype,
                                 kernel_initializer or glorot_uniform_initializer(), trainable)
-        y = F.matmul(x, kernel)
+        bias = None
         if use_bias:
             bias = layer.variable("bias", (int(units),), x.dtype,
                                   bias_initializer or zeros_initializer(), trainable)
-            y = F.add(y, bias)
+        if dtypes.is_float(x.dtype):
+            # The op eager's nn.Linear runs, on the (out, in) matrix it holds: BLAS then gets
+            # the same calls on the same layouts forward and backward, so the two front-ends
+            # agree bit for bit on every CPU (a transposed operand can round differently).
+            y = F.linear(x, F.contiguous_copy(F.transpose(kernel)), bias)
+        else:
+            y = F.matmul(x, kernel)
+            y = F.add(y, bias) if bias is not None else y
         return activation(y) if activation is not None else y
 
 

@@ -35,7 +35,8 @@ from framework.ops.dispatch import as_operand, bind, promote
 from framework.ops.registry import Op, Spec, cached_op, register, require_dtype, require_same_dtype
 from framework.shapes import as_shape, broadcast_shapes, is_known, normalize_axis, size_of
 
-__all__ = ["reshape", "broadcast_to", "expand_to", "contiguous", "transpose", "permute",
+__all__ = ["reshape", "broadcast_to", "expand_to", "contiguous", "contiguous_copy", "transpose",
+           "permute",
            "swapaxes", "moveaxis", "squeeze", "unsqueeze", "concat", "stack", "split",
            "getitem", "slice_grad", "gather", "scatter_add", "pad", "one_hot", "shape_of"]
 
@@ -574,6 +575,43 @@ def moveaxis(x, source: int, destination: int):
     axes = [a for a in range(ndim) if a != source]
     axes.insert(destination, source)
     return transpose(x, axes)
+
+
+@register
+class ContiguousCopy(Op):
+    """A C-ordered copy: the same values in the layout a kernel expects.
+
+    Kernels that call BLAS pick its transpose flags from their operands' layouts, and some
+    BLAS kernels (OpenBLAS's small-matrix paths on AVX-512, for one) round the two forms of a
+    product differently. Where two front-ends must issue the same call, one that holds the
+    operand transposed copies it with this op first: the graph's dense layer hands `linear`
+    its (in, out) kernel as the (out, in) matrix eager's nn.Linear holds."""
+
+    name = "contiguous_copy"
+    vjp_needs_inputs = False
+
+    def infer(self, x):
+        return Spec(x.shape, x.dtype)
+
+    def cpu(self, x):
+        out = empty(x.shape, x.dtype)
+        copy_into(out, x)
+        return out
+
+    def vjp(self, g, inputs, out):
+        return g
+
+
+def contiguous_copy(x):
+    """A C-contiguous copy of `x` (never a view), whatever its layout.
+
+    >>> contiguous_copy(np.arange(6.0).reshape(2, 3).T).flags.c_contiguous
+    True
+    """
+    return bind(_CONTIGUOUS_COPY, as_operand(x))
+
+
+_CONTIGUOUS_COPY = ContiguousCopy()
 
 
 @register

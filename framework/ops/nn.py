@@ -38,7 +38,7 @@ from framework.codegen import load_module, source_fingerprint
 from framework.device import empty
 from framework.errors import DTypeError, DualgraphError, ShapeError
 from framework.ops.dispatch import as_operand, bind, promote
-from framework.ops.linalg import _blas_operand, gemm, matmul_kernel
+from framework.ops.linalg import gemm, matmul_kernel
 from framework.ops.movement import check_index_values, contiguous
 from framework.ops.reduction import Mean, Sum
 from framework.ops.registry import Op, Spec, cached_op, register, require_dtype, require_same_dtype
@@ -848,12 +848,15 @@ class Linear(Op):
             if bias:
                 np.add(rows, bias[0], out=rows)
             return out
-        # x @ weight.T: a C-ordered weight is weight.T read with BLAS's trans flag.
+        # x @ weight.T, the C-ordered weight read by BLAS with its trans flag. Operands in other
+        # layouts are copied first: BLAS may round another form of the call differently, and
+        # the bits must not depend on how the caller happened to store its operands.
         x_rows = contiguous(x) if x.ndim == 2 else contiguous(x).reshape(-1, in_features)
+        weight_t = contiguous(weight).T
         if bias:
-            _gemm_add_row(x_rows, _blas_operand(weight.T), bias[0], rows)
+            _gemm_add_row(x_rows, weight_t, bias[0], rows)
         else:
-            gemm(x_rows, _blas_operand(weight.T), rows)
+            gemm(x_rows, weight_t, rows)
         return out
 
     def vjp(self, g, inputs, out, needs=(True, True, True)):
@@ -942,7 +945,7 @@ class LinearWeightGrad(Op):
         if product.size and rows == 0:
             product.fill(0)
         elif product.size:
-            gemm(_blas_operand(x.T), contiguous(g), product)
+            gemm(contiguous(x).T, contiguous(g), product)  # one call form for every layout
         return product.T
 
     def vjp(self, cotangent, inputs, out, needs=(True, True)):
@@ -987,7 +990,8 @@ class LinearGrad(Op):
     def cpu(self, x, weight, g):
         results = [_LINEAR_WEIGHT_GRAD.cpu(x, g)]
         if self.grad_input:
-            results.insert(0, matmul_kernel(g, weight))
+            # g @ weight as matmul's kernel runs it for C-ordered operands: one call form.
+            results.insert(0, matmul_kernel(contiguous(g), contiguous(weight)))
         if self.grad_bias:
             results.append(_SUM_OVER_ROWS.cpu(g))
         return tuple(results)

@@ -123,6 +123,8 @@ SPECS = [
     OpSpec("transpose_moveaxis", partial(F.moveaxis, source=0, destination=-1),
            lambda x: np.moveaxis(x, 0, -1), [((2, 3, 4),), ((2,),)],
            bad=[(((),), F32, "out of range for a 0-d input")]),
+    OpSpec("contiguous_copy", F.contiguous_copy, lambda x: np.array(x, order="C"),
+           [((2, 3, 4),), ((),), ((0, 3),), ((5,),)], dtypes=ALL),
     # squeeze and unsqueeze
     OpSpec("squeeze_all", F.squeeze, np.squeeze,
            [((1, 3, 1),), ((1,),), ((2, 3),), ((0, 1),), ((),)], dtypes=ALL),

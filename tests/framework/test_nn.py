@@ -10,7 +10,7 @@ from framework.errors import DTypeError, DualgraphError, ShapeError
 from framework.ops import F, nn
 from framework.ops.dispatch import bind
 from framework.ops.nn import Linear as LinearOp
-from framework.ops.nn import LinearWeightGrad
+from framework.ops.nn import LinearGrad, LinearWeightGrad
 from tests.framework import tracer
 from tests.framework.specs_nn import np_cross_entropy, np_log_softmax, np_softmax
 
@@ -255,10 +255,12 @@ def test_cross_entropy_second_order_gradient_needs_the_number_of_classes():
                               Spec((2,), np.float32)), None)
 
 
+@pytest.mark.bits
 @pytest.mark.parametrize("dtype", dtypes.FLOATS)
 @pytest.mark.parametrize("x_shape", [(33, 65), (3, 5, 65), (65,)])
 def test_linear_has_the_bits_of_matmul_then_add(dtype, x_shape):
-    # The graph front-end's dense layer runs matmul and add; eager's Linear runs one op.
+    # linear's fast path and the general one (matmul, add) issue the same GEMM on the same
+    # layouts, so they agree bit for bit on every CPU.
     rng = np.random.default_rng(7)
     x = rng.standard_normal(x_shape).astype(dtype)
     weight = rng.standard_normal((17, 65)).astype(dtype)
@@ -266,13 +268,34 @@ def test_linear_has_the_bits_of_matmul_then_add(dtype, x_shape):
     product = F.matmul(x, F.transpose(weight))
     np.testing.assert_array_equal(F.linear(x, weight, bias), F.add(product, bias))
     np.testing.assert_array_equal(F.linear(x, weight), product)
-    weight = np.asfortranarray(weight)  # weight.T is C-ordered: BLAS reads it untransposed
-    np.testing.assert_array_equal(F.linear(x, weight, bias),
-                                  F.add(F.matmul(x, F.transpose(weight)), bias))
 
 
+@pytest.mark.bits
 @pytest.mark.parametrize("dtype", dtypes.FLOATS)
-def test_linear_weight_gradient_has_the_bits_of_the_dense_layer_gemm(dtype):
+def test_linear_bits_do_not_depend_on_the_operands_layouts(dtype):
+    # A weight held transposed (the graph's (in, out) kernel, read as (out, in)) is copied to
+    # the layout eager's nn.Linear holds before BLAS runs: BLAS kernels may round the two
+    # forms of a product differently (OpenBLAS's SkylakeX kernels do), so both front-ends
+    # must issue one form. Gradients likewise.
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((33, 65)).astype(dtype)
+    weight = rng.standard_normal((17, 65)).astype(dtype)
+    bias = rng.standard_normal(17).astype(dtype)
+    g = rng.standard_normal((33, 17)).astype(dtype)
+    transposed_weight = np.ascontiguousarray(weight.T).T  # the same values, Fortran order
+    expected = F.linear(x, weight, bias)
+    np.testing.assert_array_equal(F.linear(x, transposed_weight, bias), expected)
+    np.testing.assert_array_equal(F.linear(np.asfortranarray(x), weight, bias), expected)
+    expected_grads = bind(LinearGrad(), x, weight, g)
+    for operands in [(x, transposed_weight, g), (np.asfortranarray(x), weight, g),
+                     (x, weight, np.asfortranarray(g))]:
+        for got, want in zip(bind(LinearGrad(), *operands), expected_grads):
+            np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.bits
+@pytest.mark.parametrize("dtype", dtypes.FLOATS)
+def test_linear_weight_gradient_is_one_gemm_whatever_the_layouts(dtype):
     rng = np.random.default_rng(8)
     x = rng.standard_normal((33, 65)).astype(dtype)
     g = rng.standard_normal((33, 17)).astype(dtype)
@@ -280,6 +303,7 @@ def test_linear_weight_gradient_has_the_bits_of_the_dense_layer_gemm(dtype):
     assert result.shape == (17, 65) and result.dtype == dtype
     np.testing.assert_array_equal(result, F.transpose(F.matmul(F.transpose(x), g)))
     np.testing.assert_array_equal(bind(LinearWeightGrad(), np.asfortranarray(x), g), result)
+    np.testing.assert_array_equal(bind(LinearWeightGrad(), x, np.asfortranarray(g)), result)
 
 
 def test_linear_with_no_input_features_gives_the_bias():

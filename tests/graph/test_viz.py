@@ -38,10 +38,12 @@ def test_mlp_drawing_has_placeholders_variables_ops_and_layer_clusters():
         (("dense",), "kernel", ("(4, 8) float32",)), (("dense",), "bias", ("(8,) float32",)),
         (("dense_1",), "kernel", ("(8, 3) float32",)), (("dense_1",), "bias", ("(3,) float32",))}
     ops = [(n.cluster, n.op) for n in by_kind(nodes, "op")]
-    assert ops == [(("dense",), "matmul"), (("dense",), "add"), (("dense",), "relu"),
-                   (("dense_1",), "matmul"), (("dense_1",), "add"),
-                   ((), "cross_entropy_labels"), ((), "mean")]
-    assert len(nodes) == 13 and len(edges) == 12
+    # A dense layer runs eager's linear op on its kernel read as (out, in): a transposed copy.
+    dense = ["transpose", "contiguous_copy", "linear"]
+    assert ops == ([(("dense",), op) for op in dense] + [(("dense",), "relu")]
+                   + [(("dense_1",), op) for op in dense]
+                   + [((), "cross_entropy_labels"), ((), "mean")])
+    assert len(nodes) == 15 and len(edges) == 14
     assert not by_kind(nodes, "gradient") and not by_kind(nodes, "constant")
 
 
@@ -50,8 +52,9 @@ def test_edges_carry_shapes_with_unknown_dimensions():
     nodes, edges = describe(g)
     label = {n.id: n.label for n in nodes}
     flows = {(label[e.src], label[e.dst], e.label) for e in edges}
-    assert ("x", "matmul", "(?, 4) float32") in flows
-    assert ("kernel", "matmul", "(4, 8) float32") in flows
+    assert ("x", "linear", "(?, 4) float32") in flows
+    assert ("kernel", "transpose", "(4, 8) float32") in flows
+    assert ("contiguous_copy", "linear", "(8, 4) float32") in flows
     assert ("y", "cross_entropy_labels", "(?,) int64") in flows
     assert ("cross_entropy_labels", "mean", "(?,) float32") in flows
     assert "(?, 8) float32" in draw(g).source
@@ -63,7 +66,7 @@ def test_gradients_are_hidden_by_default_and_shown_on_request():
     shown, edges = describe(g, show_gradients=True)
     assert len(shown) > len(hidden) + 30
     gradient = by_kind(shown, "gradient")
-    assert {"matmul", "transpose"} <= {n.op for n in gradient}
+    assert {"linear_grad", "transpose"} <= {n.op for n in gradient}
     assert all(n.cluster[0] in ("gradients", "Momentum") for n in gradient
                if n.op != "NoOp")
     # Optimizer slots (Momentum accumulators) appear only with the gradients.
