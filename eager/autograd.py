@@ -17,12 +17,14 @@ from __future__ import annotations
 import sys
 import threading
 import weakref
+from collections import OrderedDict
 from contextlib import contextmanager
 
 import numpy as np
 
+from eager.hooks import RemovableHandle
 from framework.device import empty
-from framework.errors import describe_site
+from framework.errors import DualgraphError, describe_site
 from framework.ops.autodiff import apply_vjp, backprop
 from framework.ops.registry import Spec
 
@@ -287,10 +289,19 @@ class Node:
     def __repr__(self) -> str:
         return f"<{self.name} at {self.site[0]}:{self.site[1]}>"
 
-    def register_output_hook(self, index: int, hook) -> None:
+    def register_output_hook(self, index: int, hook, site: tuple = ("<unknown>", 0, "")):
+        """Call `hook(grad)` on the gradient of output `index`; returns a RemovableHandle."""
         if self.output_hooks is None:
             self.output_hooks = {}
-        self.output_hooks.setdefault(index, []).append(hook)
+        hooks = self.output_hooks.setdefault(index, OrderedDict())
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = (hook, site)
+        return handle
+
+    def describe_output(self, index: int) -> str:
+        spec = self.output_specs[index]
+        return (f"output {index} of {self.name} (created at {site_text(self.site)}, shape "
+                f"{spec.shape}, dtype {spec.dtype})")
 
     def release(self) -> None:
         self._input_specs = self.input_specs  # kept: drawings still show the shapes
@@ -338,6 +349,45 @@ class Node:
                 break
         return apply_vjp(op, cotangents, inputs, outputs, self.input_specs, self.output_specs,
                          needs)
+
+
+# Accumulation into a leaf's `.grad` is a read-modify-write: threads running backward into
+# one shared leaf take turns at it, or an update would be lost (PyTorch locks there too).
+GRAD_LOCK = threading.Lock()
+
+
+class HookError(DualgraphError, RuntimeError):
+    """A gradient hook returned something that cannot stand for the gradient it was given."""
+
+
+def run_hooks(hooks: dict, g, owner):
+    """Pass the gradient `g` (a Tensor) through `hooks` ({id: (hook, site)}) in order; each
+    sees the previous one's replacement. Returns the last replacement, or None if no hook
+    returned one. A replacement must keep the gradient's shape and dtype: anything else would
+    end up in `.grad` or flow on as a gradient of the wrong size, so it is refused (PyTorch
+    refuses it too), naming the hook, where it was registered, and `owner()`, the tensor."""
+    replaced = None
+    for hook, site in tuple(hooks.values()):  # a copy: a hook may remove itself
+        result = hook(g)
+        if result is None:
+            continue
+        Tensor = _tensor_type()  # noqa: N806  (the class, under its own name)
+        if isinstance(result, np.ndarray):
+            result = Tensor._wrap(result, None, None, 0)
+        what = None
+        if not isinstance(result, Tensor):
+            what = f"returned a {type(result).__name__}, not a Tensor"
+        elif result.data.shape != g.data.shape:
+            what = f"changed the shape of the gradient from {g.shape} to {result.shape}"
+        elif result.data.dtype != g.data.dtype:
+            what = f"changed the dtype of the gradient from {g.dtype} to {result.dtype}"
+        if what is not None:
+            name = getattr(hook, "__name__", type(hook).__name__)
+            raise HookError(f"hook {name!r} (registered at {site_text(site)}) on {owner()} "
+                            f"{what}; a hook must return None or a gradient of the same shape "
+                            f"and dtype")
+        g = replaced = result
+    return replaced
 
 
 _TENSOR: list = []
@@ -453,12 +503,12 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
     def vjp(node, cotangents):
         if node.output_hooks:
             cotangents = list(cotangents)
-            for index, hooks in node.output_hooks.items():
-                for hook in hooks:
-                    if cotangents[index] is not None:
-                        replaced = hook(as_tensor(cotangents[index]))
-                        if replaced is not None:
-                            cotangents[index] = as_value(replaced)
+            for index, hooks in tuple(node.output_hooks.items()):
+                if hooks and cotangents[index] is not None:
+                    replaced = run_hooks(hooks, as_tensor(cotangents[index]),
+                                         lambda: node.describe_output(index))  # noqa: B023
+                    if replaced is not None:
+                        cotangents[index] = as_value(replaced)
         if wanted:
             for index, g in enumerate(cotangents):
                 slot = wanted.get((node, index))
@@ -529,8 +579,8 @@ def _wrapped(value):
 
 
 def _unwrapped(value):
-    """What a hook returned, as a buffer the buffer-level sweep can use."""
-    return value.data if isinstance(value, _tensor_type()) else np.asarray(value)
+    """What a hook returned (a Tensor, checked by `run_hooks`), as a buffer for the sweep."""
+    return value.data
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

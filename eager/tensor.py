@@ -7,13 +7,14 @@ is on and an input requires grad, record a backward `Node` on the tape.
 
 from __future__ import annotations
 
-from collections import namedtuple
+from collections import OrderedDict, namedtuple
 from operator import attrgetter
 
 import numpy as np
 
 from eager import autograd
 from eager.autograd import AccumulateGrad, AnomalyError, Node, _state, record_site
+from eager.hooks import RemovableHandle
 from framework import dtypes
 from framework.device import cpu, empty
 from framework.errors import ArgumentError, CastError, DualgraphError, ShapeError
@@ -186,22 +187,26 @@ class Tensor:
         first gradient is kept as it is instead of copied (unless a hook sees it first)."""
         if self._leaf_hooks:
             owned = False
-            for hook in self._leaf_hooks:
-                replaced = hook(g)
-                if replaced is not None:
-                    g = replaced
-        if create_graph:
-            self.grad = g if self.grad is None else self.grad + g
-        elif self.grad is None and owned and g.data.dtype == self.data.dtype:
-            self.grad = g
-        elif self.grad is None:
-            # A fresh buffer, from the allocator so it counts: the gradient may alias a saved
-            # or seed value, or another leaf's gradient (x + y passes one to both).
-            buffer = empty(g.data.shape, g.data.dtype)
-            np.copyto(buffer, g.data)
-            self.grad = Tensor._wrap(buffer, None, None, 0)
-        else:
-            self.grad = Tensor._wrap(F.add(self.grad.data, g.data), None, None, 0)
+            replaced = autograd.run_hooks(self._leaf_hooks, g, self._describe_leaf)
+            if replaced is not None:
+                g = replaced
+        with autograd.GRAD_LOCK:  # threads backpropagating into one leaf take turns
+            if create_graph:
+                self.grad = g if self.grad is None else self.grad + g
+            elif self.grad is None and owned and g.data.dtype == self.data.dtype:
+                self.grad = g
+            elif self.grad is None:
+                # A fresh buffer, from the allocator so it counts: the gradient may alias a
+                # saved or seed value, or another leaf's gradient (x + y passes one to both).
+                buffer = empty(g.data.shape, g.data.dtype)
+                np.copyto(buffer, g.data)
+                self.grad = Tensor._wrap(buffer, None, None, 0)
+            else:
+                self.grad = Tensor._wrap(F.add(self.grad.data, g.data), None, None, 0)
+
+    def _describe_leaf(self) -> str:
+        name = f" {self.name!r}" if self.name else ""
+        return f"the leaf tensor{name} of shape {self.shape} and dtype {self.dtype}"
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory and version counter)."""
@@ -233,22 +238,37 @@ class Tensor:
         def store(g):
             tensor = ref()
             if tensor is not None:
-                tensor.grad = g.detach() if tensor.grad is None else Tensor(
-                    tensor.grad.data + g.data)
+                with autograd.GRAD_LOCK:
+                    tensor.grad = g.detach() if tensor.grad is None else Tensor(
+                        tensor.grad.data + g.data)
 
-        self.grad_fn.register_output_hook(self.output_nr, store)
+        self.grad_fn.register_output_hook(self.output_nr, store, autograd.record_site())
 
-    def register_hook(self, hook):
-        """Call `hook(grad)` when this tensor's gradient is computed; it may return a new one."""
+    def register_hook(self, hook) -> RemovableHandle:
+        """Call `hook(grad)` whenever this tensor's gradient is computed. A hook may return a
+        replacement of the same shape and dtype (anything else is refused at backward, naming
+        the hook and this tensor). Returns a handle whose `.remove()` unregisters the hook.
+
+        >>> import eager
+        >>> x = eager.ones(2, requires_grad=True)
+        >>> handle = x.register_hook(lambda g: g * 2)
+        >>> (x * 3).sum().backward()
+        >>> x.grad.tolist()
+        [6.0, 6.0]
+        >>> handle.remove()
+        """
+        if not callable(hook):
+            raise TypeError(f"register_hook needs a callable, got {type(hook).__name__}")
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require grad")
+        site = autograd.record_site()
         if self.grad_fn is not None:
-            self.grad_fn.register_output_hook(self.output_nr, hook)
-        else:
-            if self._leaf_hooks is None:
-                self._leaf_hooks = []
-            self._leaf_hooks.append(hook)
-        return hook
+            return self.grad_fn.register_output_hook(self.output_nr, hook, site)
+        if self._leaf_hooks is None:
+            self._leaf_hooks = OrderedDict()
+        handle = RemovableHandle(self._leaf_hooks)
+        self._leaf_hooks[handle.id] = (hook, site)
+        return handle
 
     def __deepcopy__(self, memo):
         if not self.is_leaf:

@@ -9,38 +9,16 @@ layer's attributes is the order of its parameters and of its state dict.
 
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
 import numpy as np
 
 from eager.autograd import no_grad
+from eager.hooks import RemovableHandle
 from eager.nn.parameter import Parameter
 from eager.tensor import Tensor
 from framework import dtypes
-
-
-class RemovableHandle:
-    """Returned by the `register_*_hook` methods: `.remove()` unregisters the hook.
-
-    Also a context manager, removing the hook on exit.
-    """
-
-    _ids = itertools.count()
-
-    def __init__(self, hooks: OrderedDict):
-        self._hooks = hooks
-        self.id = next(RemovableHandle._ids)
-
-    def remove(self) -> None:
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):

@@ -370,3 +370,122 @@ def test_leaf_gradients_count_in_the_memory_statistics():
     gc.collect()
     assert eager.memory_allocated() - before < 2 * w.grad.data.nbytes
     np.testing.assert_array_equal(w.grad.numpy(), np.full(1000, 5.0, np.float32))
+
+
+# ---------------------------------------------------------------------------------------------
+# Hooks: handles, and replacements that cannot stand for the gradient
+
+
+def test_a_hook_handle_removes_the_hook():
+    x = leaf([1.0, 2.0])
+    y = x * 2.0
+    calls = []
+    leaf_handle = x.register_hook(lambda g: calls.append("leaf") or g * 10.0)
+    node_handle = y.register_hook(lambda g: calls.append("node"))
+    y.sum().backward()
+    assert calls == ["node", "leaf"]
+    np.testing.assert_allclose(x.grad.numpy(), [20.0, 20.0])
+    leaf_handle.remove()
+    node_handle.remove()
+    leaf_handle.remove()  # a second remove does nothing
+    x.grad = None
+    (x * 2.0).sum().backward()
+    assert calls == ["node", "leaf"]
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0])
+
+
+def test_a_hook_handle_is_a_context_manager():
+    x = leaf([1.0])
+    with x.register_hook(lambda g: g * 0.0):
+        (x * 3.0).sum().backward()
+    assert x.grad.tolist() == [0.0]
+    (x * 3.0).sum().backward()
+    assert x.grad.tolist() == [3.0]
+
+
+@pytest.mark.parametrize("make_bad, problem", [
+    (lambda g: eager.ones(5), r"changed the shape of the gradient from \(3,\) to \(5,\)"),
+    (lambda g: eager.ones((3, 1)), r"from \(3,\) to \(3, 1\)"),
+    (lambda g: g.double(), "changed the dtype of the gradient from float32 to float64"),
+    (lambda g: 1.0, "returned a float, not a Tensor"),
+])
+def test_a_leaf_hook_may_not_change_the_gradient_shape_or_dtype(make_bad, problem):
+    w = eager.tensor(np.ones(3, np.float32), requires_grad=True)
+    w.name = "w"
+
+    def bad_hook(g):
+        return make_bad(g)
+
+    w.register_hook(bad_hook)
+    with pytest.raises(RuntimeError, match=problem) as info:
+        (w * 2.0).sum().backward()
+    message = str(info.value)
+    assert "hook 'bad_hook'" in message and "leaf tensor 'w' of shape (3,)" in message
+    assert message.count(__file__) == 2  # where it was registered, and the backward call
+    assert w.grad is None  # nothing half-written
+
+
+def test_a_hook_on_an_intermediate_tensor_may_not_change_the_shape():
+    weight = eager.tensor(np.ones((3, 4)), requires_grad=True)
+    hidden = weight * 2.0
+    hidden.register_hook(lambda g: eager.ones((3, 5)))
+    with pytest.raises(RuntimeError, match=r"output 0 of MulBackward .* shape \(3, 4\).*"
+                                           r"from \(3, 4\) to \(3, 5\)"):
+        hidden.sum().backward()
+    assert weight.grad is None
+
+
+def test_a_float32_leaf_keeps_a_float32_grad_under_hooks():
+    w = eager.tensor(np.ones(3, np.float32), requires_grad=True)
+    w.register_hook(lambda g: g * 2.0)  # a Python float keeps the dtype
+    (w * 3.0).sum().backward()
+    assert w.grad.dtype == np.float32 and w.grad.tolist() == [6.0, 6.0, 6.0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Threads
+
+
+def test_concurrent_backward_into_one_leaf_loses_nothing(monkeypatch):
+    # PyTorch accumulates every thread's gradient into a shared leaf; so must we. Adding into
+    # `.grad` is a read-modify-write: a thread switch in the middle of it (forced here, at the
+    # worst moment, by a sleep that yields the GIL inside the addition) must lose nothing.
+    import sys
+    import threading
+    import time
+
+    from framework.ops import F
+
+    add = F.add
+
+    def add_after_a_thread_switch(*args, **kwargs):
+        time.sleep(0)
+        return add(*args, **kwargs)
+
+    monkeypatch.setattr(F, "add", add_after_a_thread_switch)
+    w = eager.tensor(np.ones(1000), requires_grad=True)
+    c = eager.tensor(np.full(1000, 0.5))
+    threads, rounds = 8, 25
+    start = threading.Barrier(threads)
+    errors = []
+
+    def work():
+        try:
+            start.wait()
+            for _ in range(rounds):
+                (w * c).sum().backward()
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert not errors
+    np.testing.assert_array_equal(w.grad.numpy(), np.full(1000, 0.5 * threads * rounds))
