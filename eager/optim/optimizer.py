@@ -136,12 +136,25 @@ class Optimizer:
                     param.grad.zero_()
 
     def _gradient(self, param: Tensor) -> np.ndarray:
-        """The gradient buffer of `param`, after checking it fits the parameter."""
-        grad = param.grad.data
-        if grad.shape != param.shape:
-            raise RuntimeError(f"a parameter of shape {param.shape} has a gradient of shape "
-                               f"{grad.shape}; .grad must match its tensor")
-        return grad
+        """The gradient buffer of `param` (checked by `_check_gradients` before the step)."""
+        return param.grad.data
+
+    def _check_gradients(self) -> None:
+        """Check every parameter's `.grad` before any parameter changes: a step that fails
+        on its fifth parameter must not have updated the first four (nor their state)."""
+        for group_index, group in enumerate(self.param_groups):
+            for index, param in enumerate(group["params"]):
+                grad = param.grad
+                if grad is None:
+                    continue
+                where = f"parameter {index} of parameter group {group_index}"
+                if not isinstance(grad, Tensor):
+                    raise TypeError(f"{where} has a .grad of type {type(grad).__name__}; it "
+                                    f"must be a Tensor (or None)")
+                if grad.shape != param.shape:
+                    raise RuntimeError(f"{where}: a parameter of shape {param.shape} has a "
+                                       f"gradient of shape {grad.shape}; .grad must match its "
+                                       f"tensor. No parameter was updated.")
 
     def _evaluate(self, closure):
         """Run `closure` (which recomputes the loss and calls backward) with grad enabled."""
@@ -153,6 +166,7 @@ class Optimizer:
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns `closure()` if given."""
         loss = self._evaluate(closure)
+        self._check_gradients()
         with autograd.no_grad():
             for group in self.param_groups:
                 self._update_group(group)

@@ -577,3 +577,45 @@ def test_resuming_a_schedule_from_last_epoch():
     CosineAnnealingLR(opt, T_max=8)  # records initial_lr
     resumed = CosineAnnealingLR(opt, T_max=8, last_epoch=2)
     assert resumed.get_last_lr()[0] == pytest.approx((1 + math.cos(math.pi * 3 / 8)) / 2)
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: optim.SGD(p, lr=0.1),
+    lambda p: optim.SGD(p, lr=0.1, momentum=0.9),
+    lambda p: optim.Adam(p, lr=0.1),
+    lambda p: optim.AdamW(p, lr=0.1, amsgrad=True),
+], ids=["sgd", "momentum", "adam", "adamw"])
+def test_a_step_that_fails_changes_nothing(make):
+    # The third parameter's gradient is of the wrong shape: the step must refuse before it
+    # updates the first two, or their state and step counts.
+    params = [eager.tensor(np.full(2, 1.0 + k), requires_grad=True) for k in range(3)]
+    opt = make(params)
+    for p in params:
+        p.grad = eager.ones(2)
+    opt.step()  # a good step first, so there is state to keep
+    before = [p.detach().numpy().copy() for p in params]
+    state_before = copy.deepcopy(opt.state_dict())
+    params[2].grad = eager.ones(3)
+    with pytest.raises(RuntimeError, match=r"parameter 2 of parameter group 0: a parameter of "
+                                           r"shape \(2,\) has a gradient of shape \(3,\)"):
+        opt.step()
+    for p, value in zip(params, before):
+        np.testing.assert_array_equal(p.detach().numpy(), value)
+    state_after = opt.state_dict()
+    for index, state in state_before["state"].items():
+        for key, value in state.items():
+            np.testing.assert_array_equal(np.asarray(state_after["state"][index][key].numpy()
+                                                     if isinstance(value, Tensor) else
+                                                     state_after["state"][index][key]),
+                                          np.asarray(value.numpy() if isinstance(value, Tensor)
+                                                     else value), err_msg=f"{index}/{key}")
+
+
+def test_a_gradient_that_is_not_a_tensor_is_refused_before_any_update():
+    params = [eager.tensor(np.ones(2), requires_grad=True) for _ in range(2)]
+    params[0].grad = eager.ones(2)
+    params[1].grad = np.ones(2)
+    with pytest.raises(TypeError, match="parameter 1 of parameter group 0 has a .grad of type "
+                                        "ndarray"):
+        optim.SGD(params, lr=0.1).step()
+    assert params[0].tolist() == [1.0, 1.0]
