@@ -89,11 +89,15 @@ def fake_run(accuracy, losses, optimizer="sgd"):
 
 def test_the_summary_judges_the_target():
     met = {"mlp": (fake_run(0.975, [2.0, 1.0]), fake_run(0.975, [2.0, 1.0]))}
-    assert "(meets the 97% target)" in demo_same_model._summary(met)
-    assert "equal bit for bit" in demo_same_model._summary(met)
+    checks = {"mlp": (2, 0.0)}
+    assert "(meets the 97% target)" in demo_same_model._summary(met, checks)
+    assert "equal bit for bit" in demo_same_model._summary(met, checks).splitlines()[0]
     missed = {"mlp": (fake_run(0.95, [2.0, 1.0]), fake_run(0.95, [2.0, 1.1]))}
-    assert "(below the 97% target)" in demo_same_model._summary(missed)
-    assert "apart by up to 1.0e-01" in demo_same_model._summary(missed)
+    assert "(below the 97% target)" in demo_same_model._summary(missed, checks)
+    assert "apart by up to 1.0e-01" in demo_same_model._summary(missed, checks)
+    drifted = demo_same_model._summary(met, {"mlp": (2, 3e-7)}).splitlines()[-1]
+    assert drifted == "Without label smoothing (momentum SGD): MLP agree to within 3.0e-07 " \
+                      "(relative)"
 
 
 def test_drifting_curves_are_not_called_the_same():
