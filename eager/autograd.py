@@ -251,7 +251,7 @@ class Node:
             # point back at this node and make a reference cycle only the GC could free.
             saved, versions = [], []
             for t in outputs:
-                saved.append(t.data)
+                saved.append(t._array)
                 versions.append((t._version, t._version[0]))
             self.saved_outputs, self.output_versions = saved, versions
 
@@ -260,7 +260,7 @@ class Node:
         """The shape and dtype of each input, as the op saw them."""
         specs = self._input_specs
         if specs is None:
-            specs = self._input_specs = [Spec.raw(t.data.shape, t.data.dtype)
+            specs = self._input_specs = [Spec.raw(t._array.shape, t._array.dtype)
                                          for t in self.saved_inputs]
         return specs
 
@@ -330,7 +330,7 @@ class Node:
             for i, tensor in enumerate(inputs):
                 if tensor._version[0] != versions[i]:
                     raise _modified_error(self, f"input {i}", tensor._version[0], versions[i])
-                values.append(tensor.data)
+                values.append(tensor._array)
             if not create_graph:
                 inputs = values
         outputs = None
@@ -377,9 +377,9 @@ def run_hooks(hooks: dict, g, owner):
         what = None
         if not isinstance(result, Tensor):
             what = f"returned a {type(result).__name__}, not a Tensor"
-        elif result.data.shape != g.data.shape:
+        elif result._array.shape != g._array.shape:
             what = f"changed the shape of the gradient from {g.shape} to {result.shape}"
-        elif result.data.dtype != g.data.dtype:
+        elif result._array.dtype != g._array.dtype:
             what = f"changed the dtype of the gradient from {g.dtype} to {result.dtype}"
         if what is not None:
             name = getattr(hook, "__name__", type(hook).__name__)
@@ -476,12 +476,12 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
                 "(and outside no_grad)"
             )
         if g is None:
-            if y.data.size != 1:
+            if y._array.size != 1:
                 raise RuntimeError(
                     f"grad can be implicitly created only for scalar outputs; this output has "
                     f"shape {y.shape}: pass gradient= (a tensor of that shape) to backward()"
                 )
-            seed = empty(y.data.shape, y.data.dtype)  # counted, like every buffer
+            seed = empty(y._array.shape, y._array.dtype)  # counted, like every buffer
             seed.fill(1)
             g = Tensor._wrap(seed, None, None, 0)
         elif not isinstance(g, Tensor):
@@ -497,7 +497,7 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
         as_tensor = as_value = _same
     else:
         # The sweep runs on buffers (see Node.run_vjp); hooks and leaves still get Tensors.
-        seeds = [(node, index, g.data) for node, index, g in seeds]
+        seeds = [(node, index, g._array) for node, index, g in seeds]
         as_tensor, as_value = _wrapped, _unwrapped
 
     def vjp(node, cotangents):
@@ -523,7 +523,7 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
         grads = node.run_vjp(cotangents, create_graph)
         if anomaly:
             for i, g in enumerate(grads):
-                if g is not None and np.isnan(as_value(g)).any():
+                if g is not None and np.isnan(g).any():  # a buffer, or a Tensor's __array__
                     raise AnomalyError(
                         f"gradient {i} of {node.name} is NaN; the op {node.op.name} was "
                         f"called at {site_text(node.site)}", node.op.name, node.site)
@@ -580,7 +580,7 @@ def _wrapped(value):
 
 def _unwrapped(value):
     """What a hook returned (a Tensor, checked by `run_hooks`), as a buffer for the sweep."""
-    return value.data
+    return value._array
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

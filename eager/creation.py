@@ -29,7 +29,7 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     """
     dtype = _dtype(dtype)
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._array
     if not isinstance(data, (np.ndarray, np.generic)):
         return Tensor(dtypes.array_from_python(data, dtype), requires_grad=requires_grad)
     array = np.array(data)

@@ -79,4 +79,4 @@ def stack(tensors, dim: int = 0):
 
 def index_select(x, dim: int, index):
     """Rows (or slices along `dim`) picked by an integer index tensor."""
-    return F.gather(x, index.data if isinstance(index, Tensor) else index, dim)
+    return F.gather(x, index._array if isinstance(index, Tensor) else index, dim)

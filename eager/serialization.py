@@ -53,7 +53,7 @@ def load(path, map_location=None) -> dict:
 
 def _to_arrays(value):
     if isinstance(value, Tensor):
-        return value.data
+        return value._array
     if isinstance(value, dict):
         return {key: _to_arrays(item) for key, item in value.items()}
     if isinstance(value, list):

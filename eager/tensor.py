@@ -45,7 +45,7 @@ class Tensor:
     [[2.0, 4.0], [6.0, 8.0]]
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "output_nr", "_version",
+    __slots__ = ("_array", "requires_grad", "grad", "grad_fn", "output_nr", "_version",
                  "_accumulator", "_retains_grad", "_leaf_hooks", "name", "__weakref__")
     __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__, not an object array
 
@@ -57,7 +57,7 @@ class Tensor:
         if requires_grad and data.dtype.kind != "f":
             raise RuntimeError(f"only floating point tensors can require gradients, not "
                                f"{data.dtype}")
-        self.data = data
+        self._array = data
         self.requires_grad = bool(requires_grad)
         self.grad = None
         self.grad_fn = None
@@ -72,7 +72,7 @@ class Tensor:
     def _wrap(cls, data, version_box, grad_fn, output_nr):
         """A Tensor around a kernel output (no checks, no copy)."""
         tensor = cls.__new__(cls)
-        tensor.data = data
+        tensor._array = data
         tensor.requires_grad = grad_fn is not None
         tensor.grad = None
         tensor.grad_fn = grad_fn
@@ -87,9 +87,10 @@ class Tensor:
     # -- basic properties ---------------------------------------------------------------------
 
     # The buffer's own attributes, read through C getters: shape rules read them on every op.
-    shape = property(attrgetter("data.shape"))
-    dtype = property(attrgetter("data.dtype"))
-    ndim = property(attrgetter("data.ndim"))
+    shape = property(attrgetter("_array.shape"))
+    dtype = property(attrgetter("_array.dtype"))
+    ndim = property(attrgetter("_array.ndim"))
+    data = property(attrgetter("_array"), lambda self, array: setattr(self, "_array", array))
     device = property(lambda self: cpu)
     is_leaf = property(lambda self: self.grad_fn is None)
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
@@ -102,7 +103,7 @@ class Tensor:
         return self.ndim
 
     def numel(self) -> int:
-        return self.data.size
+        return self._array.size
 
     def __len__(self) -> int:
         if not self.shape:
@@ -110,7 +111,7 @@ class Tensor:
         return self.shape[0]
 
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        body = np.array2string(self._array, separator=", ", prefix="tensor(", precision=4)
         extras = []
         if self.dtype != dtypes.float32 and self.dtype != dtypes.int64:
             extras.append(f"dtype={self.dtype}")
@@ -126,19 +127,19 @@ class Tensor:
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on a Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
-        return self.data
+        return self._array
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        return self._array if dtype is None else self._array.astype(dtype)
 
     def item(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"a Tensor with {self.data.size} elements cannot be converted "
+        if self._array.size != 1:
+            raise RuntimeError(f"a Tensor with {self._array.size} elements cannot be converted "
                                "to a Python scalar")
-        return self.data.reshape(()).item()
+        return self._array.reshape(()).item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._array.tolist()
 
     def __float__(self):
         return float(self.item())
@@ -150,7 +151,7 @@ class Tensor:
         return bool(self.item())
 
     def __index__(self):
-        if self.dtype.kind not in "iu" or self.data.size != 1:
+        if self.dtype.kind not in "iu" or self._array.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self.item())
 
@@ -193,16 +194,16 @@ class Tensor:
         with autograd.GRAD_LOCK:  # threads backpropagating into one leaf take turns
             if create_graph:
                 self.grad = g if self.grad is None else self.grad + g
-            elif self.grad is None and owned and g.data.dtype == self.data.dtype:
+            elif self.grad is None and owned and g._array.dtype == self._array.dtype:
                 self.grad = g
             elif self.grad is None:
                 # A fresh buffer, from the allocator so it counts: the gradient may alias a
                 # saved or seed value, or another leaf's gradient (x + y passes one to both).
-                buffer = empty(g.data.shape, g.data.dtype)
-                np.copyto(buffer, g.data)
+                buffer = empty(g._array.shape, g._array.dtype)
+                np.copyto(buffer, g._array)
                 self.grad = Tensor._wrap(buffer, None, None, 0)
             else:
-                self.grad = Tensor._wrap(F.add(self.grad.data, g.data), None, None, 0)
+                self.grad = Tensor._wrap(F.add(self.grad._array, g._array), None, None, 0)
 
     def _describe_leaf(self) -> str:
         name = f" {self.name!r}" if self.name else ""
@@ -210,7 +211,7 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (shares memory and version counter)."""
-        return Tensor._wrap(self.data, self._version, None, 0)
+        return Tensor._wrap(self._array, self._version, None, 0)
 
     def detach_(self) -> Tensor:
         self.grad_fn, self.requires_grad = None, False
@@ -240,7 +241,7 @@ class Tensor:
             if tensor is not None:
                 with autograd.GRAD_LOCK:
                     tensor.grad = g.detach() if tensor.grad is None else Tensor(
-                        tensor.grad.data + g.data)
+                        tensor.grad._array + g._array)
 
         self.grad_fn.register_output_hook(self.output_nr, store, autograd.record_site())
 
@@ -274,16 +275,16 @@ class Tensor:
         if not self.is_leaf:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
                                "support the deepcopy protocol at the moment")
-        copied = Tensor(self.data.copy(), self.requires_grad, self.name)
+        copied = Tensor(self._array.copy(), self.requires_grad, self.name)
         if self.grad is not None:
-            copied.grad = Tensor(self.grad.data.copy())
+            copied.grad = Tensor(self.grad._array.copy())
         memo[id(self)] = copied
         return copied
 
     def __reduce_ex__(self, protocol):
         if not self.is_leaf:
             raise RuntimeError("only leaf tensors can be pickled; detach() it first")
-        return (Tensor, (self.data, self.requires_grad, self.name))
+        return (Tensor, (self._array, self.requires_grad, self.name))
 
     def all(self, dim=None, keepdim=False):
         """True where every element (along `dim`) is non-zero."""
@@ -295,10 +296,10 @@ class Tensor:
 
     def clone(self) -> Tensor:
         return F.add(self, F.zeros_like(self)) if self.requires_grad else Tensor(
-            self.data.copy())
+            self._array.copy())
 
     def contiguous(self) -> Tensor:
-        return self if self.data.flags.c_contiguous else self.clone()
+        return self if self._array.flags.c_contiguous else self.clone()
 
     # -- in-place ops ---------------------------------------------------------------------------
 
@@ -312,11 +313,11 @@ class Tensor:
         result = result if isinstance(result, Tensor) else Tensor(result)
         if result.shape != self.shape:
             try:
-                np.broadcast_to(result.data, self.shape)
+                np.broadcast_to(result._array, self.shape)
             except ValueError:
                 raise DualgraphError(f"in-place op: the result has shape {result.shape}, which "
                                      f"cannot be written into shape {self.shape}") from None
-        np.copyto(self.data, result.data, casting="unsafe")
+        np.copyto(self._array, result._array, casting="unsafe")
         self._version[0] += 1
         if result.requires_grad and autograd.is_grad_enabled():
             if result.shape != self.shape:
@@ -332,7 +333,7 @@ class Tensor:
         is about to be overwritten, so a recorded op reads a copy (PyTorch's "original self")
         with its own version counter."""
         if self.requires_grad and autograd.is_grad_enabled():
-            return Tensor._wrap(self.data.copy(), None, self.grad_fn, self.output_nr)
+            return Tensor._wrap(self._array.copy(), None, self.grad_fn, self.output_nr)
         return self
 
     def _inplace(self, function, *args) -> Tensor:
@@ -343,10 +344,10 @@ class Tensor:
         """PyTorch's rule for in-place ops, checked before anything runs: the result may
         change precision but not kind, since a float result written into an integer tensor
         would lose its fractions (and a number written into a bool tensor, its value)."""
-        dtype = self.data.dtype
+        dtype = self._array.dtype
         if dtype.kind == "f":
             return  # every real result has a float tensor's kind
-        result = dtypes.result_type(self.data, *[
+        result = dtypes.result_type(self._array, *[
             o if dtypes.is_weak_scalar(o) or hasattr(o, "dtype") else np.asarray(o)
             for o in operands if o is not None])
         if division and result.kind != "f":
@@ -383,7 +384,7 @@ class Tensor:
         self._check_inplace()
         if isinstance(value, Tensor) and value.ndim == 0:
             value = value.item()
-        self.data.fill(dtypes.checked_scalar(value, self.dtype))
+        self._array.fill(dtypes.checked_scalar(value, self.dtype))
         self._version[0] += 1
         if autograd.is_grad_enabled() and self.grad_fn is not None:
             self.grad_fn, self.output_nr = None, 0
@@ -412,13 +413,13 @@ class Tensor:
                                      "here; use a basic index (ints, slices)")
             window = np.zeros(self.shape, bool)
             window[index] = True
-            shape = self.data[index].shape
+            shape = self._array[index].shape
             value = value if isinstance(value, Tensor) else Tensor(np.asarray(value, self.dtype))
             spread = F.slice_grad(F.broadcast_to(F.cast(value, self.dtype), shape), index,
                                   self.shape)
             self._assign(F.where(window, spread, self._original()))
             return
-        self.data[index] = value.data if isinstance(value, Tensor) else value
+        self._array[index] = value._array if isinstance(value, Tensor) else value
         self._version[0] += 1
 
     # -- indexing and shape ----------------------------------------------------------------------
@@ -433,7 +434,7 @@ class Tensor:
         return F.reshape(self, _shape_args(shape))
 
     def view(self, *shape):
-        if not self.data.flags.c_contiguous:
+        if not self._array.flags.c_contiguous:
             raise RuntimeError("view size is not compatible with input tensor's size and "
                                "stride; use .reshape(...) instead")
         return F.reshape(self, _shape_args(shape))
@@ -517,7 +518,7 @@ class Tensor:
 
     def sum(self, dim=None, keepdim=False, dtype=None):
         if dim is None and dtype is None and type(keepdim) is bool:  # the loss's sum, say
-            return _run(_SUM_ALL[keepdim], [self], [self.data], self.requires_grad)
+            return _run(_SUM_ALL[keepdim], [self], [self._array], self.requires_grad)
         x = self if dtype is None else F.cast(self, dtype)
         return F.sum(x, _dims(dim), keepdim)
 
@@ -668,7 +669,7 @@ def _unary_method(name):
     primitive = getattr(_elementwise, f"_{name.upper()}")
 
     def method(self):
-        data = self.data
+        data = self._array
         if data.dtype.kind == "f":
             return _run(primitive, [self], [data], self.requires_grad)
         return function(self)
@@ -702,7 +703,7 @@ def _arithmetic(name, primitive, function):
 
     def method(self, other):
         if isinstance(other, Tensor):
-            a, b = self.data, other.data
+            a, b = self._array, other._array
             if a.dtype is b.dtype or a.dtype == b.dtype:
                 return _run(primitive, [self, other], [a, b],
                             self.requires_grad or other.requires_grad)
@@ -737,9 +738,9 @@ def _shape_args(shape):
 
 def _unwrap_index(index):
     if isinstance(index, Tensor):
-        return index.data
+        return index._array
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(i._array if isinstance(i, Tensor) else i for i in index)
     return index
 
 
@@ -786,7 +787,7 @@ class EagerFrontend:
                 arg = (Tensor._wrap(arg, None, None, 0) if type(arg) is np.ndarray
                        and arg.dtype in _SUPPORTED else Tensor(np.asarray(arg)))
             inputs.append(arg)
-            arrays.append(arg.data)
+            arrays.append(arg._array)
             if arg.requires_grad:
                 needs_grad = True
         return self.run(op, inputs, arrays, needs_grad)
@@ -804,7 +805,7 @@ class EagerFrontend:
         else:
             # One output, the common case: no lists, and a node only for a float result.
             out = _new_tensor(Tensor)
-            out.data = result
+            out._array = result
             out.grad = out.grad_fn = out._accumulator = out._leaf_hooks = out.name = None
             out.output_nr = 0
             out._retains_grad = False
@@ -831,7 +832,7 @@ class EagerFrontend:
         if record and any(r.dtype.kind == "f" for r in results):
             node = Node(op, inputs, arrays, specs, outputs, _edges_of(inputs), record_site(4))
             for i, y in enumerate(outputs):
-                if y.data.dtype.kind == "f":
+                if y._array.dtype.kind == "f":
                     y.grad_fn, y.output_nr, y.requires_grad = node, i, True
         return outputs
 
@@ -856,7 +857,7 @@ def _edges_of(inputs) -> list:
 def _check_outputs(op, outputs) -> None:
     """Anomaly mode: a NaN in a float output fails here, naming the op and the user's line."""
     for y in outputs:
-        if y.dtype.kind == "f" and np.isnan(y.data).any():
+        if y.dtype.kind == "f" and np.isnan(y._array).any():
             from eager.autograd import site_text
 
             site = record_site()

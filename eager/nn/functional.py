@@ -97,14 +97,14 @@ def linear(input, weight, bias=None):
     if isinstance(input, Tensor) and isinstance(weight, Tensor):
         # Every layer of every step: float Tensors of one dtype need none of F.linear's
         # conversions, so they go straight to the op, whose shape rule checks them.
-        x, w = input.data, weight.data
+        x, w = input._array, weight._array
         dtype = x.dtype
         if dtype.kind == "f" and w.dtype == dtype:
             if bias is None:
                 return _run(_LINEAR, [input, weight], [x, w],
                             input.requires_grad or weight.requires_grad)
-            if isinstance(bias, Tensor) and bias.data.dtype == dtype:
-                return _run(_LINEAR_WITH_BIAS, [input, weight, bias], [x, w, bias.data],
+            if isinstance(bias, Tensor) and bias._array.dtype == dtype:
+                return _run(_LINEAR_WITH_BIAS, [input, weight, bias], [x, w, bias._array],
                             input.requires_grad or weight.requires_grad or bias.requires_grad)
     _check_float_mix("linear", input, weight, bias)
     return F.linear(input, weight, bias)
@@ -391,7 +391,7 @@ def mse_loss(input, target, reduction: str = "mean"):
     2.0
     """
     _check_reduction(reduction)
-    target_shape = tuple(np.shape(target.data if isinstance(target, Tensor) else target))
+    target_shape = tuple(np.shape(target._array if isinstance(target, Tensor) else target))
     if target_shape != tuple(input.shape):
         warnings.warn(f"Using a target size ({target_shape}) that is different to "
                       f"the input size ({tuple(input.shape)}). This will likely lead to "
@@ -451,7 +451,7 @@ def _picked_log_probabilities(function: str, log_probs, target, weight, ignore_i
     """For label targets: per-sample log_probs[target], the per-sample class weights (0 where
     the target is ignore_index) and the ignored mask."""
     classes = log_probs.shape[1]
-    labels = target.data
+    labels = target._array
     ignored = labels == ignore_index
     outside = ~ignored & ((labels < 0) | (labels >= classes))
     if outside.any():
@@ -530,7 +530,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
         return _reduce(-(log_probs * target).sum(1), reduction)
     if weight is None and label_smoothing == 0:
         if 0 <= ignore_index < classes:
-            if not _holds(target.data, ignore_index):
+            if not _holds(target._array, ignore_index):
                 return F.cross_entropy(input, target, reduction)
         else:
             # An ignore_index outside the classes (-100, the default) is a label the fused op
@@ -538,7 +538,7 @@ def cross_entropy(input, target, weight=None, ignore_index: int = -100,
             try:
                 return F.cross_entropy(input, target, reduction)
             except IndexingError:
-                if not _holds(target.data, ignore_index):
+                if not _holds(target._array, ignore_index):
                     raise
     log_probs = F.log_softmax(input, 1)
     picked, sample_weight, ignored = _picked_log_probabilities(
@@ -574,7 +574,7 @@ def one_hot(tensor, num_classes: int = -1):
         if tensor.numel() == 0:
             raise ArgumentError("one_hot: can not infer the number of classes of an empty "
                                 "tensor; pass num_classes")
-        num_classes = int(tensor.data.max()) + 1
+        num_classes = int(tensor._array.max()) + 1
     return F.one_hot(tensor, num_classes, dtypes.int64)
 
 

@@ -42,7 +42,7 @@ def _quoted(keys) -> str:
 
 
 def _as_array(value) -> np.ndarray:
-    return value.data if isinstance(value, Tensor) else np.asarray(value)
+    return value._array if isinstance(value, Tensor) else np.asarray(value)
 
 
 class Module:
@@ -433,12 +433,12 @@ class Module:
         for module in self.modules():
             for param in module._parameters.values():
                 if param is not None and param.dtype.kind == "f":
-                    param.data = param.data.astype(dtype, copy=False)
+                    param._array = param._array.astype(dtype, copy=False)
                     if param.grad is not None:
-                        param.grad = Tensor(param.grad.data.astype(dtype, copy=False))
+                        param.grad = Tensor(param.grad._array.astype(dtype, copy=False))
             for buffer in module._buffers.values():
                 if buffer is not None and buffer.dtype.kind == "f":
-                    buffer.data = buffer.data.astype(dtype, copy=False)
+                    buffer._array = buffer._array.astype(dtype, copy=False)
         return self
 
     def double(self) -> Module:

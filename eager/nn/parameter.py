@@ -28,11 +28,11 @@ class Parameter(Tensor):
         if data is None:
             array = np.empty((0,), dtypes.float32)
         elif isinstance(data, Tensor):
-            array = data.data
+            array = data._array
         elif isinstance(data, np.ndarray):
             array = data
         else:
-            array = make_tensor(data).data  # PyTorch's defaults: float32, int64
+            array = make_tensor(data)._array  # PyTorch's defaults: float32, int64
         super().__init__(array, requires_grad=requires_grad)
 
     def __repr__(self) -> str:
@@ -41,12 +41,12 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo):
         # A fresh leaf: copying Tensor's slots would share the autograd accumulator, and a copy
         # trained later would then send its gradients to this parameter.
-        copied = Parameter(self.data.copy(), self.requires_grad)
+        copied = Parameter(self._array.copy(), self.requires_grad)
         if self.grad is not None:
-            copied.grad = Tensor(self.grad.data.copy())
+            copied.grad = Tensor(self.grad._array.copy())
         copied.name = self.name
         memo[id(self)] = copied
         return copied
 
     def __reduce_ex__(self, protocol):
-        return (Parameter, (self.data, self.requires_grad))
+        return (Parameter, (self._array, self.requires_grad))

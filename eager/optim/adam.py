@@ -61,7 +61,7 @@ class Adam(Optimizer):
         for param in group["params"]:
             if param.grad is None:
                 continue
-            value = param.data
+            value = param._array
             scalar = value.dtype.type  # hyper-parameters rounded to the parameter's dtype
             grad = flat_gradient(self._gradient(param), value.dtype)
             state = self.state[param]
@@ -72,8 +72,8 @@ class Adam(Optimizer):
             if amsgrad and "max_exp_avg_sq" not in state:  # also when switched on later
                 state["max_exp_avg_sq"] = Tensor(np.zeros(value.shape, value.dtype))
             step_tensor = state["step"]
-            step_tensor.data[...] += 1
-            step = float(step_tensor.data)
+            step_tensor._array[...] += 1
+            step = float(step_tensor._array)
             # Python floats (double precision) here, as in PyTorch's update.
             step_size = lr / (1 - beta1 ** step)
             bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5

@@ -137,7 +137,7 @@ class Optimizer:
 
     def _gradient(self, param: Tensor) -> np.ndarray:
         """The gradient buffer of `param` (checked by `_check_gradients` before the step)."""
-        return param.grad.data
+        return param.grad._array
 
     def _check_gradients(self) -> None:
         """Check every parameter's `.grad` before any parameter changes: a step that fails
@@ -286,14 +286,14 @@ def _check_number(group: dict, key: str, description: str, low: float = 0.0,
 
 def _snapshot(value):
     if isinstance(value, Tensor):
-        return Tensor(value.data.copy())
+        return Tensor(value._array.copy())
     return copy.deepcopy(value)
 
 
 def _restore(key: str, value, param: Tensor, index):
     """A saved state value as this optimizer's own: arrays copied into fresh Tensors."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._array
     if not isinstance(value, np.ndarray):
         if key == "step" and isinstance(value, (int, float, np.number)):
             return Tensor(np.array(value, np.float32))
@@ -313,9 +313,9 @@ def _restore(key: str, value, param: Tensor, index):
 
 def state_view(tensor: Tensor) -> np.ndarray:
     """A flat view of a state tensor's buffer, for the update kernels to write through."""
-    if not tensor.data.flags.c_contiguous or not tensor.data.flags.writeable:
-        tensor.data = np.array(tensor.data, order="C")
-    return tensor.data.reshape(-1)
+    if not tensor._array.flags.c_contiguous or not tensor._array.flags.writeable:
+        tensor._array = np.array(tensor._array, order="C")
+    return tensor._array.reshape(-1)
 
 
 def bump_version(tensor: Tensor) -> None:

@@ -56,7 +56,7 @@ class SGD(Optimizer):
         for param in group["params"]:
             if param.grad is None:
                 continue
-            value = param.data
+            value = param._array
             hyper = hypers.get(value.dtype)
             if hyper is None:
                 hyper = hypers[value.dtype] = np.array(hyper_values, value.dtype)

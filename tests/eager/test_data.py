@@ -54,7 +54,7 @@ def test_default_batch_size_is_one():
 def test_batches_are_copies():
     ds, _, _ = dataset()
     xb, _ = next(iter(DataLoader(ds, batch_size=4)))
-    xb.data[...] = -1
+    xb._array[...] = -1
     assert ds.tensors[0].numpy().min() >= 0
 
 

@@ -37,15 +37,15 @@ def check_gradients(loss_fn, tensors, eps=1e-6, rtol=1e-5, atol=1e-7):
     loss_fn().backward()
     analytic = [t.grad.numpy().copy() for t in tensors]
     for t, expected in zip(tensors, analytic):
-        numeric = np.zeros_like(t.data)
+        numeric = np.zeros_like(t._array)
         for index in np.ndindex(t.shape):
-            original = t.data[index]
+            original = t._array[index]
             with eager.no_grad():
-                t.data[index] = original + eps
+                t._array[index] = original + eps
                 plus = loss_fn().item()
-                t.data[index] = original - eps
+                t._array[index] = original - eps
                 minus = loss_fn().item()
-            t.data[index] = original
+            t._array[index] = original
             numeric[index] = (plus - minus) / (2 * eps)
         np.testing.assert_allclose(expected, numeric, rtol=rtol, atol=atol)
 
@@ -284,7 +284,7 @@ def test_double_and_float_convert_floating_state_but_keep_parameter_identity():
 def test_parameter_basics_and_deepcopy_gives_an_independent_leaf():
     data = eager.tensor([1.0, 2.0])
     param = nn.Parameter(data)
-    assert param.requires_grad and param.is_leaf and param.data is data.data
+    assert param.requires_grad and param.is_leaf and param._array is data._array
     assert not nn.Parameter(data, requires_grad=False).requires_grad
     assert nn.Parameter().shape == (0,)
     (param * param).sum().backward()
@@ -327,7 +327,7 @@ def test_state_dict_round_trip_into_a_fresh_model_gives_identical_outputs():
     source(x)  # a training step moves BatchNorm's running statistics
     state = source.state_dict()
     assert all(not v.requires_grad for v in state.values())
-    assert state["0.weight"].data is source[0].weight.data  # shares memory, as in PyTorch
+    assert state["0.weight"]._array is source[0].weight._array  # shares memory, as in PyTorch
 
     eager.manual_seed(1)
     target = small_convnet()
@@ -367,8 +367,8 @@ def test_load_state_dict_reports_every_problem_and_changes_nothing():
     state["5.weight"] = np.ones((4, 12), np.float64)  # other dtypes are cast, as in PyTorch
     result = model.load_state_dict(state, strict=False)
     assert result.missing_keys == ["7.bias"] and result.unexpected_keys == ["extra.weight"]
-    assert model[5].weight.dtype == np.float32 and model[5].weight.data.min() == 1.0
-    np.testing.assert_array_equal(model[7].bias.data, before["7.bias"])
+    assert model[5].weight.dtype == np.float32 and model[5].weight._array.min() == 1.0
+    np.testing.assert_array_equal(model[7].bias._array, before["7.bias"])
     with pytest.raises(TypeError, match="dict-like"):
         model.load_state_dict([1, 2])
 
@@ -525,8 +525,8 @@ def test_batch_norm_1d_forward_and_gradients(shape):
         norm.bias.copy_(rng.normal(size=3))
     x = leaf(rng.normal(size=shape))
     axes = (0,) if len(shape) == 2 else (0, 2)
-    expected = batch_norm_np(x.data, x.data.mean(axes), x.data.var(axes), norm.weight.data,
-                             norm.bias.data)
+    expected = batch_norm_np(x._array, x._array.mean(axes), x._array.var(axes), norm.weight._array,
+                             norm.bias._array)
     np.testing.assert_allclose(norm(x).detach().numpy(), expected, rtol=1e-10, atol=1e-12)
     w = projection(shape)
     check_gradients(lambda: (norm(x) * w).sum(), [x, norm.weight, norm.bias])
@@ -571,7 +571,7 @@ def test_layer_norm_forward_and_gradients(normalized_shape):
         norm.bias.copy_(rng.normal(size=norm.bias.shape))
     x = leaf(rng.normal(size=(2, 3, 4)))
     dims = (-1,) if normalized_shape == 4 else (-2, -1)
-    expected = layer_norm_np(x.data, dims, norm.weight.data, norm.bias.data)
+    expected = layer_norm_np(x._array, dims, norm.weight._array, norm.bias._array)
     np.testing.assert_allclose(norm(x).detach().numpy(), expected, rtol=1e-10, atol=1e-12)
     w = projection(x.shape)
     check_gradients(lambda: (norm(x) * w).sum(), [x, norm.weight, norm.bias])
@@ -591,16 +591,16 @@ def test_linear_initialization_follows_pytorch_bounds_and_the_shared_generator()
     layer = nn.Linear(50, 40)
     bound = 1 / math.sqrt(50)  # kaiming_uniform(a=sqrt(5)) and the bias bound coincide
     assert layer.weight.shape == (40, 50) and layer.bias.shape == (40,)
-    for values in (layer.weight.data, layer.bias.data):
+    for values in (layer.weight._array, layer.bias._array):
         assert np.abs(values).max() <= bound
-    assert np.abs(layer.weight.data).max() > 0.95 * bound  # spread over the whole range
-    assert abs(layer.weight.data.std() - bound / math.sqrt(3)) < 0.05 * bound
+    assert np.abs(layer.weight._array).max() > 0.95 * bound  # spread over the whole range
+    assert abs(layer.weight._array.std() - bound / math.sqrt(3)) < 0.05 * bound
 
     generator = Generator(7)  # the default generator's state right after manual_seed(7)
     np.testing.assert_array_equal(
-        layer.weight.data,
+        layer.weight._array,
         framework_init.kaiming_uniform((40, 50), a=math.sqrt(5), generator=generator))
-    np.testing.assert_array_equal(layer.bias.data,
+    np.testing.assert_array_equal(layer.bias._array,
                                   framework_init.uniform((40,), -bound, bound,
                                                          generator=generator))
     assert nn.Linear(3, 2, bias=False).bias is None
@@ -611,9 +611,9 @@ def test_conv2d_initialization_uses_the_fan_in_of_a_group():
     conv = nn.Conv2d(6, 8, kernel_size=(3, 2), groups=2)
     bound = 1 / math.sqrt(3 * 3 * 2)  # in_channels / groups * kH * kW
     assert conv.weight.shape == (8, 3, 3, 2)
-    assert np.abs(conv.weight.data).max() <= bound
-    assert np.abs(conv.bias.data).max() <= bound
-    assert np.abs(conv.weight.data).max() > 0.8 * bound
+    assert np.abs(conv.weight._array).max() <= bound
+    assert np.abs(conv.bias._array).max() <= bound
+    assert np.abs(conv.weight._array).max() > 0.8 * bound
     with pytest.raises(ValueError, match="divisible by groups"):
         nn.Conv2d(5, 8, 3, groups=2)
     with pytest.raises(ValueError, match="kernel_size must be an int or a pair"):
@@ -637,13 +637,13 @@ def test_linear_and_conv2d_forward_match_numpy():
     layer = nn.Linear(3, 2).double()
     x = rng.normal(size=(4, 3))
     np.testing.assert_allclose(layer(as_float64(x)).detach().numpy(),
-                               x @ layer.weight.data.T + layer.bias.data, rtol=1e-12)
+                               x @ layer.weight._array.T + layer.bias._array, rtol=1e-12)
     with pytest.raises(ValueError, match="in_features"):
         layer(eager.ones(4, 5, dtype="float64"))
 
     conv = nn.Conv2d(4, 6, 3, stride=2, padding=1, groups=2).double()
     images = rng.normal(size=(2, 4, 5, 5))
-    expected = numpy_conv2d(images, conv.weight.data, conv.bias.data, 2, 1, 2)
+    expected = numpy_conv2d(images, conv.weight._array, conv.bias._array, 2, 1, 2)
     np.testing.assert_allclose(conv(as_float64(images)).detach().numpy(), expected, rtol=1e-10)
     unbatched = conv(as_float64(images[0])).detach().numpy()
     np.testing.assert_allclose(unbatched, expected[0], rtol=1e-10)
@@ -656,7 +656,7 @@ def test_conv2d_same_padding_with_an_even_kernel_pads_the_extra_pixel_after():
     padded = np.pad(images, ((0, 0), (0, 0), (0, 1), (1, 1)))
     out = conv(as_float64(images)).detach().numpy()
     assert out.shape == (1, 2, 4, 5)
-    np.testing.assert_allclose(out, numpy_conv2d(padded, conv.weight.data, conv.bias.data),
+    np.testing.assert_allclose(out, numpy_conv2d(padded, conv.weight._array, conv.bias._array),
                                rtol=1e-10)
     with pytest.raises(ValueError, match="strided"):
         nn.Conv2d(1, 1, 3, stride=2, padding="same")
@@ -726,7 +726,7 @@ def test_gelu_tanh_gradient_and_inplace_relu():
 def test_embedding_lookup_initialization_and_gradient():
     eager.manual_seed(0)
     table = nn.Embedding(200, 50)
-    values = table.weight.data
+    values = table.weight._array
     assert abs(values.mean()) < 0.02 and abs(values.std() - 1) < 0.02
     indices = eager.tensor([[3, 1], [3, 0]])
     out = table(indices)
@@ -761,10 +761,10 @@ def test_lstm_cell_matches_numpy_and_pytorch_layout():
     assert [(n, p.shape) for n, p in cell.named_parameters()] == [
         ("weight_ih", (16, 3)), ("weight_hh", (16, 4)), ("bias_ih", (16,)), ("bias_hh", (16,))]
     bound = 1 / math.sqrt(4)
-    assert all(np.abs(p.data).max() <= bound for p in cell.parameters())
+    assert all(np.abs(p._array).max() <= bound for p in cell.parameters())
     rng = np.random.default_rng(7)
     x, h, c = rng.normal(size=(2, 3)), rng.normal(size=(2, 4)), rng.normal(size=(2, 4))
-    weights = [p.data for p in cell.parameters()]
+    weights = [p._array for p in cell.parameters()]
     h1, c1 = cell(as_float64(x), (as_float64(h), as_float64(c)))
     expected_h, expected_c = lstm_cell_np(x, h, c, *weights)
     np.testing.assert_allclose(h1.detach().numpy(), expected_h, rtol=1e-12)
@@ -792,7 +792,7 @@ def test_lstm_cell_matches_numpy_and_pytorch_layout():
 def test_rnn_cell_matches_numpy():
     cell = nn.RNNCell(3, 2, nonlinearity="relu").double()
     x, h = np.random.default_rng(8).normal(size=(2, 4, 3))[0], np.ones((4, 2))
-    w_ih, w_hh, b_ih, b_hh = (p.data for p in cell.parameters())
+    w_ih, w_hh, b_ih, b_hh = (p._array for p in cell.parameters())
     expected = np.maximum(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh, 0)
     np.testing.assert_allclose(cell(as_float64(x), as_float64(h)).detach().numpy(), expected,
                                rtol=1e-12)
@@ -927,15 +927,15 @@ def test_functional_softmax_one_hot_and_flatten():
 def test_init_functions_fill_in_place_without_recording():
     param = nn.Parameter(eager.zeros(20, 10))
     assert init.xavier_uniform_(param) is param and param.is_leaf
-    assert np.abs(param.data).max() <= math.sqrt(6 / 30)
+    assert np.abs(param._array).max() <= math.sqrt(6 / 30)
     init.kaiming_normal_(param, nonlinearity="relu")
     assert param.requires_grad and param.grad_fn is None
     init.constant_(param, 0.25)
-    assert set(param.data.ravel().tolist()) == {0.25}
+    assert set(param._array.ravel().tolist()) == {0.25}
     init.uniform_(param, 2.0, 2.0)
-    assert set(param.data.ravel().tolist()) == {2.0}
+    assert set(param._array.ravel().tolist()) == {2.0}
     init.normal_(param, 1.0, 0.0)
-    assert set(param.data.ravel().tolist()) == {1.0}
+    assert set(param._array.ravel().tolist()) == {1.0}
     assert init.eye_(eager.zeros(2, 2)).tolist() == [[1.0, 0.0], [0.0, 1.0]]
     assert init.calculate_gain("tanh") == pytest.approx(5 / 3)
     with pytest.raises(TypeError, match="floating point"):

@@ -68,7 +68,7 @@ def test_clip_grad_norm_scales_to_max_norm(norm_type, dtype):
 
 def test_zero_norm_counts_the_gradients_with_a_nonzero_entry_as_pytorch_does():
     params, grads = params_with_grads()
-    params[0].grad.data[...] = 0
+    params[0].grad._array[...] = 0
     total = clip_grad_norm_(params, max_norm=1.0, norm_type=0)
     assert total.item() == 2.0  # two of the three gradients have non-zero entries
     np.testing.assert_allclose(params[2].grad.numpy(), grads[1] / (2.0 + 1e-6), rtol=1e-6)
@@ -102,7 +102,7 @@ def test_clip_grad_norm_on_a_model_inside_a_training_step():
 
 def test_nonfinite_total_norm():
     params, grads = params_with_grads()
-    params[0].grad.data[0, 0] = np.inf
+    params[0].grad._array[0, 0] = np.inf
     with pytest.raises(RuntimeError, match="is non-finite, so it cannot be clipped"):
         clip_grad_norm_(params, 1.0, error_if_nonfinite=True)
     np.testing.assert_array_equal(params[2].grad.numpy(), grads[1])  # untouched

@@ -228,14 +228,14 @@ def test_non_contiguous_parameters_and_gradients(make):
     gradients = [rng.standard_normal((4, 3)) for _ in range(3)]
     contiguous = eager.tensor(start, requires_grad=True)
     transposed = eager.tensor(np.asfortranarray(start), requires_grad=True)  # same values
-    assert not transposed.data.flags.c_contiguous
-    buffer = transposed.data
+    assert not transposed._array.flags.c_contiguous
+    buffer = transposed._array
     for w in (contiguous, transposed):
         opt = make([w])
         for gradient in gradients:
             w.grad = eager.tensor(np.asfortranarray(gradient))
             opt.step()
-    assert transposed.data is buffer
+    assert transposed._array is buffer
     np.testing.assert_array_equal(transposed.detach().numpy(), contiguous.detach().numpy())
 
 
@@ -283,12 +283,12 @@ def test_parameters_without_gradient_are_skipped():
 
 def test_step_updates_in_place_and_bumps_versions():
     w = eager.tensor([1.0, 2.0], requires_grad=True)
-    buffer_before = w.data
+    buffer_before = w._array
     opt = optim.SGD([w], lr=0.1)
     (w * w).sum().backward()
     version = w._version[0]
     opt.step()
-    assert w.data is buffer_before and w._version[0] == version + 1
+    assert w._array is buffer_before and w._version[0] == version + 1
     assert w.is_leaf and w.requires_grad and w.grad_fn is None
 
 
@@ -451,7 +451,7 @@ def test_load_state_dict_copies_and_casts_to_the_parameter_dtype():
     opt32.load_state_dict(state)
     buffer = opt32.state[w32]["momentum_buffer"]
     assert buffer.dtype == np.float32
-    assert buffer.data is not state["state"][0]["momentum_buffer"].data
+    assert buffer._array is not state["state"][0]["momentum_buffer"]._array
 
 
 def test_load_state_dict_restores_hyper_parameters():

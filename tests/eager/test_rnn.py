@@ -145,7 +145,7 @@ def test_state_dict_names_and_shapes_are_pytorch_s():
     # A state dict saved from one layer loads into another of the same configuration.
     copy = nn.LSTM(3, 5, num_layers=2, bidirectional=True)
     copy.load_state_dict(lstm.state_dict())
-    assert all(np.array_equal(a.data, b.data)
+    assert all(np.array_equal(a._array, b._array)
                for a, b in zip(copy.parameters(), lstm.parameters()))
 
 
@@ -157,10 +157,10 @@ def test_init_is_pytorch_s_uniform_drawn_from_the_seeded_generator(kind):
     eager.manual_seed(5)
     for name, param in layer.named_parameters():
         expected = framework_init.uniform(param.shape, -bound, bound, dtype=np.float32)
-        np.testing.assert_array_equal(param.data, expected, err_msg=name)
+        np.testing.assert_array_equal(param._array, expected, err_msg=name)
     assert all(p.requires_grad for p in layer.parameters())
     layer.reset_parameters()
-    assert all(np.abs(p.data).max() <= bound for p in layer.parameters())
+    assert all(np.abs(p._array).max() <= bound for p in layer.parameters())
     assert nn.LSTM(3, 4, dtype=eager.float64).weight_hh_l0.dtype == eager.float64
 
 
@@ -237,7 +237,7 @@ def test_gru_cell_matches_numpy_and_the_gru_layer():
         ("weight_ih", (12, 3)), ("weight_hh", (12, 4)), ("bias_ih", (12,)), ("bias_hh", (12,))]
     rng = np.random.default_rng(3)
     x, h = rng.normal(size=(2, 3)), rng.normal(size=(2, 4))
-    weights = [p.data for p in cell.parameters()]
+    weights = [p._array for p in cell.parameters()]
     expected, _ = step_np("GRU", x, h, None, *weights)
     np.testing.assert_allclose(cell(as_float64(x), as_float64(h)).detach().numpy(), expected,
                                rtol=1e-12)

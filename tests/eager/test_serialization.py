@@ -24,7 +24,7 @@ def test_model_state_round_trip(tmp_path):
     assert loaded["fc.weight"].dtype == np.float32 and loaded["steps"].dtype == np.int64
     assert loaded["config"] == {"hidden": 4, "activation": "relu", "dropout": 0.1}
     # The loaded tensors own their memory.
-    loaded["fc.bias"].data[0] = 5.0
+    loaded["fc.bias"]._array[0] = 5.0
     assert state["fc.bias"].tolist()[0] == 0.0
 
 

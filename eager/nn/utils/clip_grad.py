@@ -54,7 +54,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     grads = _gradients(params, "clip_grad_norm_")
     if not grads:
         return Tensor(np.array(0.0, dtypes.float32))
-    norms = [_vector_norm(grad.data, norm_type, grad.dtype) for grad in grads]
+    norms = [_vector_norm(grad._array, norm_type, grad.dtype) for grad in grads]
     norm_dtype = np.result_type(*norms)
     total = _vector_norm(np.array(norms, norm_dtype), norm_type, norm_dtype)
     if error_if_nonfinite and not np.isfinite(total):
@@ -120,7 +120,7 @@ def _gradients(params: list, function: str) -> list:
                             "not a Tensor")
         if grad.dtype.kind != "f":
             raise TypeError(f"{function}: gradients must be floating point, got {grad.dtype}")
-        if not grad.data.flags.writeable:
+        if not grad._array.flags.writeable:
             raise RuntimeError(f"{function}: a gradient of shape {grad.shape} is a read-only "
                                "buffer and cannot be changed in place")
     return grads

@@ -60,6 +60,6 @@ def vector_to_parameters(vec: Tensor, parameters) -> None:
     start = 0
     for param in params:
         stop = start + param.numel()
-        param.data = vec.data[start:stop].reshape(param.shape)
+        param._array = vec._array[start:stop].reshape(param.shape)
         start = stop
 

@@ -51,7 +51,7 @@ def default_collate(batch):
     if isinstance(first, Tensor):
         _check_all(batch, Tensor, "Tensor")
         _check_equal_shapes([sample.shape for sample in batch])
-        return Tensor(np.stack([sample.data for sample in batch]))
+        return Tensor(np.stack([sample._array for sample in batch]))
     if isinstance(first, np.ndarray) and first.dtype.kind not in _NOT_NUMERIC:
         _check_all(batch, np.ndarray, "NumPy array")
         _check_equal_shapes([sample.shape for sample in batch])

@@ -80,7 +80,7 @@ class TensorDataset(Dataset):
 
     def _gather(self, indices: np.ndarray) -> list:
         """`default_collate([self[i] for i in indices])` as one gather per tensor."""
-        return [Tensor(np.take(tensor.data, indices, axis=0)) for tensor in self.tensors]
+        return [Tensor(np.take(tensor._array, indices, axis=0)) for tensor in self.tensors]
 
 
 class Subset(Dataset):
