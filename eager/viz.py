@@ -151,20 +151,20 @@ def describe(outputs, params=None, show_saved=True, show_inputs=True):
         alive.append(node)
         sources = []
         for (nxt, _), spec in zip(node.next_functions, node.input_specs):
-            label = shape_text(spec.shape, spec.dtype)
+            value = (shape_text(spec.shape, spec.dtype), tuple(spec.shape), str(spec.dtype))
             if nxt is None:
                 if show_inputs:
                     input_id = new_id()
                     nodes.append(VizNode(input_id, None, "input", "tensor",
-                                         details=(label,)))
-                    sources.append((input_id, label))
+                                         details=(value[0],)))
+                    sources.append((input_id, value))
             else:
-                sources.append((visit(nxt), label))
+                sources.append((visit(nxt), value))
         node_id = ids[id(node)] = new_id()
         nodes.append(VizNode(node_id, node.op.name, "op", node.name,
                              cluster=node.scope, site=site_text(node.site)))
-        for src, label in sources:
-            edges.append(VizEdge(src, node_id, label))
+        for src, (label, shape, dtype) in sources:
+            edges.append(VizEdge(src, node_id, label, shape=shape, dtype=dtype))
         if show_saved:
             for shape in node.saved_shapes:
                 saved_id = new_id()
@@ -178,7 +178,8 @@ def describe(outputs, params=None, show_saved=True, show_inputs=True):
         label = tensor.name or ("output" if len(outputs) == 1 else f"output {k}")
         text = shape_text(tensor.shape, tensor.dtype)
         nodes.append(VizNode(output_id, None, "output", label, details=(text,)))
-        edges.append(VizEdge(source, output_id, text))
+        edges.append(VizEdge(source, output_id, text, shape=tuple(tensor.shape),
+                             dtype=str(tensor.dtype)))
     return nodes, edges
 
 

@@ -59,12 +59,18 @@ class VizNode:
 
 @dataclasses.dataclass(frozen=True)
 class VizEdge:
-    """A value flowing from node `src` to node `dst`; `label` usually "(?, 64) float32"."""
+    """A value flowing from node `src` to node `dst`; `label` usually "(?, 64) float32".
+
+    `shape` (None for an unknown dimension) and `dtype` are the same facts as data, for readers
+    other than a drawing (TensorBoard's graph needs numbers); None where a front-end has none.
+    """
 
     src: str
     dst: str
     label: str = ""
     kind: str = "data"
+    shape: tuple | None = None
+    dtype: str | None = None
 
     def __post_init__(self):
         if self.kind not in EDGE_KINDS:
