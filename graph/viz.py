@@ -12,7 +12,7 @@ rewriting pass returns, so before/after pictures of an optimization come for fre
 ...     y = tf.layers.dense(x, 2)
 >>> nodes, edges = describe(g)
 >>> sorted(n.label for n in nodes if n.kind != "constant")
-['add', 'bias', 'kernel', 'matmul', 'x']
+['bias', 'contiguous_copy', 'kernel', 'linear', 'transpose', 'x']
 """
 
 from __future__ import annotations
