@@ -19,10 +19,9 @@ from framework import dtypes
 from framework.device import cpu, empty
 from framework.errors import ArgumentError, CastError, DualgraphError, ShapeError
 from framework.ops import F, register_frontend
-from framework.ops import elementwise as _elementwise
-from framework.ops.elementwise import _ADD, _MUL, _SUB
-from framework.ops.linalg import _MATMUL
 from framework.ops.reduction import Sum
+from framework.ops.registry import primitive as registered
+from framework.ops.registry import run_op
 from framework.shapes import normalize_axis
 
 _MaxResult = namedtuple("max", ["values", "indices"])
@@ -30,9 +29,6 @@ _MinResult = namedtuple("min", ["values", "indices"])
 
 _SUPPORTED = frozenset(dtypes.ALL)
 _SUM_ALL = {False: Sum(None, False), True: Sum(None, True)}  # x.sum(), x.sum(keepdim=True)
-_VIEW_OPS = frozenset({"reshape", "transpose", "squeeze", "unsqueeze", "getitem",
-                       "broadcast_to", "split"})
-
 
 class Tensor:
     """An n-dimensional array on a device that can record the ops applied to it.
@@ -666,7 +662,7 @@ def _unary_method(name):
     as it is): a float Tensor, which neither conversion changes, goes straight to the
     front-end, as Tensor methods bind straight to their kernels in PyTorch."""
     function = getattr(F, name)
-    primitive = getattr(_elementwise, f"_{name.upper()}")
+    primitive = registered(name)
 
     def method(self):
         data = self._array
@@ -713,10 +709,9 @@ def _arithmetic(name, primitive, function):
     return method
 
 
-for _name, _primitive, _function in (("__add__", _ADD, F.add), ("__sub__", _SUB, F.sub),
-                                     ("__mul__", _MUL, F.mul), ("__matmul__", _MATMUL, F.matmul),
-                                     ("matmul", _MATMUL, F.matmul)):
-    setattr(Tensor, _name, _arithmetic(_name, _primitive, _function))
+for _name, _op in (("__add__", "add"), ("__sub__", "sub"), ("__mul__", "mul"),
+                   ("__matmul__", "matmul"), ("matmul", "matmul")):
+    setattr(Tensor, _name, _arithmetic(_name, registered(_op), getattr(F, _op)))
 Tensor.gelu = lambda self: F.gelu(self)
 Tensor.negative = Tensor.neg
 
@@ -796,8 +791,7 @@ class EagerFrontend:
         """Run `op` on Tensors `inputs` (their buffers `arrays`; `needs_grad`: whether one
         requires grad) and record a node where a gradient may be needed. Tensor methods
         whose operands need no conversion call this directly."""
-        spec = op.infer(*arrays)
-        result = op.cpu(*arrays)  # every Tensor lives on the CPU until CUDA arrives
+        spec, result = run_op(op, arrays)  # the shape rule, then the device's kernel
         state = _state
         record = needs_grad and state.grad_enabled and op.no_gradient is None
         if type(result) is tuple:
@@ -809,7 +803,7 @@ class EagerFrontend:
             out.grad = out.grad_fn = out._accumulator = out._leaf_hooks = out.name = None
             out.output_nr = 0
             out._retains_grad = False
-            out._version = (inputs[0]._version if op.name in _VIEW_OPS
+            out._version = (inputs[0]._version if op.is_view
                             and _aliases(result, arrays[0]) else [0])
             if record and result.dtype.kind == "f":
                 # Frames: record_site, run, then apply or a Tensor method: all our own.
@@ -826,7 +820,7 @@ class EagerFrontend:
     @staticmethod
     def _outputs(op, inputs, arrays, specs, results, record) -> tuple:
         """The Tensors of a multi-output op, and its node when one is recorded."""
-        version = inputs[0]._version if op.name in _VIEW_OPS else None
+        version = inputs[0]._version if op.is_view else None
         outputs = tuple(Tensor._wrap(r, version if version is not None and _aliases(r, arrays[0])
                                      else None, None, 0) for r in results)
         if record and any(r.dtype.kind == "f" for r in results):

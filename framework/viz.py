@@ -115,14 +115,16 @@ FAMILY_COLOURS = {
     "other": "#ffffff",
 }
 
-# Front-end op types that are not registry primitives, by family.
-FRONTEND_FAMILIES = {
-    "Cond": "control flow", "While": "control flow", "WhileGrad": "control flow",
-    "LoopVar": "control flow", "NoOp": "control flow",
-    "Assign": "state", "AssignAdd": "state", "AssignSub": "state", "VariableV2": "state",
-    "Identity": "movement", "StopGradient": "movement",
-    "Placeholder": "other", "Const": "other",
-}
+# Front-end op types that are not registry primitives (the graph's variables, assigns,
+# control flow...), by family: each front-end registers its own (`register_op_family`).
+FRONTEND_FAMILIES: dict[str, str] = {}
+
+
+def register_op_family(op_type: str, family: str) -> None:
+    """Draw the front-end op type `op_type` in `family`'s colour (one of FAMILY_COLOURS)."""
+    if family not in FAMILY_COLOURS:
+        raise ValueError(f"unknown op family {family!r}; known: {', '.join(FAMILY_COLOURS)}")
+    FRONTEND_FAMILIES[op_type] = family
 
 KIND_STYLES = {
     "op": {"shape": "box", "style": "rounded,filled"},
@@ -147,6 +149,7 @@ EDGE_STYLES = {
 def op_family(op: str | None) -> str:
     """The family of a registry op (its module in framework/ops) or front-end op type.
 
+    >>> import graph  # registers its own op types: Cond, While, Assign, ...
     >>> op_family("matmul"), op_family("relu"), op_family("Cond"), op_family(None)
     ('linalg', 'elementwise', 'control flow', 'other')
     """

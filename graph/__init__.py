@@ -36,6 +36,7 @@ from graph.layers import (
     random_uniform_initializer,
     zeros_initializer,
 )
+from graph.ops import check_graph_ops as _check_graph_ops  # noqa: E402
 from graph.session import (
     InteractiveSession,
     RunMetadata,
@@ -55,6 +56,8 @@ from graph.variables import (
     trainable_variables,
     variables_initializer,
 )
+
+_check_graph_ops()  # every graph op kind, cond and while included, has all of its rules
 
 float32 = _dtypes.float32
 float64 = _dtypes.float64

@@ -34,8 +34,8 @@ from framework.ops import F
 from framework.ops.autodiff import toposort
 from framework.ops.registry import Spec
 from graph.core import GraphError, Operation, Tensor, constant, graph_of, site_of
-from graph.gradients import GRADIENTS, gradients
-from graph.session import ASSIGN_TYPES, EXECUTORS
+from graph.gradients import gradients
+from graph.ops import GraphOp, register_graph_op
 
 __all__ = ["cond", "while_loop"]
 
@@ -75,7 +75,7 @@ class ControlFlowContext:
             stack.pop()
 
     def add(self, op: Operation) -> None:
-        if op.type == "VariableV2":
+        if op.kind.is_variable:
             raise GraphError(f"variable {op.name!r} is created inside the {self.role}; create "
                              "variables outside cond and while_loop and use them inside (as in "
                              "TensorFlow 1, a variable's initializer cannot live in a branch or "
@@ -211,7 +211,7 @@ class _Plan:
 
 def _value_inputs(op: Operation) -> list[Tensor]:
     """The inputs whose values the op reads (an assign's target is a reference, not a read)."""
-    if op.type in ASSIGN_TYPES:
+    if op.kind.assigns:
         return list(op.inputs[1:])
     return list(op.inputs)
 
@@ -367,7 +367,7 @@ def _build_cond(pred, true_fn, false_fn, name, strict=True, mirrors=((), ()), af
                 leaves: list = []
                 structure = _flatten(result, leaves, _branch_leaf(f"{label}_fn", fn, cond_name))
             traced.append((branch, structure, leaves))
-        specs = _merged_outputs(cond_name, true_fn, false_fn, traced)
+        _check_branch_results(cond_name, true_fn, false_fn, traced)
         for branch, _, leaves in traced:
             branch.outputs = [leaf for leaf in leaves if isinstance(leaf, Tensor)]
             branch.plan = _Plan(branch, leaves)
@@ -375,7 +375,7 @@ def _build_cond(pred, true_fn, false_fn, name, strict=True, mirrors=((), ()), af
         captured = _unique(true_branch.plan.external + false_branch.plan.external, [pred])
         captured_ops = _unique(true_branch.plan.external_ops + false_branch.plan.external_ops +
                                list(after))
-        op = graph.add_operation("Cond", [pred, *captured], specs, name="Cond",
+        op = graph.add_operation(_COND, [pred, *captured], name="Cond",
                                  attrs={"branches": (true_branch, false_branch),
                                         "captured_ops": captured_ops})
     outputs = iter(op.outputs)
@@ -399,8 +399,8 @@ def _branch_leaf(label, fn, cond_name):
     return convert
 
 
-def _merged_outputs(cond_name, true_fn, false_fn, traced) -> list[Spec]:
-    """The cond's output specs; a clear error where the branches' results disagree."""
+def _check_branch_results(cond_name, true_fn, false_fn, traced) -> None:
+    """A clear error where the branches' results disagree (`Cond.infer` then merges them)."""
     (_, true_structure, true_leaves), (_, false_structure, false_leaves) = traced
 
     def mismatch(problem):
@@ -413,7 +413,6 @@ def _merged_outputs(cond_name, true_fn, false_fn, traced) -> list[Spec]:
 
     if true_structure != false_structure:
         raise mismatch("their structures differ")
-    specs = []
     for index, (a, b) in enumerate(zip(true_leaves, false_leaves)):
         if isinstance(a, Tensor) != isinstance(b, Tensor):
             raise mismatch(f"result {index} is a Tensor in one branch and an Operation in "
@@ -426,14 +425,36 @@ def _merged_outputs(cond_name, true_fn, false_fn, traced) -> list[Spec]:
         if len(a.shape) != len(b.shape):
             raise mismatch(f"result {index} has shape {a.shape} in true_fn and {b.shape} in "
                            "false_fn (different ranks)")
-        merged = tuple(x if x == y else None for x, y in zip(a.shape, b.shape))
-        specs.append(Spec(merged, a.dtype))
-    return specs
 
 
-def _run_cond(run, op, inputs):
-    true_branch, false_branch = op.attrs["branches"]
-    return (true_branch if bool(inputs[0]) else false_branch).execute(run)
+@register_graph_op
+class Cond(GraphOp):
+    """tf.cond: runs the branch its predicate (input 0) chooses; the other does not run. The
+    branches (`attrs["branches"]`) read the op's other inputs, the values they capture."""
+
+    name = "Cond"
+    viz_family = "control flow"
+
+    def infer(self, inputs, attrs):
+        true_branch, false_branch = attrs["branches"]  # checked by _check_branch_results
+        return [Spec(tuple(x if x == y else None for x, y in zip(a.shape, b.shape)), a.dtype)
+                for a, b in zip(true_branch.outputs, false_branch.outputs)]
+
+    def run(self, run, op, inputs):
+        true_branch, false_branch = op.attrs["branches"]
+        return (true_branch if bool(inputs[0]) else false_branch).execute(run)
+
+    def gradient(self, op, cotangents, needs):
+        return _cond_gradient(op, cotangents, needs)
+
+    def contexts(self, op):
+        return list(op.attrs["branches"])
+
+    def context_results(self, op):
+        return [t for branch in op.attrs["branches"] for t in branch.outputs]
+
+
+_COND = Cond()
 
 
 def _cond_gradient(op, cotangents, needs):
@@ -468,9 +489,6 @@ def _cond_gradient(op, cotangents, needs):
         result[1 + k] = grad
     return result
 
-
-EXECUTORS["Cond"] = _run_cond
-GRADIENTS["Cond"] = _cond_gradient
 
 
 # -- while_loop --------------------------------------------------------------------------------
@@ -555,8 +573,9 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
         loop.shape_changes = [tuple(inv) != tuple(t.shape) for inv, t in zip(invariants, initial)]
         with loop.entered():
             loop.standins = [
-                graph.add_operation("LoopVar", [], [Spec(shape, t.dtype)], name="loop_var",
-                                    attrs={"loop": loop}).outputs[0]
+                graph.add_operation(_LOOP_VAR, [], name="loop_var",
+                                    attrs={"loop": loop, "shape": shape,
+                                           "dtype": t.dtype}).outputs[0]
                 for shape, t in zip(invariants, initial)]
             arguments = _pack_arguments(structures, loop.standins)
             loop.pred = _loop_predicate(loop_name, cond, cond(*arguments))
@@ -568,9 +587,8 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
         captured = _unique(loop.cond_plan.external + loop.body_plan.external)
         captured_ops = _unique(loop.cond_plan.external_ops + loop.body_plan.external_ops)
         inputs = [*initial, *captured] + ([limit_input] if limit_input is not None else [])
-        specs = [Spec(shape, t.dtype) for shape, t in zip(invariants, initial)]
         op = graph.add_operation(
-            "While", inputs, specs + [Spec((), np.dtype(object))], name="While",
+            _WHILE, inputs, name="While",
             attrs={"loop": loop, "num_captured": len(captured), "maximum_iterations": limit,
                    "back_prop": bool(back_prop), "captured_ops": captured_ops})
 
@@ -770,16 +788,57 @@ def _run_while(run, op, inputs):
     return (*current, record)
 
 
-def _run_loop_var(run, op, inputs):
-    raise GraphError(f"{op.name!r} stands for a loop variable of the "
-                     f"{op.attrs['loop'].role} and has a value only inside its cond and body; "
-                     "a value computed inside the loop was used outside it (use the loop's "
-                     "results instead)", op.site)
+@register_graph_op
+class While(GraphOp):
+    """tf.while_loop: runs its loop (`attrs["loop"]`: cond and body) until the cond is false.
+    Inputs: the loop variables' initial values, the captured values, and the iteration limit
+    when it is a tensor. Outputs: the final values, and a record of the iterations that the
+    loop's gradient (WhileGrad) reads."""
+
+    name = "While"
+    viz_family = "control flow"
+
+    def infer(self, inputs, attrs):
+        return ([Spec(s.shape, s.dtype) for s in attrs["loop"].standins]
+                + [Spec((), np.dtype(object))])
+
+    def run(self, run, op, inputs):
+        return _run_while(run, op, inputs)
+
+    def gradient(self, op, cotangents, needs):
+        return _while_gradient(op, cotangents, needs)
+
+    def contexts(self, op):
+        return [op.attrs["loop"]]
+
+    def context_results(self, op):
+        loop = op.attrs["loop"]
+        return [loop.pred, *loop.body_outputs]
 
 
-EXECUTORS["While"] = _run_while
-EXECUTORS["LoopVar"] = _run_loop_var
-GRADIENTS["LoopVar"] = lambda op, cotangents, needs: []
+@register_graph_op
+class LoopVar(GraphOp):
+    """Stands for a loop variable (or a cotangent of one) inside a loop's cond and body; the
+    loop sets its value at each iteration."""
+
+    name = "LoopVar"
+    viz_family = "control flow"
+    viz_kind = "input"
+
+    def infer(self, inputs, attrs):
+        return [Spec(attrs["shape"], attrs["dtype"])]
+
+    def run(self, run, op, inputs):
+        raise GraphError(f"{op.name!r} stands for a loop variable of the "
+                         f"{op.attrs['loop'].role} and has a value only inside its cond and "
+                         "body; a value computed inside the loop was used outside it (use the "
+                         "loop's results instead)", op.site)
+
+    def gradient(self, op, cotangents, needs):
+        return []  # no inputs: the loop carries the gradient on to its initial value
+
+
+_WHILE, _LOOP_VAR = While(), LoopVar()
 
 
 # -- while_loop gradient -----------------------------------------------------------------------
@@ -812,9 +871,10 @@ def _while_gradient(op, cotangents, needs):
     with graph.as_default(), graph.name_scope(f"{loop.name.split('/')[-1]}_grad"):
         context = ControlFlowContext(graph, f"gradient of {loop.role}", mirrors=(loop,))
         with context.entered():
-            seeds = [graph.add_operation("LoopVar", [], [Spec(loop.standins[i].shape,
-                                                              loop.standins[i].dtype)],
-                                         name="cotangent", attrs={"loop": context}).outputs[0]
+            seeds = [graph.add_operation(_LOOP_VAR, [], name="cotangent",
+                                         attrs={"loop": context,
+                                                "shape": loop.standins[i].shape,
+                                                "dtype": loop.standins[i].dtype}).outputs[0]
                      for i in variables]
             grads = gradients([loop.body_outputs[i] for i in variables],
                               [loop.standins[i] for i in variables] + xs_captured +
@@ -833,10 +893,8 @@ def _while_gradient(op, cotangents, needs):
         given = [i for i in variables if cotangents[i] is not None]
         inputs = [op.outputs[count], *(op.outputs[i] for i in variables),
                   *(cotangents[i] for i in given), *plan.external]
-        specs = [Spec(op.inputs[i].shape, op.inputs[i].dtype) for i in variables]
-        specs += [Spec(t.shape, t.dtype) for t in xs_captured]
         grad_op = graph.add_operation(
-            "WhileGrad", inputs, specs, name="WhileGrad",
+            _WHILE_GRAD, inputs, name="WhileGrad",
             attrs={"loop": loop, "context": context, "plan": plan, "seeds": seeds,
                    "variables": variables, "given": given, "captured": xs_captured,
                    "variable_grads": variable_grads, "captured_grads": captured_grads,
@@ -885,11 +943,33 @@ def _run_while_grad(run, op, inputs):
     return tuple(np.asarray(value) for value in (*seeds, *totals))
 
 
-def _while_grad_gradient(op, cotangents, needs):
-    raise GraphError(f"second-order gradients through while_loop are not supported ({op.name!r} "
-                     "is the gradient of a while_loop)")
+@register_graph_op
+class WhileGrad(GraphOp):
+    """The gradient of a While: the body's vector-Jacobian product (`attrs["context"]`), run
+    once per recorded iteration in reverse. Outputs: the gradients of the float loop
+    variables' initial values, then of the captured values asked for."""
+
+    name = "WhileGrad"
+    viz_family = "control flow"
+
+    def infer(self, inputs, attrs):
+        standins = attrs["loop"].standins
+        return ([Spec(standins[i].shape, standins[i].dtype) for i in attrs["variables"]]
+                + [Spec(t.shape, t.dtype) for t in attrs["captured"]])
+
+    def run(self, run, op, inputs):
+        return _run_while_grad(run, op, inputs)
+
+    def gradient(self, op, cotangents, needs):
+        raise GraphError(f"second-order gradients through while_loop are not supported "
+                         f"({op.name!r} is the gradient of a while_loop)")
+
+    def contexts(self, op):
+        return [op.attrs["context"]]
+
+    def context_results(self, op):
+        return [t for t in (*op.attrs["variable_grads"], *op.attrs["captured_grads"])
+                if t is not None]
 
 
-EXECUTORS["WhileGrad"] = _run_while_grad
-GRADIENTS["While"] = _while_gradient
-GRADIENTS["WhileGrad"] = _while_grad_gradient
+_WHILE_GRAD = WhileGrad()

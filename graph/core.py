@@ -21,7 +21,7 @@ import numpy as np
 from framework import dtypes
 from framework.errors import DualgraphError, user_frame
 from framework.ops import register_frontend
-from framework.ops.registry import Spec
+from graph.ops import PRIMITIVE, Const, Placeholder
 
 
 class GraphError(DualgraphError, ValueError):
@@ -138,13 +138,14 @@ class Tensor:
 class Operation:
     """A node of the graph: one op application (or a placeholder, variable, assign, ...)."""
 
-    __slots__ = ("graph", "type", "name", "inputs", "outputs", "control_inputs", "attrs",
-                 "primitive", "site", "scope", "context", "id", "__weakref__")
+    __slots__ = ("graph", "kind", "type", "name", "inputs", "outputs", "control_inputs",
+                 "attrs", "primitive", "site", "scope", "context", "id", "__weakref__")
 
-    def __init__(self, graph, op_type, name, inputs, output_specs, primitive=None, attrs=None,
+    def __init__(self, graph, kind, name, inputs, output_specs, primitive=None, attrs=None,
                  control_inputs=(), site=None):
         self.graph = graph
-        self.type = op_type
+        self.kind = kind  # the graph op kind (graph.ops): how this node runs, differentiates
+        self.type = primitive.name if primitive is not None else kind.name
         self.name = name
         self.inputs = tuple(inputs)
         self.primitive = primitive
@@ -269,10 +270,14 @@ class Graph:
     def _in_use(self, name: str) -> bool:
         return self._name_counts.get(name, 0) > 0 or name in self._names
 
-    def add_operation(self, op_type, inputs, output_specs, name=None, primitive=None,
-                      attrs=None, site=None) -> Operation:
-        """Append a node (inputs must be Tensors of this graph); it gets the current name
-        scope, control dependencies and context, and the user's line as its `site`."""
+    def add_operation(self, kind, inputs, name=None, attrs=None, *, primitive=None,
+                      specs=None, site=None) -> Operation:
+        """Append a node of `kind` (a graph op kind of `graph.ops`; for a registry primitive,
+        `PRIMITIVE` with the op as `primitive` and its `specs`). Inputs must be Tensors of this
+        graph. The kind's shape rule gives the outputs' specs, unless `specs` are given. The
+        node gets the current name scope, control dependencies and context, and the user's
+        line as its `site`."""
+        op_type = primitive.name if primitive is not None else kind.name
         if self._finalized:
             raise GraphError(f"cannot add a {op_type} op: the graph is finalized "
                              "(graph.finalize() was called, so it can no longer change)")
@@ -284,8 +289,10 @@ class Graph:
                     f"{op_type}: input {tensor.name!r} (created at {_site_text(tensor.op.site)})"
                     " belongs to another graph; all tensors of one op must come from the same "
                     "graph")
+        if specs is None:
+            specs = kind.infer(inputs, attrs or {})
         control = list(dict.fromkeys(op for frame in self._control_stack for op in frame))
-        op = Operation(self, op_type, self.unique_name(name or op_type), inputs, output_specs,
+        op = Operation(self, kind, self.unique_name(name or op_type), inputs, specs,
                        primitive, attrs, control, site or user_frame())
         with self._lock:
             if op.name in self._names:
@@ -490,8 +497,8 @@ class GraphFrontend:
         inputs = [a if isinstance(a, Tensor) else constant(a, graph=graph) for a in args]
         specs = primitive.infer(*inputs)  # a bad shape fails here, at the user's line
         many = isinstance(specs, tuple)
-        op = graph.add_operation(primitive.name, inputs, specs if many else (specs,),
-                                 primitive=primitive)
+        op = graph.add_operation(PRIMITIVE, inputs, primitive=primitive,
+                                 specs=specs if many else (specs,))
         return op.outputs if many else op.outputs[0]
 
 
@@ -666,8 +673,7 @@ def constant(value, dtype=None, shape=None, name="Const", graph=None) -> Tensor:
     if shape is not None:
         array = np.broadcast_to(array, tuple(shape)).copy()
     graph = get_default_graph() if graph is None else graph
-    op = graph.add_operation("Const", [], [Spec(array.shape, array.dtype)], name=name,
-                             attrs={"value": array})
+    op = graph.add_operation(Const(), [], name=name, attrs={"value": array})
     return op.outputs[0]
 
 
@@ -687,8 +693,8 @@ def placeholder(dtype, shape=None, name="Placeholder") -> Tensor:
     shape = tuple(None if d is None else int(d) for d in shape)
     if any(d is not None and d < 0 for d in shape):
         raise GraphError(f"placeholder shape {shape} has a negative dimension")
-    op = get_default_graph().add_operation("Placeholder", [], [Spec(shape, dtype)],
-                                           name=name, attrs={"shape": shape})
+    op = get_default_graph().add_operation(Placeholder(), [], name=name,
+                                           attrs={"shape": shape, "dtype": dtype})
     return op.outputs[0]
 
 

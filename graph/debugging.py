@@ -18,16 +18,10 @@ import numpy as np
 from framework.errors import DualgraphError
 from framework.ops.registry import Spec
 from graph.core import GraphError, Tensor, constant, get_default_graph
-from graph.gradients import GRADIENTS
-from graph.session import ASSIGN_TYPES, EXECUTORS
+from graph.ops import GraphOp, register_graph_op
 from graph.variables import group
 
 __all__ = ["NumericsError", "add_check_numerics_ops", "check_numerics"]
-
-# Ops whose outputs add_check_numerics_ops leaves alone: running a check of an assign would run
-# the assign, and a variable's value is checked where an op reads it.
-_UNCHECKED_TYPES = ASSIGN_TYPES | {"VariableV2", "CheckNumerics"}
-
 
 class NumericsError(DualgraphError, ArithmeticError):
     """A checked tensor held NaN or Inf at run time (TensorFlow's InvalidArgumentError).
@@ -65,8 +59,8 @@ def check_numerics(tensor, message, name=None) -> Tensor:
     if not isinstance(message, str):
         raise GraphError(f"check_numerics: message must be a str, got {message!r}")
     graph = tensor.graph
-    op = graph.add_operation("CheckNumerics", [tensor], [Spec(tensor.shape, tensor.dtype)],
-                             name=name or "CheckNumerics", attrs={"message": message})
+    op = graph.add_operation(_CHECK_NUMERICS, [tensor], name=name or "CheckNumerics",
+                             attrs={"message": message})
     return op.outputs[0]
 
 
@@ -96,7 +90,11 @@ def add_check_numerics_ops():
     checks = []
     with graph.name_scope("check_numerics"):
         for op in graph.get_operations():
-            if op.type in _UNCHECKED_TYPES or op.context is not None:
+            # Running a check of an assign would run the assign; a variable's value is checked
+            # where an op reads it.
+            kind = op.kind
+            if (kind.assigns or kind.is_variable or isinstance(kind, CheckNumerics)
+                    or op.context is not None):
                 continue
             for output in op.outputs:
                 if output.dtype.kind == "f":
@@ -104,7 +102,31 @@ def add_check_numerics_ops():
     return group(*checks, name="check_numerics_ops")
 
 
-def _run_check_numerics(run, op, inputs):
+@register_graph_op
+class CheckNumerics(GraphOp):
+    """Its input, unchanged, or a NumericsError at run time if it holds a NaN or an infinity
+    (`attrs["message"]` says what was checked)."""
+
+    name = "CheckNumerics"
+
+    def infer(self, inputs, attrs):
+        return [Spec(inputs[0].shape, inputs[0].dtype)]
+
+    def run(self, run, op, inputs):
+        return _run_check_numerics(op, inputs)
+
+    def gradient(self, op, cotangents, needs):
+        grad = cotangents[0]
+        if grad is None:
+            return [None]
+        return [check_numerics(grad, f"the gradient of {op.inputs[0].name!r} "
+                                     f"({op.attrs['message']})")]
+
+
+_CHECK_NUMERICS = CheckNumerics()
+
+
+def _run_check_numerics(op, inputs):
     value = inputs[0]
     array = np.asarray(value)
     if np.isfinite(array).all():
@@ -123,14 +145,3 @@ def _run_check_numerics(run, op, inputs):
     error.tensor = checked
     raise error
 
-
-def _check_numerics_gradient(op, cotangents, needs):
-    grad = cotangents[0]
-    if grad is None:
-        return [None]
-    return [check_numerics(grad, f"the gradient of {op.inputs[0].name!r} "
-                                 f"({op.attrs['message']})")]
-
-
-EXECUTORS["CheckNumerics"] = _run_check_numerics
-GRADIENTS["CheckNumerics"] = _check_numerics_gradient

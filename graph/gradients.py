@@ -3,7 +3,8 @@
 The reverse sweep is the shared one (`framework.ops.autodiff.backprop`); each op's gradient rule
 is the registry's rule, run on symbolic Tensors, so it adds nodes instead of computing numbers,
 exactly the rules eager runs on data. Only ops on a path from an `x` to a `y` are
-differentiated. Control-flow ops register their own rules in `GRADIENTS`.
+differentiated. Graph-only ops (control flow, identity) carry their own rules: each node's kind
+(`graph.ops`) has a `gradient` rule or says why it has none.
 """
 
 from __future__ import annotations
@@ -11,16 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from framework.ops import F
-from framework.ops.autodiff import apply_vjp, backprop
-from framework.ops.registry import Spec
+from framework.ops.autodiff import backprop
 from graph.core import GraphError, Operation, Tensor, constant, graph_of
-
-# op type -> fn(op, cotangents, needs) -> input gradients, for ops outside the registry (control
-# flow, identity). `needs` holds one bool per input: a rule builds no gradient for an input
-# marked False and returns None there.
-GRADIENTS: dict = {}
-NOT_DIFFERENTIABLE = {"Const", "Placeholder", "VariableV2", "StopGradient", "NoOp", "Assign",
-                      "AssignAdd", "AssignSub"}
+from graph.ops import Identity, StopGradient
 
 
 def gradients(ys, xs, grad_ys=None, stop_gradients=None, name="gradients",
@@ -69,7 +63,7 @@ def gradients(ys, xs, grad_ys=None, stop_gradients=None, name="gradients",
     reaches_x = _ops_depending_on(graph, x_ops, stops)
 
     def edges(op):
-        if op.type in NOT_DIFFERENTIABLE or op in stops:
+        if op.kind.no_gradient or op in stops:
             return [None] * len(op.inputs)
         return [(t.op, t.value_index) if t.op in reaches_x and t.dtype.kind == "f" else None
                 for t in op.inputs]
@@ -122,17 +116,11 @@ def gradient_of(op: Operation, cotangents, needs=None) -> list:
     bool per input, default all); the others are None."""
     if needs is None:
         needs = [True] * len(op.inputs)
-    rule = GRADIENTS.get(op.type)
-    if rule is not None:
-        grads = rule(op, cotangents, needs)
-        return [g if wanted else None for g, wanted in zip(grads, needs)]
-    if op.primitive is None:
-        raise GraphError(f"no gradient is defined for op type {op.type!r} ({op.name!r})")
-    if op.primitive.vjp is None:
-        return [None] * len(op.inputs)
-    return apply_vjp(op.primitive, cotangents, op.inputs, op.outputs,
-                     [Spec(t.shape, t.dtype) for t in op.inputs],
-                     [Spec(t.shape, t.dtype) for t in op.outputs], needs)
+    if op.kind.gradient is None:
+        raise GraphError(f"no gradient is defined for op type {op.type!r} ({op.name!r}): "
+                         f"{op.kind.no_gradient}")
+    grads = op.kind.gradient(op, cotangents, needs)
+    return [g if wanted else None for g, wanted in zip(grads, needs)]
 
 
 def _ops_depending_on(graph, sources, stops) -> set:
@@ -159,7 +147,7 @@ def stop_gradient(x, name="StopGradient") -> Tensor:
     3.0
     """
     x = x if isinstance(x, Tensor) else constant(x)
-    op = x.graph.add_operation("StopGradient", [x], [Spec(x.shape, x.dtype)], name=name)
+    op = x.graph.add_operation(StopGradient(), [x], name=name)
     return op.outputs[0]
 
 
@@ -173,12 +161,6 @@ def identity(x, name="Identity") -> Tensor:
     'y:0'
     """
     x = x if isinstance(x, Tensor) else constant(x)
-    op = x.graph.add_operation("Identity", [x], [Spec(x.shape, x.dtype)], name=name)
+    op = x.graph.add_operation(Identity(), [x], name=name)
     return op.outputs[0]
 
-
-def _identity_gradient(op, cotangents, needs):
-    return [cotangents[0] if needs[0] else None]
-
-
-GRADIENTS["Identity"] = _identity_gradient

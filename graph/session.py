@@ -32,7 +32,6 @@ import time
 import numpy as np
 
 from framework import dtypes
-from framework.device import cpu
 from framework.errors import DualgraphError
 from framework.ops.autodiff import toposort
 from framework.ops.random import seed_key
@@ -46,13 +45,6 @@ from graph.core import (
     get_default_graph,
     site_of,
 )
-
-ASSIGN_TYPES = frozenset({"Assign", "AssignAdd", "AssignSub"})
-READ_MODIFY_WRITE_TYPES = frozenset({"AssignAdd", "AssignSub"})
-# Ops the Run itself implements; their errors already name the op and where it was created.
-_BUILTIN_TYPES = ASSIGN_TYPES | {"Const", "Placeholder", "VariableV2", "NoOp", "Identity",
-                                 "StopGradient"}
-EXECUTORS: dict = {}  # op type -> fn(run, op, input_values) -> output values (control flow)
 
 
 @dataclasses.dataclass
@@ -153,8 +145,9 @@ def session_for(element, session, what: str):
 class Run:
     """The state of one `Session.run`: computed values, feeds and staged variable values.
 
-    Control-flow executors (`EXECUTORS`) get the Run and may call `execute` on more ops; any
-    assign they run stages here and commits with the rest of the run.
+    Every op runs through its kind's `run(run, op, inputs)` (`graph.ops`); control flow gets the
+    Run and may call `execute` on more ops. Any assign they run stages here and commits with
+    the rest of the run.
     """
 
     def __init__(self, session, feeds, index: int = 0, metadata: RunMetadata | None = None,
@@ -174,7 +167,7 @@ class Run:
             # Chosen once per run, so `execute` pays nothing when no metadata is asked for.
             self._run_op = self._run_op_timed if timed else self._run_op_counted
 
-    def _reseeded(self, primitive):
+    def reseeded(self, primitive):
         """A random op with its build-time seed combined with this run's index, so each run
         draws a new dropout mask (as in TensorFlow) while a dropout and its gradient, which
         share one seed, still agree within the run. The sequence depends only on the seeds
@@ -202,7 +195,7 @@ class Run:
         op created under `control_dependencies([update])` sees the updated value. Executors
         should read their inputs through here too.
         """
-        if tensor.op.type == "VariableV2" and tensor not in self.feeds:
+        if tensor.op.kind.is_variable and tensor not in self.feeds:
             return self.variable_value(tensor.op)
         return self.values[tensor]
 
@@ -228,12 +221,13 @@ class Run:
             if op.outputs and all(t in values for t in op.outputs):
                 continue
             # An assign's target is a reference to the variable, not a value to read first.
-            inputs = [None if i == 0 and op.type in ASSIGN_TYPES else self.value_of(t)
+            assigns = op.kind.assigns
+            inputs = [None if i == 0 and assigns else self.value_of(t)
                       for i, t in enumerate(op.inputs)]
             try:
                 results = self._run_op(op, inputs)
             except DualgraphError as error:
-                if op.type in _BUILTIN_TYPES:
+                if op.kind.names_itself:
                     raise
                 wrapped = type(error)(f"{error.problem}\n  while running {op.name!r} created "
                                       f"at {site_of(op)}", error.site)
@@ -249,34 +243,7 @@ class Run:
                     values[tensor] = value
 
     def _run_op(self, op: Operation, inputs):
-        primitive = op.primitive
-        if primitive is not None:
-            if getattr(primitive, "seed", None) is not None:
-                primitive = self._reseeded(primitive)
-            primitive.infer(*inputs)  # shapes unknown at build time are checked now
-            result = primitive.kernel(cpu)(*inputs)
-            return result if isinstance(result, tuple) else (result,)
-        kind = op.type
-        if kind == "Const":
-            value = op.attrs["value"]
-            self.shared_ids.add(id(value))
-            return (value,)
-        if kind == "Placeholder":
-            raise GraphError(f"you must feed a value for placeholder {op.name!r} "
-                             f"(dtype {op.outputs[0].dtype}, shape {op.outputs[0].shape}), "
-                             f"created at {site_of(op)}")
-        if kind == "VariableV2":
-            return (self.variable_value(op),)
-        if kind in ASSIGN_TYPES:
-            return (self._assign(op, inputs[1]),)
-        if kind in ("NoOp",):
-            return ()
-        if kind in ("Identity", "StopGradient"):
-            return (inputs[0],)
-        executor = EXECUTORS.get(kind)
-        if executor is None:
-            raise GraphError(f"the session cannot run op type {kind!r} ({op.name!r})")
-        return executor(self, op, inputs)
+        return op.kind.run(self, op, inputs)  # one lookup for every op (graph.ops)
 
     def _run_op_counted(self, op: Operation, inputs):
         """`_run_op`, noting the execution in the run's metadata (counted when it starts)."""
@@ -294,18 +261,9 @@ class Run:
         finally:
             stat.seconds = time.perf_counter() - stat.start
 
-    def _assign(self, op: Operation, value) -> np.ndarray:
-        kind, variable = op.type, op.inputs[0].op
-        expected = variable.outputs[0].shape
-        if np.shape(value) != expected:  # checked before any arithmetic could broadcast it
-            raise GraphError(f"{kind} to {variable.name!r}: value of shape {np.shape(value)} "
-                             f"for a variable of shape {expected} (created at "
-                             f"{site_of(op)})")
-        if kind in READ_MODIFY_WRITE_TYPES:
-            self.lock_for_update()  # held since the run started, unless an executor hid the op
-            current = self.variable_value(variable)
-            value = current + value if kind == "AssignAdd" else current - value
-        value = np.array(value, dtype=op.outputs[0].dtype)  # a fresh buffer, never shared
+    def stage(self, variable: Operation, value: np.ndarray) -> np.ndarray:
+        """Stage `value` (a fresh buffer, never shared) as `variable`'s value, committed when
+        the whole run succeeds (see the assign ops in `graph.ops`)."""
         self.staged[variable] = value
         self.shared_ids.add(id(value))
         return value
@@ -499,7 +457,7 @@ class Session:
 
         def parents(op):
             deps = [t.op for i, t in enumerate(op.inputs)
-                    if t not in fed and not (i == 0 and op.type in ASSIGN_TYPES)]
+                    if t not in fed and not (i == 0 and op.kind.assigns)]
             deps += list(op.control_inputs)
             deps += list(op.attrs.get("captured_ops", ()))
             return deps
@@ -529,17 +487,8 @@ class Session:
 
 def _may_assign(ops) -> bool:
     """Whether running `ops` may assign a variable: one of them is an assign, or a cond, loop or
-    loop gradient among them holds one in the ops it runs (found in its attributes)."""
-    for op in ops:
-        if op.type in ASSIGN_TYPES:
-            return True
-        for value in op.attrs.values():
-            for item in value if isinstance(value, (tuple, list)) else (value,):
-                if hasattr(item, "subtree") and any(
-                        inner.type in ASSIGN_TYPES
-                        for context in item.subtree() for inner in context.ops):
-                    return True
-    return False
+    loop gradient among them holds one in the subgraphs it runs."""
+    return any(op.kind.may_assign(op) for op in ops)
 
 
 def _feed_value(tensor: Tensor, value, what: str = "feed") -> np.ndarray:

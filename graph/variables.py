@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from framework.ops.registry import Spec
 from graph.core import (
     GraphError,
     Operation,
@@ -19,6 +18,7 @@ from graph.core import (
     constant,
     get_default_graph,
 )
+from graph.ops import Assign, AssignAdd, AssignSub, NoOp, VariableV2
 from graph.session import castable
 
 GLOBAL_VARIABLES = "variables"
@@ -69,14 +69,15 @@ class Variable(Tensor):
             if any(d is None for d in initial_value.shape):
                 raise GraphError(f"variable {scope[:-1]!r}: its initial value has an unknown "
                                  f"shape {initial_value.shape}")
-            op = graph.add_operation("VariableV2", [], [Spec(initial_value.shape,
-                                                             initial_value.dtype)],
-                                     name=scope, attrs={"trainable": trainable})
+            op = graph.add_operation(VariableV2(), [], name=scope,
+                                     attrs={"shape": initial_value.shape,
+                                            "dtype": initial_value.dtype,
+                                            "trainable": trainable})
             super().__init__(op, 0, initial_value.shape, initial_value.dtype)
             op.outputs = (self,)
             self.initial_value = initial_value
             self.trainable = trainable
-            self.initializer = _assign_op("Assign", self, initial_value, "Assign").op
+            self.initializer = _assign_op(Assign(), self, initial_value, "Assign").op
         graph.add_to_collection(GLOBAL_VARIABLES, self)
         if trainable:
             graph.add_to_collection(TRAINABLE_VARIABLES, self)
@@ -114,24 +115,16 @@ class Variable(Tensor):
 
 def _assign_op(kind, variable, value, name):
     if not isinstance(variable, Variable):
-        raise GraphError(f"{kind} needs a Variable as its target, got {variable!r}")
+        raise GraphError(f"{kind.name} needs a Variable as its target, got {variable!r}")
     if not isinstance(value, Tensor):
-        where = f"{kind} to {variable.op.name!r} of dtype {variable.dtype}"
+        where = f"{kind.name} to {variable.op.name!r} of dtype {variable.dtype}"
         array = as_array(value, where, variable.dtype)
         if not castable(array.dtype, variable.dtype):
-            raise GraphError(f"{kind} to {variable.op.name!r}: a value of dtype {array.dtype} "
-                             f"cannot become the variable's dtype {variable.dtype}")
+            raise GraphError(f"{kind.name} to {variable.op.name!r}: a value of dtype "
+                             f"{array.dtype} cannot become the variable's dtype "
+                             f"{variable.dtype}")
         value = constant(cast_checked(array, variable.dtype, where), graph=variable.graph)
-    if value.dtype != variable.dtype:
-        raise GraphError(f"{kind} to {variable.op.name!r}: value has dtype {value.dtype}, the "
-                         f"variable has {variable.dtype}")
-    shape_ok = len(value.shape) == len(variable.shape) and all(
-        a is None or a == b for a, b in zip(value.shape, variable.shape))
-    if not shape_ok:
-        raise GraphError(f"{kind} to {variable.op.name!r}: value shape {value.shape} does not "
-                         f"match the variable's shape {variable.shape}")
-    op = variable.graph.add_operation(kind, [variable, value],
-                                      [Spec(variable.shape, variable.dtype)], name=name or kind)
+    op = variable.graph.add_operation(kind, [variable, value], name=name or kind.name)
     return op.outputs[0]
 
 
@@ -145,7 +138,7 @@ def assign(variable, value, name=None) -> Tensor:
     ...         print(sess.run(tf.assign(v, 5.0)), sess.run(v))
     5.0 5.0
     """
-    return _assign_op("Assign", variable, value, name)
+    return _assign_op(Assign(), variable, value, name)
 
 
 def assign_add(variable, delta, name=None) -> Tensor:
@@ -162,12 +155,12 @@ def assign_add(variable, delta, name=None) -> Tensor:
     ...         print(sess.run(step))
     3
     """
-    return _assign_op("AssignAdd", variable, delta, name)
+    return _assign_op(AssignAdd(), variable, delta, name)
 
 
 def assign_sub(variable, delta, name=None) -> Tensor:
     """`variable -= delta`, atomic with respect to other runs of the session."""
-    return _assign_op("AssignSub", variable, delta, name)
+    return _assign_op(AssignSub(), variable, delta, name)
 
 
 def global_variables(graph=None) -> list:
@@ -209,7 +202,7 @@ def group(*inputs, name="group_deps"):
         ops.append(op)
     graph = ops[0].graph if ops else get_default_graph()
     with graph.control_dependencies(ops):
-        return graph.add_operation("NoOp", [], [], name=name)
+        return graph.add_operation(NoOp(), [], name=name)
 
 
 def _flat(items):
@@ -222,4 +215,4 @@ def _flat(items):
 
 def no_op(name="NoOp"):
     """An op that does nothing: a handle for control dependencies."""
-    return get_default_graph().add_operation("NoOp", [], [], name=name)
+    return get_default_graph().add_operation(NoOp(), [], name=name)

@@ -23,13 +23,12 @@ import numpy as np
 
 from framework.viz import VizEdge, VizNode, shape_text, site_text, to_digraph
 from graph.core import Graph, Operation, Tensor, get_default_graph
+from graph.ops import NoOp
 from graph.variables import GLOBAL_VARIABLES
 
 __all__ = ["describe", "draw"]
 
 _GRADIENT_SCOPE = re.compile(r"gradients(_\d+)?$")
-_KIND_OF_TYPE = {"Placeholder": "input", "LoopVar": "input", "VariableV2": "parameter",
-                 "Const": "constant"}
 
 
 def _selected_ops(graph_or_fetches) -> tuple[Graph, list[Operation]]:
@@ -73,26 +72,12 @@ def _selected_ops(graph_or_fetches) -> tuple[Graph, list[Operation]]:
 
 def _owned_contexts(op: Operation) -> list:
     """The control-flow contexts a Cond, While or WhileGrad op stands for."""
-    if op.type == "Cond":
-        return list(op.attrs["branches"])
-    if op.type == "While":
-        return [op.attrs["loop"]]
-    if op.type == "WhileGrad":
-        return [op.attrs["context"]]
-    return []
+    return op.kind.contexts(op)
 
 
 def _results_of_contexts(op: Operation) -> list[Tensor]:
     """The values computed inside `op`'s contexts that become its outputs."""
-    if op.type == "Cond":
-        return [t for branch in op.attrs["branches"] for t in branch.outputs]
-    if op.type == "While":
-        loop = op.attrs["loop"]
-        return [loop.pred, *loop.body_outputs]
-    if op.type == "WhileGrad":
-        return [t for t in (*op.attrs["variable_grads"], *op.attrs["captured_grads"])
-                if t is not None]
-    return []
+    return op.kind.context_results(op)
 
 
 def _consumers(ops) -> dict:
@@ -111,17 +96,18 @@ def _hidden_ops(graph: Graph, ops, show_gradients: bool, show_initializers: bool
     if not show_initializers:
         initializers = {v.initializer for v in graph.get_collection(GLOBAL_VARIABLES)}
         for op in ops:  # the Assigns, and NoOps such as global_variables_initializer()
-            if op in initializers or (op.type == "NoOp" and not op.inputs and op.control_inputs
+            if op in initializers or (isinstance(op.kind, NoOp) and not op.inputs
+                                      and op.control_inputs
                                       and all(c in hidden for c in op.control_inputs)):
                 hidden.add(op)
         for op in reversed(ops):  # what only feeds an initializer (its initial value)
-            if op.type != "VariableV2" and users[op] and all(u in hidden for u in users[op]):
+            if not op.kind.is_variable and users[op] and all(u in hidden for u in users[op]):
                 hidden.add(op)
     if not show_gradients:
         gradient = _gradient_ops(ops)
         hidden |= gradient
         for op in ops:  # optimizer slots: variables only the update ops read
-            if (op.type == "VariableV2" and any(u in gradient for u in users[op])
+            if (op.kind.is_variable and any(u in gradient for u in users[op])
                     and all(u in hidden for u in users[op])):
                 hidden.add(op)
     return hidden
@@ -132,7 +118,7 @@ def _gradient_ops(ops) -> set:
     gradient = set()
     for op in ops:
         parts = op.scope.split("/")
-        if _GRADIENT_SCOPE.match(parts[0]) or (op.type != "VariableV2" and any(
+        if _GRADIENT_SCOPE.match(parts[0]) or (not op.kind.is_variable and any(
                 used in gradient for used in (*(t.op for t in op.inputs), *op.control_inputs))):
             gradient.add(op)
     return gradient
@@ -176,7 +162,7 @@ class _Clusters:
 
     def of_op(self, op: Operation) -> tuple:
         parts = self.scope_parts(op.scope)
-        if op.type == "VariableV2" and parts and "/".join(parts) == op.name:
+        if op.kind.is_variable and parts and "/".join(parts) == op.name:
             parts = parts[:-1]  # a variable's own name scope holds only its initializer
         if op.context is None:
             return parts
@@ -194,7 +180,9 @@ def _const_text(op: Operation) -> str:
 
 def _node_of(op: Operation, cluster: tuple, gradient: bool) -> VizNode:
     leaf = op.name.rsplit("/", 1)[-1]
-    kind = _KIND_OF_TYPE.get(op.type, "gradient" if gradient else "op")
+    kind = op.kind.viz_kind  # each op kind says how it is drawn (graph.ops)
+    if kind == "op" and gradient:
+        kind = "gradient"
     op_name = op.primitive.name if op.primitive is not None else op.type
     site = site_text(op.site)
     if kind in ("input", "parameter"):

@@ -29,7 +29,9 @@ from framework.errors import ArgumentError, CastError, DTypeError, ShapeError
 from framework.ops import F
 from framework.ops import random as framework_random
 from framework.ops.movement import IndexingError
-from framework.ops.nn import _LINEAR, _LINEAR_WITH_BIAS
+from framework.ops.registry import primitive
+
+_LINEAR, _LINEAR_WITH_BIAS = primitive("linear", False), primitive("linear", True)
 
 __all__ = [
     "avg_pool2d", "batch_norm", "conv2d", "cross_entropy", "dropout", "embedding", "flatten",

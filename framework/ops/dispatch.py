@@ -16,7 +16,7 @@ import numpy as np
 
 from framework import dtypes
 from framework.errors import DualgraphError
-from framework.ops.registry import Op, execute
+from framework.ops.registry import Op, execute, run_op
 
 
 class ArrayFrontend:
@@ -69,8 +69,7 @@ def bind(op: Op, *args):
         for arg in args:
             if type(arg) is not np.ndarray:
                 return ARRAYS.apply(op, args)
-        op.infer(*args)  # NumPy arrays (the graph's session, eager's backward): on the CPU
-        return op.cpu(*args)
+        return run_op(op, args)[1]  # NumPy arrays: the session's and eager's backward
     return frontend.apply(op, args)
 
 

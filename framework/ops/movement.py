@@ -360,6 +360,7 @@ def resolve_shape(op: str, in_shape, shape) -> tuple:
 @register
 class Reshape(Op):
     name = "reshape"
+    is_view = True
     shape: tuple = ()
     vjp_needs_inputs = False
 
@@ -416,6 +417,7 @@ def as_shape_with_minus_one(shape) -> tuple:
 @register
 class BroadcastTo(Op):
     name = "broadcast_to"
+    is_view = True
     shape: tuple = ()
     vjp_needs_inputs = False
 
@@ -479,6 +481,7 @@ def expand_to(g, like):
 @register
 class Transpose(Op):
     name = "transpose"
+    is_view = True
     axes: tuple = ()
     vjp_needs_inputs = False
 
@@ -617,6 +620,7 @@ _CONTIGUOUS_COPY = ContiguousCopy()
 @register
 class Squeeze(Op):
     name = "squeeze"
+    is_view = True
     axes: tuple = ()
     vjp_needs_inputs = False
 
@@ -672,6 +676,7 @@ class Unsqueeze(Op):
     """Insert size-1 axes; `axes` are positions in the result, as for np.expand_dims."""
 
     name = "unsqueeze"
+    is_view = True
     axes: tuple = ()
     vjp_needs_inputs = False
 
@@ -846,6 +851,7 @@ class Split(Op):
     equal parts. The parts are views of the input."""
 
     name = "split"
+    is_view = True
     sizes: tuple | None = None
     sections: int | None = None
     axis: int = 0
@@ -1029,6 +1035,7 @@ class Slice(Op):
     """x[index] for a basic index (see `normalize_index`); a writable view of x."""
 
     name = "getitem"
+    is_view = True
     index: tuple = ()
     vjp_needs_inputs = False
 

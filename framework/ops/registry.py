@@ -81,6 +81,10 @@ class Op:
     scalar: ClassVar = None
     # Ops without a gradient say why, e.g. "integer output"; the registry checks one is given.
     no_gradient: ClassVar[str | None] = None
+    # True for ops whose output may share the first input's memory (reshape, transpose, ...):
+    # eager gives such an output its input's version counter, so an in-place change of one
+    # is seen as a change of the other.
+    is_view: ClassVar[bool] = False
     # Which values the gradient rule reads, so eager can save only those for backward.
     vjp_needs_inputs: ClassVar[bool] = True
     vjp_needs_outputs: ClassVar[bool] = False
@@ -125,6 +129,22 @@ def cached_op(cls: type, *attributes) -> Op:
 REGISTRY: dict[str, type[Op]] = {}
 
 
+def primitive(name: str, *attributes) -> Op:
+    """The op registered as `name` with these attributes (else its defaults): one shared
+    instance. Front-ends bind their methods through this, never through an op module's
+    private names.
+
+    >>> import framework.ops
+    >>> primitive("add") is primitive("add"), primitive("linear", False)
+    (True, Linear(has_bias=False))
+    """
+    try:
+        cls = REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"no op named {name!r} is registered") from None
+    return cached_op(cls, *attributes)
+
+
 def register(cls: type[Op]) -> type[Op]:
     """Class decorator: make `cls` a frozen dataclass and add it to the registry."""
     # Checked on the class itself: a subclass of a registered op inherits its dataclass
@@ -139,37 +159,57 @@ def register(cls: type[Op]) -> type[Op]:
     return cls
 
 
-def check_registry(registry: dict[str, type[Op]] = REGISTRY) -> None:
-    """Refuse an op that lacks a shape rule, a CPU kernel, or a gradient rule (or a reason)."""
+def check_registry(registry: dict[str, type] = REGISTRY, base: type = Op, kernel: str = "cpu",
+                   gradient: str = "vjp", kernel_text: str = "CPU kernel") -> None:
+    """Refuse an op that lacks a shape rule, a way to run (its CPU kernel), or a gradient rule
+    (or a stated reason for none). The graph front-end checks its own ops (constants,
+    variables, control flow) with the same rules: their way to run is `run`, their gradient
+    rule `gradient`."""
     problems = []
     for name, cls in registry.items():
-        if cls.infer is Op.infer:
+        if cls.infer is base.infer:
             problems.append(f"{name}: no shape-and-dtype rule (infer)")
-        if cls.cpu is Op.cpu:
-            problems.append(f"{name}: no CPU kernel (cpu)")
-        if cls.vjp is None and not cls.no_gradient:
-            problems.append(f"{name}: neither a gradient rule (vjp) nor `no_gradient` reason")
-        if cls.vjp is not None and cls.no_gradient:
+        if getattr(cls, kernel) is getattr(base, kernel):
+            problems.append(f"{name}: no {kernel_text} ({kernel})")
+        rule = getattr(cls, gradient)
+        if rule is None and not cls.no_gradient:
+            problems.append(f"{name}: neither a gradient rule ({gradient}) nor `no_gradient` "
+                            "reason")
+        if rule is not None and cls.no_gradient:
             problems.append(f"{name}: has both a gradient rule and a `no_gradient` reason")
     if problems:
         raise TypeError("op registry check failed:\n  " + "\n  ".join(problems))
 
 
-def execute(op: Op, *arrays):
-    """Validate with the op's rule, then run its kernel on the arrays' device.
+def run_op(op: Op, arrays):
+    """The one execution seam: run the op's shape rule once, then its kernel for the device
+    the arrays live on. Returns (the rule's Spec or Specs, the result: one array, or a tuple
+    for ops with several outputs).
 
-    Returns one array, or a tuple of arrays for ops with several outputs. The rule always runs
-    first: kernels never see input it did not accept.
+    Every way of running an op comes here: `bind` on plain arrays, the eager front-end, the
+    graph Session. So the rule always runs first (kernels never see input it did not
+    accept), the device is chosen in this one place, and a missing kernel for a device is one
+    clear error (`Op.kernel`).
+
+    >>> from framework.ops.elementwise import Exp
+    >>> run_op(Exp(), [np.zeros(2, np.float32)])
+    (Spec((2,), float32), array([1., 1.], dtype=float32))
+    """
+    spec = op.infer(*arrays)
+    for a in arrays:
+        if type(a) is not np.ndarray:
+            return spec, op.kernel(common_device(op, arrays))(*arrays)
+    return spec, op.cpu(*arrays)  # NumPy arrays, the common case, all live on the CPU
+
+
+def execute(op: Op, *arrays):
+    """`run_op`'s result alone: one array, or a tuple of arrays for several outputs.
 
     >>> from framework.ops.elementwise import Exp
     >>> execute(Exp(), np.zeros(2, np.float32))
     array([1., 1.], dtype=float32)
     """
-    op.infer(*arrays)
-    for a in arrays:
-        if type(a) is not np.ndarray:
-            return op.kernel(common_device(op, arrays))(*arrays)
-    return op.cpu(*arrays)  # NumPy arrays, the common case, all live on the CPU
+    return run_op(op, arrays)[1]
 
 
 def common_device(op: Op, arrays) -> Device:

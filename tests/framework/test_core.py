@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -275,3 +276,52 @@ def test_openmp_threads_stop_spinning_soon_unless_the_user_says_otherwise():
     assert _spin_setting({}) == "10000"
     assert _spin_setting({"GOMP_SPINCOUNT": "5"}) == "5"
     assert _spin_setting({"OMP_WAIT_POLICY": "ACTIVE"}) == "None"
+
+
+# ---------------------------------------------------------------------------------------------
+# The one execution seam
+
+
+class _DeviceBuffer:
+    """A stand-in for a buffer on another device (it says where it lives, as CUDA arrays do)."""
+
+    def __init__(self, array, device):
+        self.shape, self.dtype, self.device = array.shape, array.dtype, device
+
+
+def test_one_seam_runs_the_rule_then_the_kernel_of_the_inputs_device():
+    from framework.device import Device
+    from framework.ops.registry import primitive, run_op
+
+    add = primitive("add")
+    spec, result = run_op(add, [np.ones(2, np.float32), np.ones(2, np.float32)])
+    assert spec == Spec((2,), np.float32) and result.tolist() == [2.0, 2.0]
+    on_gpu = _DeviceBuffer(np.ones(2, np.float32), Device("cuda", 0))
+    with pytest.raises(DeviceError, match="add has no cuda kernel yet"):
+        run_op(add, [on_gpu, on_gpu])
+    with pytest.raises(DeviceError, match=r"add: inputs are on different devices \(cpu, cuda:0\)"):
+        run_op(add, [np.ones(2, np.float32), on_gpu])
+    with pytest.raises(ShapeError):  # the shape rule runs first, whatever the device
+        run_op(add, [on_gpu, _DeviceBuffer(np.ones(3, np.float32), Device("cuda", 0))])
+
+
+def test_every_front_end_runs_ops_through_the_seam(monkeypatch):
+    import eager
+    import graph as tf
+    from framework.ops import registry
+
+    seen = []
+    real = registry.run_op
+
+    def spy(op, arrays):
+        seen.append(op.name)
+        return real(op, arrays)
+
+    for module in ("framework.ops.registry", "framework.ops.dispatch", "eager.tensor",
+                   "graph.ops"):
+        monkeypatch.setattr(sys.modules[module], "run_op", spy)
+    F.exp(np.zeros(1, np.float32))
+    eager.ones(2).exp()
+    with tf.Graph().as_default(), tf.Session() as sess:
+        sess.run(tf.exp(tf.constant([0.0])))
+    assert seen == ["exp", "exp", "exp"]
