@@ -60,6 +60,12 @@ def _both_ways(args) -> None:
                          progress=not args.no_progress), end="\n\n")
 
 
+def _api_coverage(args) -> None:
+    from compare import api_coverage
+
+    print(api_coverage.main(args.out or api_coverage.DEFAULT_PATH))
+
+
 def _bench_eager(args) -> None:
     from compare import bench_eager
 
@@ -83,6 +89,8 @@ DEMOS = {
     "ops": (_ops, "the op layer: the registry table and every kernel timed against NumPy"),
     "train": (_train, "train the eager MLP (or --model cnn) on the 8x8 digits"),
     "both-ways": (_both_ways, "the MLP (or --model cnn) trained both ways, as a text table"),
+    "api-coverage": (_api_coverage, "which of PyTorch's common names eager has: "
+                                    "out/api_coverage.md (--out x.html: a page)"),
 }
 BENCHMARKS = {
     "ops": (_ops, "the registry table and every kernel timed against NumPy"),
