@@ -16,19 +16,29 @@ from eager import autograd
 from eager.autograd import AccumulateGrad, AnomalyError, Node, _state, record_site
 from eager.hooks import RemovableHandle
 from framework import dtypes
-from framework.device import cpu, empty
-from framework.errors import ArgumentError, CastError, DualgraphError, ShapeError
+from framework.device import Device, as_device, cpu, empty
+from framework.errors import (
+    ArgumentError,
+    CastError,
+    DeviceError,
+    DTypeError,
+    DualgraphError,
+    IndexingError,
+    ShapeError,
+)
 from framework.ops import F, register_frontend
+from framework.ops import random as framework_random
 from framework.ops.reduction import Sum
 from framework.ops.registry import primitive as registered
 from framework.ops.registry import run_op
-from framework.shapes import normalize_axis
+from framework.shapes import as_shape, normalize_axis
 
 _MaxResult = namedtuple("max", ["values", "indices"])
 _MinResult = namedtuple("min", ["values", "indices"])
 
 _SUPPORTED = frozenset(dtypes.ALL)
 _SUM_ALL = {False: Sum(None, False), True: Sum(None, True)}  # x.sum(), x.sum(keepdim=True)
+
 
 class Tensor:
     """An n-dimensional array on a device that can record the ops applied to it.
@@ -86,20 +96,81 @@ class Tensor:
     shape = property(attrgetter("_array.shape"))
     dtype = property(attrgetter("_array.dtype"))
     ndim = property(attrgetter("_array.ndim"))
-    data = property(attrgetter("_array"), lambda self, array: setattr(self, "_array", array))
     device = property(lambda self: cpu)
     is_leaf = property(lambda self: self.grad_fn is None)
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
     mT = property(lambda self: self.transpose(-2, -1))
 
+    @property
+    def data(self) -> Tensor:
+        """This tensor's values as a new Tensor sharing its memory, outside autograd: it does
+        not require grad, has no history, and keeps its own version counter (PyTorch's
+        `.data`). Assigning a Tensor to `.data` makes this tensor use that tensor's memory
+        instead (its shape and dtype may differ), keeping its grad, history and version.
+
+        In-place changes through `.data` (`p.data.add_(-lr * p.grad)`, `m.weight.data.fill_
+        (0.01)`) change this tensor without autograd knowing: a backward through an op that
+        saved this tensor earlier then computes with the new values and raises no error, so
+        its gradients are silently wrong. That is PyTorch's behaviour, kept on purpose;
+        `detach()` shares the version counter and so does raise.
+
+        >>> import eager
+        >>> w = eager.ones(2, requires_grad=True)
+        >>> _ = w.data.mul_(3)
+        >>> w.tolist(), w.data.requires_grad
+        ([3.0, 3.0], False)
+        >>> w.data = eager.zeros(3)
+        >>> w.shape, w.requires_grad
+        ((3,), True)
+        """
+        return Tensor._wrap(self._array, None, None, 0)
+
+    @data.setter
+    def data(self, value) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got "
+                            f"{type(value).__name__}")
+        array = value._array
+        if self.requires_grad and array.dtype.kind != "f":
+            raise RuntimeError(f"only floating point tensors can require gradients: this "
+                               f"tensor requires grad, so its data cannot become "
+                               f"{array.dtype}")
+        self._array = array
+
     def size(self, dim: int | None = None):
-        return self.shape if dim is None else self.shape[dim]
+        """The shape, or the length of dimension `dim` (negative counts from the end)."""
+        if dim is None:
+            return self.shape
+        return self.shape[self._checked_dim(dim)]
+
+    def _checked_dim(self, dim) -> int:
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+        ndim = self.ndim
+        if ndim == 0:
+            raise IndexingError(f"Dimension specified as {dim} but tensor has no dimensions")
+        if not -ndim <= dim < ndim:
+            raise IndexingError(f"Dimension out of range (expected to be in range of "
+                                f"[{-ndim}, {ndim - 1}], but got {dim})")
+        return int(dim) % ndim
 
     def dim(self) -> int:
         return self.ndim
 
     def numel(self) -> int:
         return self._array.size
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        """Bytes per element."""
+        return self._array.itemsize
+
+    def is_contiguous(self) -> bool:
+        return self._array.flags.c_contiguous
+
+    def is_floating_point(self) -> bool:
+        return self._array.dtype.kind == "f"
 
     def __len__(self) -> int:
         if not self.shape:
@@ -121,7 +192,7 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         if self.requires_grad:
-            raise RuntimeError("Can't call numpy() on a Tensor that requires grad. "
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
         return self._array
 
@@ -214,11 +285,16 @@ class Tensor:
         return self
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if not self.is_leaf:
-            raise RuntimeError("you can only change requires_grad flags of leaf variables")
+        """Set whether autograd records ops on this leaf; returns it. A non-leaf already
+        requires grad, so only turning that off is refused, as in PyTorch."""
+        if not self.is_leaf and not requires_grad:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If "
+                               "you want to use a computed variable in a subgraph that doesn't "
+                               "require differentiation use var_no_grad = var.detach().")
         if requires_grad and self.dtype.kind != "f":
-            raise RuntimeError("only floating point tensors can require gradients")
-        self.requires_grad = requires_grad
+            raise RuntimeError(f"only floating point tensors can require gradients, not "
+                               f"{self.dtype}")
+        self.requires_grad = bool(requires_grad)
         return self
 
     def retain_grad(self) -> None:
@@ -296,6 +372,60 @@ class Tensor:
 
     def contiguous(self) -> Tensor:
         return self if self._array.flags.c_contiguous else self.clone()
+
+    # -- new tensors like this one (PyTorch's new_*: this tensor's dtype unless told) ----------
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        """A new tensor holding a copy of `data`, with this tensor's dtype unless told.
+
+        >>> import eager
+        >>> eager.ones(1, dtype=eager.float64).new_tensor([1, 2]).dtype
+        dtype('float64')
+        """
+        from eager.creation import tensor as make_tensor  # creation imports this module
+
+        _check_device(device)
+        return make_tensor(data, self.dtype if dtype is None else dtype, requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        """A new tensor of zeros of `size`, with this tensor's dtype unless told."""
+        return self._new_filled(size, 0, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        """A new tensor of ones of `size`, with this tensor's dtype unless told."""
+        return self._new_filled(size, 1, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+        """A new tensor of `size` whose values are whatever its memory held."""
+        return self._new_filled(size, None, dtype, device, requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None,
+                 requires_grad: bool = False) -> Tensor:
+        """A new tensor of `size` filled with `fill_value`, with this tensor's dtype unless
+        told (a number that dtype cannot hold is refused).
+
+        >>> import eager
+        >>> eager.tensor([1, 2]).new_full((2,), 7).tolist()
+        [7, 7]
+        """
+        if isinstance(fill_value, Tensor):
+            fill_value = fill_value.item()
+        if not isinstance(fill_value, (bool, int, float, np.number, np.bool_)):
+            raise TypeError(f"new_full(): fill_value must be a number, not "
+                            f"{type(fill_value).__name__}")
+        return self._new_filled((size,), fill_value, dtype, device, requires_grad)
+
+    def _new_filled(self, size, value, dtype, device, requires_grad) -> Tensor:
+        shape = as_shape(_shape_args(size))
+        if None in shape:
+            raise ShapeError(f"a new tensor's size must be fully known, got {shape}")
+        dtype = self._array.dtype if dtype is None else dtypes.as_dtype(dtype)
+        _check_device(device)
+        if value is None:
+            array = np.empty(shape, dtype)
+        else:
+            array = np.full(shape, dtypes.checked_scalar(value, dtype), dtype)
+        return Tensor(array, requires_grad)
 
     # -- in-place ops ---------------------------------------------------------------------------
 
@@ -378,14 +508,83 @@ class Tensor:
 
     def fill_(self, value):
         self._check_inplace()
-        if isinstance(value, Tensor) and value.ndim == 0:
+        if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise ShapeError(f"fill_ only supports 0-dimension value tensor but got tensor "
+                                 f"with {value.ndim} dimensions.")
             value = value.item()
-        self._array.fill(dtypes.checked_scalar(value, self.dtype))
+        if not isinstance(value, (bool, int, float, np.number, np.bool_)):
+            raise TypeError(f"fill_(): value must be a number, not {type(value).__name__}")
+        self._overwrite(dtypes.checked_scalar(value, self.dtype))
+        return self
+
+    def _overwrite(self, values) -> None:
+        """Write `values` (checked already) over every element: the old contents and their
+        history are gone, so a non-leaf becomes a constant (a leaf keeps requires_grad)."""
+        if np.ndim(values) == 0:
+            self._array.fill(values)
+        else:
+            np.copyto(self._array, values)
         self._version[0] += 1
         if autograd.is_grad_enabled() and self.grad_fn is not None:
             self.grad_fn, self.output_nr = None, 0
             self.requires_grad = False
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
+        """Fill in place with draws from N(mean, std**2), from `generator` or the shared
+        seeded one, so `eager.manual_seed` makes them reproducible (and `nn.init.normal_`
+        draws the same numbers).
+
+        >>> import eager
+        >>> _ = eager.manual_seed(0)
+        >>> a = eager.empty(3).normal_(0.0, 0.1)
+        >>> _ = eager.manual_seed(0)
+        >>> eager.empty(3).normal_(0.0, 0.1).tolist() == a.tolist()
+        True
+        """
+        self._check_random_fill("normal_", mean=mean, std=std)
+        if std < 0:
+            raise ArgumentError(f"normal_ expects std >= 0.0, but found std {std}")
+        self._overwrite(_generator(generator).normal(self.shape, mean, std, self.dtype))
         return self
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None, **bounds) -> Tensor:
+        """Fill in place with draws from U[a, b) (PyTorch's keywords `from` and `to` name a
+        and b too), from `generator` or the shared seeded one, like `normal_`.
+
+        >>> import eager
+        >>> w = eager.empty(100).uniform_(-0.1, 0.1)
+        >>> bool((w.abs() <= 0.1).all())
+        True
+        """
+        unknown = set(bounds) - {"from", "to"}
+        if unknown:
+            raise TypeError(f"uniform_() got an unexpected keyword argument "
+                            f"{sorted(unknown)[0]!r}")
+        a, b = bounds.get("from", a), bounds.get("to", b)
+        self._check_random_fill("uniform_", a=a, b=b)
+        if a > b:
+            raise ArgumentError(f"uniform_ expects to return a [from, to) range, but found "
+                                f"from={a} > to={b}")
+        source = _generator(generator)
+        if a == b:  # still one seed, so that later draws do not depend on a and b
+            source.next_seed()
+            self._overwrite(self._array.dtype.type(a))
+        else:
+            self._overwrite(source.uniform(self.shape, a, b, self.dtype))
+        return self
+
+    def _check_random_fill(self, function: str, **parameters) -> None:
+        self._check_inplace()
+        if self._array.dtype.kind != "f":
+            raise DTypeError(f"{function} draws floating point values; this tensor has dtype "
+                             f"{self.dtype}")
+        for name, value in parameters.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+                raise TypeError(f"{function}(): {name} must be a number, not "
+                                f"{type(value).__name__}")
+            if not np.isfinite(value):
+                raise ArgumentError(f"{function}: {name} must be finite, got {value}")
 
     def copy_(self, source):
         self._check_inplace()
@@ -579,21 +778,59 @@ class Tensor:
     def pow(self, exponent):
         return F.pow(self, exponent)
 
-    def to(self, dtype=None, device=None):
-        if isinstance(dtype, str) and dtype.partition(":")[0] in ("cpu", "cuda"):
-            dtype, device = None, dtype
-        if device is not None and str(device) != "cpu":
-            raise DualgraphError(f"device {device!r} is not available yet; tensors live on cpu")
-        return self if dtype is None else F.cast(self, dtype)
+    def to(self, *args, **kwargs) -> Tensor:
+        """This tensor with another dtype (on another device, once there is one): `to(dtype)`,
+        `to(device)`, `to(device, dtype)`, `to(other)` for other's dtype and device, and the
+        keywords `dtype`, `device`, `copy` and `non_blocking`. As in PyTorch, `self` itself
+        comes back when nothing changes, unless `copy=True`; a conversion is recorded for
+        autograd like any op.
 
-    def type(self, dtype):
-        return F.cast(self, dtype)
+        >>> import eager
+        >>> x = eager.tensor([1, 2])
+        >>> x.to("cpu") is x, x.to(eager.float64).dtype, x.to(eager.ones(1)).dtype
+        (True, dtype('float64'), dtype('float32'))
+        """
+        dtype, copy = _to_arguments(args, kwargs)
+        result = self if dtype is None else F.cast(self, dtype)
+        return result.clone() if copy and result is self else result
+
+    def cpu(self) -> Tensor:
+        """This tensor (every tensor lives on the CPU)."""
+        return self
+
+    def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
+        raise DeviceError("cuda() is not available yet: tensors live on cpu")
+
+    def type(self, dtype=None, non_blocking: bool = False):
+        """Without `dtype`, PyTorch's name of this tensor's type ('torch.FloatTensor': the
+        names PyTorch code compares against); with one (a dtype, or such a name), this tensor
+        converted to it, or `self` when it already has it.
+
+        >>> import eager
+        >>> x = eager.tensor([1.5])
+        >>> x.type(), x.type("torch.LongTensor").tolist(), x.type(eager.float32) is x
+        ('torch.FloatTensor', [1], True)
+        """
+        if dtype is None:
+            return _TYPE_NAMES[self._array.dtype]
+        return F.cast(self, _dtype_of_type(dtype))
+
+    def type_as(self, other) -> Tensor:
+        """This tensor converted to `other`'s dtype (`self` when it already has it)."""
+        if not isinstance(other, Tensor):
+            raise TypeError(f"type_as(): argument 'other' must be Tensor, not "
+                            f"{type(other).__name__}")
+        return F.cast(self, other._array.dtype)
 
     def float(self):
         return F.cast(self, dtypes.float32)
 
     def double(self):
         return F.cast(self, dtypes.float64)
+
+    def half(self):
+        raise DTypeError("half(): float16 is not supported; dualgraph's dtypes are "
+                         f"{', '.join(str(d) for d in dtypes.ALL)}")
 
     def long(self):
         return F.cast(self, dtypes.int64)
@@ -717,6 +954,70 @@ Tensor.negative = Tensor.neg
 
 
 # -- helpers for PyTorch argument conventions ---------------------------------------------------
+
+
+# Tensor.type()'s answers: the names PyTorch gives these dtypes' CPU tensors.
+_TYPE_NAMES = {dtypes.float32: "torch.FloatTensor", dtypes.float64: "torch.DoubleTensor",
+               dtypes.int32: "torch.IntTensor", dtypes.int64: "torch.LongTensor",
+               dtypes.bool_: "torch.BoolTensor"}
+_TYPES_BY_NAME = {name: dtype for dtype, name in _TYPE_NAMES.items()}
+
+
+def _generator(generator):
+    return framework_random.default_generator if generator is None else generator
+
+
+def _dtype_of_type(value):
+    """A dtype, or a tensor type's name ('torch.FloatTensor'), as a dtype."""
+    if isinstance(value, str) and value.endswith("Tensor"):
+        module, _, name = value.rpartition(".")
+        if module.endswith(".cuda"):
+            raise DeviceError(f"{value}: cuda tensors are not available yet; tensors live on "
+                              "cpu")
+        if module in ("torch", "eager") and f"torch.{name}" in _TYPES_BY_NAME:
+            return _TYPES_BY_NAME[f"torch.{name}"]
+        raise DTypeError(f"invalid tensor type {value!r}; the types are "
+                         f"{', '.join(_TYPES_BY_NAME)}")
+    return dtypes.as_dtype(value)
+
+
+_TO_KEYWORDS = frozenset({"dtype", "device", "copy", "non_blocking", "memory_format"})
+
+
+def _to_arguments(args: tuple, kwargs: dict) -> tuple:
+    """(dtype or None, copy) from Tensor.to's arguments, in any of PyTorch's forms; a device
+    other than the CPU is refused, as is anything that is neither dtype, device nor tensor."""
+    unknown = set(kwargs) - _TO_KEYWORDS
+    if unknown:
+        raise TypeError(f"to() got an unexpected keyword argument {sorted(unknown)[0]!r}")
+    dtype, device = kwargs.get("dtype"), kwargs.get("device")
+    flags = []  # non_blocking, copy: PyTorch also takes them positionally, after a dtype
+    for arg in args:
+        if isinstance(arg, Tensor):
+            dtype, device = arg._array.dtype, arg.device
+        elif isinstance(arg, bool):
+            flags.append(arg)
+        elif isinstance(arg, Device) or (isinstance(arg, str)
+                                         and arg.partition(":")[0] in ("cpu", "cuda")):
+            device = arg
+        elif arg is not None:
+            dtype = arg
+    if len(flags) > 2:
+        raise TypeError(f"to() received {len(args)} positional arguments; it takes a dtype, "
+                        "device or tensor, then at most non_blocking and copy")
+    copy = kwargs.get("copy", flags[1] if len(flags) == 2 else False)
+    _check_device(device)
+    return (None if dtype is None else dtypes.as_dtype(dtype)), bool(copy)
+
+
+def _check_device(device) -> None:
+    """Refuse any device but the CPU (None: the CPU), and anything that is no device."""
+    if device is None:
+        return
+    if isinstance(device, str) and device.partition(":")[0] == "cuda":
+        raise DeviceError(f"device {device!r} is not available yet; tensors live on cpu")
+    if as_device(device) != cpu:
+        raise DeviceError(f"device {device!r} is not available yet; tensors live on cpu")
 
 
 def _dims(dim):
