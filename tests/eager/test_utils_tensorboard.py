@@ -23,6 +23,8 @@ from eager import nn
 from eager.utils.tensorboard import SummaryWriter
 from framework.errors import DualgraphError
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 
 def read(log_dir) -> EventAccumulator:
     """Everything TensorBoard reads from one run directory (no sampling: keep every event)."""
@@ -237,6 +239,16 @@ def test_max_queue_and_flush_secs_bound_how_long_events_wait(tmp_path):
     by_time.close()
 
 
+def test_a_script_that_never_closes_its_writer_still_leaves_its_events(tmp_path):
+    script = ("from eager.utils.tensorboard import SummaryWriter\n"
+              f"writer = SummaryWriter({str(tmp_path)!r})\n"
+              "for step in range(5):\n"
+              "    writer.add_scalar('loss', step / 2, step)\n")
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120, cwd=ROOT,
+                   env={**os.environ, "NUMBA_NUM_THREADS": "1"})
+    assert scalars(tmp_path, "loss") == [(step, step / 2) for step in range(5)]
+
+
 def test_writing_after_close_starts_a_new_file_and_keeps_the_first(tmp_path):
     writer = SummaryWriter(tmp_path)
     writer.add_scalar("loss", 1.0, 0)
@@ -305,8 +317,7 @@ def test_threads_logging_to_one_writer_lose_and_corrupt_nothing(tmp_path):
 def test_import_eager_does_not_import_the_writer_library():
     code = "import sys, eager; print(any('tensorboard' in name for name in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True, cwd=os.path.dirname(os.path.dirname(os.path.dirname(
-                                os.path.abspath(__file__)))))
+                            check=True, cwd=ROOT)
     assert result.stdout.strip() == "False"
 
 

@@ -24,11 +24,13 @@ not wait for that queue: after `flush()` returned, an event could still be missi
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import numbers
 import os
 import threading
 import time
+import weakref
 
 import numpy as np
 
@@ -50,6 +52,14 @@ _NUMPY_BIN_RULES = ("auto", "fd", "doane", "scott", "stone", "rice", "sturges", 
 _INT64 = (-(2**63), 2**63 - 1)
 _FILE_NUMBERS = itertools.count()
 _FILE_NUMBERS_LOCK = threading.Lock()
+_OPEN_WRITERS: weakref.WeakSet = weakref.WeakSet()  # flushed when Python exits
+
+
+@atexit.register
+def _flush_open_writers() -> None:
+    """A script that ends without `close()` still leaves its events on disk."""
+    for writer in list(_OPEN_WRITERS):
+        writer.flush()
 
 
 class SummaryTypeError(DualgraphError, TypeError):
@@ -199,6 +209,7 @@ class SummaryWriter:
         self._pending, self._timer = 0, None
         self.file_writer = self.all_writers = None
         self._get_file_writer()
+        _OPEN_WRITERS.add(self)
         # TensorBoard's own default buckets: +-1e-12 growing by 10% up to +-1e20, and 0.
         buckets, edge = [], 1e-12
         while edge < 1e20:
