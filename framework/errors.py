@@ -84,3 +84,9 @@ class CastError(DTypeError, RuntimeError):
 class DTypeOverflowError(DualgraphError, RuntimeError, OverflowError):
     """A number that the dtype it must become cannot hold (2**31 as int32, 2**63 or NaN as
     int64). A `RuntimeError` as in PyTorch, and an `OverflowError` as Python and NumPy raise."""
+
+
+class IntegerDivisionByZeroError(ArgumentError, RuntimeError, ZeroDivisionError):
+    """An integer floor_divide, remainder or fmod whose divisor holds a zero, which has no
+    integer result. A `RuntimeError` as PyTorch raises it, and a `ZeroDivisionError` as Python
+    raises for `7 // 0`."""

@@ -37,7 +37,7 @@ from numba.extending import intrinsic, overload
 from framework import dtypes
 from framework.codegen import load_module, source_fingerprint
 from framework.device import empty
-from framework.errors import DTypeError
+from framework.errors import ArgumentError, DTypeError, IntegerDivisionByZeroError
 from framework.ops.dispatch import as_operand, bind, promote
 from framework.ops.registry import Op, Spec, register, require_dtype, require_same_dtype
 from framework.shapes import broadcast_shapes
@@ -1621,5 +1621,458 @@ _ADD, _SUB, _MUL, _DIV, _POW, _MAXIMUM, _MINIMUM = (Add(), Sub(), Mul(), Div(), 
                                                    Maximum(), Minimum())
 _EQ, _NE, _LT, _LE, _GT, _GE = Eq(), Ne(), Lt(), Le(), Gt(), Ge()
 _WHERE = Where()
+
+
+# ---------------------------------------------------------------------------------------------
+# Rounding division: floor_divide, remainder and fmod, with PyTorch's (and Python's) rules.
+# Floats follow IEEE (x // 0 is +-inf or NaN, x % 0 is NaN). An integer divisor holding a 0 is
+# refused before the loop, as PyTorch refuses it: numba would quietly give 0.
+
+__all__ += ["floor_divide", "remainder", "fmod", "isnan", "isinf", "isfinite", "logical_and",
+            "logical_or", "logical_xor", "logical_not", "clip_between", "nan_to_num", "isclose"]
+
+
+class IntegerDivision(Elementwise):
+    """A binary op that divides: an integer divisor must hold no zero. Checked in `cpu`, the
+    kernel entry point, since the shape rule sees no values."""
+
+    arity = 2
+
+    def cpu(self, x, y):
+        if y.dtype.kind != "f" and x.size and y.size and not y.all():
+            position = tuple(int(i) for i in np.argwhere(y == 0)[0])
+            raise IntegerDivisionByZeroError(
+                f"{self.name}: integer division by zero (the divisor of shape {y.shape} is 0 at "
+                f"index {position})")
+        return super().cpu(x, y)
+
+
+@scalar_body
+def floor_divide_body(x, y):
+    return x // y  # rounds toward -inf, as Python does (NumPy's and PyTorch's float rule too)
+
+
+@register
+class FloorDivide(IntegerDivision):
+    name = "floor_divide"
+    scalar = floor_divide_body
+    no_gradient = "piecewise constant; PyTorch has no gradient for it either"
+
+
+def floor_divide(x, y):
+    """x / y rounded toward minus infinity: `//` in Python, PyTorch (1.13 on) and NumPy.
+
+    Integer inputs give integers (a zero divisor is refused); floats give IEEE results for a
+    zero divisor (inf, -inf or NaN). Piecewise constant, so it records no gradient.
+
+    >>> floor_divide(np.array([7, -7]), 2)
+    array([ 3, -4])
+    """
+    return bind(_FLOOR_DIVIDE, *promote(x, y))
+
+
+@scalar_body
+def remainder_body(x, y):
+    return x % y  # the divisor's sign, as Python: -7 % 3 == 2
+
+
+@register
+class Remainder(IntegerDivision):
+    name = "remainder"
+    scalar = remainder_body
+
+    def vjp(self, g, inputs, out):
+        # x - y * floor(x / y): the floor is constant almost everywhere.
+        x, y = inputs
+        return g, F.mul(F.neg(g), floor_divide(x, y))
+
+
+def remainder(x, y):
+    """x - y * floor(x / y), which has the sign of the divisor, as Python's `%`.
+
+    >>> remainder(np.array([7, -7]), 3), remainder(np.array([7.5]), -2.0)
+    (array([1, 2]), array([-0.5]))
+    """
+    return bind(_REMAINDER, *promote(x, y))
+
+
+def truncated_remainder(x, y):
+    """x - y * trunc(x / y) (C's fmod), the sign of the dividend; numba compiles the overload
+    below: its own fmod is wrong for negative integers."""
+    return np.fmod(x, y)
+
+
+@overload(truncated_remainder, inline="always")
+def _truncated_remainder_typed(x, y):
+    if isinstance(x, types.Float):
+        return lambda x, y: np.fmod(x, y)
+
+    def integer(x, y):
+        floored = x % y
+        return floored - y if floored != 0 and (floored < 0) != (x < 0) else floored
+
+    return integer
+
+
+@scalar_body
+def fmod_body(x, y):
+    return truncated_remainder(x, y)
+
+
+@register
+class Fmod(IntegerDivision):
+    name = "fmod"
+    scalar = fmod_body
+
+    def vjp(self, g, inputs, out):
+        # x - y * trunc(x / y), with trunc(x / y) = sign(x) sign(y) floor(|x| / |y|).
+        x, y = inputs
+        quotient = F.mul(floor_divide(F.abs(x), F.abs(y)), F.mul(F.sign(x), F.sign(y)))
+        return g, F.mul(F.neg(g), quotient)
+
+
+def fmod(x, y):
+    """x - y * trunc(x / y) (C's fmod), which has the sign of the dividend.
+
+    >>> fmod(np.array([7, -7]), 3), fmod(np.array([-7.5]), 2.0)
+    (array([ 1, -1]), array([-1.5]))
+    """
+    return bind(_FMOD, *promote(x, y))
+
+
+# ---------------------------------------------------------------------------------------------
+# Float predicates (isnan, isinf, isfinite) and logical ops: bool out, no gradient.
+
+
+class FloatPredicate(Elementwise):
+    """A property of float values. The neutral functions answer for integer and bool inputs
+    themselves (never NaN, never infinite), as PyTorch does."""
+
+    input_dtypes = dtypes.FLOATS
+    output_dtype = dtypes.bool_
+    vjp_needs_inputs = False
+    no_gradient = "boolean output"
+
+
+@scalar_body
+def isnan_body(x):
+    return x != x
+
+
+@scalar_body
+def isinf_body(x):
+    return math.isinf(x)
+
+
+@scalar_body
+def isfinite_body(x):
+    return math.isfinite(x)
+
+
+@register
+class IsNan(FloatPredicate):
+    name = "isnan"
+    scalar = isnan_body
+
+
+@register
+class IsInf(FloatPredicate):
+    name = "isinf"
+    scalar = isinf_body
+
+
+@register
+class IsFinite(FloatPredicate):
+    name = "isfinite"
+    scalar = isfinite_body
+
+
+def _float_predicate(op, x, otherwise: bool):
+    x = as_operand(x)
+    if x.dtype.kind != "f":
+        return F.full_like(x, otherwise, dtypes.bool_)
+    return bind(op, x)
+
+
+def isnan(x):
+    """True where x is NaN (never for integers and bool).
+
+    >>> isnan(np.array([1.0, np.nan]))
+    array([False,  True])
+    """
+    return _float_predicate(_ISNAN, x, False)
+
+
+def isinf(x):
+    """True where x is +inf or -inf.
+
+    >>> isinf(np.array([1.0, -np.inf, np.nan]))
+    array([False,  True, False])
+    """
+    return _float_predicate(_ISINF, x, False)
+
+
+def isfinite(x):
+    """True where x is neither infinite nor NaN (always for integers and bool).
+
+    >>> isfinite(np.array([1.0, np.inf, np.nan]))
+    array([ True, False, False])
+    """
+    return _float_predicate(_ISFINITE, x, True)
+
+
+class Logical(Elementwise):
+    """Truth values of any dtype (non-zero is true, NaN included), bool out."""
+
+    input_dtypes = dtypes.ALL
+    output_dtype = dtypes.bool_
+    vjp_needs_inputs = False
+    no_gradient = "boolean output"
+
+
+@scalar_body
+def logical_and_body(x, y):
+    return (x != as_type_of(0, x)) & (y != as_type_of(0, y))
+
+
+@scalar_body
+def logical_or_body(x, y):
+    return (x != as_type_of(0, x)) | (y != as_type_of(0, y))
+
+
+@scalar_body
+def logical_xor_body(x, y):
+    return (x != as_type_of(0, x)) != (y != as_type_of(0, y))
+
+
+@scalar_body
+def logical_not_body(x):
+    return x == as_type_of(0, x)
+
+
+@register
+class LogicalAnd(Logical):
+    name = "logical_and"
+    arity = 2
+    scalar = logical_and_body
+
+
+@register
+class LogicalOr(Logical):
+    name = "logical_or"
+    arity = 2
+    scalar = logical_or_body
+
+
+@register
+class LogicalXor(Logical):
+    name = "logical_xor"
+    arity = 2
+    scalar = logical_xor_body
+
+
+@register
+class LogicalNot(Logical):
+    name = "logical_not"
+    scalar = logical_not_body
+
+
+def logical_and(x, y):
+    """x and y, elementwise, of any dtypes (non-zero is true), as bool.
+
+    >>> logical_and(np.array([0.0, 2.0, 3.0]), np.array([1, 0, 5]))
+    array([False, False,  True])
+    """
+    return bind(_LOGICAL_AND, *promote(x, y))
+
+
+def logical_or(x, y):
+    """x or y, elementwise, as bool.
+
+    >>> logical_or(np.array([0, 0, 2]), np.array([False, True, False]))
+    array([False,  True,  True])
+    """
+    return bind(_LOGICAL_OR, *promote(x, y))
+
+
+def logical_xor(x, y):
+    """Exactly one of x and y is true, elementwise, as bool.
+
+    >>> logical_xor(np.array([0, 1, 1]), np.array([1, 1, 0]))
+    array([ True, False,  True])
+    """
+    return bind(_LOGICAL_XOR, *promote(x, y))
+
+
+def logical_not(x):
+    """True where x is zero (or False), as bool.
+
+    >>> logical_not(np.array([0.0, -1.0]))
+    array([ True, False])
+    """
+    return bind(_LOGICAL_NOT, as_operand(x))
+
+
+# ---------------------------------------------------------------------------------------------
+# clip with value bounds, nan_to_num, isclose.
+
+
+@scalar_body
+def clip_between_body(x, low, high):
+    # NaN in x or in a bound gives NaN; low > high gives high: PyTorch's clamp.
+    return minimum_body(maximum_body(x, low), high)
+
+
+@register
+class ClipBetween(Elementwise):
+    """clip with bounds that are values (tensors, graph nodes), not attributes: all three
+    broadcast. `clip_between` fills a missing bound with the dtype's extreme."""
+
+    name = "clip_between"
+    arity = 3
+    scalar = clip_between_body
+    vjp_takes_needs = True
+
+    def vjp(self, g, inputs, out, needs=(True, True, True)):
+        # PyTorch's rule: x takes g where low <= x <= high; low where x is below it (and low
+        # < high); high where x is above it or high < low (then every value is high).
+        x, low, high = inputs
+        grads = [None, None, None]
+        if needs[0]:
+            grads[0] = F.where(logical_and(F.ge(x, low), F.le(x, high)), g, 0)
+        if needs[1]:
+            grads[1] = F.where(logical_and(F.lt(x, low), F.lt(low, high)), g, 0)
+        if needs[2]:
+            grads[2] = F.where(logical_or(F.gt(x, high), F.lt(high, low)), g, 0)
+        return tuple(grads)
+
+
+def clip_between(x, min=None, max=None):
+    """Clamp x to [min, max] where the bounds are values (arrays, tensors, graph nodes) or
+    numbers; they broadcast with x, dtypes promote, and a None bound leaves that side open.
+    NaN in x or in a bound gives NaN; min > max gives max (PyTorch's clamp). The gradient
+    reaches x where min <= x <= max, and each bound where it binds.
+
+    >>> clip_between(np.arange(4), np.array([1, 1, 0, 0]), 2)
+    array([1, 1, 2, 2])
+    """
+    present = [b for b in (min, max) if b is not None]
+    if not present:
+        raise ArgumentError("clip_between: at least one of min and max must not be None")
+    operands = promote(x, *present)
+    x, dtype = operands[0], operands[0].dtype
+    given = iter(operands[1:])
+    if dtype.kind == "f":
+        lowest, highest = -np.inf, np.inf
+    elif dtype.kind == "i":
+        lowest, highest = np.iinfo(dtype).min, np.iinfo(dtype).max
+    else:
+        lowest = highest = False  # bool: refused by the op's dtype rule
+    low = next(given) if min is not None else np.array(lowest, dtype)
+    high = next(given) if max is not None else np.array(highest, dtype)
+    return bind(_CLIP_BETWEEN, x, low, high)
+
+
+@scalar_body
+def nan_to_num_body(x, nan, posinf, neginf):
+    if x != x:
+        return nan
+    if math.isinf(x):
+        return posinf if x > as_type_of(0, x) else neginf
+    return x
+
+
+@register
+class NanToNum(Elementwise):
+    """NaN, +inf and -inf replaced by numbers; None: the dtype's largest and lowest finite
+    values (PyTorch's defaults)."""
+
+    name = "nan_to_num"
+    nan: float = 0.0
+    posinf: float | None = None
+    neginf: float | None = None
+    scalar = nan_to_num_body
+    params = 3
+    input_dtypes = dtypes.FLOATS
+
+    def kernel_params(self, dtype) -> np.ndarray:
+        return _replacements(self.nan, self.posinf, self.neginf, dtype)
+
+    def vjp(self, g, inputs, out):
+        return F.where(isfinite(inputs[0]), g, 0)  # the replaced values are constants
+
+
+@functools.lru_cache(maxsize=256)
+def _replacements(nan, posinf, neginf, dtype) -> np.ndarray:
+    info = np.finfo(dtype)
+    with np.errstate(over="ignore"):  # a replacement beyond the dtype's range becomes inf
+        values = np.array([nan, info.max if posinf is None else posinf,
+                           info.min if neginf is None else neginf], dtype)
+    values.flags.writeable = False  # shared by every call with these replacements
+    return values
+
+
+def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    """x with NaN, +inf and -inf replaced: by `nan` (0.0), and by `posinf` and `neginf`, which
+    default to the dtype's largest and lowest finite values. Integers and bool come back as a
+    copy, as in PyTorch. The gradient passes where x is finite.
+
+    >>> nan_to_num(np.array([np.nan, np.inf, -1.0], np.float32), posinf=9.0)
+    array([ 0.,  9., -1.], dtype=float32)
+    """
+    replacements = [_replacement(v, name) for v, name in
+                    ((nan, "nan"), (posinf, "posinf"), (neginf, "neginf"))]
+    x = as_operand(x)
+    if x.dtype.kind != "f":
+        return F.contiguous_copy(x)
+    return bind(NanToNum(*replacements), x)
+
+
+def _replacement(value, name):
+    """A nan_to_num replacement is an attribute: a Python float, or None."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+        raise DTypeError(f"nan_to_num: {name} must be a number or None, got {value!r}")
+    return float(value)
+
+
+def isclose(x, y, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|x - y| <= atol + rtol * |y| elementwise, as bool (PyTorch's and NumPy's test).
+
+    Equal values are close (inf to inf included); NaN is close to NaN only with `equal_nan`.
+    x and y must have one dtype, as in PyTorch.
+
+    >>> isclose(np.array([1.0, 1.1, np.nan]), np.array([1.0 + 1e-9, 1.0, np.nan]))
+    array([ True, False, False])
+    """
+    x, y = as_operand(x), as_operand(y)
+    if x.dtype != y.dtype:
+        raise DTypeError(f"isclose: x has dtype {x.dtype} but y has dtype {y.dtype}; convert "
+                         "one of them first")
+    for value, name in ((rtol, "rtol"), (atol, "atol")):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise DTypeError(f"isclose: {name} must be a number, got {value!r}")
+        if not value >= 0:
+            raise ArgumentError(f"isclose: {name} must be greater than or equal to zero, but "
+                                f"got {value}")
+    close = F.eq(x, y)
+    if equal_nan and x.dtype.kind == "f":
+        close = logical_or(close, logical_and(isnan(x), isnan(y)))
+    if rtol == 0 and atol == 0:
+        return close  # a plain equality: no tolerance can make unequal values close
+    if x.dtype.kind == "b":
+        x, y = cast(x, dtypes.DEFAULT_FLOAT), cast(y, dtypes.DEFAULT_FLOAT)
+    allowed = F.add(F.abs(F.mul(y, float(rtol))), float(atol))
+    actual = F.abs(F.sub(x, y))
+    return logical_or(close, logical_and(isfinite(actual), F.le(actual, allowed)))
+
+
+_FLOOR_DIVIDE, _REMAINDER, _FMOD = FloorDivide(), Remainder(), Fmod()
+_ISNAN, _ISINF, _ISFINITE = IsNan(), IsInf(), IsFinite()
+_LOGICAL_AND, _LOGICAL_OR, _LOGICAL_XOR, _LOGICAL_NOT = (LogicalAnd(), LogicalOr(), LogicalXor(),
+                                                         LogicalNot())
+_CLIP_BETWEEN = ClipBetween()
+
 
 from framework.ops import functions as F  # noqa: E402  (rules call back into the functions)

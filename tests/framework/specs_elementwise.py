@@ -185,3 +185,67 @@ SPECS = [
     OpSpec("cast_bool", lambda x: F.cast(x, "bool"), lambda x: x.astype(bool),
            UNARY_SHAPES, dtypes=ALL, grad=False, make_input=from_range(-1, 1)),
 ]
+
+
+def with_specials(rng, shape, dtype, i):
+    """Values in [-2, 2) with NaN, +inf and -inf sprinkled in (floats only)."""
+    values = from_range(-2, 2)(rng, shape, dtype, i)
+    if np.dtype(dtype).kind == "f":
+        flat, picks = values.reshape(-1), rng.random(values.size)
+        flat[picks < 0.15] = np.nan
+        flat[(picks >= 0.15) & (picks < 0.3)] = np.inf
+        flat[(picks >= 0.3) & (picks < 0.4)] = -np.inf
+    return values
+
+
+def _np_clip_between(x, low, high):
+    return np.minimum(np.maximum(x, low), high)
+
+
+def _division(name, reference, grad=True):
+    return OpSpec(name, getattr(F, name), reference, BINARY_SHAPES, dtypes=NUMERIC,
+                  make_input=nonzero_divisor, grad=grad,
+                  bad=[BROADCAST_BAD,
+                       (((3,), (3,)), dtypes.bool_, f"{name}: input has dtype bool")])
+
+
+def _predicate(name, reference):
+    return OpSpec(name, getattr(F, name), reference, UNARY_SHAPES, dtypes=ALL, grad=False,
+                  make_input=with_specials)
+
+
+def _logical(name, reference):
+    return OpSpec(name, getattr(F, name), reference, BINARY_SHAPES, dtypes=ALL, grad=False,
+                  make_input=from_range(-1, 1), bad=[BROADCAST_BAD])
+
+
+SPECS += [
+    _division("floor_divide", np.floor_divide, grad=False),
+    # Random draws keep x / y away from the integers, where remainder and fmod jump.
+    _division("remainder", np.remainder),
+    _division("fmod", np.fmod),
+    _predicate("isnan", np.isnan),
+    _predicate("isinf", np.isinf),
+    _predicate("isfinite", np.isfinite),
+    _logical("logical_and", np.logical_and),
+    _logical("logical_or", np.logical_or),
+    _logical("logical_xor", np.logical_xor),
+    OpSpec("logical_not", F.logical_not, np.logical_not, UNARY_SHAPES, dtypes=ALL, grad=False,
+           make_input=from_range(-1, 1)),
+    OpSpec("clip_between", F.clip_between, _np_clip_between, WHERE_SHAPES, dtypes=NUMERIC,
+           make_input=from_range(-2, 2),
+           bad=[(((2,), (3,), (3,)), dtypes.float32, "cannot be broadcast"),
+                (((3,), (3,), (3,)), dtypes.bool_, "clip_between: input has dtype bool")]),
+    OpSpec("clip_between_min_only", lambda x, low: F.clip_between(x, min=low),
+           lambda x, low: np.maximum(x, low), BINARY_SHAPES, dtypes=NUMERIC,
+           make_input=from_range(-2, 2)),
+    OpSpec("clip_between_max_only", lambda x, high: F.clip_between(x, max=high),
+           lambda x, high: np.minimum(x, high), BINARY_SHAPES, dtypes=NUMERIC,
+           make_input=from_range(-2, 2)),
+    # Replacements within range, so that finite differences of the loss stay meaningful.
+    OpSpec("nan_to_num", lambda x: F.nan_to_num(x, 0.5, 3.0, -3.0),
+           lambda x: np.nan_to_num(x, nan=0.5, posinf=3.0, neginf=-3.0), UNARY_SHAPES,
+           dtypes=ALL, make_input=with_specials),
+    OpSpec("nan_to_num_defaults", F.nan_to_num, np.nan_to_num, UNARY_SHAPES, dtypes=ALL,
+           grad=False, make_input=with_specials),
+]
