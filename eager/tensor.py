@@ -108,11 +108,12 @@ class Tensor:
         `.data`). Assigning a Tensor to `.data` makes this tensor use that tensor's memory
         instead (its shape and dtype may differ), keeping its grad, history and version.
 
-        In-place changes through `.data` (`p.data.add_(-lr * p.grad)`, `m.weight.data.fill_
-        (0.01)`) change this tensor without autograd knowing: a backward through an op that
-        saved this tensor earlier then computes with the new values and raises no error, so
-        its gradients are silently wrong. That is PyTorch's behaviour, kept on purpose;
-        `detach()` shares the version counter and so does raise.
+        In-place changes through `.data` (`p.data.add_(-lr * p.grad)`,
+        `m.weight.data.fill_(0.01)`) change this tensor without autograd knowing: a backward
+        through an op that saved this tensor earlier then computes with the new values and
+        raises no error, so its gradients are silently wrong. That is PyTorch's behaviour,
+        kept on purpose; the same change through `detach()`, which shares the version
+        counter, is caught at backward.
 
         >>> import eager
         >>> w = eager.ones(2, requires_grad=True)
