@@ -6,15 +6,17 @@ eager front-end records them, so they are differentiable like the Tensor methods
 
 from __future__ import annotations
 
+from eager import indexing
+from eager.indexing import *  # noqa: F403  (gather, scatter, sort, cumsum, where, ...)
 from eager.tensor import Tensor
 from framework.ops import F
 
 __all__ = ["abs", "add", "argmax", "argmin", "cat", "chunk", "clamp", "cos", "div", "eq",
-           "exp", "flatten", "ge", "gt", "index_select", "le", "log", "log1p", "log_softmax",
+           "exp", "flatten", "ge", "gt", "le", "log", "log1p", "log_softmax",
            "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "ne",
            "neg", "permute", "pow", "prod", "reciprocal", "relu", "reshape", "rsqrt", "sigmoid",
            "sign", "sin", "softmax", "split", "sqrt", "square", "squeeze", "stack", "sub",
-           "sum", "tanh", "transpose", "unsqueeze", "var", "where", "std"]
+           "sum", "tanh", "transpose", "unsqueeze", "var", "std"] + indexing.__all__
 
 
 def _method(name):
@@ -64,7 +66,7 @@ std = _method("std")
 chunk = _method("chunk")
 add, sub, mul, div, pow = F.add, F.sub, F.mul, F.div, F.pow  # noqa: A001
 eq, ne, lt, le, gt, ge = F.eq, F.ne, F.lt, F.le, F.gt, F.ge
-maximum, minimum, matmul, where = F.maximum, F.minimum, F.matmul, F.where
+maximum, minimum, matmul = F.maximum, F.minimum, F.matmul
 
 
 def cat(tensors, dim: int = 0):
@@ -75,8 +77,3 @@ def cat(tensors, dim: int = 0):
 def stack(tensors, dim: int = 0):
     """Join tensors along a new dimension."""
     return F.stack(list(tensors), dim)
-
-
-def index_select(x, dim: int, index):
-    """Rows (or slices along `dim`) picked by an integer index tensor."""
-    return F.gather(x, index._array if isinstance(index, Tensor) else index, dim)

@@ -842,9 +842,8 @@ class Tensor:
     def bool(self):
         return F.cast(self, dtypes.bool_)
 
-    def masked_fill(self, mask, value):
-        dtypes.checked_scalar(value, self.dtype)  # refuses a number the dtype cannot hold
-        return F.where(mask, F.cast(F.full_like(self, value), self.dtype), self)
+    # gather, scatter(_), scatter_add(_), index_select, masked_fill(_), where, nonzero, sort,
+    # argsort, topk, cumsum, cumprod, flip, roll, tril and triu: see eager/indexing.py.
 
     # -- operators ------------------------------------------------------------------------------
 

@@ -75,6 +75,12 @@ class IndexingError(ShapeError, IndexError):
     """
 
 
+class IndexValueError(IndexingError, RuntimeError):
+    """An index value outside the dimension it addresses, in the ops that gather or scatter
+    along an axis (PyTorch's gather, scatter, scatter_add): an `IndexingError`, and a
+    `RuntimeError` as PyTorch raises it for those ops."""
+
+
 class CastError(DTypeError, RuntimeError):
     """A conversion between dtypes that would lose information, refused rather than done
     silently: a float result written in place into an integer tensor, integer inputs to a layer

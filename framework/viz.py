@@ -109,6 +109,9 @@ FAMILY_COLOURS = {
     "nn": "#c4b5fd",            # violet
     "movement": "#e5e7eb",      # grey
     "random": "#a7f3d0",        # mint
+    "indexing": "#d1d5db",      # darker grey, beside movement's
+    "sorting": "#fed7aa",       # peach
+    "scan": "#fef3c7",          # pale amber, beside reduction's
     "creation": "#f3f4f6",      # pale grey
     "control flow": "#fdba74",  # orange
     "state": "#d9f99d",         # lime

@@ -15,8 +15,11 @@ from framework.ops.conv import *  # noqa: F403
 from framework.ops.creation import *  # noqa: F403
 from framework.ops.dispatch import as_operand, promote  # noqa: F401
 from framework.ops.elementwise import *  # noqa: F403
+from framework.ops.indexing import *  # noqa: F403
 from framework.ops.linalg import *  # noqa: F403
 from framework.ops.movement import *  # noqa: F403
 from framework.ops.nn import *  # noqa: F403
 from framework.ops.random import *  # noqa: F403
 from framework.ops.reduction import *  # noqa: F403
+from framework.ops.scan import *  # noqa: F403
+from framework.ops.sorting import *  # noqa: F403

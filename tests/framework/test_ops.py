@@ -17,7 +17,8 @@ from framework.errors import DualgraphError
 from tests.framework import tracer
 from tests.framework.opspec import non_contiguous
 
-FAMILIES = ["elementwise", "reduction", "movement", "linalg", "conv", "nn", "random"]
+FAMILIES = ["elementwise", "reduction", "movement", "linalg", "conv", "nn", "random", "indexing",
+            "sorting", "scan"]
 
 
 def _load_specs():

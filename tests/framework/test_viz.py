@@ -48,6 +48,9 @@ def test_op_families_follow_the_registry_modules():
     assert op_family("softmax") == "nn"
     assert op_family("reshape") == "movement"
     assert op_family("dropout") == "random"
+    assert op_family("take_along_axis") == op_family("nonzero") == "indexing"
+    assert op_family("topk") == op_family("sort") == "sorting"
+    assert op_family("cumsum") == "scan"
     assert op_family("Cond") == op_family("While") == "control flow"
     assert op_family("no such op") == "other"
 
