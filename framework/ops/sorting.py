@@ -8,9 +8,12 @@ as in PyTorch: last when ascending, first when descending, and topk counts it as
 
 The kernel views the input as (before axis, along axis, after axis) and sorts each lane on its
 own: the lane's values are copied into a contiguous buffer and a permutation of them is merge
-sorted (insertion sort for short runs, then bottom-up merges), O(n log n) and stable. Large
-inputs share the lanes out over the cores. The gradient scatters the cotangent of the values
-back to the positions they came from (`put_along_axis`), whose own gradient is a gather again.
+sorted (insertion sort for short runs, then bottom-up merges), O(n log n) and stable. A topk
+that keeps only a few elements of a long lane inserts each candidate into a short sorted
+buffer instead, with the same result. Large inputs share the lanes out over the cores.
+
+The gradient scatters the cotangent of the values back to the positions they came from
+(`put_along_axis`), whose own gradient is a gather again.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ __all__ = ["sort", "argsort", "topk"]
 PARALLEL_MIN_SIZE = 1 << 16
 # Runs this short are insertion sorted before the merges begin.
 RUN = 16
+# topk keeping at most this many of a lane (and under a quarter of it) selects them by
+# insertion into a sorted buffer, O(n k) with few moves on most data, instead of sorting all.
+SELECT_MAX = 16
 
 
 @numba.njit(cache=True)
@@ -81,6 +87,28 @@ def _stable_argsort(keys, order, scratch, descending):
 
 
 @numba.njit(cache=True)
+def _select_first(x, o, i, descending, keys, order, kept):
+    """The first `kept` elements of lane (o, i) in stable sorted order, into keys[:kept] and
+    their positions into order[:kept]: the same as sorting the lane and keeping its head."""
+    filled = 0
+    for j in range(x.shape[1]):
+        value = x[o, j, i]
+        if filled < kept:
+            t = filled
+            filled += 1
+        elif _before(value, keys[kept - 1], descending):
+            t = kept - 1  # the last kept element drops out
+        else:
+            continue  # an equal value comes later than the one kept: stable
+        while t > 0 and _before(value, keys[t - 1], descending):
+            keys[t] = keys[t - 1]
+            order[t] = order[t - 1]
+            t -= 1
+        keys[t] = value
+        order[t] = j
+
+
+@numba.njit(cache=True)
 def _sort_lanes(x, descending, values, indices, first, stop):
     """Sort lanes first..stop-1 of x (outer, n, inner); keep the first values.shape[1]."""
     _, n, inner = x.shape
@@ -88,9 +116,16 @@ def _sort_lanes(x, descending, values, indices, first, stop):
     keys = np.empty(n, x.dtype)
     order = np.empty(n, np.int64)
     scratch = np.empty(n, np.int64)
+    select = kept <= SELECT_MAX and 4 * kept < n
     for lane in range(first, stop):
         o = lane // inner
         i = lane - o * inner
+        if select:
+            _select_first(x, o, i, descending, keys, order, kept)
+            for j in range(kept):
+                values[o, j, i] = keys[j]
+                indices[o, j, i] = order[j]
+            continue
         for j in range(n):
             keys[j] = x[o, j, i]
             order[j] = j

@@ -321,6 +321,16 @@ def test_topk_gives_the_largest_with_lower_indices_first_among_ties():
     assert nan_first.indices.tolist() == [1, 2]
 
 
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_of_a_few_from_long_rows_is_the_head_of_the_stable_sort(largest):
+    data = np.random.default_rng(5).integers(0, 4, size=(3, 100)).astype(np.float64)
+    data[0, [7, 50]] = np.nan
+    x = eager.tensor(data)
+    top, head = x.topk(5, largest=largest), x.sort(descending=largest)
+    assert top.indices.tolist() == head.indices[:, :5].tolist()
+    np.testing.assert_array_equal(top.values.numpy(), head.values[:, :5].numpy())
+
+
 def test_topk_gradient_reaches_the_picked_elements_only():
     (grad,), _ = _grad(lambda t: t.topk(2, dim=1).values, [[0.1, 0.9, 0.5], [0.3, 0.2, 0.4]])
     np.testing.assert_array_equal(grad, [[0, 1, 2], [4, 0, 3]])
