@@ -453,9 +453,12 @@ def test_values_and_gradients_match_pytorch():
     data = rng.normal(size=(3, 5))
     data[0, 1] = data[0, 3] = 0.0  # ties, and zeros for cumprod
     index = rng.integers(0, 3, size=(2, 5))
+    distinct = np.array([[4, 0], [1, 2], [3, 0]])  # no place written twice in a row
     mask = data > 0.3
     cases = {
         "gather": lambda m, x: m.gather(x, 0, _as(m, index)),
+        "scatter": lambda m, x: m.scatter(x, 1, _as(m, distinct), x[:, :2] * 2),
+        "scatter_value": lambda m, x: x.scatter(1, _as(m, distinct), -3.0),
         "scatter_add": lambda m, x: m.scatter_add(x, 0, _as(m, index), x[:2] * 2),
         "index_select": lambda m, x: m.index_select(x, 1, _as(m, np.array([4, 0, 4]))),
         "masked_fill": lambda m, x: x.masked_fill(_as(m, mask), -2.0),
@@ -483,6 +486,8 @@ def test_values_and_gradients_match_pytorch():
     for descending in (False, True):
         assert eager.tensor(ties).sort(descending=descending, stable=True).indices.tolist() \
             == torch.tensor(ties).sort(descending=descending, stable=True).indices.tolist()
+        assert eager.argsort(eager.tensor(data), 0, descending, stable=True).tolist() \
+            == torch.argsort(torch.tensor(data), 0, descending, stable=True).tolist()
     assert [t.tolist() for t in eager.where(eager.tensor(mask))] \
         == [t.tolist() for t in torch.where(torch.tensor(mask))]
 
