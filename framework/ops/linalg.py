@@ -8,7 +8,10 @@ a transposed operand instead of being copied. Integer stacks run on a plain numb
 
 from __future__ import annotations
 
+import collections
 import functools
+import math
+import string
 
 import numba
 import numpy as np
@@ -16,11 +19,11 @@ from numba import prange
 
 from framework import dtypes
 from framework.device import empty
-from framework.errors import ShapeError
-from framework.ops.dispatch import bind, promote
+from framework.errors import ArgumentError, DTypeError, DualgraphError, ShapeError
+from framework.ops.dispatch import as_operand, bind, promote
 from framework.ops.movement import contiguous
 from framework.ops.registry import Op, Spec, register, require_dtype, require_same_dtype
-from framework.shapes import broadcast_shapes, size_of
+from framework.shapes import broadcast_shapes, normalize_axes, normalize_axis, size_of
 
 __all__ = ["matmul"]
 
@@ -302,6 +305,356 @@ def _int_matmul_parallel(a, b, out, a_index, b_index):
     for task in prange(out.shape[0] * rows):
         i, row = task // rows, task % rows
         _int_matrix_row(a[a_index[i]], b[b_index[i]], out[i], row)
+
+
+# ---------------------------------------------------------------------------------------------
+# Composites: einsum and the vector and matrix norms, written with the neutral functions so
+# they differentiate (to any order) and run on every front-end.
+
+__all__ += ["einsum", "vector_norm", "matrix_norm"]
+
+
+class EinsumError(ShapeError, RuntimeError):
+    """An einsum equation that does not fit its operands: a `ShapeError`, and a `RuntimeError`
+    as PyTorch raises it."""
+
+
+class UnsupportedNormError(DualgraphError, NotImplementedError):
+    """A norm that needs a singular value decomposition (matrix 2-norm, nuclear norm), which
+    dualgraph does not have yet."""
+
+
+_ELLIPSIS = "..."
+
+
+def einsum(equation, *operands):
+    """Einstein summation, as PyTorch's and NumPy's einsum: 'ij,jk->ik' is a matrix product.
+
+    Every equation is supported: letters (a-z, A-Z), '...' for broadcast dimensions, the
+    implicit form without '->' (the output is '...' then the letters used once, sorted),
+    repeated letters in one operand (diagonals, traces), and PyTorch's other spellings
+    (operands as one list; sublists of ints). Operands are contracted left to right, each pair
+    as one matmul (or a product and a sum where no matrix is left), after diagonals are taken
+    and letters used by one operand alone are summed.
+
+    >>> a, b = np.arange(6.0).reshape(2, 3), np.ones((3, 2))
+    >>> einsum("ij,jk->ik", a, b)
+    array([[ 3.,  3.],
+           [12., 12.]])
+    >>> float(einsum("ii", np.eye(3)))
+    3.0
+    """
+    equation, operands = _einsum_arguments(equation, operands)
+    operands = [as_operand(x) for x in operands]
+    terms, output = _parse_einsum(equation, [tuple(x.shape) for x in operands])
+    dtype = dtypes.result_type(*operands)
+    if dtype not in dtypes.NUMERIC:
+        raise DTypeError(f"einsum(): operands of dtype {dtype} are not supported; convert them "
+                         "to a number dtype first")
+    labels = [list(term) for term in terms]
+    for k, x in enumerate(operands):
+        x, labels[k] = _take_diagonals(x, labels[k], equation)
+        elsewhere = set(output).union(*(labels[j] for j in range(len(operands)) if j != k))
+        lonely = [axis for axis, label in enumerate(labels[k]) if label not in elsewhere]
+        if lonely:
+            x = F.sum(x, tuple(lonely))
+            labels[k] = [label for label in labels[k] if label in elsewhere]
+        operands[k] = x
+    result, result_labels = operands[0], labels[0]
+    for k in range(1, len(operands)):
+        needed = set(output).union(*labels[k + 1:])
+        result, result_labels = _contract(result, result_labels, operands[k], labels[k],
+                                          needed, equation)
+    order = [result_labels.index(label) for label in output]
+    if order != list(range(len(order))):
+        result = F.transpose(result, order)
+    return F.cast(result, dtype)  # integer sums widen to int64; the result keeps the dtype
+
+
+def _einsum_arguments(equation, operands) -> tuple:
+    """(equation string, operands) from PyTorch's spellings: einsum('ij,jk', a, b),
+    einsum('ij,jk', [a, b]), and einsum(a, [0, 1], b, [1, 2], [0, 2]) with sublists."""
+    if isinstance(equation, str):
+        if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+            operands = tuple(operands[0])
+        return equation, operands
+    arguments = (equation, *operands)
+    pairs = arguments[: len(arguments) // 2 * 2]
+    terms = [_sublist_term(pairs[i + 1]) for i in range(0, len(pairs), 2)]
+    equation = ",".join(terms)
+    if len(arguments) % 2:
+        equation += "->" + _sublist_term(arguments[-1])
+    return equation, tuple(pairs[0::2])
+
+
+def _sublist_term(sublist) -> str:
+    letters = string.ascii_uppercase + string.ascii_lowercase  # PyTorch's order: 0 is 'A'
+    term = ""
+    for entry in sublist:
+        if entry is Ellipsis:
+            term += _ELLIPSIS
+        elif isinstance(entry, (int, np.integer)) and 0 <= entry < len(letters):
+            term += letters[entry]
+        else:
+            raise EinsumError(f"einsum(): a sublist holds ints in [0, 52) and Ellipsis, got "
+                              f"{entry!r} in {list(sublist)!r}")
+    return term
+
+
+def _parse_einsum(equation: str, shapes: list) -> tuple:
+    """(labels of each operand's axes, output labels), checked against the shapes. A letter labels
+    itself; the axes '...' covers are labelled 0, 1, ... from the left of the widest '...',
+    so they line up from the right, as broadcasting does."""
+    text = equation.replace(" ", "")
+    inputs, arrow, output_text = text.partition("->")
+    input_texts = inputs.split(",")
+    if len(input_texts) != len(shapes):
+        raise EinsumError(f"einsum(): equation {equation!r} has {len(input_texts)} operand(s) "
+                          f"but {len(shapes)} were given")
+    letters = [_term_letters(term, equation) for term in input_texts]
+    widths = []
+    for k, (term, shape) in enumerate(zip(letters, shapes)):
+        if _ELLIPSIS in term:
+            widths.append(len(shape) - (len(term) - 1))
+        elif len(term) == len(shape):
+            widths.append(0)
+        else:
+            widths.append(-1)
+        if widths[-1] < 0:
+            raise EinsumError(f"einsum(): operand {k} has shape {shape} ({len(shape)} "
+                              f"dimensions) but its subscripts {input_texts[k]!r} in "
+                              f"{equation!r} name {len(term) - (_ELLIPSIS in term)}")
+    widest = max(widths, default=0)
+    terms = []
+    for term, width in zip(letters, widths):
+        labels = []
+        for letter in term:
+            labels += list(range(widest - width, widest)) if letter == _ELLIPSIS else [letter]
+        terms.append(tuple(labels))
+    if arrow:
+        output = []
+        for letter in _term_letters(output_text, equation):
+            if letter != _ELLIPSIS and not any(letter in term for term in terms):
+                raise EinsumError(f"einsum(): output subscript {letter!r} of {equation!r} "
+                                  "appears in no operand")
+            output += list(range(widest)) if letter == _ELLIPSIS else [letter]
+        if len(set(output)) != len(output):
+            raise EinsumError(f"einsum(): the output of {equation!r} names a subscript twice")
+    else:
+        counts = collections.Counter(label for term in terms for label in term)
+        output = list(range(widest)) + sorted(label for label, n in counts.items()
+                                              if n == 1 and isinstance(label, str))
+    _check_label_sizes(equation, terms, shapes)
+    return terms, tuple(output)
+
+
+def _term_letters(term: str, equation: str) -> list:
+    letters, rest = [], term
+    while rest:
+        if rest.startswith(_ELLIPSIS):
+            if _ELLIPSIS in letters:
+                raise EinsumError(f"einsum(): {term!r} in {equation!r} has more than one "
+                                  "'...'")
+            letters.append(_ELLIPSIS)
+            rest = rest[3:]
+        elif rest[0] in string.ascii_letters:
+            letters.append(rest[0])
+            rest = rest[1:]
+        else:
+            raise EinsumError(f"einsum(): invalid subscript {rest[0]!r} in {equation!r}: "
+                              "subscripts are letters a-z and A-Z, and '...'")
+    return letters
+
+
+def _check_label_sizes(equation: str, terms, shapes) -> None:
+    """Each label's size: sizes that differ must be 1 somewhere (broadcast), and a label that
+    repeats within one operand must have one size there."""
+    sizes = {}
+    for k, (term, shape) in enumerate(zip(terms, shapes)):
+        own = {}
+        for label, size in zip(term, shape):
+            name = "'...'" if isinstance(label, int) else repr(label)
+            if label in own and size != own[label] and None not in (size, own[label]):
+                raise EinsumError(f"einsum(): subscript {name} repeats in operand {k} of "
+                                  f"{equation!r} with sizes {own[label]} and {size}")
+            own[label] = size
+            seen = sizes.get(label, 1)
+            if size is None or seen is None:
+                sizes[label] = None if size is None and seen in (1, None) else (
+                    seen if size is None else size)
+            elif seen != size and 1 not in (seen, size):
+                raise EinsumError(f"einsum(): subscript {name} has size {size} in operand {k} "
+                                  f"of {equation!r}, which does not broadcast with size {seen} "
+                                  "elsewhere")
+            else:
+                sizes[label] = max(seen, size)
+
+
+def _take_diagonals(x, labels: list, equation: str) -> tuple:
+    """Each label that repeats within one operand reduced to its diagonal ('ii->i')."""
+    while len(set(labels)) != len(labels):
+        second = next(i for i, label in enumerate(labels) if labels.index(label) != i)
+        first = labels.index(labels[second])
+        size = x.shape[first]
+        if size is None:
+            raise EinsumError(f"einsum(): taking the diagonal of {equation!r} needs a known "
+                              f"size, got shape {tuple(x.shape)}")
+        rest = [a for a in range(len(labels)) if a not in (first, second)]
+        pair_last = F.transpose(x, rest + [first, second])
+        flat = _reshaped(pair_last, [x.shape[a] for a in rest] + [size * size], equation)
+        diagonal = F.getitem(flat, (Ellipsis, slice(None, None, size + 1)))
+        order = list(range(len(rest)))
+        order.insert(first, len(rest))
+        x = F.transpose(diagonal, order) if order != sorted(order) else diagonal
+        labels = labels[:second] + labels[second + 1:]
+    return x, labels
+
+
+def _reshaped(x, dims, equation: str):
+    """F.reshape to `dims`, where one unknown (None) dimension may be left to the reshape."""
+    if sum(1 for d in dims if d is None) > 1:
+        raise EinsumError(f"einsum(): {equation!r} needs to merge dimensions of shape "
+                          f"{tuple(x.shape)}, more than one of them unknown")
+    if tuple(x.shape) == tuple(dims):  # known or not, the dimensions are already these
+        return x
+    return F.reshape(x, tuple(-1 if d is None else d for d in dims))
+
+
+def _contract(a, a_labels: list, b, b_labels: list, needed: set, equation: str):
+    """a and b multiplied and summed over the labels they share that nothing later needs:
+    (result, its labels: shared kept ones, then a's own, then b's own)."""
+    kept = [label for label in a_labels if label in b_labels and label in needed]
+    summed = [label for label in a_labels if label in b_labels and label not in needed]
+    a_only = [label for label in a_labels if label not in b_labels]
+    b_only = [label for label in b_labels if label not in a_labels]
+    for label in summed:  # a summed axis of size 1 on one side: sum the other side first
+        a_size, b_size = a.shape[a_labels.index(label)], b.shape[b_labels.index(label)]
+        if a_size == 1 and b_size != 1:
+            b = F.sum(b, b_labels.index(label), keepdims=True)
+        elif b_size == 1 and a_size != 1:
+            a = F.sum(a, a_labels.index(label), keepdims=True)
+    a = _ordered(a, a_labels, kept + a_only + summed)
+    b = _ordered(b, b_labels, kept + summed + b_only)
+    a_kept, b_kept = list(a.shape[:len(kept)]), list(b.shape[:len(kept)])
+    a_own = list(a.shape[len(kept):len(kept) + len(a_only)])
+    b_own = list(b.shape[len(kept) + len(summed):])
+    if not summed:  # an outer product (batched): broadcast and multiply
+        a = _reshaped(a, a_kept + a_own + [1] * len(b_own), equation)
+        b = _reshaped(b, b_kept + [1] * len(a_own) + b_own, equation)
+        return F.mul(a, b), kept + a_only + b_only
+    if not a_only and not b_only:  # dot products: no matrix for a GEMM to work on
+        product = F.mul(a, b)
+        return F.sum(product, tuple(range(len(kept), len(kept) + len(summed)))), kept
+    inner = [b_size if a_size is None else a_size for a_size, b_size in
+             zip(a.shape[len(kept) + len(a_only):], b.shape[len(kept):len(kept) + len(summed)])]
+    rows, depth, columns = _size(a_own), _size(inner), _size(b_own)
+    matrix_a = _reshaped(a, a_kept + [rows, depth], equation)
+    matrix_b = _reshaped(b, b_kept + [depth, columns], equation)
+    product = F.matmul(matrix_a, matrix_b)
+    batch = list(product.shape[:len(kept)])
+    return _reshaped(product, batch + a_own + b_own, equation), kept + a_only + b_only
+
+
+def _ordered(x, labels: list, order: list):
+    axes = [labels.index(label) for label in order]
+    return x if axes == list(range(len(axes))) else F.transpose(x, axes)
+
+
+def _size(dims) -> int | None:
+    return None if None in dims else math.prod(dims)
+
+
+def vector_norm(x, ord=2, axis=None, keepdims=False, dtype=None):
+    """The ord-norm of x over `axis` (None: all of it), PyTorch's linalg.vector_norm:
+    (sum |x|**ord)**(1/ord); ord=inf the largest |x|, -inf the smallest, 0 the count of non-zero
+    entries. Floats only; `dtype` converts x first.
+
+    The 2-norm of float32 values sums their squares in float64, so no square overflows or
+    underflows. Gradients are 0 where the norm is 0, as in PyTorch (not 0 / 0).
+
+    >>> float(vector_norm(np.array([3.0, -4.0]))), float(vector_norm(np.array([3.0, -4.0]), 1))
+    (5.0, 7.0)
+    """
+    x = as_operand(x) if dtype is None else F.cast(x, dtype)
+    if x.dtype.kind != "f":
+        raise DTypeError(f"vector_norm: expected a floating point input, got dtype {x.dtype}; "
+                         "convert it first (or pass dtype=)")
+    ord = _norm_order(ord, "vector_norm")
+    shape = tuple(x.shape)
+    axes = normalize_axes(axis, len(shape), "vector_norm") if shape else ()
+    if ord < 0 or ord == math.inf:
+        empty = [a for a in axes if shape[a] == 0]
+        if empty:
+            raise ShapeError(f"vector_norm: cannot take the {ord} norm over axis {empty[0]} of "
+                             f"shape {shape}, which has size 0 (the norm has no identity)")
+    if ord == 1:
+        return F.sum(F.abs(x), axis, keepdims)
+    if ord == math.inf:
+        return F.max(F.abs(x), axis, keepdims)
+    if ord == -math.inf:
+        return F.min(F.abs(x), axis, keepdims)
+    if ord == 0:  # 1 per non-zero entry, through x * 0 so the result has a (zero) gradient
+        return F.sum(F.where(F.ne(x, 0), 1, F.mul(x, 0)), axis, keepdims)
+    wide = F.cast(x, dtypes.float64)
+    if ord == 2:
+        powered = F.square(wide)
+    else:
+        magnitude = F.abs(wide)
+        if ord > 0:  # |0|**ord is 0, with a zero gradient, not ord * 0**(ord - 1) * 0
+            zero = F.eq(magnitude, 0)
+            powered = F.where(zero, 0, F.pow(F.where(zero, 1, magnitude), ord))
+        else:
+            powered = F.pow(magnitude, ord)
+    total = F.sum(powered, axis, keepdims)
+    at_zero = F.eq(total, 0)
+    root = F.sqrt if ord == 2 else (lambda s: F.pow(s, 1.0 / ord))
+    return F.cast(F.where(at_zero, 0, root(F.where(at_zero, 1, total))), x.dtype)
+
+
+def _norm_order(ord, function: str) -> float:
+    if isinstance(ord, (bool, np.bool_)) or not isinstance(ord, (int, float, np.number)):
+        raise ArgumentError(f"{function}: ord must be a number (inf and -inf included), got "
+                            f"{ord!r}")
+    return float(ord)
+
+
+def matrix_norm(x, ord="fro", axis=(-2, -1), keepdims=False, dtype=None):
+    """A matrix norm over the two axes `axis` of x, PyTorch's linalg.matrix_norm: 'fro' (the
+    root of the sum of squares), 1 and -1 (the largest and smallest column sum of |x|), inf and
+    -inf (the largest and smallest row sum). 2, -2 and 'nuc' need singular values: refused.
+
+    >>> matrix_norm(np.array([[1.0, -2.0], [3.0, 4.0]]), 1)
+    array(6.)
+    """
+    x = as_operand(x) if dtype is None else F.cast(x, dtype)
+    ndim = len(x.shape)
+    if ndim < 2:
+        raise ShapeError(f"matrix_norm: expected a value with 2 or more dimensions, got shape "
+                         f"{tuple(x.shape)}")
+    if not isinstance(axis, (tuple, list)) or len(axis) != 2:
+        raise ShapeError(f"matrix_norm: axis must be a pair of axes, got {axis!r}")
+    rows, columns = (normalize_axis(a, ndim, "matrix_norm") for a in axis)
+    if rows == columns:
+        raise ShapeError(f"matrix_norm: axis must be two different axes, got {axis!r}")
+    if ord == "fro":
+        return vector_norm(x, 2, (rows, columns), keepdims)
+    if ord == "nuc" or ord in (2, -2):
+        raise UnsupportedNormError(f"matrix_norm: ord={ord!r} needs singular values, which "
+                                   "dualgraph cannot compute yet; 'fro', 1, -1, inf and -inf "
+                                   "are supported")
+    if isinstance(ord, str) or ord not in (1, -1, math.inf, -math.inf):
+        raise ArgumentError(f"matrix_norm: ord must be one of 'fro', 'nuc', 1, -1, 2, -2, inf "
+                            f"and -inf, got {ord!r}")
+    if x.dtype.kind != "f":
+        raise DTypeError(f"matrix_norm: expected a floating point input, got dtype {x.dtype}")
+    summed_axis, extreme_axis = (rows, columns) if abs(ord) == 1 else (columns, rows)
+    if x.shape[extreme_axis] == 0:
+        raise ShapeError(f"matrix_norm: cannot take the {ord} norm of shape {tuple(x.shape)}, "
+                         f"whose axis {extreme_axis} has size 0 (the norm has no identity)")
+    sums = F.sum(F.abs(x), summed_axis, keepdims=True)
+    extreme = F.max if ord > 0 else F.min
+    result = extreme(sums, extreme_axis, keepdims=True)
+    return result if keepdims else F.squeeze(result, (rows, columns))
 
 
 from framework.ops import functions as F  # noqa: E402  (rules call back into the functions)

@@ -1514,3 +1514,35 @@ def shape_of(x, dtype=dtypes.int32):
     array([4, 0, 3], dtype=int32)
     """
     return bind(ShapeOf(dtypes.as_dtype(dtype)), as_operand(x))
+
+
+__all__ += ["tile"]
+
+
+def tile(x, reps):
+    """x repeated `reps[i]` times along each axis: NumPy's tile, PyTorch's tile (and its
+    Tensor.repeat). With more reps than axes, x gains leading axes of size 1 first; with fewer,
+    the leading axes are not repeated. Always a new array, never a view.
+
+    Written as a broadcast and a reshape: x of shape (a, b) is seen as (1, a, 1, b), stretched
+    to (r0, a, r1, b) and merged into (r0 * a, r1 * b), so the gradient sums the copies.
+
+    >>> tile(np.array([[1, 2]]), (2, 2))
+    array([[1, 2, 1, 2],
+           [1, 2, 1, 2]])
+    """
+    x = as_operand(x)
+    try:
+        reps = tuple(operator.index(r) for r in reps)
+    except TypeError:
+        raise ShapeError(f"tile: reps must be a sequence of ints, got {reps!r}") from None
+    if any(r < 0 for r in reps):
+        raise ShapeError(f"tile: reps must not be negative, got {reps}")
+    ndim = max(len(reps), len(x.shape))
+    reps = (1,) * (ndim - len(reps)) + reps
+    shape = (1,) * (ndim - len(x.shape)) + tuple(x.shape)
+    if None in shape:
+        raise ShapeError(f"tile: needs the value's whole shape, got {tuple(x.shape)}")
+    spread = reshape(x, tuple(d for size in shape for d in (1, size)))
+    stretched = broadcast_to(spread, tuple(d for pair in zip(reps, shape) for d in pair))
+    return contiguous_copy(reshape(stretched, tuple(r * size for r, size in zip(reps, shape))))

@@ -217,3 +217,11 @@ SPECS = [
            grad=False, bad=[(((2,),), F32, "the result dtype must be int32 or int64, got "
                                            "float32")]),
 ]
+
+
+SPECS += [
+    OpSpec("tile", partial(F.tile, reps=(2, 1, 3)), partial(np.tile, reps=(2, 1, 3)),
+           [((2, 3),), ((3,),), ((2, 1, 2),), ((),), ((0, 2),), ((2, 2, 2, 2),)], dtypes=ALL),
+    OpSpec("tile_negative", partial(F.tile, reps=(2, -1)), None, [], dtypes=(), grad=False,
+           bad=[(((2,),), F32, r"reps must not be negative, got \(2, -1\)")]),
+]
