@@ -3,7 +3,8 @@ as a TensorFlow 1 user writes them, with a placeholder and `tf.layers`.
 
 They are the same models, not look-alikes:
 
-- the same layers in the same order, the CNN channels first (NCHW) as eager's;
+- the same layers in the same order, the CNN channels first (NCHW) as eager's (passed as
+  data_format="channels_first": TensorFlow's layers default to channels last);
 - the same initial weights from the same seed: each layer draws PyTorch's default
   initialization (the eager layers' own) from the shared seeded generator, weight then bias,
   in eager's layout, and transposes it to TensorFlow's (`weights_bridge`);
@@ -139,12 +140,15 @@ def cnn(images, channels: tuple[int, int] = (16, 32), hidden: int = 64, classes:
     initial = _Initial(initial_values)
     first, second = channels
     in_channels = images.shape[1]
+    nchw = "channels_first"  # eager's layout, so both run the same kernels on the same bits
     with tf.name_scope("features"):
-        x = tf.layers.conv2d(images, first, KERNEL_SIDE, padding="same", activation=tf.nn.relu,
-                             name="0", **initial("0", in_channels * KERNEL_SIDE**2))
-        x = tf.layers.conv2d(x, second, KERNEL_SIDE, padding="same", activation=tf.nn.relu,
-                             name="2", **initial("2", first * KERNEL_SIDE**2))
-        x = tf.layers.max_pooling2d(x, 2, 2, name="4")
+        x = tf.layers.conv2d(images, first, KERNEL_SIDE, padding="same", data_format=nchw,
+                             activation=tf.nn.relu, name="0",
+                             **initial("0", in_channels * KERNEL_SIDE**2))
+        x = tf.layers.conv2d(x, second, KERNEL_SIDE, padding="same", data_format=nchw,
+                             activation=tf.nn.relu, name="2",
+                             **initial("2", first * KERNEL_SIDE**2))
+        x = tf.layers.max_pooling2d(x, 2, 2, data_format=nchw, name="4")
     with tf.name_scope("classifier"):
         x = tf.layers.flatten(x, name="0")
         x = tf.layers.dense(x, hidden, tf.nn.relu, name="1", **initial("1", x.shape[-1]))

@@ -3,7 +3,8 @@
 Each layer function creates its Variables under a name scope of its own (`dense/kernel`,
 `dense/bias`, `dense_1/kernel`, ...) and returns its output tensor. Weights keep TensorFlow's
 shapes: a dense kernel is (in, units), a conv2d kernel is HWIO (height, width, in, out). Images
-are channels first ("channels_first" = NCHW) by default, because the kernels are NCHW.
+are channels last ("channels_last" = NHWC) by default, as in TensorFlow; pass
+data_format="channels_first" for NCHW images, which the kernels take without a transpose.
 
 Initial values are NumPy arrays drawn when the layer is built, from the shared seeded
 generator (`framework.ops.random`), so `manual_seed(s)` makes a whole model reproducible. The
@@ -247,8 +248,8 @@ def _input(function: str, inputs, min_rank: int) -> Tensor:
 def _data_format(function: str, data_format) -> str:
     formats = {"channels_first": "NCHW", "channels_last": "NHWC"}
     if data_format not in formats:
-        raise GraphError(f"{function}: data_format must be 'channels_first' (NCHW, the default "
-                         f"here) or 'channels_last' (NHWC), got {data_format!r}")
+        raise GraphError(f"{function}: data_format must be 'channels_last' (NHWC, the "
+                         f"default) or 'channels_first' (NCHW), got {data_format!r}")
     return formats[data_format]
 
 
@@ -304,20 +305,20 @@ def dense(inputs, units, activation=None, use_bias=True, kernel_initializer=None
 
 
 def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid",
-           data_format="channels_first", dilation_rate=(1, 1), activation=None, use_bias=True,
+           data_format="channels_last", dilation_rate=(1, 1), activation=None, use_bias=True,
            kernel_initializer=None, bias_initializer=None, trainable=True, name=None,
            reuse=None):
     """A 2-D convolution layer: kernel (kh, kw, in_channels, filters) (HWIO), bias (filters,).
 
     kernel_size, strides and dilation_rate are ints or (h, w) pairs; padding "valid" or
-    "same"; images are channels first unless data_format="channels_last".
+    "same"; images are channels last (NHWC) unless data_format="channels_first".
 
     >>> import graph as tf
     >>> with tf.Graph().as_default():
-    ...     images = tf.placeholder(tf.float32, (None, 1, 8, 8))
+    ...     images = tf.placeholder(tf.float32, (None, 8, 8, 1))
     ...     features = tf.layers.conv2d(images, 4, 3, padding="same", activation=tf.nn.relu)
     ...     features.shape, tf.trainable_variables()[0].shape
-    ((None, 4, 8, 8), (3, 3, 1, 4))
+    ((None, 8, 8, 4), (3, 3, 1, 4))
     """
     function = "conv2d"
     if isinstance(filters, bool) or not isinstance(filters, (int, np.integer)) or filters < 1:
@@ -333,8 +334,8 @@ def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid",
     with _LayerScope("conv2d", name, reuse) as layer:
         kernel = layer.variable("kernel", kernel_hw + (channels, int(filters)), x.dtype,
                                 kernel_initializer or glorot_uniform_initializer(), trainable)
-        y = nn.conv2d(x, kernel, strides, _layer_padding(function, padding), format_,
-                      dilation_rate)
+        y = nn.conv2d(x, kernel, strides, _layer_padding(function, padding),
+                      data_format=format_, dilations=dilation_rate)
         if use_bias:
             bias = layer.variable("bias", (int(filters),), x.dtype,
                                   bias_initializer or zeros_initializer(), trainable)
@@ -342,13 +343,13 @@ def conv2d(inputs, filters, kernel_size, strides=(1, 1), padding="valid",
         return activation(y) if activation is not None else y
 
 
-def max_pooling2d(inputs, pool_size, strides, padding="valid", data_format="channels_first",
+def max_pooling2d(inputs, pool_size, strides, padding="valid", data_format="channels_last",
                   name=None):
-    """The maximum over each pool_size window (ints or (h, w) pairs), channels first.
+    """The maximum over each pool_size window (ints or (h, w) pairs), channels last.
 
     >>> import graph as tf
     >>> with tf.Graph().as_default():
-    ...     images = tf.placeholder(tf.float32, (None, 4, 8, 8))
+    ...     images = tf.placeholder(tf.float32, (None, 8, 8, 4))
     ...     tf.layers.max_pooling2d(images, 2, 2).shape
     (None, 4, 4, 4)
     """
@@ -360,12 +361,12 @@ def max_pooling2d(inputs, pool_size, strides, padding="valid", data_format="chan
 
 
 def average_pooling2d(inputs, pool_size, strides, padding="valid",
-                      data_format="channels_first", name=None):
-    """The mean over each pool_size window (ints or (h, w) pairs), channels first.
+                      data_format="channels_last", name=None):
+    """The mean over each pool_size window (ints or (h, w) pairs), channels last.
 
     >>> import graph as tf
     >>> with tf.Graph().as_default():
-    ...     images = tf.placeholder(tf.float32, (None, 4, 8, 8))
+    ...     images = tf.placeholder(tf.float32, (None, 8, 8, 4))
     ...     tf.layers.average_pooling2d(images, 3, 2, padding="same").shape
     (None, 4, 4, 4)
     """

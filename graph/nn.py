@@ -6,14 +6,11 @@ TensorFlow 1: losses return one value per example, class scores sit on the last 
 spatial ops take `strides` / `ksize` as an int, an (h, w) pair or a 4-list in `data_format`
 order, with `padding` "SAME" or "VALID".
 
-Two departures, both because the kernels are NCHW:
-
-- `data_format` defaults to "NCHW" (channels first). "NHWC" also works: the input is
-  transposed to NCHW and the result back, at the cost of two copies.
-- Filters keep TensorFlow's layout, HWIO = (filter_height, filter_width, in_channels,
-  out_channels), so code written for TensorFlow passes the same filter arrays. They are
-  transposed to the kernels' OIHW layout inside the graph (a small copy per run; the
-  gradient flows back through it to the HWIO variable).
+Images are channels last by default (`data_format="NHWC"`), as in TensorFlow, and filters
+keep TensorFlow's layout, HWIO = (filter_height, filter_width, in_channels, out_channels), so
+code written for TensorFlow runs unchanged. The kernels are NCHW: an NHWC input is transposed
+to NCHW and the result back, and filters to OIHW, inside the graph (small copies per run; the
+gradient flows back through them). `data_format="NCHW"` skips the image copies.
 
 >>> import numpy as np
 >>> import graph as tf
@@ -391,7 +388,7 @@ def bias_add(value, bias, data_format=None, name=None):
     """value + bias, with the 1-D `bias` added along the channel axis.
 
     The channel axis is the last one, except with data_format="NCHW" (axis 1), which is what
-    `graph.layers.conv2d` uses on our channels-first images.
+    `graph.layers.conv2d` uses on channels-first images.
 
     >>> import graph as tf
     >>> with tf.Graph().as_default(), tf.Session() as sess:
@@ -493,8 +490,8 @@ def _dropout_rate(rate, keep_prob) -> float:
 
 def _check_data_format(function: str, data_format) -> None:
     if data_format not in DATA_FORMATS:
-        raise GraphError(f"{function}: data_format must be 'NCHW' (channels first, the "
-                         f"default here) or 'NHWC', got {data_format!r}")
+        raise GraphError(f"{function}: data_format must be 'NHWC' (channels last, the default) "
+                         f"or 'NCHW' (channels first), got {data_format!r}")
 
 
 def _spatial_pair(function: str, what: str, value, data_format, default=None) -> tuple:
@@ -578,22 +575,24 @@ def _channels_first(function: str, value, data_format, build):
     return F.transpose(build(F.transpose(x, (0, 3, 1, 2))), (0, 2, 3, 1))
 
 
-def conv2d(input, filters=None, strides=None, padding=None, data_format="NCHW",  # noqa: A002
-           dilations=None, name=None, filter=None):  # noqa: A002  (TensorFlow's names)
-    """2-D convolution (cross-correlation) of a 4-D input with HWIO `filters`.
+def conv2d(input, filter=None, strides=None, padding=None,  # noqa: A002  (TF's names)
+           use_cudnn_on_gpu=True, data_format="NHWC", dilations=None, name=None, filters=None):
+    """2-D convolution (cross-correlation) of a 4-D input with HWIO `filter`.
 
-    filters: (filter_height, filter_width, in_channels, out_channels), TensorFlow's layout
-    (TensorFlow 1's keyword `filter=` works too). strides and dilations: an int, an (h, w)
+    filter: (filter_height, filter_width, in_channels, out_channels), TensorFlow's layout
+    (TensorFlow 2's keyword `filters=` works too). strides and dilations: an int, an (h, w)
     pair or 4 ints in data_format order. padding: "SAME" (output size ceil(in / stride); an
     odd padding puts the extra row or column after, as in TensorFlow), "VALID", or explicit
-    (before, after) pairs for all 4 axes. The input is NCHW unless data_format="NHWC".
+    (before, after) pairs for all 4 axes. The input is NHWC unless data_format="NCHW".
+    `use_cudnn_on_gpu` is accepted for TensorFlow 1 compatibility and changes nothing.
 
     >>> import numpy as np
     >>> import graph as tf
     >>> with tf.Graph().as_default(), tf.Session() as sess:
-    ...     images = tf.ones((1, 1, 3, 3))           # NCHW
+    ...     images = tf.ones((1, 3, 3, 1))           # NHWC
     ...     kernel = tf.ones((2, 2, 1, 1))           # HWIO
-    ...     print(sess.run(tf.nn.conv2d(images, kernel, strides=1, padding="SAME"))[0, 0])
+    ...     out = sess.run(tf.nn.conv2d(images, kernel, strides=[1, 1, 1, 1], padding="SAME"))
+    ...     print(out[0, :, :, 0])
     [[4. 4. 2.]
      [4. 4. 2.]
      [2. 2. 1.]]
@@ -601,7 +600,7 @@ def conv2d(input, filters=None, strides=None, padding=None, data_format="NCHW", 
     function = "conv2d"
     if filter is not None:
         if filters is not None:
-            raise GraphError("conv2d: give filters= or TensorFlow 1's filter=, not both")
+            raise GraphError("conv2d: give filter= or TensorFlow 2's filters=, not both")
         filters = filter
     if filters is None:
         raise GraphError("conv2d: filters are required, shaped (height, width, in_channels, "
@@ -638,16 +637,18 @@ def conv2d(input, filters=None, strides=None, padding=None, data_format="NCHW", 
     return _scoped(name, lambda: _channels_first(function, input, data_format, build_nchw))
 
 
-def max_pool2d(input, ksize, strides, padding, data_format="NCHW", name=None):  # noqa: A002
-    """The maximum over each ksize window; ksize and strides are ints, (h, w) pairs or 4-lists.
+def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  # noqa: A002
+    """The maximum over each ksize window; ksize and strides are ints, (h, w) pairs or 4-lists
+    in data_format order (NHWC unless data_format="NCHW").
 
     With "SAME", windows that run over the edge take the maximum of the values inside.
 
     >>> import numpy as np
     >>> import graph as tf
     >>> with tf.Graph().as_default(), tf.Session() as sess:
-    ...     images = tf.constant(np.arange(9.0, dtype=np.float32).reshape(1, 1, 3, 3))
-    ...     print(sess.run(tf.nn.max_pool2d(images, 2, 2, "SAME"))[0, 0])
+    ...     images = tf.constant(np.arange(9.0, dtype=np.float32).reshape(1, 3, 3, 1))
+    ...     out = sess.run(tf.nn.max_pool(images, [1, 2, 2, 1], [1, 2, 2, 1], "SAME"))
+    ...     print(out[0, :, :, 0])
     [[4. 5.]
      [7. 8.]]
     """
@@ -664,8 +665,9 @@ def max_pool2d(input, ksize, strides, padding, data_format="NCHW", name=None):  
     return _scoped(name, lambda: _channels_first(function, input, data_format, build_nchw))
 
 
-def avg_pool2d(input, ksize, strides, padding, data_format="NCHW", name=None):  # noqa: A002
-    """The mean over each ksize window; ksize and strides are ints, (h, w) pairs or 4-lists.
+def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):  # noqa: A002
+    """The mean over each ksize window; ksize and strides are ints, (h, w) pairs or 4-lists
+    in data_format order (NHWC unless data_format="NCHW").
 
     With "SAME", a window that runs over the edge averages only the values inside it (the
     padding is not counted), as in TensorFlow.
@@ -674,7 +676,7 @@ def avg_pool2d(input, ksize, strides, padding, data_format="NCHW", name=None):  
     >>> import graph as tf
     >>> with tf.Graph().as_default(), tf.Session() as sess:
     ...     images = tf.constant(np.arange(9.0, dtype=np.float32).reshape(1, 1, 3, 3))
-    ...     print(sess.run(tf.nn.avg_pool2d(images, 2, 2, "SAME"))[0, 0])
+    ...     print(sess.run(tf.nn.avg_pool2d(images, 2, 2, "SAME", data_format="NCHW"))[0, 0])
     [[2.  3.5]
      [6.5 8. ]]
     """

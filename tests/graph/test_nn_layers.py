@@ -297,7 +297,7 @@ def test_conv2d_with_hwio_filters_matches_numpy(x_shape, w_shape, strides, paddi
     x = RNG.standard_normal(x_shape)
     w = RNG.standard_normal(w_shape)
     build = lambda a, b: tf.nn.conv2d(a, b, strides=strides, padding=padding,
-                                      dilations=dilations)
+                                      dilations=dilations, data_format="NCHW")
     out = _run(build, x, w)
     stride, pads, dilation = _conv_pads(x_shape, w_shape, strides, padding, dilations)
     expected = _np_conv(x, w, stride, pads, dilation)
@@ -312,15 +312,16 @@ def test_conv2d_same_padding_by_hand():
     with tf.Graph().as_default(), tf.Session() as sess:
         image = tf.constant(np.arange(16.0).reshape(1, 1, 4, 4))
         kernel = tf.constant(np.ones((3, 3, 1, 1)))
-        out = sess.run(tf.nn.conv2d(image, kernel, strides=2, padding="SAME"))
+        out = sess.run(tf.nn.conv2d(image, kernel, strides=2, padding="SAME",
+                                    data_format="NCHW"))
     np.testing.assert_array_equal(out[0, 0], [[45.0, 39.0], [66.0, 50.0]])
 
 
-def test_conv2d_nhwc_and_tensorflow_1_filter_keyword():
-    x = RNG.standard_normal((2, 5, 6, 3))  # NHWC
+def test_conv2d_defaults_to_nhwc_and_takes_tensorflow_1_filter_keyword():
+    x = RNG.standard_normal((2, 5, 6, 3))  # NHWC, TensorFlow's default layout
     w = RNG.standard_normal((3, 2, 3, 4))
-    out = _run(lambda a, b: tf.nn.conv2d(a, filter=b, strides=[1, 2, 2, 1], padding="SAME",
-                                         data_format="NHWC"), x, w)
+    out = _run(lambda a, b: tf.nn.conv2d(a, filter=b, strides=[1, 2, 2, 1], padding="SAME"),
+               x, w)
     pads = (_tf_same(5, 3, 2), _tf_same(6, 2, 2))
     expected = _np_conv(x.transpose(0, 3, 1, 2), w, (2, 2), pads).transpose(0, 2, 3, 1)
     np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
@@ -328,7 +329,7 @@ def test_conv2d_nhwc_and_tensorflow_1_filter_keyword():
 
 def test_conv2d_errors_name_the_layout():
     with tf.Graph().as_default():
-        x = tf.placeholder(tf.float32, (None, 3, 8, 8))
+        x = tf.placeholder(tf.float32, (None, 8, 8, 3))  # NHWC, the default
         with pytest.raises(tf.GraphError, match=r"height, width, in_channels, out_channels"):
             tf.nn.conv2d(x, tf.zeros((4, 3, 5, 5)), strides=1, padding="SAME")  # OIHW: wrong
         with pytest.raises(tf.GraphError, match="batch and channel"):
@@ -338,7 +339,7 @@ def test_conv2d_errors_name_the_layout():
         with pytest.raises(tf.GraphError, match="data_format"):
             tf.nn.conv2d(x, tf.zeros((3, 3, 3, 4)), strides=1, padding="SAME",
                          data_format="NCWH")
-        unknown = tf.placeholder(tf.float32, (None, 3, None, 8))
+        unknown = tf.placeholder(tf.float32, (None, None, 8, 3))
         with pytest.raises(tf.GraphError, match="known height and width"):
             tf.nn.conv2d(unknown, tf.zeros((3, 3, 3, 4)), strides=1, padding="SAME")
 
@@ -356,7 +357,7 @@ def _pool_pairs(value):
 def test_pools_match_numpy(kind, x_shape, ksize, strides, padding):
     x = RNG.standard_normal(x_shape)
     pool = tf.nn.max_pool2d if kind == "max" else tf.nn.avg_pool2d
-    build = lambda a: pool(a, ksize, strides, padding)
+    build = lambda a: pool(a, ksize, strides, padding, data_format="NCHW")
     kernel, stride = _pool_pairs(ksize), _pool_pairs(strides)
     pads = ((0, 0), (0, 0)) if padding == "VALID" else tuple(
         _tf_same(s, k, st) for s, k, st in zip(x_shape[2:], kernel, stride))
@@ -365,13 +366,15 @@ def test_pools_match_numpy(kind, x_shape, ksize, strides, padding):
     _check_gradients(build, [x[:1].copy()])
 
 
-def test_pools_in_nhwc_and_tensorflow_1_names():
-    x = RNG.standard_normal((2, 5, 5, 3))
-    out = _run(lambda a: tf.nn.max_pool(a, [1, 2, 2, 1], [1, 2, 2, 1], "SAME",
-                                        data_format="NHWC"), x)
-    expected = _np_pool(x.transpose(0, 3, 1, 2), (2, 2), (2, 2), ((0, 1), (0, 1)), "max")
+def test_pools_default_to_nhwc_with_tensorflow_1_names():
+    x = RNG.standard_normal((2, 5, 4, 3))
+    out = _run(lambda a: tf.nn.max_pool(a, [1, 2, 2, 1], [1, 2, 2, 1], "SAME"), x)
+    expected = _np_pool(x.transpose(0, 3, 1, 2), (2, 2), (2, 2), ((0, 1), (0, 0)), "max")
     np.testing.assert_allclose(out, expected.transpose(0, 2, 3, 1))
-    out = _run(lambda a: tf.nn.avg_pool(a, 2, 2, "SAME", data_format="NHWC"), x)
+    with tf.Graph().as_default(), pytest.raises(tf.GraphError, match="batch and channel"):
+        tf.nn.max_pool(tf.zeros((1, 4, 4, 3)), [1, 1, 2, 2], [1, 2, 2, 1], "SAME")  # NCHW list
+    x = RNG.standard_normal((2, 5, 5, 3))
+    out = _run(lambda a: tf.nn.avg_pool(a, 2, 2, "SAME"), x)
     expected = _np_pool(x.transpose(0, 3, 1, 2), (2, 2), (2, 2), ((0, 1), (0, 1)), "avg")
     np.testing.assert_allclose(out, expected.transpose(0, 2, 3, 1), rtol=1e-12)
 
@@ -540,12 +543,16 @@ def test_layer_names_reuse_and_errors():
 
 
 def test_conv2d_layer_pooling_and_flatten():
+    nchw = "channels_first"
     with tf.Graph().as_default():
         images = tf.placeholder(tf.float32, (None, 1, 8, 8))
-        features = tf.layers.conv2d(images, 4, 3, padding="same", activation=tf.nn.relu)
-        valid = tf.layers.conv2d(features, 2, (3, 2), strides=(1, 2), name="valid")
-        pooled = tf.layers.max_pooling2d(features, 2, 2)
-        averaged = tf.layers.average_pooling2d(features, 3, 2, padding="same")
+        features = tf.layers.conv2d(images, 4, 3, padding="same", activation=tf.nn.relu,
+                                    data_format=nchw)
+        valid = tf.layers.conv2d(features, 2, (3, 2), strides=(1, 2), name="valid",
+                                 data_format=nchw)
+        pooled = tf.layers.max_pooling2d(features, 2, 2, data_format=nchw)
+        averaged = tf.layers.average_pooling2d(features, 3, 2, padding="same",
+                                               data_format=nchw)
         flat = tf.layers.flatten(pooled)
         kernel, bias = tf.trainable_variables()[:2]
         assert kernel.op.name == "conv2d/kernel" and kernel.shape == (3, 3, 1, 4)
@@ -567,15 +574,31 @@ def test_conv2d_layer_pooling_and_flatten():
     np.testing.assert_array_equal(flat_value, pooled_value.reshape(2, -1))
 
 
-def test_conv2d_layer_channels_last():
+def test_conv_and_pooling_layers_default_to_channels_last_as_tensorflow():
+    # A TensorFlow 1 CNN feeds NHWC images and names no data_format.
     with tf.Graph().as_default():
         images = tf.placeholder(tf.float32, (None, 8, 8, 3))
-        out = tf.layers.conv2d(images, 5, 3, data_format="channels_last")
-        pooled = tf.layers.max_pooling2d(out, 2, 2, data_format="channels_last")
-        assert out.shape == (None, 6, 6, 5) and pooled.shape == (None, 3, 3, 5)
-        assert tf.trainable_variables()[0].shape == (3, 3, 3, 5)
+        out = tf.layers.conv2d(images, 5, 3, padding="same")
+        pooled = tf.layers.max_pooling2d(out, 2, 2)
+        averaged = tf.layers.average_pooling2d(out, 2, 2)
+        assert out.shape == (None, 8, 8, 5) and pooled.shape == (None, 4, 4, 5)
+        assert averaged.shape == (None, 4, 4, 5)
+        kernel, bias = tf.trainable_variables()
+        assert kernel.shape == (3, 3, 3, 5) and bias.shape == (5,)
+        data = RNG.random((2, 8, 8, 3)).astype(np.float32)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            bias.load(np.arange(5, dtype=np.float32) / 10, sess)
+            got, k, pooled_value, averaged_value = sess.run([out, kernel, pooled, averaged],
+                                                            {images: data})
         with pytest.raises(tf.GraphError, match="channels_first"):
             tf.layers.conv2d(images, 5, 3, data_format="NHWC")
+    expected = _np_conv(data.transpose(0, 3, 1, 2), k, (1, 1), ((1, 1), (1, 1)))
+    expected = expected.transpose(0, 2, 3, 1) + np.arange(5) / 10
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    blocks = got.reshape(2, 4, 2, 4, 2, 5)
+    np.testing.assert_array_equal(pooled_value, blocks.max(axis=(2, 4)))
+    np.testing.assert_allclose(averaged_value, blocks.mean(axis=(2, 4)), rtol=1e-6)
 
 
 def test_layers_dropout_with_python_bools():
