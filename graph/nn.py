@@ -31,14 +31,16 @@ import numpy as np
 from framework import dtypes
 from framework.ops import F
 from framework.ops import random as framework_random
+from framework.ops.registry import Spec, run_op
 from graph.api import _scoped
-from graph.core import GraphError, Tensor, constant
+from graph.core import GraphError, Tensor, constant, site_of
 from graph.gradients import stop_gradient
+from graph.ops import GraphOp, register_graph_op
 
 __all__ = [
-    "avg_pool", "avg_pool2d", "bias_add", "conv2d", "dropout", "elu", "gelu", "l2_loss",
-    "leaky_relu", "log_softmax", "max_pool", "max_pool2d", "moments", "relu", "relu6",
-    "sigmoid", "sigmoid_cross_entropy_with_logits", "softmax",
+    "avg_pool", "avg_pool2d", "bias_add", "conv2d", "dropout", "elu", "embedding_lookup",
+    "gelu", "l2_loss", "leaky_relu", "log_softmax", "max_pool", "max_pool2d", "moments",
+    "relu", "relu6", "sigmoid", "sigmoid_cross_entropy_with_logits", "softmax",
     "softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits_v2", "softplus",
     "sparse_softmax_cross_entropy_with_logits", "tanh",
 ]
@@ -424,64 +426,187 @@ def bias_add(value, bias, data_format=None, name=None):
 # Dropout
 
 
-def dropout(x, rate=None, noise_shape=None, seed=None, name=None, keep_prob=None):
-    """Zero each element with probability `rate` and scale the rest by 1 / (1 - rate).
+def dropout(x, keep_prob=None, noise_shape=None, seed=None, name=None, rate=None):
+    """Keep each element with probability `keep_prob` (= 1 - `rate`), scaled by 1 / keep_prob;
+    zero the others.
 
-    Give `rate` (TensorFlow 2's argument) or `keep_prob` = 1 - rate (TensorFlow 1's), as a
-    Python number: the probability is part of the op. `noise_shape` (broadcastable to x's
-    shape, fully known) shares one keep/drop decision along its size-1 axes. Without `seed`,
-    the op takes a fresh seed from the default generator when it is built, so
-    `framework.ops.random.manual_seed` makes a whole graph's masks reproducible.
-
-    The mask depends on the seed only: every `Session.run` of this op draws the same mask.
-    To switch dropout off for evaluation, use `graph.layers.dropout(..., training=...)`.
+    TensorFlow 1's signature: the second argument is `keep_prob`; give it or TensorFlow 2's
+    `rate`, not both. Either is a Python number or a scalar float Tensor, such as the
+    tutorials' `keep_prob = tf.placeholder(tf.float32)` fed 0.5 while training and 1.0 to
+    evaluate (a fed value outside (0, 1], or a rate outside [0, 1), is refused when the op
+    runs). `noise_shape` (broadcastable to x's shape, fully known) shares one keep/drop decision
+    along its size-1 axes. Without `seed`, the op takes a fresh seed from the default
+    generator when it is built, so `framework.ops.random.manual_seed` makes a whole graph's
+    masks reproducible; each `Session.run` draws a new mask from it.
 
     >>> import graph as tf
     >>> with tf.Graph().as_default(), tf.Session() as sess:
-    ...     kept = sess.run(tf.nn.dropout(tf.ones((1000,)), rate=0.5, seed=1))
+    ...     kept = sess.run(tf.nn.dropout(tf.ones((1000,)), 0.5, seed=1))
     >>> sorted(set(kept.tolist())), bool(400 < (kept > 0).sum() < 600)
     ([0.0, 2.0], True)
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     keep_prob = tf.placeholder(tf.float32, ())
+    ...     print(sess.run(tf.nn.dropout(tf.ones((3,)), keep_prob), {keep_prob: 1.0}))
+    [1. 1. 1.]
     """
-    rate = _dropout_rate(rate, keep_prob)
+    given, what = _dropout_probability(rate, keep_prob)
 
     def build():
         value = _float_tensor("dropout", x)
-        if rate == 0.0:
+        shape = None if noise_shape is None else _noise_shape(noise_shape, value)
+        if isinstance(given, Tensor):
+            return _dropout_fed(value, given, what, shape, seed)
+        drop = given if what == "rate" else 1.0 - given
+        if drop == 0.0:
             return value  # nothing to drop; no seed drawn, as eager's dropout(p=0)
         op_seed = framework_random.default_generator.next_seed() if seed is None else seed
-        if noise_shape is None:
-            return F.dropout(value, rate, op_seed)
-        shape = tuple(noise_shape)
-        if any(not isinstance(d, (int, np.integer)) or d < 0 for d in shape):
-            raise GraphError(f"dropout: noise_shape must be fully known non-negative ints, got "
-                             f"{noise_shape!r}")
-        if len(shape) != value.ndim or any(
-                d != 1 and None not in (d, s) and d != s for d, s in zip(shape, value.shape)):
-            raise GraphError(f"dropout: noise_shape {shape} does not broadcast to the input "
-                             f"shape {value.shape}")
-        mask = F.dropout(constant(np.ones(shape, value.dtype), name="noise"), rate, op_seed)
+        if shape is None:
+            return F.dropout(value, drop, op_seed)
+        mask = F.dropout(constant(np.ones(shape, value.dtype), name="noise"), drop, op_seed)
         return F.mul(value, mask)
 
     return _scoped(name, build)
 
 
-def _dropout_rate(rate, keep_prob) -> float:
+def _dropout_probability(rate, keep_prob) -> tuple:
+    """(the value given, "rate" or "keep_prob"); a number is checked now, a Tensor when run."""
     if (rate is None) == (keep_prob is None):
-        raise GraphError("dropout: give exactly one of rate= (the probability of dropping) "
-                         "and keep_prob= (TensorFlow 1's: the probability of keeping)")
+        raise GraphError("dropout: give exactly one of keep_prob (TensorFlow 1's: the "
+                         "probability of keeping) and rate= (the probability of dropping)")
     given, what = (rate, "rate") if rate is not None else (keep_prob, "keep_prob")
     if isinstance(given, Tensor):
-        raise GraphError(f"dropout: {what} must be a Python number, not the tensor "
-                         f"{given.name!r}: the probability is fixed when the op is built. To "
-                         f"turn dropout on and off at run time, use graph.layers.dropout(x, "
-                         f"rate, training=<bool placeholder>)")
-    if isinstance(given, bool) or not isinstance(given, (int, float, np.floating)):
-        raise GraphError(f"dropout: {what} must be a number, got {given!r}")
-    rate = float(given) if rate is not None else 1.0 - float(given)
-    if not 0.0 <= rate < 1.0:
-        allowed = "[0, 1)" if what == "rate" else "(0, 1]"
-        raise GraphError(f"dropout: {what} must be in {allowed}, got {given!r}")
-    return rate
+        if given.ndim != 0 or not dtypes.is_float(given.dtype):
+            raise GraphError(f"dropout: {what} must be a scalar float tensor, got "
+                             f"{given.name!r} of shape {given.shape} and dtype {given.dtype}")
+        return given, what
+    if isinstance(given, bool) or not isinstance(given, (int, float, np.floating, np.integer)):
+        raise GraphError(f"dropout: {what} must be a number or a scalar float tensor, got "
+                         f"{given!r}")
+    if not _probability_allowed(float(given), what):
+        raise GraphError(f"dropout: {what} must be in {_ALLOWED[what]}, got {given!r}")
+    return float(given), what
+
+
+_ALLOWED = {"rate": "[0, 1)", "keep_prob": "(0, 1]"}
+
+
+def _probability_allowed(value: float, what: str) -> bool:
+    return 0.0 <= value < 1.0 if what == "rate" else 0.0 < value <= 1.0
+
+
+def _noise_shape(noise_shape, value) -> tuple:
+    shape = tuple(noise_shape)
+    if any(isinstance(d, bool) or not isinstance(d, (int, np.integer)) or d < 0
+           for d in shape):
+        raise GraphError(f"dropout: noise_shape must be fully known non-negative ints, got "
+                         f"{noise_shape!r}")
+    if len(shape) != value.ndim or any(
+            d != 1 and None not in (d, s) and d != s for d, s in zip(shape, value.shape)):
+        raise GraphError(f"dropout: noise_shape {shape} does not broadcast to the input "
+                         f"shape {value.shape}")
+    return tuple(int(d) for d in shape)
+
+
+def _dropout_fed(value, probability, what, noise_shape, seed):
+    """x * mask, the mask drawn when the graph runs with the probability fed then."""
+    op_seed = framework_random.default_generator.next_seed() if seed is None else seed
+    like = value if noise_shape is None else constant(np.ones(noise_shape, value.dtype),
+                                                      name="noise")
+    graph = value.graph
+    mask = graph.add_operation(DropoutMask(), [like, probability], name="mask",
+                               attrs={"seed": framework_random.as_seed(op_seed),
+                                      "given": what}).outputs[0]
+    return F.mul(value, mask)
+
+
+@register_graph_op
+class DropoutMask(GraphOp):
+    """The mask of a dropout whose probability is a tensor (input 1, a scalar: `attrs["given"]`
+    says whether it is the keep_prob or the rate): 0 or 1 / keep_prob in the dtype and shape of
+    input 0, fresh in each run from `attrs["seed"]`, as random primitives are."""
+
+    name = "DropoutMask"
+    no_gradient = "a random mask: the product x * mask carries the gradient to x"
+    viz_family = "random"
+    names_itself = True
+
+    def infer(self, inputs, attrs):
+        like = inputs[0]
+        return [Spec(like.shape, like.dtype)]
+
+    def run(self, run, op, inputs):
+        like, given = inputs
+        what = op.attrs["given"]
+        value = float(given)
+        if not _probability_allowed(value, what):
+            raise GraphError(f"dropout: {what} must be in {_ALLOWED[what]}, got {value!r} (fed "
+                             f"to {op.inputs[1].name!r}), in {op.name!r} created at "
+                             f"{site_of(op)}")
+        keep = value if what == "keep_prob" else 1.0 - value
+        dtype = op.outputs[0].dtype
+        draw = run.reseeded(framework_random.Uniform(np.shape(like), op.attrs["seed"],
+                                                     dtype=dtype))
+        uniform = run_op(draw, [])[1]
+        # keep_prob + U[0, 1) >= 1 keeps the element with probability keep_prob (TensorFlow's
+        # rule); the kept ones carry 1 / keep_prob so the expected value is unchanged.
+        mask = np.where(uniform >= 1.0 - keep, dtype.type(1.0 / keep), dtype.type(0.0))
+        return (mask.astype(dtype, copy=False),)
+
+
+# ---------------------------------------------------------------------------------------------
+# Embeddings
+
+
+def embedding_lookup(params, ids, partition_strategy="mod", name=None, validate_indices=True,
+                     max_norm=None):
+    """The rows of `params` at integer `ids`: shape ids.shape + params.shape[1:].
+
+    An id outside [0, rows) raises when the graph runs. With `max_norm`, a row whose L2 norm
+    exceeds it is scaled down to that norm. Gradients flow into the rows looked up.
+    `params` may also be a list holding one tensor; TensorFlow's tables split into several
+    shards are not built here (concatenate them with tf.concat), so `partition_strategy`
+    changes nothing, and `validate_indices` neither: ids are always checked.
+
+    >>> import numpy as np
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     table = tf.constant(np.arange(6.0).reshape(3, 2))
+    ...     print(sess.run(tf.nn.embedding_lookup(table, [[2, 0]])))
+    [[[4. 5.]
+      [0. 1.]]]
+    """
+    function = "embedding_lookup"
+    if isinstance(params, (list, tuple)):
+        if len(params) != 1:
+            raise GraphError(f"{function}: params split into {len(params)} shards is not "
+                             f"supported here; pass one table (tf.concat the shards in id "
+                             f"order)")
+        params = params[0]
+    if partition_strategy not in ("mod", "div"):
+        raise GraphError(f"{function}: partition_strategy must be 'mod' or 'div', got "
+                         f"{partition_strategy!r}")
+
+    def build():
+        table = _tensor(params)
+        if table.ndim < 1:
+            raise GraphError(f"{function}: params must have at least one dimension (the rows), "
+                             f"got a scalar {table.name!r}")
+        indices = _tensor(ids, dtype=dtypes.int64 if not isinstance(ids, Tensor) else None)
+        if indices.dtype.kind not in "iu":
+            raise GraphError(f"{function}: ids must be integers, got {indices.name!r} of dtype "
+                             f"{indices.dtype}")
+        rows = F.gather(table, indices, 0)
+        if max_norm is None:
+            return rows
+        if not dtypes.is_float(rows.dtype):
+            raise GraphError(f"{function}: max_norm needs floating-point params, got "
+                             f"{rows.dtype}")
+        axes = tuple(range(indices.ndim, rows.ndim))
+        norms = F.sqrt(F.sum(F.square(rows), axes, keepdims=True))
+        scale = F.where(F.gt(norms, max_norm), F.div(max_norm, norms), 1.0)
+        return F.mul(rows, F.cast(scale, rows.dtype))
+
+    return _scoped(name, build)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -417,6 +417,42 @@ def test_dropout_seeds_come_from_the_default_generator_at_build_time():
     assert framework_random.default_generator.get_state() == state  # rate 0 draws no seed
 
 
+def test_dropout_second_argument_is_tensorflow_1_keep_prob():
+    out = _run(lambda t: tf.nn.dropout(t, 0.25, seed=3), np.ones((100, 100), np.float32))
+    assert set(np.unique(out).tolist()) == {0.0, 4.0}
+    assert abs((out > 0).mean() - 0.25) < 0.02
+
+
+def test_dropout_with_a_fed_keep_prob_as_in_the_tutorials():
+    values = RNG.standard_normal((40, 50)) + 3.0  # no zeros: kept elements are != 0
+    cotangent = RNG.standard_normal((40, 50))
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float64, (None, 50))
+        keep_prob = tf.placeholder(tf.float32, ())
+        y = tf.nn.dropout(x, keep_prob, seed=4)
+        (g,) = tf.gradients(tf.reduce_sum(y * tf.constant(cotangent)), [x])
+        rate = tf.placeholder(tf.float64, ())
+        shared = tf.nn.dropout(x, rate=rate, noise_shape=[1, 50], seed=5)
+        with tf.Session() as sess:
+            np.testing.assert_array_equal(sess.run(y, {x: values, keep_prob: 1.0}), values)
+            first, grad = sess.run([y, g], {x: values, keep_prob: 0.5})
+            second = sess.run(y, {x: values, keep_prob: 0.5})
+            kept = sess.run(shared, {x: values, rate: 0.75})
+            for bad in (0.0, 1.5, float("nan")):
+                with pytest.raises(tf.GraphError, match=r"keep_prob must be in \(0, 1\]") as error:
+                    sess.run(y, {x: values, keep_prob: bad})
+                assert "test_nn_layers.py" in str(error.value)
+            with pytest.raises(tf.GraphError, match=r"rate must be in \[0, 1\)"):
+                sess.run(shared, {x: values, rate: 1.0})
+    assert first.dtype == np.float64
+    np.testing.assert_allclose(first[first != 0], 2 * values[first != 0], rtol=1e-15)
+    assert abs((first != 0).mean() - 0.5) < 0.05
+    assert not np.array_equal(first != 0, second != 0)  # each run draws a new mask
+    np.testing.assert_allclose(grad, cotangent * (first != 0) * 2, rtol=1e-15)
+    assert ((kept != 0) == (kept[0] != 0)).all() and abs((kept[0] != 0).mean() - 0.25) < 0.2
+    np.testing.assert_allclose(kept[:, kept[0] != 0], 4 * values[:, kept[0] != 0], rtol=1e-15)
+
+
 def test_dropout_noise_shape_shares_decisions():
     x = np.ones((4, 50), np.float32)
     out = _run(lambda t: tf.nn.dropout(t, rate=0.5, noise_shape=[1, 50], seed=2), x)
@@ -432,10 +468,41 @@ def test_dropout_argument_errors():
             tf.nn.dropout(x, rate=0.5, keep_prob=0.5)
         with pytest.raises(tf.GraphError, match=r"\[0, 1\)"):
             tf.nn.dropout(x, rate=1.0)
-        with pytest.raises(tf.GraphError, match="training=<bool placeholder>"):
-            tf.nn.dropout(x, keep_prob=tf.placeholder(tf.float32, ()))
+        with pytest.raises(tf.GraphError, match="scalar float tensor"):
+            tf.nn.dropout(x, keep_prob=tf.placeholder(tf.float32, (2,)))
+        with pytest.raises(tf.GraphError, match="scalar float tensor"):
+            tf.nn.dropout(x, rate=tf.placeholder(tf.int32, ()))
         with pytest.raises(tf.GraphError, match="does not broadcast"):
             tf.nn.dropout(x, 0.5, noise_shape=[2])
+
+
+# -- embeddings --------------------------------------------------------------------------------
+
+
+def test_embedding_lookup_gathers_rows_and_sends_gradients_back_to_them():
+    table = RNG.standard_normal((5, 3))
+    ids = np.array([[4, 0], [4, 2]])
+    with tf.Graph().as_default():
+        params = tf.Variable(table)
+        fed = tf.placeholder(tf.int32, (None, 2))
+        rows = tf.nn.embedding_lookup(params, fed)
+        listed = tf.nn.embedding_lookup([params], fed, max_norm=1.0)
+        (grad,) = tf.gradients(tf.reduce_sum(rows * 2.0), [params])
+        assert rows.shape == (None, 2, 3)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            got, clipped, g = sess.run([rows, listed, grad], {fed: ids})
+            with pytest.raises(IndexError, match="out of range"):
+                sess.run(rows, {fed: [[5, 0]]})
+        with pytest.raises(tf.GraphError, match="integers"):
+            tf.nn.embedding_lookup(params, tf.constant([0.0]))
+        with pytest.raises(tf.GraphError, match="2 shards is not supported"):
+            tf.nn.embedding_lookup([params, params], fed)
+    np.testing.assert_array_equal(got, table[ids])
+    norms = np.linalg.norm(table[ids], axis=-1, keepdims=True)
+    np.testing.assert_allclose(clipped, table[ids] / np.maximum(norms, 1.0), rtol=1e-12)
+    np.testing.assert_array_equal(g, 2.0 * np.bincount(ids.ravel(), minlength=5)[:, None]
+                                  * np.ones(3))
 
 
 # -- initializers and layers -------------------------------------------------------------------
