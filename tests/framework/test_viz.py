@@ -6,11 +6,13 @@ import graphviz
 import pytest
 
 from framework.viz import (
+    FRONTEND_FAMILIES,
     GraphvizNotFoundError,
     VizEdge,
     VizNode,
     node_style,
     op_family,
+    register_op_family,
     render,
     shape_text,
     simplify,
@@ -51,7 +53,13 @@ def test_op_families_follow_the_registry_modules():
     assert op_family("take_along_axis") == op_family("nonzero") == "indexing"
     assert op_family("topk") == op_family("sort") == "sorting"
     assert op_family("cumsum") == "scan"
-    assert op_family("Cond") == op_family("While") == "control flow"
+    # A front-end's own op types get their family from the front-end (the graph's Cond, ...).
+    assert op_family("SomeFrontEndOp") == "other"
+    register_op_family("SomeFrontEndOp", "control flow")
+    assert op_family("SomeFrontEndOp") == "control flow"
+    FRONTEND_FAMILIES.pop("SomeFrontEndOp")
+    with pytest.raises(ValueError, match="unknown op family 'loops'"):
+        register_op_family("SomeFrontEndOp", "loops")
     assert op_family("no such op") == "other"
 
 

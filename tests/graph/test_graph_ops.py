@@ -86,6 +86,8 @@ def test_the_kinds_of_a_graph_say_what_each_node_is():
     assert y.op.type == "Cond" and not y.op.kind.may_assign(y.op)
     assert len(y.op.kind.contexts(y.op)) == 2
     assert (x * 2.0).op.kind is ops.PRIMITIVE
+    assert op_family("Cond") == op_family("While") == op_family("NoOp") == "control flow"
+    assert op_family("VariableV2") == op_family("AssignAdd") == "state"
 
 
 def test_an_assign_inside_a_cond_branch_makes_the_cond_an_update():
