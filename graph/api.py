@@ -11,7 +11,7 @@ import numpy as np
 from framework import dtypes
 from framework.ops import F
 from framework.ops import random as framework_random
-from graph.core import Tensor, constant, get_default_graph
+from graph.core import GraphError, Tensor, constant, get_default_graph
 
 
 def _axis(axis):
@@ -145,8 +145,116 @@ def pad(x, paddings, constant_values=0, name=None):
     return _scoped(name, lambda: F.pad(x, tuple(tuple(p) for p in paddings), constant_values))
 
 
-def one_hot(indices, depth, dtype=dtypes.float32, name=None):
-    return _scoped(name, lambda: F.one_hot(indices, depth, dtype))
+def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
+    """`on_value` where an index picks the position, `off_value` elsewhere (TensorFlow 1).
+
+    The new axis of size `depth` goes last, or at `axis`. An index outside [0, depth) gives a
+    row of `off_value` only, as in TensorFlow. on_value and off_value default to 1 and 0;
+    the dtype is `dtype`, else theirs, else float32.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.one_hot([2, -1], 3, on_value=5, off_value=-1)))
+    [[-1 -1  5]
+     [-1 -1 -1]]
+    """
+    def build():
+        labels = indices if isinstance(indices, Tensor) else constant(indices)
+        if labels.dtype.kind not in "iu":
+            raise GraphError(f"one_hot: indices must be integers, got {labels.name!r} of dtype "
+                             f"{labels.dtype}")
+        if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 0:
+            raise GraphError(f"one_hot: depth must be a non-negative int, got {depth!r}")
+        rank = labels.ndim + 1
+        where_ = -1 if axis is None else axis
+        if isinstance(where_, bool) or not isinstance(where_, (int, np.integer)) or \
+                not -1 <= where_ < rank:
+            raise GraphError(f"one_hot: axis must be -1 or in [0, {rank}) for indices of shape "
+                             f"{labels.shape}, got {axis!r}")
+        out_dtype = _one_hot_dtype(on_value, off_value, dtype)
+        on = _one_hot_value("on_value", 1 if on_value is None else on_value, out_dtype)
+        off = _one_hot_value("off_value", 0 if off_value is None else off_value, out_dtype)
+        classes = constant(np.arange(int(depth), dtype=labels.dtype), name="depth_range")
+        result = F.where(F.eq(F.unsqueeze(labels, -1), classes), on, off)
+        return result if where_ in (-1, rank - 1) else F.moveaxis(result, -1, where_)
+
+    return _scoped(name, build)
+
+
+def _one_hot_dtype(on_value, off_value, dtype):
+    given = [(what, v.dtype if isinstance(v, Tensor) else _python_value_dtype(v))
+             for what, v in (("on_value", on_value), ("off_value", off_value)) if v is not None]
+    if dtype is not None:
+        dtype = dtypes.as_dtype(dtype)
+        for what, value in (("on_value", on_value), ("off_value", off_value)):
+            if isinstance(value, Tensor) and value.dtype != dtype:
+                raise GraphError(f"one_hot: dtype {dtype} does not match the dtype "
+                                 f"{value.dtype} of {what} {value.name!r}")
+        return dtype
+    if len(given) == 2 and given[0][1] != given[1][1]:
+        raise GraphError(f"one_hot: on_value has dtype {given[0][1]} but off_value has "
+                         f"{given[1][1]}; give both of one dtype, or dtype=")
+    return given[0][1] if given else dtypes.float32
+
+
+def _python_value_dtype(value) -> np.dtype:
+    """The dtype TensorFlow gives a value: float32 for Python floats, int32 for Python ints,
+    NumPy's own dtype for NumPy values."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.dtype
+    if isinstance(value, bool):
+        return np.dtype(np.bool_)
+    if isinstance(value, int):
+        return dtypes.int32 if -2**31 <= value < 2**31 else dtypes.int64
+    return dtypes.float32
+
+
+def _one_hot_value(what, value, dtype):
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise GraphError(f"one_hot: {what} must be a scalar, got {value.name!r} of shape "
+                             f"{value.shape}")
+        return value if value.dtype == dtype else F.cast(value, dtype)
+    if np.ndim(value) != 0:
+        raise GraphError(f"one_hot: {what} must be a scalar, got {value!r}")
+    return constant(value, dtype=dtype, name=what)
+
+
+def add_n(inputs, name=None):
+    """The elementwise sum of a list of tensors of one shape and dtype (no broadcasting).
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.add_n([tf.constant([1.0, 2.0]), tf.constant([3.0, 4.0])])))
+    [4. 6.]
+    """
+    items = [x if isinstance(x, Tensor) else constant(x) for x in
+             (inputs if isinstance(inputs, (list, tuple)) else [inputs])]
+    if not items:
+        raise GraphError("add_n: inputs must hold at least one tensor")
+    first = items[0]
+    for item in items[1:]:
+        same_shape = len(item.shape) == len(first.shape) and all(
+            None in (a, b) or a == b for a, b in zip(item.shape, first.shape))
+        if item.dtype != first.dtype or not same_shape:
+            raise GraphError(f"add_n: every input needs the shape and dtype of the first, "
+                             f"{first.shape} {first.dtype}; got {item.name!r} of shape "
+                             f"{item.shape} and dtype {item.dtype}")
+
+    if len(items) == 1 and name is None:
+        return first
+
+    def build():
+        if len(items) == 1:
+            from graph.gradients import identity
+
+            return identity(first)
+        total = items[0]
+        for item in items[1:]:
+            total = F.add(total, item)
+        return total
+
+    return _scoped(name, build)
 
 
 def clip_by_value(x, clip_value_min, clip_value_max, name=None):
