@@ -8,7 +8,7 @@
 [30.0]
 """
 
-from eager import data, nn, optim, utils, viz
+from eager import data, linalg, nn, optim, utils, viz
 from eager.autograd import (
     AnomalyError,
     detect_anomaly,
@@ -57,5 +57,5 @@ __all__ = [
     "manual_seed", "max_memory_allocated", "memory_allocated", "nn", "no_grad", "ones",
     "ones_like", "optim", "rand", "randint", "randn", "reset_peak_memory_stats", "save",
     "set_grad_enabled", "tensor", "zeros", "zeros_like", "float32", "float64", "int32", "int64",
-    "bool", "viz", "float", "double", "long", "Generator", "utils",
+    "bool", "viz", "float", "double", "long", "Generator", "utils", "linalg",
 ]

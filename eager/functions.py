@@ -6,8 +6,9 @@ eager front-end records them, so they are differentiable like the Tensor methods
 
 from __future__ import annotations
 
-from eager import indexing
+from eager import indexing, maths
 from eager.indexing import *  # noqa: F403  (gather, scatter, sort, cumsum, where, ...)
+from eager.maths import *  # noqa: F403  (remainder, isnan, norm, einsum, unbind, ...)
 from eager.tensor import Tensor
 from framework.ops import F
 
@@ -16,7 +17,7 @@ __all__ = ["abs", "add", "argmax", "argmin", "cat", "chunk", "clamp", "cos", "di
            "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "ne",
            "neg", "permute", "pow", "prod", "reciprocal", "relu", "reshape", "rsqrt", "sigmoid",
            "sign", "sin", "softmax", "split", "sqrt", "square", "squeeze", "stack", "sub",
-           "sum", "tanh", "transpose", "unsqueeze", "var", "std"] + indexing.__all__
+           "sum", "tanh", "transpose", "unsqueeze", "var", "std"] + indexing.__all__ + maths.__all__
 
 
 def _method(name):

@@ -360,12 +360,12 @@ class Tensor:
         return (Tensor, (self._array, self.requires_grad, self.name))
 
     def all(self, dim=None, keepdim=False):
-        """True where every element (along `dim`) is non-zero."""
-        return F.min(F.cast(self, dtypes.bool_), _dims(dim), keepdim)
+        """True where every element (along `dim`) is non-zero; True for no elements."""
+        return F.eq(F.sum(F.logical_not(self), _dims(dim), keepdim), 0)
 
     def any(self, dim=None, keepdim=False):
-        """True where some element (along `dim`) is non-zero."""
-        return F.max(F.cast(self, dtypes.bool_), _dims(dim), keepdim)
+        """True where some element (along `dim`) is non-zero; False for no elements."""
+        return F.ne(F.sum(F.cast(self, dtypes.bool_), _dims(dim), keepdim), 0)
 
     def clone(self) -> Tensor:
         return F.add(self, F.zeros_like(self)) if self.requires_grad else Tensor(
@@ -658,8 +658,23 @@ class Tensor:
         return F.unsqueeze(self, dim)
 
     def expand(self, *sizes):
+        """A read-only view stretched to `sizes`: -1 keeps a dimension's size, new leading
+        dimensions may be added (not as -1), size-1 dimensions stretch.
+
+        >>> import eager
+        >>> eager.tensor([[1], [2]]).expand(2, -1, 3).shape
+        (2, 2, 3)
+        """
         sizes = _shape_args(sizes)
         lead = len(sizes) - self.ndim
+        if lead < 0:
+            raise ShapeError(f"expand: the number of sizes provided ({len(sizes)}) must be "
+                             f"greater or equal to the number of dimensions in the tensor "
+                             f"({self.ndim})")
+        if -1 in sizes[:lead]:
+            raise ShapeError(f"expand: the expanded size of the tensor (-1) isn't allowed in a "
+                             f"leading, non-existing dimension {sizes.index(-1)} (sizes "
+                             f"{sizes}, tensor shape {self.shape})")
         target = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
         return F.broadcast_to(self, target)
 
@@ -724,13 +739,29 @@ class Tensor:
     def prod(self, dim=None, keepdim=False):
         return F.prod(self, _dims(dim), keepdim)
 
-    def var(self, dim=None, keepdim=False, unbiased=None, correction=None):
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """Variance over `dim` (None: all), divided by n - correction: 1 by default (the
+        unbiased estimate), 0 with unbiased=False. PyTorch's overloads: var(dim, unbiased,
+        keepdim), var(unbiased) and var(dim, *, correction, keepdim).
+
+        >>> import eager
+        >>> x = eager.tensor([1.0, 2.0, 3.0, 4.0])
+        >>> x.var().item(), x.var(False).item(), x.var(0, correction=0).item()
+        (1.6666666269302368, 1.25, 1.25)
+        """
+        if isinstance(dim, (bool, np.bool_)):  # var(unbiased): the overload without dim
+            if unbiased is not None:
+                raise TypeError(f"var(): unbiased given twice ({dim!r} and {unbiased!r})")
+            dim, unbiased = None, bool(dim)
         if correction is None:
-            correction = 1 if unbiased is None or unbiased else 0
+            correction = 0 if unbiased is not None and not unbiased else 1
+        elif unbiased is not None:
+            raise TypeError("var(): give unbiased or correction, not both")
         return F.var(self, _dims(dim), keepdim, correction)
 
-    def std(self, dim=None, keepdim=False, unbiased=None, correction=None):
-        return self.var(dim, keepdim, unbiased, correction).sqrt()
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        """Standard deviation: the square root of `var` with the same arguments."""
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
     def logsumexp(self, dim, keepdim=False):
         return F.logsumexp(self, _dims(dim), keepdim)
@@ -770,9 +801,19 @@ class Tensor:
     # -- elementwise ----------------------------------------------------------------------------
 
     def clamp(self, min=None, max=None):
-        low = -np.inf if min is None else min
-        high = np.inf if max is None else max
-        return F.clip(self, low, high)
+        """Values limited to [min, max]; either bound may be None (open), a number or a tensor
+        that broadcasts (and gets gradients where it binds). min > max gives max everywhere,
+        NaN stays NaN; the dtype promotes with the bounds, as in PyTorch.
+
+        >>> import eager
+        >>> eager.arange(5).clamp(min=2).tolist(), eager.arange(4).clamp(eager.tensor(1), 2)
+        ([2, 2, 2, 3, 4], tensor([1, 1, 2, 2]))
+        """
+        if min is None and max is None:
+            raise ArgumentError("clamp: at least one of 'min' or 'max' must not be None")
+        if isinstance(min, (Tensor, np.ndarray)) or isinstance(max, (Tensor, np.ndarray)):
+            return F.clip_between(self, min, max)
+        return F.clip(self, min, max)
 
     clip = clamp
 
@@ -883,11 +924,9 @@ class Tensor:
             raise TypeError("~ is defined for bool tensors only")
         return F.eq(self, False)
 
-    def __and__(self, other):
-        return F.mul(F.cast(self, dtypes.bool_), F.cast(other, dtypes.bool_))
-
-    def __or__(self, other):
-        return F.maximum(F.cast(self, dtypes.bool_), F.cast(other, dtypes.bool_))
+    # //, %, &, |, ^, their reflected and in-place forms, and the methods floor_divide,
+    # remainder, fmod, isnan, nan_to_num, logical_*, isclose, norm, outer, bmm, unbind, repeat,
+    # tile, view_as, ...: see eager/maths.py.
 
 
 _UNARY_METHODS = ["exp", "log", "log1p", "sqrt", "rsqrt", "tanh", "sigmoid", "relu", "sin",
