@@ -12,7 +12,7 @@
 """
 
 from framework import dtypes as _dtypes
-from graph import layers, nn, train, viz
+from graph import layers, losses, nn, train, viz
 from graph.api import *  # noqa: F403
 from graph.control_flow import cond, while_loop
 from graph.core import (
@@ -73,7 +73,7 @@ __all__ = [  # noqa: F405  (with the star-imported TensorFlow-named ops of graph
     "global_variables_initializer", "gradients", "group", "identity", "name_scope", "no_op",
     "placeholder", "reset_default_graph", "stop_gradient", "trainable_variables",
     "variables_initializer", "float32", "float64", "int32", "int64", "bool",
-    "layers", "nn", "train", "constant_initializer", "glorot_normal_initializer",
+    "layers", "losses", "nn", "train", "constant_initializer", "glorot_normal_initializer",
     "glorot_uniform_initializer", "ones_initializer", "random_normal_initializer",
     "random_uniform_initializer", "zeros_initializer",
     "cond", "while_loop", "RunMetadata", "RunOptions", "NumericsError",
