@@ -691,6 +691,10 @@ class Tensor:
         """
         size = split_size_or_sections
         if not isinstance(size, (int, np.integer)) or isinstance(size, bool):
+            if isinstance(size, (list, tuple)) and any(
+                    isinstance(s, (int, np.integer)) and s < 0 for s in size):
+                raise ArgumentError(f"split_with_sizes expects split_sizes have only "
+                                    f"non-negative entries, but got split_sizes={list(size)}")
             return F.split(self, size, dim)
         total = self._length_to_split("split", dim)
         if size < 0:

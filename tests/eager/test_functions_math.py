@@ -435,6 +435,13 @@ def test_repeat_and_tile_match_numpy_and_copy():
     _check_gradients(lambda a: a.repeat(2, 1, 3), [[0.5, -1.0], [2.0, 0.25]])
 
 
+def test_split_sizes_must_not_be_negative():
+    x = eager.arange(10).reshape(2, 5)
+    assert [p.shape for p in eager.split(x, [2, 3], 1)] == [(2, 2), (2, 3)]
+    with pytest.raises(ArgumentError, match="non-negative entries"):
+        x.split([2, -1], 1)  # PyTorch has no "rest of it" size
+
+
 def test_expand_refuses_minus_one_for_a_new_leading_dimension():
     x = eager.tensor([[1], [2]])
     assert x.expand(3, -1, 4).shape == (3, 2, 4)
