@@ -8,7 +8,9 @@ step's read and write (see graph/session.py). Optimizer state (momentum accumula
 Adam's moments and beta powers) lives in non-trainable Variables, created with zeros (or the
 betas) as initial values and listed in `global_variables()`, so
 `global_variables_initializer()` initializes them and `Saver` saves them. Slots are named as in
-TensorFlow: `<variable>/Momentum`, `<variable>/Adam` (m) and `<variable>/Adam_1` (v).
+TensorFlow: `<variable>/Momentum`, `<variable>/Adam` (m) and `<variable>/Adam_1` (v),
+`<variable>/RMSProp` (rms, starting at ones), `<variable>/RMSProp_1` (momentum; with
+centered=True, mg and then momentum, `_2`), `<variable>/Adagrad` (the accumulator).
 
 The update formulas are TensorFlow 1's kernels (see each class). The eager front-end follows
 PyTorch's, which differ for Adam: TensorFlow folds the bias corrections into the learning rate,
@@ -39,6 +41,7 @@ from framework.checkpoint import CheckpointError, load_state, save_state
 from framework.ops import F
 from graph.core import GraphError, Tensor, get_default_graph, site_of
 from graph.gradients import gradients
+from graph.learning_rate_decay import exponential_decay, piecewise_constant, polynomial_decay
 from graph.variables import (
     Variable,
     assign,
@@ -50,8 +53,9 @@ from graph.variables import (
 )
 
 __all__ = [
-    "AdamOptimizer", "GradientDescentOptimizer", "MomentumOptimizer", "Optimizer", "Saver",
-    "create_global_step", "get_global_step", "get_or_create_global_step",
+    "AdagradOptimizer", "AdamOptimizer", "GradientDescentOptimizer", "MomentumOptimizer",
+    "Optimizer", "RMSPropOptimizer", "Saver", "create_global_step", "exponential_decay",
+    "get_global_step", "get_or_create_global_step", "piecewise_constant", "polynomial_decay",
 ]
 
 GLOBAL_STEP = "global_step"
@@ -250,10 +254,14 @@ class Optimizer:
             self._extra_variables()
 
     def _zeros_slot(self, var, slot_name, op_name) -> Variable:
+        return self._filled_slot(var, slot_name, op_name, 0.0)
+
+    def _filled_slot(self, var, slot_name, op_name, value) -> Variable:
+        """The slot `slot_name` of `var`, made (named `<var>/<op_name>`) filled with `value`."""
         slots = self._slots.setdefault(slot_name, {})
         if var not in slots:
-            slots[var] = Variable(np.zeros(var.shape, var.dtype), name=f"{var.op.name}/{op_name}",
-                                  trainable=False)
+            slots[var] = Variable(np.full(var.shape, value, var.dtype),
+                                  name=f"{var.op.name}/{op_name}", trainable=False)
         return slots[var]
 
     # -- for subclasses -------------------------------------------------------------------------
@@ -448,6 +456,105 @@ class AdamOptimizer(Optimizer):
                        for power, beta in ((beta1_power, self._beta1),
                                            (beta2_power, self._beta2))]
         return list(update_ops) + advance
+
+
+class RMSPropOptimizer(Optimizer):
+    """RMSProp with TensorFlow 1's update (ApplyRMSProp, ApplyCenteredRMSProp)::
+
+        rms = rms + (grad^2 - rms) * (1 - decay)
+        mg = mg + (grad - mg) * (1 - decay)                          (centered=True only)
+        momentum = momentum * momentum_coefficient + learning_rate * grad / sqrt(denominator)
+        var -= momentum
+
+    where denominator = rms + epsilon, or rms - mg^2 + epsilon when centered. Epsilon sits
+    inside the square root (PyTorch's RMSprop adds it outside), and rms starts at ones, not
+    zeros, as in TensorFlow. Slots: `rms`, `mg` (centered), `momentum`.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     w = tf.Variable(1.0, name="w")
+    ...     train_op = tf.train.RMSPropOptimizer(0.1).minimize(w * w)
+    ...     with tf.Session() as sess:
+    ...         sess.run(tf.global_variables_initializer())
+    ...         sess.run(train_op)
+    ...         print(round(float(sess.run(w)), 4))  # 1 - 0.1 * 2 / sqrt(1 + 0.1 * 3)
+    0.8246
+    """
+
+    def __init__(self, learning_rate, decay=0.9, momentum=0.0, epsilon=1e-10,
+                 use_locking=False, centered=False, name="RMSProp"):
+        super().__init__(use_locking, name)
+        self._learning_rate = _check_hyperparameter(name, "learning_rate", learning_rate)
+        self._decay = _check_hyperparameter(name, "decay", decay, high=1.0)
+        self._momentum = _check_hyperparameter(name, "momentum", momentum)
+        self._epsilon = _check_hyperparameter(name, "epsilon", epsilon)
+        self._centered = bool(centered)
+
+    def _create_slots(self, var_list) -> None:
+        for var in var_list:
+            self._filled_slot(var, "rms", self._name, 1.0)
+            if self._centered:
+                self._zeros_slot(var, "mg", f"{self._name}_1")
+            self._zeros_slot(var, "momentum", f"{self._name}_{2 if self._centered else 1}")
+
+    def _apply_dense(self, grad, var):
+        lr = _as_dtype_of(self._learning_rate, var)
+        decay = _as_dtype_of(self._decay, var)
+        momentum = _as_dtype_of(self._momentum, var)
+        epsilon = _as_dtype_of(self._epsilon, var)
+        rms, mom = self.get_slot(var, "rms"), self.get_slot(var, "momentum")
+        rms_t = assign(rms, F.add(rms, F.mul(F.sub(F.square(grad), rms), _one_minus(decay))))
+        denominator = rms_t
+        if self._centered:
+            mg = self.get_slot(var, "mg")
+            mg_t = assign(mg, F.add(mg, F.mul(F.sub(grad, mg), _one_minus(decay))))
+            denominator = F.sub(rms_t, F.square(mg_t))
+        step = F.div(F.mul(grad, lr), F.sqrt(F.add(denominator, epsilon)))
+        mom_t = assign(mom, F.add(F.mul(mom, momentum), step))
+        return assign_sub(var, mom_t).op
+
+
+class AdagradOptimizer(Optimizer):
+    """Adagrad with TensorFlow 1's update (ApplyAdagrad)::
+
+        accumulator = accumulator + grad^2
+        var -= learning_rate * grad / sqrt(accumulator)
+
+    The accumulator slot (`<var>/Adagrad`) starts at `initial_accumulator_value`, which must
+    be positive (it keeps the first division finite).
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     w = tf.Variable(1.0, name="w")
+    ...     train_op = tf.train.AdagradOptimizer(0.5, initial_accumulator_value=12.0).minimize(
+    ...         w * w)
+    ...     with tf.Session() as sess:
+    ...         sess.run(tf.global_variables_initializer())
+    ...         sess.run(train_op)
+    ...         print(sess.run(w))  # 1 - 0.5 * 2 / sqrt(12 + 4)
+    0.75
+    """
+
+    def __init__(self, learning_rate, initial_accumulator_value=0.1, use_locking=False,
+                 name="Adagrad"):
+        super().__init__(use_locking, name)
+        self._learning_rate = _check_hyperparameter(name, "learning_rate", learning_rate)
+        self._initial_accumulator_value = _check_hyperparameter(
+            name, "initial_accumulator_value", initial_accumulator_value, low_open=True)
+        if isinstance(self._initial_accumulator_value, Tensor) or \
+                callable(self._initial_accumulator_value):
+            raise GraphError(f"{name}: initial_accumulator_value must be a positive number, "
+                             f"got {initial_accumulator_value!r}")
+
+    def _create_slots(self, var_list) -> None:
+        for var in var_list:
+            self._filled_slot(var, "accumulator", self._name, self._initial_accumulator_value)
+
+    def _apply_dense(self, grad, var):
+        lr = _as_dtype_of(self._learning_rate, var)
+        accumulator = self.get_slot(var, "accumulator")
+        accumulator_t = assign(accumulator, F.add(accumulator, F.square(grad)))
+        return assign_sub(var, F.mul(F.mul(grad, lr), F.rsqrt(accumulator_t))).op
 
 
 # ---------------------------------------------------------------------------------------------

@@ -65,6 +65,32 @@ def _numpy_tf1_adam(steps, lr, beta1, beta2, epsilon):
     return values
 
 
+def _numpy_rmsprop(steps, lr, decay, momentum, epsilon, centered):
+    values = [s.copy() for s in STARTS]
+    rms = [np.ones_like(s) for s in STARTS]
+    mg = [np.zeros_like(s) for s in STARTS]
+    mom = [np.zeros_like(s) for s in STARTS]
+    for _ in range(steps):
+        grads = _numpy_gradients(values)
+        rms = [r + (g * g - r) * (1 - decay) for r, g in zip(rms, grads)]
+        mg = [m + (g - m) * (1 - decay) for m, g in zip(mg, grads)]
+        denominators = [r - m * m if centered else r for r, m in zip(rms, mg)]
+        mom = [momentum * p + lr * g / np.sqrt(d + epsilon)
+               for p, g, d in zip(mom, grads, denominators)]
+        values = [w - p for w, p in zip(values, mom)]
+    return values
+
+
+def _numpy_adagrad(steps, lr, initial):
+    values = [s.copy() for s in STARTS]
+    accumulators = [np.full_like(s, initial) for s in STARTS]
+    for _ in range(steps):
+        grads = _numpy_gradients(values)
+        accumulators = [a + g * g for a, g in zip(accumulators, grads)]
+        values = [w - lr * g / np.sqrt(a) for w, g, a in zip(values, grads, accumulators)]
+    return values
+
+
 def _train(make_optimizer, steps, dtype=np.float64):
     with tf.Graph().as_default():
         variables, loss = _quadratic_problem(dtype)
@@ -88,6 +114,19 @@ OPTIMIZERS = [
     # then changes the trajectory visibly.
     ("adam_epsilon", lambda: tf.train.AdamOptimizer(0.05, 0.8, 0.99, epsilon=0.5),
      lambda n: _numpy_tf1_adam(n, 0.05, 0.8, 0.99, 0.5)),
+    ("rmsprop", lambda: tf.train.RMSPropOptimizer(0.05),
+     lambda n: _numpy_rmsprop(n, 0.05, 0.9, 0.0, 1e-10, False)),
+    # A large epsilon shows that it sits inside the square root.
+    ("rmsprop_momentum", lambda: tf.train.RMSPropOptimizer(0.02, decay=0.8, momentum=0.5,
+                                                           epsilon=0.3),
+     lambda n: _numpy_rmsprop(n, 0.02, 0.8, 0.5, 0.3, False)),
+    ("rmsprop_centered", lambda: tf.train.RMSPropOptimizer(0.02, momentum=0.9, epsilon=1e-6,
+                                                           centered=True),
+     lambda n: _numpy_rmsprop(n, 0.02, 0.9, 0.9, 1e-6, True)),
+    ("adagrad", lambda: tf.train.AdagradOptimizer(0.3),
+     lambda n: _numpy_adagrad(n, 0.3, 0.1)),
+    ("adagrad_initial", lambda: tf.train.AdagradOptimizer(0.3, initial_accumulator_value=2.0),
+     lambda n: _numpy_adagrad(n, 0.3, 2.0)),
 ]
 
 
@@ -143,6 +182,37 @@ def test_optimizer_state_is_variables_with_tensorflow_names():
                 sess.run(train_op)
             powers = sess.run([beta1_power, beta2_power])
     np.testing.assert_allclose(powers, [0.9**4, 0.999**4], rtol=1e-6)
+
+
+def test_rmsprop_and_adagrad_slots_have_tensorflow_names_and_initial_values():
+    for centered, slots in ((False, ["RMSProp", "RMSProp_1"]),
+                            (True, ["RMSProp", "RMSProp_1", "RMSProp_2"])):
+        with tf.Graph().as_default():
+            (w0, w1), loss = _quadratic_problem(np.float32)
+            rmsprop = tf.train.RMSPropOptimizer(0.1, centered=centered)
+            rmsprop.minimize(loss)
+            names = [v.op.name for v in tf.global_variables()[2:]]
+            assert names == [f"w{i}/{slot}" for i in (0, 1) for slot in slots]
+            expected_slots = ["mg", "momentum", "rms"] if centered else ["momentum", "rms"]
+            assert rmsprop.get_slot_names() == expected_slots
+            with tf.Session() as sess:
+                sess.run(tf.global_variables_initializer())
+                np.testing.assert_array_equal(sess.run(rmsprop.get_slot(w1, "rms")),
+                                              np.ones((2, 2)))
+    with tf.Graph().as_default():
+        (w0, _), loss = _quadratic_problem(np.float64)
+        adagrad = tf.train.AdagradOptimizer(0.1, initial_accumulator_value=0.5)
+        train_op = adagrad.minimize(loss)
+        assert [v.op.name for v in adagrad.variables()] == ["w0/Adagrad", "w1/Adagrad"]
+        assert adagrad.get_slot_names() == ["accumulator"] and train_op.name == "Adagrad"
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            np.testing.assert_array_equal(sess.run(adagrad.get_slot(w0, "accumulator")),
+                                          np.full(3, 0.5))
+        with pytest.raises(tf.GraphError, match=r"initial_accumulator_value must be in \(0"):
+            tf.train.AdagradOptimizer(0.1, initial_accumulator_value=0.0)
+        with pytest.raises(tf.GraphError, match=r"decay must be in"):
+            tf.train.RMSPropOptimizer(0.1, decay=1.5)
 
 
 def test_momentum_slots_and_reuse_across_calls():
