@@ -12,7 +12,7 @@
 """
 
 from framework import dtypes as _dtypes
-from graph import layers, losses, nn, train, viz
+from graph import layers, losses, nn, summary, train, viz
 from graph.api import *  # noqa: F403
 from graph.clip_ops import clip_by_global_norm, clip_by_norm, global_norm
 from graph.control_flow import cond, while_loop
@@ -77,7 +77,7 @@ __all__ = [  # noqa: F405  (with the star-imported TensorFlow-named ops of graph
     "layers", "losses", "nn", "train", "constant_initializer", "glorot_normal_initializer",
     "glorot_uniform_initializer", "ones_initializer", "random_normal_initializer",
     "random_uniform_initializer", "zeros_initializer",
-    "clip_by_global_norm", "clip_by_norm", "global_norm",
+    "clip_by_global_norm", "clip_by_norm", "global_norm", "summary",
     "cond", "while_loop", "RunMetadata", "RunOptions", "NumericsError",
     "add_check_numerics_ops", "check_numerics", "viz",
 ]
