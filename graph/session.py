@@ -28,6 +28,7 @@ import dataclasses
 import itertools
 import threading
 import time
+import warnings
 
 import numpy as np
 
@@ -281,13 +282,22 @@ class Session:
     5.0
     """
 
-    def __init__(self, graph=None):
+    # A plan is compiled the second time it runs: a one-off run (an initializer, an eval)
+    # costs less interpreted than compiled.
+    COMPILE_AFTER_RUNS = 2
+
+    def __init__(self, graph=None, *, compile=True):  # noqa: A002  (the natural name)
         self.graph = get_default_graph() if graph is None else graph
         self._variables: dict[Operation, np.ndarray] = {}  # replaced on commit, never mutated
         self._update_lock = threading.RLock()
         self._plans: dict = {}
         self._closed = False
         self._run_counter = itertools.count()
+        # compile=False keeps every run on the interpreter, the reference the compiler is
+        # tested against.
+        self.compiles = bool(compile)
+        self._steps: dict = {}  # run key -> Compiled, None (not compilable) or a run count
+        self._compile_lock = threading.Lock()
 
     def __enter__(self):
         _thread_defaults.sessions.append(self)
@@ -353,11 +363,17 @@ class Session:
         feeds = self._validate_feeds(feed_dict or {})
         plan, updates = self._plan(flat, feeds)
         timed = options is not None and options.trace_level != RunOptions.NO_TRACE
+        # Runs that record metadata are interpreted: it counts and times every op.
+        step = (self._compiled_step(plan, flat, feeds, fetches)
+                if self.compiles and run_metadata is None else None)
         run = Run(self, feeds, next(self._run_counter), run_metadata, timed)
         try:
             if updates:  # one atomic read-modify-write: lock before the first read
                 run.lock_for_update()
-            run.execute(plan)
+            if step is not None:
+                self._run_compiled(step, run, plan, flat, feeds)
+            else:
+                run.execute(plan)
             if run.staged:
                 with self._update_lock:
                     committed = dict(self._variables)
@@ -369,6 +385,66 @@ class Session:
         results = [self._detached(run.values[f], shared) if isinstance(f, Tensor) else None
                    for f in flat]
         return self._unflatten(structure, iter(results))
+
+    def compile(self, fetches, feed_dict=None):
+        """The compiled step that `run(fetches, feed_dict)` would use (compiling it now):
+        `.source()` shows its generated Python, `.explain()` what each pass did."""
+        from graph.compile import compile_run
+
+        flat: list = []
+        self._flatten(fetches, flat)
+        feeds = self._validate_feeds(feed_dict or {})
+        plan, _ = self._plan(flat, feeds)
+        step = compile_run(self, plan, flat, feeds, fetches)
+        self._steps[self._step_key(flat, feeds)] = step
+        return step
+
+    @staticmethod
+    def _step_key(flat, feeds) -> tuple:
+        return (tuple(id(f) for f in flat),
+                tuple((id(t), v.dtype.str, v.shape) for t, v in feeds.items()))
+
+    def _compiled_step(self, plan, flat, feeds, fetches):
+        """The compiled step for this run, compiled on the plan's second run; None while the
+        plan runs interpreted (first runs, and plans that cannot be compiled)."""
+        key = self._step_key(flat, feeds)
+        step = self._steps.get(key, 0)
+        if type(step) is not int:
+            return step
+        if step + 1 < self.COMPILE_AFTER_RUNS:
+            self._steps[key] = step + 1
+            return None
+        from graph.compile import NotCompilable, compile_run
+
+        with self._compile_lock:
+            step = self._steps.get(key, 0)
+            if type(step) is int:
+                try:
+                    step = compile_run(self, plan, flat, feeds, fetches)
+                except NotCompilable:
+                    step = None  # the interpreter runs it, and names any error
+                self._steps[key] = step
+        return step
+
+    @staticmethod
+    def _run_compiled(step, run, plan, flat, feeds) -> None:
+        """Run the compiled step into `run.values`. If it fails, the run starts over on the
+        interpreter, which raises the same error with the interpreter's message (naming the
+        op and its line); nothing was committed, and staged values are dropped."""
+        try:
+            results = step.function(run, tuple(feeds.values()))
+        except Exception as error:
+            run.values = dict(feeds)
+            run.staged = {}
+            run.execute(plan)  # raises, as the interpreter would
+            warnings.warn(f"the compiled step failed ({type(error).__name__}: {error}) where "
+                          "the interpreter did not; the interpreter's result is used. Please "
+                          "report this.", RuntimeWarning, stacklevel=3)
+            return
+        values = run.values
+        for fetch, value in zip(flat, results):
+            if value is not None:
+                values[fetch] = value
 
     @staticmethod
     def _detached(value, shared_ids):
@@ -555,8 +631,8 @@ def _remove_default(session) -> None:
 class InteractiveSession(Session):
     """A Session that makes itself the default on creation (for notebooks)."""
 
-    def __init__(self, graph=None):
-        super().__init__(graph)
+    def __init__(self, graph=None, *, compile=True):  # noqa: A002
+        super().__init__(graph, compile=compile)
         _thread_defaults.sessions.append(self)
 
     def close(self) -> None:

@@ -51,6 +51,7 @@ class FullLike(Op):
     value: float = 0.0
     dtype: np.dtype | None = None
     no_gradient = "the output does not depend on the input's values"
+    reads_input_values = False
 
     def infer(self, x):
         return Spec(x.shape, self.dtype or x.dtype)

@@ -1488,6 +1488,7 @@ class ShapeOf(Op):
     """The input's shape as a 1-d integer array, read at run time (TensorFlow 1's tf.shape)."""
 
     name = "shape"
+    reads_input_values = False
     dtype: np.dtype = dtypes.int32
     no_gradient = "integer output"
 

@@ -85,6 +85,9 @@ class Op:
     # eager gives such an output its input's version counter, so an in-place change of one
     # is seen as a change of the other.
     is_view: ClassVar[bool] = False
+    # False for ops whose result depends only on their inputs' shapes and dtypes (full_like,
+    # shape): a compiler that knows every shape computes them once, when it compiles.
+    reads_input_values: ClassVar[bool] = True
     # Which values the gradient rule reads, so eager can save only those for backward.
     vjp_needs_inputs: ClassVar[bool] = True
     vjp_needs_outputs: ClassVar[bool] = False

@@ -1,0 +1,309 @@
+"""The graph compiler: Sessions compile a plan the second time it runs, the compiled step gives
+the interpreter's bits, and each pass does what it says.
+
+The differential tests draw random graphs (elementwise chains with broadcasting, reductions,
+matmuls, cond, while_loop, their gradients) and check compiled == interpreted, bit for bit.
+`make test` runs a few hundred; the slow suite (`pytest -m slow`) a thousand more.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import graph as tf
+from framework.errors import ShapeError
+from graph.session import Run
+
+# -- the compiled step ------------------------------------------------------------------------
+
+
+def mlp_training():
+    g = tf.Graph()
+    with g.as_default():
+        x = tf.placeholder(tf.float32, (None, 6), name="x")
+        y = tf.placeholder(tf.int64, (None,), name="y")
+        hidden = tf.layers.dense(x, 5, tf.nn.relu)
+        logits = tf.layers.dense(hidden, 3)
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y,
+                                                                             logits=logits))
+        train = tf.train.MomentumOptimizer(0.1, 0.9).minimize(loss)
+        init = tf.global_variables_initializer()
+    return g, x, y, loss, train, init
+
+
+def batch(seed, rows=8):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((rows, 6)).astype(np.float32), rng.integers(0, 3, rows)
+
+
+@pytest.fixture
+def interpreted_runs(monkeypatch):
+    """How many runs the interpreter executed (a compiled run executes nothing through it)."""
+    count = [0]
+    original = Run.execute
+
+    def counting(self, ops):
+        count[0] += 1
+        return original(self, ops)
+
+    monkeypatch.setattr(Run, "execute", counting)
+    return count
+
+
+def test_a_plan_is_compiled_on_its_second_run(interpreted_runs):
+    g, x, y, loss, train, init = mlp_training()
+    with g.as_default(), tf.Session() as sess:
+        sess.run(init)
+        images, labels = batch(0)
+        interpreted_runs[0] = 0
+        for _ in range(5):
+            sess.run([train, loss], {x: images, y: labels})
+        assert interpreted_runs[0] == 1  # the first run; then the compiled step
+        sess.run([train, loss], {x: images[:3], y: labels[:3]})  # new shapes: a new plan
+        assert interpreted_runs[0] == 2
+
+
+def test_compiled_training_gives_the_interpreters_bits():
+    g, x, y, loss, train, init = mlp_training()
+    losses, weights = {}, {}
+    for compiled in (False, True):
+        with g.as_default(), tf.Session(compile=compiled) as sess:
+            sess.run(init)
+            losses[compiled] = [sess.run([train, loss], dict(zip((x, y), batch(step))))[1]
+                                for step in range(12)]
+            weights[compiled] = sess.run(tf.trainable_variables())
+    np.testing.assert_array_equal(losses[True], losses[False])
+    for a, b in zip(weights[True], weights[False]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_source_and_explain_name_the_ops_and_the_passes():
+    g, x, y, loss, train, init = mlp_training()
+    with g.as_default(), tf.Session() as sess:
+        sess.run(init)
+        compiled = sess.compile([train, loss], dict(zip((x, y), batch(0))))
+    source = compiled.source()
+    assert source.startswith("def step(run, feeds):")
+    assert "linear 'dense/linear' at test_compile.py:" in source
+    assert "Assign" in source  # the updates run through their op kind, staged in the run
+    explained = compiled.explain()
+    for name in ("dead code", "algebraic simplification", "constant folding",
+                 "common subexpressions", "memory plan"):
+        assert name in explained
+    assert compiled.peak_bytes > 0
+    # The mean's gradient only needs the batch size, known when compiling: folded.
+    assert "nodes folded 0" not in explained
+
+
+def test_a_value_error_in_a_compiled_step_is_the_interpreters_error():
+    g, x, y, loss, train, init = mlp_training()
+    with g.as_default(), tf.Session() as sess:
+        sess.run(init)
+        images, labels = batch(1)
+        for _ in range(2):
+            sess.run([train, loss], {x: images, y: labels})
+        before = sess.run(tf.trainable_variables())
+        labels = labels.copy()
+        labels[2] = 7  # out of range for 3 classes
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(IndexError, match=r"class label 7 at position \(2,\) is out of "
+                                                 r"range for 3 classes") as info:
+                sess.run([train, loss], {x: images, y: labels})
+        assert "while running 'cross_entropy_labels' created at" in str(info.value)
+        for a, b in zip(sess.run(tf.trainable_variables()), before):
+            np.testing.assert_array_equal(a, b)  # the failed step changed nothing
+
+
+def test_a_snapshot_of_a_variable_is_taken_where_it_runs():
+    # tf.identity(v) before an assign in the same run keeps the old value: the compiler may
+    # not replace it by a read of v.
+    with tf.Graph().as_default():
+        v = tf.Variable(1.0)
+        before = tf.identity(v)
+        with tf.control_dependencies([before]):
+            bump = v.assign(before * 1.0 + 1.0)
+        with tf.Session() as sess:
+            sess.run(v.initializer)
+            compiled = sess.compile([before, bump])
+            assert [sess.run([before, bump]) for _ in range(3)] == [[1.0, 2.0], [2.0, 3.0],
+                                                                     [3.0, 4.0]]
+    assert "read(" in compiled.source()
+
+
+def test_interpreted_sessions_stay_interpreted(interpreted_runs):
+    g, x, y, loss, train, init = mlp_training()
+    with g.as_default(), tf.Session(compile=False) as sess:
+        sess.run(init)
+        interpreted_runs[0] = 0
+        for _ in range(3):
+            sess.run(loss, dict(zip((x, y), batch(0))))
+    assert interpreted_runs[0] == 3
+
+
+# -- the passes -------------------------------------------------------------------------------
+
+
+def compiled_report(build):
+    """(the compiled step of `build`'s fetch and feeds, its value), the value checked against
+    the interpreter's bit for bit."""
+    with tf.Graph().as_default():
+        fetch, feed_dict = build()
+        with tf.Session(compile=False) as sess:
+            expected = sess.run(fetch, feed_dict)
+        with tf.Session() as sess:
+            compiled = sess.compile(fetch, feed_dict)
+            value = sess.run(fetch, feed_dict)
+    np.testing.assert_array_equal(value, expected)
+    return compiled, value
+
+
+def changes(compiled, name):
+    return next(c for n, _, _, c, _ in compiled.report if n == name)
+
+
+def test_common_subexpressions_and_dead_code():
+    def build():
+        x = tf.placeholder(tf.float32, (3,))
+        a, b = tf.exp(x), tf.exp(x)  # the same op on the same value
+        return a + b, {x: [0.0, 1.0, 2.0]}
+
+    compiled, value = compiled_report(build)
+    assert changes(compiled, "common subexpressions") == {"nodes merged": 1}
+    np.testing.assert_allclose(value, 2 * np.exp([0.0, 1.0, 2.0], dtype=np.float32))
+    assert compiled.source().count("# exp ") == 1
+
+
+def test_ops_that_differ_in_an_attribute_are_not_merged():
+    def build():
+        x = tf.placeholder(tf.float32, (2, 2))
+        return tf.reduce_sum(x, 0) * tf.reduce_sum(x, 1), {x: [[1.0, 2.0], [3.0, 4.0]]}
+
+    compiled, value = compiled_report(build)
+    assert changes(compiled, "common subexpressions") == {"nodes merged": 0}
+    np.testing.assert_array_equal(value, [4.0 * 3.0, 6.0 * 7.0])
+
+
+def test_algebraic_rewrites_keep_the_bits():
+    def build():
+        x = tf.placeholder(tf.float32, (4,))
+        y = tf.negative(tf.negative(x * 1.0 / 1.0 - 0.0))
+        return tf.transpose(tf.transpose(tf.reshape(tf.reshape(y, (2, 2)), (4, 1)))), \
+            {x: [-0.0, 1.5, -2.0, np.inf]}
+
+    compiled, value = compiled_report(build)
+    assert changes(compiled, "algebraic simplification")["rewrites"] >= 6
+    np.testing.assert_array_equal(value, [[-0.0], [1.5], [-2.0], [np.inf]])
+    assert np.signbit(value[0, 0])  # -0.0 stayed -0.0
+
+
+def test_x_plus_zero_is_not_rewritten():
+    # -0.0 + 0.0 is +0.0: dropping the addition would change a bit.
+    def build():
+        x = tf.placeholder(tf.float32, (1,))
+        return x + 0.0, {x: [-0.0]}
+
+    compiled, value = compiled_report(build)
+    assert not np.signbit(value[0])
+    assert "add" in compiled.source()
+
+
+def test_constant_subgraphs_are_folded():
+    def build():
+        x = tf.placeholder(tf.float32, (2,))
+        scale = tf.exp(tf.constant([0.0, 1.0])) * 2.0
+        return x * scale, {x: [1.0, 1.0]}
+
+    compiled, value = compiled_report(build)
+    assert changes(compiled, "constant folding")["nodes folded"] == 2
+    np.testing.assert_allclose(value, np.exp(np.float32([0.0, 1.0])) * 2.0, rtol=1e-6)
+
+
+# -- differential testing: random graphs, compiled == interpreted ------------------------------
+
+SHAPES = [(3, 4), (4,), (1, 4), (3, 1), ()]
+UNARY = [tf.exp, tf.tanh, tf.negative, tf.abs, tf.sigmoid, tf.square, tf.nn.relu,
+         lambda t: t * 1.0, tf.identity]
+BINARY = [tf.add, tf.subtract, tf.multiply, tf.maximum, tf.minimum]
+
+
+@st.composite
+def random_programs(draw):
+    """A recipe: input shapes, then steps that each add one node built from earlier values."""
+    shapes = draw(st.lists(st.sampled_from(SHAPES), min_size=1, max_size=3))
+    steps = draw(st.lists(st.tuples(st.integers(0, 9), st.integers(0, 99), st.integers(0, 99),
+                                    st.integers(0, 99)), min_size=1, max_size=12))
+    seed = draw(st.integers(0, 2**16))
+    return shapes, steps, seed
+
+
+def build_random_graph(shapes, steps, seed):
+    """Build the recipe's graph: (placeholders, output, gradients, feed values)."""
+    rng = np.random.default_rng(seed)
+    inputs = [tf.placeholder(tf.float64, shape) for shape in shapes]
+    values = list(inputs)
+    weight = tf.constant(rng.standard_normal((4, 2)))
+    pred = tf.placeholder(tf.bool, ())
+    for kind, a, b, c in steps:
+        x, z = values[a % len(values)], values[b % len(values)]
+        if kind <= 2:
+            y = UNARY[c % len(UNARY)](tf.clip_by_value(x, -3.0, 3.0))
+        elif kind <= 4:
+            try:
+                y = BINARY[c % len(BINARY)](x, z)
+            except ShapeError:  # shapes that do not broadcast: the recipe skips this step
+                continue
+        elif kind == 5:
+            reduce = (tf.reduce_sum, tf.reduce_mean, tf.reduce_max)[c % 3]
+            axis = (None, 0, -1)[b % 3] if x.shape else None
+            y = reduce(x, axis=axis, keepdims=bool(a % 2))
+        elif kind == 6 and x.shape and x.shape[-1] == 4:
+            y = tf.matmul(tf.reshape(x, (-1, 4)), weight)
+        elif kind == 7:
+            y = tf.cond(pred, lambda x=x: tf.exp(tf.clip_by_value(x, -3.0, 3.0)),
+                        lambda x=x, z=z: x * 2.0)
+        elif kind == 8 and not x.shape:
+            _, y = tf.while_loop(lambda i, acc: i < 3,
+                                 lambda i, acc, x=x: (i + 1, acc * 0.5 + x),
+                                 [tf.constant(0), x])
+        else:
+            y = x + tf.constant(float(c))  # constant operands, for folding
+        values.append(y)
+    output = tf.reduce_sum(values[-1]) + tf.reduce_sum(values[-1] * values[-1])
+    gradients = [g for g in tf.gradients(output, inputs) if g is not None]
+    feed = {t: rng.uniform(-2, 2, shape) for t, shape in zip(inputs, shapes)}
+    feed[pred] = bool(seed % 2)
+    return output, gradients, feed
+
+
+def assert_compiled_matches_interpreted(shapes, steps, seed):
+    with tf.Graph().as_default():
+        output, gradients, feed = build_random_graph(shapes, steps, seed)
+        fetches = [output, *gradients]
+        with tf.Session(compile=False) as sess:
+            expected = sess.run(fetches, feed)
+        with tf.Session() as sess:
+            sess.compile(fetches, feed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # a compiled step that fails is a bug
+                got = sess.run(fetches, feed)
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_programs())
+def test_random_graphs_compile_to_the_interpreters_bits(program):
+    assert_compiled_matches_interpreted(*program)
+
+
+@pytest.mark.slow
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_programs())
+def test_a_thousand_random_graphs_compile_to_the_interpreters_bits(program):
+    assert_compiled_matches_interpreted(*program)
