@@ -424,3 +424,13 @@ def hinge_loss(labels, logits, weights=1.0, scope=None, loss_collection=LOSSES,
         signs = F.sub(F.mul(y, 2.0), 1.0)
         losses = F.relu(F.sub(1.0, F.mul(signs, x)))
         return _weighted(function, losses, weights, name, loss_collection, reduction)
+
+
+_NOT_BUILT = {"cosine_distance", "mean_pairwise_squared_error"}
+
+
+def __getattr__(name):
+    if name in _NOT_BUILT:
+        raise AttributeError(f"tf.losses.{name} is not built in dualgraph's graph front-end; "
+                             f"it has {', '.join(__all__)}")
+    raise AttributeError(f"module 'graph.losses' has no attribute {name!r}")

@@ -656,3 +656,21 @@ class Saver:
                     f"{site_of(var.op)}) has shape {var.shape} and dtype {var.dtype}")
         for name, var in self._variables.items():
             sess.set_variable(var, state[name])
+
+
+# TensorFlow 1's tf.train names that this front-end does not build: each says so when used.
+_NOT_BUILT = {
+    "AdadeltaOptimizer", "AdagradDAOptimizer", "FtrlOptimizer", "ProximalAdagradOptimizer",
+    "ProximalGradientDescentOptimizer", "SyncReplicasOptimizer", "cosine_decay",
+    "cosine_decay_restarts", "inverse_time_decay", "linear_cosine_decay", "natural_exp_decay",
+    "noisy_linear_cosine_decay", "MonitoredTrainingSession", "MonitoredSession", "Supervisor",
+    "ExponentialMovingAverage", "Coordinator", "QueueRunner", "start_queue_runners",
+    "shuffle_batch", "batch", "string_input_producer", "Checkpoint", "CheckpointManager",
+}
+
+
+def __getattr__(name):
+    if name in _NOT_BUILT:
+        raise AttributeError(f"tf.train.{name} is not built in dualgraph's graph front-end; it "
+                             f"has {', '.join(__all__)}")
+    raise AttributeError(f"module 'graph.train' has no attribute {name!r}")

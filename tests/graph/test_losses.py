@@ -199,6 +199,11 @@ def test_errors_name_the_problem_and_the_line():
         assert tf.losses.get_losses() == []  # nothing half-built was collected
 
 
+def test_losses_not_built_here_say_so():
+    with pytest.raises(AttributeError, match="tf.losses.cosine_distance is not built"):
+        tf.losses.cosine_distance([1.0], [1.0], axis=0)
+
+
 @pytest.mark.tensorflow
 def test_same_values_as_tensorflow_1():
     tensorflow = pytest.importorskip("tensorflow")
@@ -208,7 +213,7 @@ def test_same_values_as_tensorflow_1():
     for module, out in ((tf, ours), (v1, theirs)):
         graph = module.Graph()
         with graph.as_default():
-            logits = module.constant(LOGITS)
+            logits = module.constant(LOGITS.astype(np.float32))  # one dtype for the total
             losses = [
                 module.losses.softmax_cross_entropy(ONEHOT, logits, weights=weights,
                                                     label_smoothing=0.1),

@@ -215,6 +215,39 @@ def test_rmsprop_and_adagrad_slots_have_tensorflow_names_and_initial_values():
             tf.train.RMSPropOptimizer(0.1, decay=1.5)
 
 
+def test_tensorflow_1_training_names_not_built_here_say_so():
+    with pytest.raises(AttributeError, match="tf.train.FtrlOptimizer is not built"):
+        tf.train.FtrlOptimizer(0.1)
+    assert not hasattr(tf.train, "cosine_decay") and not hasattr(tf.train, "no_such_name")
+
+
+@pytest.mark.tensorflow
+def test_rmsprop_and_adagrad_with_a_decaying_rate_match_tensorflow_1():
+    tensorflow = pytest.importorskip("tensorflow")
+    v1 = tensorflow.compat.v1
+    results = []
+    for module in (tf, v1):
+        graph = module.Graph()
+        with graph.as_default():
+            variables = [module.Variable(start.astype(np.float32)) for start in STARTS]
+            loss = sum(module.reduce_sum(a.astype(np.float32) * (w - c.astype(np.float32)) ** 2)
+                       for w, a, c in zip(variables, SCALES, TARGETS)) * 0.5
+            step = module.train.get_or_create_global_step()
+            rate = module.train.exponential_decay(0.05, step, 3, 0.7, staircase=True)
+            train_ops = [
+                module.train.RMSPropOptimizer(rate, momentum=0.5, centered=True).minimize(
+                    loss, var_list=variables[:1]),
+                module.train.AdagradOptimizer(rate).minimize(loss, global_step=step,
+                                                             var_list=variables[1:])]
+            with module.Session(graph=graph) as sess:
+                sess.run(module.global_variables_initializer())
+                for _ in range(10):
+                    sess.run(train_ops)
+                results.append(sess.run(variables))
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5)
+
+
 def test_momentum_slots_and_reuse_across_calls():
     with tf.Graph().as_default():
         variables, loss = _quadratic_problem(np.float64)
