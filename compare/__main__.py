@@ -86,6 +86,8 @@ DEMOS = {
                    "the digits MLP and CNN trained both ways from one seed, side by side"),
     "cost": (functools.partial(_report_demo, "cost"),
              "graph build time vs run time, eager's per-op overhead, and memory, in one run"),
+    "compiler": (functools.partial(_report_demo, "compiler"),
+                 "the graph compiler on the MLP's training step: passes, source, speed"),
     "ops": (_ops, "the op layer: the registry table and every kernel timed against NumPy"),
     "train": (_train, "train the eager MLP (or --model cnn) on the 8x8 digits"),
     "both-ways": (_both_ways, "the MLP (or --model cnn) trained both ways, as a text table"),

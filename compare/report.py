@@ -105,6 +105,7 @@ REPORT_DEMOS: dict[str, Callable[[bool], Section]] = {
     "debugging": _module_demo("compare.demo_debugging"),
     "same-model": _module_demo("compare.demo_same_model"),
     "cost": _module_demo("compare.demo_cost"),
+    "compiler": _module_demo("compare.demo_compiler"),
     "ops": ops_section,
 }
 

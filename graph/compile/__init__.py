@@ -31,9 +31,11 @@ from __future__ import annotations
 
 import time
 
+from framework.viz import VizEdge, VizNode, shape_text, site_text, to_digraph
 from graph.compile.codegen import generate
 from graph.compile.passes import PIPELINE
 from graph.compile.program import NotCompilable, Program, build_program
+from graph.ops import Const
 
 __all__ = ["PIPELINE", "Compiled", "NotCompilable", "compile_run"]
 
@@ -45,7 +47,7 @@ class Compiled:
     same fetches would)."""
 
     def __init__(self, session, fetches, structure, program: Program, source: str, function,
-                 report: list, seconds: float):
+                 report: list, seconds: float, stages: list):
         self.session = session
         self.fetches = fetches
         self.structure = structure
@@ -55,6 +57,27 @@ class Compiled:
         self.report = report  # (pass name, nodes before, nodes after, changes, seconds)
         self.seconds = seconds
         self.peak_bytes = getattr(program, "peak_bytes", None)
+        self.stages = stages  # (name, snapshot of the program after it), built first
+
+    def describe(self, stage=-1) -> tuple[list, list]:
+        """The neutral drawing description (framework.viz) of the program as it stood after a
+        stage: "built", a pass's name (its last run), or an index into `stages`."""
+        return describe_snapshot(self._stage(stage))
+
+    def draw(self, stage=-1, title=None):
+        """A graphviz Digraph of the program after `stage` (see `describe`): the same look
+        as the graph's own drawings; compare `draw("built")` with `draw()`."""
+        nodes, edges = self.describe(stage)
+        return to_digraph(nodes, edges, title=title)
+
+    def _stage(self, stage):
+        if isinstance(stage, int):
+            return self.stages[stage][1]
+        found = [snapshot for name, snapshot in self.stages if name == stage]
+        if not found:
+            raise KeyError(f"no stage {stage!r}; the stages: "
+                           f"{', '.join(name for name, _ in self.stages)}")
+        return found[-1]
 
     def source(self) -> str:
         """The generated Python of the step: one line per node, each naming its op and the
@@ -83,6 +106,7 @@ def compile_run(session, ops, flat_fetches, feeds, structure=None) -> Compiled:
     Raises NotCompilable where the plan cannot be compiled as it stands."""
     start = time.perf_counter()
     program = build_program(ops, flat_fetches, feeds)
+    stages = [("built", snapshot(program))]
     report = []
     # Cond and while bodies read the values before them by tensor from the run: a plan with
     # them keeps every value (only the code generation applies), until the passes learn to
@@ -94,6 +118,52 @@ def compile_run(session, ops, flat_fetches, feeds, structure=None) -> Compiled:
         program, changes = compiler_pass(program)
         report.append((name, before, len(program.nodes), changes,
                        time.perf_counter() - began))
+        stages.append((name, snapshot(program)))
     source, function = generate(program)
     return Compiled(session, flat_fetches, structure, program, source, function, report,
-                    time.perf_counter() - start)
+                    time.perf_counter() - start, stages)
+
+
+def snapshot(program: Program) -> tuple:
+    """What a drawing needs of the program now: its nodes with their inputs as they are (the
+    passes rewire nodes in place) and its fetched values."""
+    return tuple((node, tuple(node.inputs)) for node in program.nodes), tuple(program.fetches)
+
+
+def describe_snapshot(state) -> tuple[list, list]:
+    """VizNodes and VizEdges of a program snapshot: feeds as inputs, variables as parameters,
+    constants, ops by their registry names, clustered by the scope of the op they came from."""
+    nodes_and_inputs, fetches = state
+    ids = {node: f"n{number}" for number, (node, _) in enumerate(nodes_and_inputs)}
+    nodes, edges = [], []
+    for node, inputs in nodes_and_inputs:
+        if node.feed is not None:
+            kind, op_name = "input", "Placeholder"
+        elif node.kind.is_variable:
+            kind, op_name = "parameter", node.kind.name
+        elif isinstance(node.kind, Const):
+            kind, op_name = "constant", "Const"
+        else:
+            kind = "op"
+            op_name = node.primitive.name if node.is_primitive else node.kind.name
+        op = node.op
+        scope = tuple(op.scope.split("/")) if op is not None and op.scope else ()
+        if kind == "parameter" and "/".join(scope) == op.name:
+            scope = scope[:-1]  # a variable's own name scope holds only its initializer
+        leaf = op.name.rsplit("/", 1)[-1] if op is not None else "folded"
+        spec = node.specs[0] if node.specs else None
+        details = (shape_text(spec.shape, spec.dtype),) if kind != "op" and spec else ()
+        label = leaf if kind in ("input", "parameter") else op_name
+        nodes.append(VizNode(ids[node], op_name, kind, label, scope, details,
+                             site_text(op.site) if op is not None else None))
+        for value in inputs:
+            if value is not None and value[0] in ids:
+                producer, index = value
+                spec = producer.specs[index]
+                edges.append(VizEdge(ids[producer], ids[node], shape_text(spec.shape, spec.dtype),
+                                     shape=tuple(spec.shape), dtype=str(spec.dtype)))
+    for number, value in enumerate(fetches):
+        if value is not None and value[0] in ids:
+            nodes.append(VizNode(f"fetch{number}", None, "output", f"fetch {number}"))
+            edges.append(VizEdge(ids[value[0]], f"fetch{number}"))
+    return nodes, edges

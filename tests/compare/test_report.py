@@ -259,7 +259,7 @@ def test_the_full_run_goes_through_the_report_demos_in_order(monkeypatch, tmp_pa
     out = tmp_path / "report.html"
     assert cli.main(["--out", str(out)]) == 0
     assert ran == list(report.REPORT_DEMOS) == ["if-statement", "dynamic-loops", "debugging",
-                                                "same-model", "cost", "ops"]
+                                                "same-model", "cost", "compiler", "ops"]
     assert not out.exists() and "no report written" in capsys.readouterr().out
 
 
