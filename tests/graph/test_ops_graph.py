@@ -3,7 +3,8 @@
 Placeholders stand for the inputs (with the first dimension unknown where there is one, so the
 shape rules' None handling is exercised), a Session runs the graph: values must equal the
 kernels' results, and `gradients` must match float64 central differences and eager's
-gradients.
+gradients. Each runs twice: interpreted, and through the graph compiler, which must give the
+same bits.
 """
 
 from __future__ import annotations
@@ -54,10 +55,15 @@ def test_graph_values_equal_the_kernels(spec, shapes, unknown_batch):
         holders, outputs = _build(spec, inputs, unknown_batch)
         if holders is None:
             pytest.skip("needs a static size along the first axis")
+        feed = dict(zip(holders, inputs))
+        with tf.Session(compile=False) as sess:
+            results = sess.run(list(outputs), feed)
         with tf.Session() as sess:
-            results = sess.run(list(outputs), dict(zip(holders, inputs)))
-    for ours, kernel in zip(results, direct):
+            sess.compile(list(outputs), feed)
+            compiled = sess.run(list(outputs), feed)
+    for ours, from_compiled, kernel in zip(results, compiled, direct):
         np.testing.assert_array_equal(ours, kernel)
+        np.testing.assert_array_equal(from_compiled, kernel)
 
 
 @pytest.mark.parametrize("spec, shapes", GRAD_CASES)
@@ -81,8 +87,15 @@ def test_graph_gradients_match_finite_differences_and_eager(spec, shapes):
                 loss = term if loss is None else loss + term
         grads = tf.gradients(loss, [holders[i] for i in wrt])
         fetch = [g for g in grads if g is not None]
+        feed = dict(zip(holders, inputs))
+        with tf.Session(compile=False) as sess:
+            interpreted = sess.run(fetch, feed)
         with tf.Session() as sess:
-            values = iter(sess.run(fetch, dict(zip(holders, inputs))))
+            sess.compile(fetch, feed)
+            compiled = sess.run(fetch, feed)
+    for a, b in zip(compiled, interpreted):
+        np.testing.assert_array_equal(a, b)  # the compiler keeps every bit
+    values = iter(interpreted)
     ours = [next(values) if g is not None else None for g in grads]
 
     tensors = [eager.tensor(x, requires_grad=i in wrt) for i, x in enumerate(inputs)]
