@@ -3,8 +3,9 @@
 numba caches a compiled function next to its source file; a function built in a closure or with
 `exec` has no stable file, so it would be compiled again in every process. Here generated
 source is written once to a file named by a hash of its text, then imported: numba's
-`cache=True` works on it like on hand-written code. The elementwise kernels use this now; the
-graph compiler's whole-graph code generation uses it later.
+`cache=True` works on it like on hand-written code. The kernels layer's CPU templates
+(framework/kernels/cpu.py) use this now; the graph compiler's whole-graph code generation
+uses it later.
 """
 
 from __future__ import annotations

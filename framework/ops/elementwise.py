@@ -10,10 +10,11 @@ gradient rule. From the body come the CPU kernels:
   matrix (`(n, m) + (m,)`) or a column across it (`(n, m) / (n, 1)`);
 - a NumPy ufunc built by `numba.vectorize`, which handles any other broadcast and any strides.
 
-Generated kernels are written out and imported by `framework.codegen.load_module`, so numba's
-disk cache keeps them between runs. float32 exp, log, tanh and sigmoid use vectorizable
-versions written here (NumPy's are SIMD; the C library's, which numba calls, are not). The
-fuser (graph/compile) composes the same scalar bodies into one kernel per fused group.
+The loops come from the CPU backend's map templates (`framework.kernels.cpu`), which write
+them out so numba's disk cache keeps them between runs. exp, log, tanh and sigmoid call the
+kernels layer's vectorizable maths (`framework.kernels.maths`; NumPy's loops are SIMD, the C
+library's functions, which numba calls, are not). The fuser (graph/compile) composes the same
+scalar bodies into one kernel per fused group.
 
 dtypes follow PyTorch where NumPy differs: float functions (exp, log, sqrt, sigmoid, ...) and
 true division turn integer and bool inputs into the default float (float32) first, as
@@ -25,19 +26,18 @@ from __future__ import annotations
 import builtins
 import functools
 import math
-import sys
 from typing import ClassVar
 
 import numba
 import numpy as np
-from llvmlite import ir
 from numba import types
-from numba.extending import intrinsic, overload
+from numba.extending import overload
 
 from framework import dtypes
-from framework.codegen import load_module, source_fingerprint
 from framework.device import empty
 from framework.errors import ArgumentError, DTypeError, IntegerDivisionByZeroError
+from framework.kernels import cpu, maths
+from framework.kernels.maths import as_type_of
 from framework.ops.dispatch import as_operand, bind, promote
 from framework.ops.registry import Op, Spec, register, require_dtype, require_same_dtype
 from framework.shapes import broadcast_shapes
@@ -50,393 +50,20 @@ __all__ = [
     "where", "clip", "cast",
 ]
 
-# Below this many elements, thread start-up costs more than it saves. Ops whose body is costly
-# per element (a transcendental function) set a lower `parallel_min_size`.
-PARALLEL_MIN_SIZE = 1 << 16
-# Flags for every generated kernel. 'contract' lets LLVM fuse a * b + c into one FMA (faster,
-# one rounding instead of two). Nothing that changes NaN, infinity or signed-zero semantics.
-FASTMATH = frozenset({"contract"})
-
 _NUMBA_TYPE = {dtypes.bool_: "boolean", dtypes.int32: "int32", dtypes.int64: "int64",
                dtypes.float32: "float32", dtypes.float64: "float64"}
-
-# ---------------------------------------------------------------------------------------------
-# Helpers for scalar bodies.
-#
-# numba calls the C library's expf on each element, one at a time, and LLVM cannot vectorize
-# such calls without Intel's SVML. That leaves float32 exp, log, tanh and sigmoid several times
-# slower than NumPy's own SIMD loops. The float32 versions below use only arithmetic,
-# comparisons and exponent-bit moves, so the loop around them compiles to SIMD instructions.
-# float64 keeps the C library.
-
-
-def as_type_of(value, like):
-    """`value` converted to the type of `like`; in numba, e.g. a float32 zero for a float32 x.
-
-    A bare literal would type as int64 or float64 and widen float32 arithmetic.
-
-    >>> as_type_of(0, np.float32(2.5))
-    np.float32(0.0)
-    """
-    return type(like)(value)
-
-
-@overload(as_type_of, inline="always")
-def _as_type_of_typed(value, like):
-    target = like
-
-    def impl(value, like):
-        return target(value)
-
-    return impl
-
-
-@intrinsic
-def _times_power_of_two(typingctx, mantissa, exponent):
-    """mantissa * 2**exponent for float32 values, `exponent` integral in [-252, 254].
-
-    Builds the powers of two from exponent bits (in two halves, so subnormal results round
-    once, correctly), which vectorizes where a call to ldexpf would not. A NaN exponent
-    counts as 0, so a NaN mantissa stays NaN and the integer conversion stays defined.
-    """
-    if mantissa != types.float32 or exponent != types.float32:
-        return None
-
-    def codegen(context, builder, signature, args):
-        value, power = args
-        f32, i32 = ir.FloatType(), ir.IntType(32)
-        is_number = builder.fcmp_ordered("ord", power, power)
-        power = builder.select(is_number, power, ir.Constant(f32, 0.0))
-        whole = builder.fptosi(power, i32)
-        half = builder.ashr(whole, ir.Constant(i32, 1))
-        rest = builder.sub(whole, half)
-
-        def two_to(n):
-            biased = builder.add(n, ir.Constant(i32, 127))
-            return builder.bitcast(builder.shl(biased, ir.Constant(i32, 23)), f32)
-
-        return builder.fmul(builder.fmul(value, two_to(half)), two_to(rest))
-
-    return types.float32(types.float32, types.float32), codegen
-
-
-@intrinsic
-def _split_exponent(typingctx, value):
-    """(m, e) with value = m * 2**e, m in [1, 2), for a positive normal float32 `value`.
-
-    Reads the exponent and mantissa bits directly, which vectorizes where frexpf would not.
-    """
-    if value != types.float32:
-        return None
-    signature = types.UniTuple(types.float32, 2)(types.float32)
-
-    def codegen(context, builder, signature, args):
-        f32, i32 = ir.FloatType(), ir.IntType(32)
-        bits = builder.bitcast(args[0], i32)
-        biased = builder.and_(builder.lshr(bits, ir.Constant(i32, 23)), ir.Constant(i32, 0xFF))
-        exponent = builder.sitofp(builder.sub(biased, ir.Constant(i32, 127)), f32)
-        mantissa_bits = builder.and_(bits, ir.Constant(i32, 0x7FFFFF))
-        one_exponent = ir.Constant(i32, 0x3F800000)  # the bits of 1.0
-        mantissa = builder.bitcast(builder.or_(mantissa_bits, one_exponent), f32)
-        return context.make_tuple(builder, signature.return_type, [mantissa, exponent])
-
-    return signature, codegen
-
-
-_F32 = np.float32
-_EXP_HIGH, _EXP_LOW = _F32(89.0), _F32(-104.0)  # e**89 overflows float32; e**-104 rounds to 0
-_LOG2_E = _F32(1.4426950408889634)
-_ROUND_MAGIC = _F32(1.5 * 2**23)  # adding it rounds a float32 of magnitude < 2**22 to an int
-_LN2_HIGH = _F32(0.693145751953125)  # ln 2 split in two: n * _LN2_HIGH is exact for |n| < 512
-_LN2_LOW = _F32(1.4286067653302226e-06)
-# Taylor coefficients 1/k! of e**r on |r| <= ln(2)/2: the truncation error (< 1e-8) is below
-# float32 rounding, so the result is within one unit in the last place.
-_EXP_TAYLOR = tuple(_F32(1.0 / math.factorial(k)) for k in range(8))
-_E2, _E3, _E4, _E5, _E6, _E7 = _EXP_TAYLOR[2:]
-_ONE, _TWO = _F32(1.0), _F32(2.0)
-
-
-@numba.njit(inline="always", cache=True, error_model="numpy")
-def exp_float32(x):
-    """e**x for float32 x, within 1 ulp, vectorizable: e**x = 2**n * e**r, |r| <= ln(2)/2.
-
-    >>> float(exp_float32(np.float32(1.0)))
-    2.7182817459106445
-    """
-    clamped = _EXP_HIGH if x > _EXP_HIGH else x  # NaN passes both clamps unchanged
-    clamped = _EXP_LOW if clamped < _EXP_LOW else clamped
-    n = (clamped * _LOG2_E + _ROUND_MAGIC) - _ROUND_MAGIC
-    r = (clamped - n * _LN2_HIGH) - n * _LN2_LOW
-    p = _E7 * r + _E6
-    p = p * r + _E5
-    p = p * r + _E4
-    p = p * r + _E3
-    p = p * r + _E2
-    p = p * r + _ONE
-    p = p * r + _ONE
-    return _times_power_of_two(p, n)
-
-
-# tanh on |x| < 0.625 as x + x**3 * P(x**2): least-squares fit (weighted for relative error)
-# of (tanh(x) - x) / x**3 at Chebyshev nodes, within 0.8 ulp in float32. Beyond 0.625,
-# 1 - 2 / (e**2|x| + 1) loses no accuracy to cancellation.
-_TANH_SMALL = _F32(0.625)
-_T0, _T1, _T2, _T3, _T4 = (_F32(-0.3333328068256378), _F32(0.1333143264055252),
-                           _F32(-0.05373919755220413), _F32(0.020637977868318558),
-                           _F32(-0.005704157054424286))
-
-
-@numba.njit(inline="always", cache=True, error_model="numpy")
-def tanh_float32(x):
-    """tanh for float32 x, within 3 ulp, vectorizable (both branches computed, one kept).
-
-    >>> float(tanh_float32(np.float32(0.5)))
-    0.46211716532707214
-    """
-    u = x * x
-    small = x + x * u * ((((_T4 * u + _T3) * u + _T2) * u + _T1) * u + _T0)
-    magnitude = builtins.abs(x)  # this module's `abs` is the neutral function
-    large = _ONE - _TWO / (exp_float32(magnitude + magnitude) + _ONE)
-    return small if magnitude < _TANH_SMALL else math.copysign(large, x)
-
-
-_SQRT_2 = _F32(math.sqrt(2.0))
-_HALF = _F32(0.5)
-_SMALLEST_NORMAL = _F32(np.finfo(np.float32).tiny)
-_SUBNORMAL_SCALE, _SUBNORMAL_SHIFT = _F32(2.0**23), _F32(23.0)
-# log(1 + f) = 2 atanh(s) = 2 (s + s**3/3 + s**5/5 + ...) with s = f / (2 + f), |s| <= 0.172
-# for m = 1 + f in [sqrt(2)/2, sqrt(2)]: the terms after s**9/9 are below float32 rounding.
-_L3, _L5, _L7, _L9 = _F32(1 / 3), _F32(1 / 5), _F32(1 / 7), _F32(1 / 9)
-_INF, _NEG_INF, _NAN, _ZERO = _F32(np.inf), _F32(-np.inf), _F32(np.nan), _F32(0.0)
-
-
-@numba.njit(inline="always", cache=True, error_model="numpy")
-def log_float32(x):
-    """Natural log for float32 x, within 2 ulp, vectorizable: log x = e log 2 + log m.
-
-    >>> float(log_float32(np.float32(2.0)))
-    0.6931471824645996
-    """
-    tiny = x < _SMALLEST_NORMAL  # subnormals: scale into the normal range first
-    m, e = _split_exponent(x * _SUBNORMAL_SCALE if tiny else x)
-    e = e - _SUBNORMAL_SHIFT if tiny else e
-    high = m > _SQRT_2
-    m = m * _HALF if high else m
-    e = e + _ONE if high else e
-    f = m - _ONE
-    s = f / (_TWO + f)
-    z = s * s
-    series = z * (_L3 + z * (_L5 + z * (_L7 + z * _L9)))
-    result = e * _LN2_HIGH + ((_TWO * s + _TWO * s * series) + e * _LN2_LOW)
-    if not x > _ZERO:
-        result = _NEG_INF if x == _ZERO else _NAN  # NaN for negative numbers and NaN
-    return x if x == _INF else result
-
-
-def vector_log(x):
-    """Natural log; in numba the float32 version vectorizes (`log_float32`), float64 calls
-    libm. From Python it is `math.log`.
-
-    >>> vector_log(1.0)
-    0.0
-    """
-    return math.log(x)
-
-
-@overload(vector_log, inline="always")
-def _vector_log_typed(x):
-    if x == types.float32:
-        return lambda x: log_float32(x)
-    return lambda x: math.log(x)
-
-
-def vector_exp(x):
-    """e**x; in numba the float32 version vectorizes (`exp_float32`), float64 calls libm.
-    From Python it is `math.exp`.
-
-    >>> vector_exp(0.0)
-    1.0
-    """
-    return math.exp(x)
-
-
-@overload(vector_exp, inline="always")
-def _vector_exp_typed(x):
-    if x == types.float32:
-        return lambda x: exp_float32(x)
-    return lambda x: math.exp(x)
-
-
-def vector_tanh(x):
-    """tanh; in numba the float32 version vectorizes (`tanh_float32`), float64 calls libm.
-    From Python it is `math.tanh`.
-
-    >>> vector_tanh(0.0)
-    0.0
-    """
-    return math.tanh(x)
-
-
-@overload(vector_tanh, inline="always")
-def _vector_tanh_typed(x):
-    if x == types.float32:
-        return lambda x: tanh_float32(x)
-    return lambda x: math.tanh(x)
 
 
 def scalar_body(function):
     """Compile a scalar body so kernels (and later the fuser) can inline it.
 
-    IEEE semantics (error_model='numpy'): x / 0 is inf or NaN, not a Python exception.
+    IEEE semantics (error_model='numpy'): x / 0 is inf or NaN, not a Python exception. Not
+    cached on disk: only the generated kernels, which inline it, are (see framework.kernels).
 
     >>> div_body(1.0, 0.0)
     inf
     """
-    return numba.njit(inline="always", cache=True, error_model="numpy")(function)
-
-
-# ---------------------------------------------------------------------------------------------
-# Kernel generation.
-
-_KERNEL_TEMPLATE = """\
-# Generated by framework.ops.elementwise: {name} on operands laid out as {layout!r}
-# ({legend}).
-# Fingerprint of the body's module and of the generator: {fingerprint}.
-import numba
-from numba import prange
-
-from {module} import {body} as body
-
-
-@numba.njit(cache=True, error_model="numpy", fastmath={fastmath})
-def serial({args}):
-{serial_loop}
-
-
-@numba.njit(parallel=True, cache=True, error_model="numpy", fastmath={fastmath})
-def parallel({args}):
-{parallel_loop}
-"""
-
-_FLAT_LOOP = """\
-{prologue}    for i in {range}(out.shape[0]):
-        out[i] = body({operands})"""
-
-_ROWS_LOOP = """\
-{prologue}    for r in {range}(out.shape[0]):
-{row_prologue}        for c in range(out.shape[1]):
-            out[r, c] = body({operands})"""
-
-# How each operand is read, by its layout code: f full (flat or a whole matrix), s one value,
-# r a row repeated down the matrix, c a column repeated across it. Values that do not change
-# along the inner loop are read before it: the compiler cannot hoist them itself, since the
-# output might alias them.
-_FLAT_INDEX = {"f": "x{k}[i]", "s": "s{k}"}
-_ROWS_INDEX = {"f": "x{k}[r, c]", "r": "x{k}[c]", "c": "v{k}", "s": "s{k}"}
-_LEGEND = "f: full, s: one value, r: repeated row, c: repeated column"
-
-
-@functools.cache
-def _module_fingerprint(module_name: str) -> str:
-    # Generated files are cached by numba against their own text only, so the text must change
-    # whenever the body, a helper it inlines, or this generator changes.
-    return source_fingerprint(sys.modules[module_name], sys.modules[__name__])
-
-
-@functools.cache
-def kernel_module(body, layout: str, params: int = 0, name: str = ""):
-    """The generated module with `serial` and `parallel` loops of `body` over `layout`.
-
-    Every operand is an array (one-value operands have one element: numba reads the type of an
-    array much faster than that of a NumPy scalar). `layout` has one code per operand (see
-    `_LEGEND`); with `params`, one more array holds the body's trailing scalar arguments (an
-    op's attributes, such as clip's bounds).
-
-    >>> import numpy as np
-    >>> module = kernel_module(add_body, "fs")
-    >>> out = np.empty(3, np.float32)
-    >>> module.serial(np.ones(3, np.float32), np.full(1, 2, np.float32), out); out
-    array([3., 3., 3.], dtype=float32)
-    """
-    rows = any(code in "rc" for code in layout)
-    index = _ROWS_INDEX if rows else _FLAT_INDEX
-    arguments = [f"x{k}" for k in range(len(layout))] + ["out"] + (["params"] if params else [])
-    prologue = "".join(f"    s{k} = x{k}[0]\n" for k, code in enumerate(layout) if code == "s")
-    prologue += "".join(f"    p{k} = params[{k}]\n" for k in range(params))
-    row_prologue = "".join(f"        v{k} = x{k}[r]\n" for k, code in enumerate(layout)
-                           if code == "c")
-    operands = ", ".join([index[code].format(k=k) for k, code in enumerate(layout)]
-                         + [f"p{k}" for k in range(params)])
-    loop = _ROWS_LOOP if rows else _FLAT_LOOP
-    python_body = getattr(body, "py_func", body)
-    name = name or python_body.__name__
-    source = _KERNEL_TEMPLATE.format(
-        name=name, layout=layout, legend=_LEGEND,
-        fingerprint=_module_fingerprint(python_body.__module__),
-        module=python_body.__module__, body=python_body.__name__,
-        fastmath=repr(set(sorted(FASTMATH))), args=", ".join(arguments),
-        serial_loop=loop.format(range="range", operands=operands, prologue=prologue,
-                                row_prologue=row_prologue),
-        parallel_loop=loop.format(range="prange", operands=operands, prologue=prologue,
-                                  row_prologue=row_prologue),
-    )
-    return load_module(source, f"elementwise_{name}_{layout}")
-
-
-@functools.lru_cache(maxsize=4096)
-def kernel_plan(shapes: tuple) -> tuple:
-    """How to run operands of these (different) shapes, if contiguous:
-    (output shape, layout or None for the ufunc, outer, inner); outer = 0 for a flat loop.
-
-    An operand with as many elements as the output is the output's shape up to leading ones
-    (broadcasting only stretches ones), so its flat order is the output's.
-
-    >>> kernel_plan(((4, 3), ())), kernel_plan(((4, 3), (3,))), kernel_plan(((4, 1), (1, 3)))
-    (((4, 3), 'fs', 0, 0), ((4, 3), 'fr', 4, 3), ((4, 3), 'cr', 4, 3))
-    """
-    shape = broadcast_shapes(*shapes)
-    size = math.prod(shape)
-    sizes = [math.prod(s) for s in shapes]
-    if all(n in (size, 1) for n in sizes):
-        return shape, "".join("f" if n == size else "s" for n in sizes), 0, 0
-    split = rows_layout(shape, shapes)
-    if split is None:
-        return shape, None, 0, 0
-    axis, layout = split
-    outer = math.prod(shape[:axis])
-    return shape, layout, outer, size // max(outer, 1)
-
-
-@functools.lru_cache(maxsize=1024)
-def rows_layout(shape: tuple, shapes: tuple) -> tuple[int, str] | None:
-    """Split `shape` into (outer, inner) axes so each operand is full, a repeated row, a
-    repeated column or one value; returns (split axis, layout) or None.
-
-    >>> rows_layout((8, 5), ((8, 5), (5,))), rows_layout((8, 5), ((8, 5), (8, 1)))
-    ((1, 'fr'), (1, 'fc'))
-    """
-    ndim = len(shape)
-    padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
-    for split in range(1, ndim):
-        outer, inner = shape[:split], shape[split:]
-        layout = ""
-        for dims in padded:
-            full_outer, full_inner = dims[:split] == outer, dims[split:] == inner
-            ones_outer = all(d == 1 for d in dims[:split])
-            ones_inner = all(d == 1 for d in dims[split:])
-            if full_outer and full_inner:
-                layout += "f"
-            elif ones_outer and full_inner:
-                layout += "r"
-            elif full_outer and ones_inner:
-                layout += "c"
-            elif ones_outer and ones_inner:
-                layout += "s"
-            else:
-                break
-        else:
-            return split, layout
-    return None
+    return numba.njit(inline="always", error_model="numpy")(function)
 
 
 def broadcast_quickly(shapes: list, op: str) -> tuple:
@@ -474,7 +101,8 @@ class Elementwise(Op):
     output_dtype: ClassVar[np.dtype | None] = None  # None: the dtype of input `dtype_source`
     dtype_source: ClassVar[int] = 0
     params: ClassVar[int] = 0  # how many attribute values the body takes after the inputs
-    parallel_min_size: ClassVar[int] = PARALLEL_MIN_SIZE
+    # Costly bodies (a transcendental function) set a lower threshold.
+    parallel_min_size: ClassVar[int] = cpu.MAP_PARALLEL_MIN_SIZE
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -558,7 +186,7 @@ class Elementwise(Op):
         layout = self._flat_layout
         for a in arrays:
             if a.shape != shape:
-                shape, layout, outer, inner = kernel_plan(tuple(a.shape for a in arrays))
+                shape, layout, outer, inner = cpu.map_plan(tuple(a.shape for a in arrays))
                 break
         for a in arrays:
             if not a.flags.c_contiguous:
@@ -602,7 +230,7 @@ class Elementwise(Op):
         """The generated module (`serial`, `parallel`) of this op for an operand layout."""
         found = cls._kernel_modules.get(layout)
         if found is None:
-            found = kernel_module(cls.scalar, layout, cls.params, cls.name)
+            found = cpu.map_kernels(cls.scalar, layout, cls.params, cls.name)
             cls._kernel_modules[layout] = found
         return found
 
@@ -619,8 +247,7 @@ class Elementwise(Op):
     def ufunc(cls):
         """The vectorized kernel: a real NumPy ufunc, compiled once per class."""
         if cls._ufunc is None:
-            built = numba.vectorize(cls.signatures(), cache=True, fastmath=set(FASTMATH))
-            cls._ufunc = built(cls.scalar.py_func).ufunc
+            cls._ufunc = cpu.map_ufunc(cls.scalar, tuple(cls.signatures()), cls.name)
         return cls._ufunc
 
 
@@ -650,7 +277,7 @@ class FloatUnary(Elementwise):
 
 @scalar_body
 def exp_body(x):
-    return vector_exp(x)
+    return maths.exp(x)
 
 
 @register
@@ -675,7 +302,7 @@ def exp(x):
 
 @scalar_body
 def log_body(x):
-    return vector_log(x)
+    return maths.log(x)
 
 
 @register
@@ -772,7 +399,7 @@ def rsqrt(x):
 
 @scalar_body
 def tanh_body(x):
-    return vector_tanh(x)
+    return maths.tanh(x)
 
 
 @register
@@ -798,7 +425,7 @@ def tanh(x):
 @scalar_body
 def sigmoid_body(x):
     # e**-|x| never overflows; for x < 0, e**x / (1 + e**x) keeps tiny results exact.
-    z = vector_exp(-builtins.abs(x))
+    z = maths.exp(-builtins.abs(x))
     s = as_type_of(1, x) / (as_type_of(1, x) + z)
     return s if x >= as_type_of(0, x) else z * s
 
@@ -1590,8 +1217,9 @@ class Cast(Op):
         out = empty(x.shape, self.dtype)
         if out.size:
             if x.flags.c_contiguous:
-                module = kernel_module(identity_body, "f", 0, "cast")
-                kernel = module.parallel if out.size >= PARALLEL_MIN_SIZE else module.serial
+                module = cpu.map_kernels(identity_body, "f", 0, "cast")
+                kernel = (module.parallel if out.size >= cpu.MAP_PARALLEL_MIN_SIZE
+                          else module.serial)
                 kernel(x.ravel(), out.reshape(-1))
             else:
                 _cast_strided(x, out.reshape(-1))

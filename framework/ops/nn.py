@@ -6,18 +6,19 @@ as one row of n values:
 
 - when the axis is last (inner == 1), a row is contiguous and one call of a row body handles
   it while it sits in cache: its max, the sum of exponentials, then the result;
-- otherwise a block body handles up to `BLOCK_WIDTH` neighbouring rows at once, walking the
+- otherwise a block body handles up to `cpu.BLOCK_WIDTH` neighbouring rows at once, walking the
   axis with unit-stride inner loops instead of striding across memory.
 
 Rows are independent, so the loop over them runs in parallel (`prange`) for large inputs and
 serially for small ones, where starting threads would cost more than it saves. The loops that
-drive the bodies are generated from one template (see `_drivers`) so every body gets both forms
-without hand-copied loops.
+drive the bodies come from the CPU backend's along-axis template
+(`framework.kernels.cpu.run_along_axis`), so every body gets both forms without hand-copied
+loops.
 
 Every value is computed relative to its row's maximum, so large logits never overflow; sums of
-exponentials end in float64. A row made only of -inf gives NaN, as in PyTorch. float32 rows use
-a vectorizable exp written here (`exp_kernel`), which is what lets one fused pass beat NumPy's
-several SIMD passes.
+exponentials end in float64. A row made only of -inf gives NaN, as in PyTorch. The exp is the
+kernels layer's vectorizable one (`framework.kernels.maths.exp`), which is what lets one fused
+pass beat NumPy's several SIMD passes.
 
 Losses take `reduction` = "mean" | "sum" | "none", as in PyTorch.
 """
@@ -26,17 +27,14 @@ from __future__ import annotations
 
 import functools
 import math
-import sys
 
 import numba
 import numpy as np
-from numba import types
-from numba.extending import intrinsic, overload
 
 from framework import dtypes
-from framework.codegen import load_module, source_fingerprint
 from framework.device import empty
 from framework.errors import DTypeError, DualgraphError, ShapeError
+from framework.kernels import cpu, maths
 from framework.ops.dispatch import as_operand, bind, promote
 from framework.ops.linalg import gemm, matmul_kernel
 from framework.ops.movement import check_index_values, contiguous
@@ -46,87 +44,18 @@ from framework.shapes import broadcast_shapes, normalize_axis
 
 __all__ = ["softmax", "log_softmax", "cross_entropy", "mse", "embedding", "linear"]
 
-# Below this many input elements, thread start-up costs more than the parallel loop saves
-# (measured on 2 cores: a 64-thousand-element softmax takes ~90 us serially).
-PARALLEL_MIN_SIZE = 1 << 16
-# Rows handled together when the reduced axis is not last (a few cache lines of each row).
-BLOCK_WIDTH = 128
-
 REDUCTIONS = ("mean", "sum", "none")
 
 # NumPy's error model: an empty row's 1 / 0 gives inf (unused) instead of raising, and no
-# division needs a zero check.
-_kernel = numba.njit(cache=True, error_model="numpy")
-# Sums may be reassociated so LLVM vectorizes them. Only sums: reassociating the exp below
-# would undo its two-part range reduction, so it is compiled apart (not inlined by numba).
-_sum_kernel = numba.njit(cache=True, error_model="numpy", fastmath={"reassoc"})
+# division needs a zero check. Not cached on disk: the generated drivers that call these bodies
+# are (see framework.kernels.cpu).
+_kernel = numba.njit(error_model="numpy")
+# Sums may be reassociated so LLVM vectorizes them. Only sums: the exp they call is compiled
+# apart, with its own flags (see framework.kernels.maths).
+_sum_kernel = numba.njit(error_model="numpy", fastmath={"reassoc"})
 # Row sums add float32 terms in blocks this long (one vector register per 8 terms) and the
 # blocks in float64, so a long row loses no more than a short one.
 SUM_BLOCK = 64
-
-
-# ---------------------------------------------------------------------------------------------
-# A vectorizable exp. libm's expf is a call LLVM cannot vectorize, which would leave NumPy's
-# SIMD exp ahead of a fused kernel. For float32 this is exp(w) = 2**k * exp(r) with
-# k = round(w / ln 2), r = w - k ln 2 taken in two parts (exact product, then the small
-# correction), exp(r) by its degree-7 Taylor polynomial (|r| <= ln 2 / 2: truncation error
-# below 1e-8), and 2**k built from its bits. Measured within 1 ulp of the true value for
-# every input, subnormal results included (2**k is applied in two halves so they round once).
-# float64 keeps libm's exp.
-
-
-@intrinsic
-def _float32_from_bits(typingctx, bits):
-    """Reinterpret the low 32 bits of an integer as a float32 (no conversion)."""
-    if not isinstance(bits, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, args):
-        value = args[0]
-        if bits.bitwidth > 32:
-            value = builder.trunc(value, context.get_value_type(types.int32))
-        return builder.bitcast(value, context.get_value_type(types.float32))
-
-    return types.float32(bits), codegen
-
-
-_F32 = np.float32
-_LOG2_E = _F32(1.4426950408889634)
-_LN2_HIGH = _F32(0.693359375)  # 9 significant bits: k * _LN2_HIGH is exact for |k| < 2**15
-_LN2_LOW = _F32(-2.12194440e-4)  # ln 2 - _LN2_HIGH
-_EXP_UNDERFLOW = _F32(-103.97)  # below this, exp rounds to 0 in float32
-
-
-def _exp_float32(v):
-    w = min(max(v, _F32(-104.0)), _F32(89.0))  # keeps 2**k's exponent bits in range
-    k = np.floor(w * _LOG2_E + _F32(0.5))
-    r = (w - k * _LN2_HIGH) - k * _LN2_LOW
-    p = _F32(1 / 5040)
-    for coefficient in (_F32(1 / 720), _F32(1 / 120), _F32(1 / 24), _F32(1 / 6), _F32(0.5),
-                        _F32(1.0), _F32(1.0)):
-        p = p * r + coefficient
-    low = np.int32(k) >> 1
-    high = np.int32(k) - low
-    result = p * _float32_from_bits((low + 127) << 23) * _float32_from_bits((high + 127) << 23)
-    result = _F32(0.0) if v < _EXP_UNDERFLOW else result
-    return v if v != v else result  # NaN in, NaN out
-
-
-def exp_kernel(v):
-    """exp for use inside kernels: vectorizable for float32 (see above), libm for float64.
-
-    >>> exp_in_a_kernel = numba.njit(lambda v: exp_kernel(v))
-    >>> bool(exp_in_a_kernel(np.float32(1.0)) == np.float32(np.e))
-    True
-    """
-    return math.exp(v)
-
-
-@overload(exp_kernel, jit_options={"error_model": "numpy"})
-def _exp_kernel_for(v):
-    if v == types.float32:
-        return _exp_float32
-    return lambda v: math.exp(v)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -146,7 +75,7 @@ def _row_max(row):
 @_kernel
 def _exp_shifted_into(row, top, dest):
     for c in range(row.size):
-        dest[c] = exp_kernel(row[c] - top)
+        dest[c] = maths.exp(row[c] - top)
 
 
 @_sum_kernel
@@ -167,7 +96,7 @@ def _row_sum_exp(row, top):
     for start in range(0, row.size, SUM_BLOCK):
         block = row.dtype.type(0)
         for c in range(start, min(start + SUM_BLOCK, row.size)):
-            block += exp_kernel(row[c] - top)
+            block += maths.exp(row[c] - top)
         total += block
     return total
 
@@ -189,7 +118,7 @@ def _columns_sum_exp(columns, top):
     total = np.zeros(width, np.float64)
     for c in range(n):
         for j in range(width):
-            total[j] += exp_kernel(columns[c, j] - top[j])
+            total[j] += maths.exp(columns[c, j] - top[j])
     return total
 
 
@@ -216,7 +145,7 @@ def _softmax_block(x, out, o, start, stop):
     total = np.zeros(width, np.float64)
     for c in range(n):
         for j in range(width):
-            e = exp_kernel(columns[c, j] - top[j])
+            e = maths.exp(columns[c, j] - top[j])
             dest[c, j] = e
             total[j] += e
     scale = 1.0 / total
@@ -322,86 +251,6 @@ def _embedding_row(weight, indices, out, r):
         dest[c] = source[c]
 
 
-# ---------------------------------------------------------------------------------------------
-# Drivers: the loops over rows, generated once per body in a serial and a parallel form.
-
-_DRIVER_TEMPLATE = """\
-# Generated by framework.ops.nn (source fingerprint {fingerprint}).
-import numba
-from numba import prange
-
-from framework.ops.nn import {row} as row_body{block_import}
-
-
-@numba.njit({flags})
-def rows(count, {args}):
-    for r in {loop}(count):
-        row_body({args}, r)
-"""
-
-_BLOCKS_TEMPLATE = """
-
-@numba.njit({flags})
-def blocks(outer, inner, {args}):
-    chunks = (inner + {width} - 1) // {width}
-    for task in {loop}(outer * chunks):
-        start = (task % chunks) * {width}
-        block_body({args}, task // chunks, start, min(start + {width}, inner))
-"""
-
-_driver_modules: dict = {}
-
-
-def _drivers(row_body, block_body, arity: int, parallel: bool):
-    """The generated module with `rows(count, *arrays)` (and `blocks(outer, inner, *arrays)`)."""
-    key = (row_body, block_body, parallel)
-    module = _driver_modules.get(key)
-    if module is None:
-        fields = dict(
-            # nn.py's own source: the drivers inline its bodies, so any edit must recompile them
-            fingerprint=source_fingerprint(sys.modules[__name__]),
-            row=row_body.py_func.__name__,
-            block_import="" if block_body is None else
-            f", {block_body.py_func.__name__} as block_body",
-            flags=("parallel=True, " if parallel else "") + 'cache=True, error_model="numpy"',
-            loop="prange" if parallel else "range",
-            args=", ".join(f"a{i}" for i in range(arity)),
-            width=BLOCK_WIDTH,
-        )
-        source = _DRIVER_TEMPLATE.format(**fields)
-        if block_body is not None:
-            source += _BLOCKS_TEMPLATE.format(**fields)
-        mode = "parallel" if parallel else "serial"
-        module = load_module(source, f"nn_{fields['row'].strip('_')}_{mode}")
-        _driver_modules[key] = module
-    return module
-
-
-def _run_along_axis(row_body, block_body, outer: int, inner: int, arrays, work: int) -> None:
-    """Run a body over every (outer, inner) row of `arrays`, made by `_along_axis_view`.
-
-    Each array has `outer` as its first dimension and, unless `inner` is 1, `inner` as its last.
-    """
-    if outer * inner == 0:
-        return
-    tasks = outer * (1 if inner == 1 else -(-inner // BLOCK_WIDTH))
-    parallel = work >= PARALLEL_MIN_SIZE and tasks > 1
-    drivers = _drivers(row_body, block_body, len(arrays), parallel)
-    if inner == 1:
-        drivers.rows(outer, *arrays)
-    else:
-        drivers.blocks(outer, inner, *arrays)
-
-
-def _along_axis_view(x: np.ndarray, outer: int, n: int, inner: int) -> np.ndarray:
-    """A C-ordered `x` as `_run_along_axis` takes it: (outer, n, inner), or (outer, n) rows
-    when inner is 1; n is None for per-row values: (outer, inner), or (outer,) rows."""
-    shape = (outer, inner) if n is None else (outer, n, inner)
-    if inner == 1:
-        shape = shape[:-1]
-    return x if x.shape == shape else x.reshape(shape)
-
-
 @functools.lru_cache(maxsize=1024)
 def _split_at(shape, axis: int) -> tuple[int, int, int]:
     """(elements before axis, length of axis, elements after axis), once per shape."""
@@ -427,9 +276,9 @@ class _AlongAxis(Op):
         axis = normalize_axis(self.axis, x.ndim, self.name)
         outer, n, inner = _split_at(x.shape or (1,), axis)  # a 0-d input is one row of one
         out = empty(x.shape, x.dtype)
-        _run_along_axis(type(self).row_body, type(self).block_body, outer, inner,
-                        (_along_axis_view(contiguous(x), outer, n, inner),
-                         _along_axis_view(out, outer, n, inner)), x.size)
+        cpu.run_along_axis(type(self).row_body, type(self).block_body, outer, inner,
+                            (cpu.along_axis_view(contiguous(x), outer, n, inner),
+                             cpu.along_axis_view(out, outer, n, inner)), x.size)
         return out
 
 
@@ -537,14 +386,14 @@ def _probability_loss_shape(op: str, logits, target) -> tuple:
 
 
 def _checked_labels(logits, labels) -> tuple:
-    """(outer, classes, inner, labels as `_along_axis_view` makes them) around the class axis
-    1, once every label is checked to be a valid class: the kernels index rows with them
+    """(outer, classes, inner, labels as `cpu.along_axis_view` makes them) around the class
+    axis 1, once every label is checked to be a valid class: the kernels index rows with them
     unchecked."""
     outer, classes, inner, valid = _class_axis_layout(logits.shape)
     labels = contiguous(labels)
     flat = labels if labels.ndim == 1 else labels.reshape(-1)
     check_index_values("cross_entropy", labels, flat, classes, valid, "class label")
-    return outer, classes, inner, _along_axis_view(labels, outer, None, inner)
+    return outer, classes, inner, cpu.along_axis_view(labels, outer, None, inner)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -567,9 +416,10 @@ class LabelCrossEntropy(Op):
     def cpu(self, logits, labels):
         outer, classes, inner, flat_labels = _checked_labels(logits, labels)
         out = empty(labels.shape, logits.dtype)
-        _run_along_axis(_label_loss_row, _label_loss_block, outer, inner,
-                        (_along_axis_view(contiguous(logits), outer, classes, inner),
-                         flat_labels, _along_axis_view(out, outer, None, inner)), logits.size)
+        cpu.run_along_axis(_label_loss_row, _label_loss_block, outer, inner,
+                            (cpu.along_axis_view(contiguous(logits), outer, classes, inner),
+                             flat_labels, cpu.along_axis_view(out, outer, None, inner)),
+                            logits.size)
         return out
 
     def vjp(self, g, inputs, out):
@@ -611,10 +461,10 @@ class LabelCrossEntropyGrad(Op):
     def cpu(self, logits, labels, g):
         outer, classes, inner, flat_labels = _checked_labels(logits, labels)
         out = empty(logits.shape, logits.dtype)
-        _run_along_axis(_label_grad_row, _label_grad_block, outer, inner,
-                        (_along_axis_view(contiguous(logits), outer, classes, inner),
-                         flat_labels, _along_axis_view(contiguous(g), outer, None, inner),
-                         _along_axis_view(out, outer, classes, inner)), logits.size)
+        cpu.run_along_axis(_label_grad_row, _label_grad_block, outer, inner,
+                            (cpu.along_axis_view(contiguous(logits), outer, classes, inner),
+                             flat_labels, cpu.along_axis_view(contiguous(g), outer, None, inner),
+                             cpu.along_axis_view(out, outer, classes, inner)), logits.size)
         return out
 
     def vjp(self, cotangent, inputs, out):
@@ -697,10 +547,10 @@ class ProbabilityCrossEntropy(Op):
     def cpu(self, logits, target):
         outer, classes, inner = _split_at(logits.shape, 1)
         out = empty(logits.shape[:1] + logits.shape[2:], logits.dtype)
-        _run_along_axis(_probability_loss_row, _probability_loss_block, outer, inner,
-                        (_along_axis_view(contiguous(logits), outer, classes, inner),
-                         _along_axis_view(contiguous(target), outer, classes, inner),
-                         _along_axis_view(out, outer, None, inner)), logits.size)
+        cpu.run_along_axis(_probability_loss_row, _probability_loss_block, outer, inner,
+                            (cpu.along_axis_view(contiguous(logits), outer, classes, inner),
+                             cpu.along_axis_view(contiguous(target), outer, classes, inner),
+                             cpu.along_axis_view(out, outer, None, inner)), logits.size)
         return out
 
     def vjp(self, g, inputs, out):
@@ -779,9 +629,8 @@ class Embedding(Op):
         check_index_values(self.name, indices, flat, rows, f"a weight of {rows} rows")
         out = empty(indices.shape + (dim,), weight.dtype)
         if out.size:
-            parallel = out.size >= PARALLEL_MIN_SIZE and flat.size > 1
-            _drivers(_embedding_row, None, 3, parallel).rows(
-                flat.size, weight, flat, out.reshape(flat.size, dim))
+            cpu.run_rows(_embedding_row, flat.size, (weight, flat, out.reshape(flat.size, dim)),
+                         out.size)
         return out
 
     def vjp(self, g, inputs, out):

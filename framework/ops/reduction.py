@@ -10,18 +10,16 @@ when reduced and kept axes interleave (axes (0, 2) of a 3-d input) does it fall 
 move the reduced axes last and copy into a (kept, reduced) matrix. Strided inputs are copied to
 C order first, so every kernel sees contiguous memory and LLVM can vectorize it.
 
-Kernels. A fold reduction is declared by three scalar bodies: `term(value, param)` (the value
-itself; exp(value - max) for logsumexp; (value - mean)**2 for var), `combine(acc, term)` (add,
-multiply, NaN-propagating maximum/minimum) and `finish(acc, param, count)` (keep, divide by the
-count, log + max). From them `FOLD_TEMPLATE` generates the row and column kernels, as the
-elementwise family does from its scalar bodies. Large inputs split the reduced axis into chunks,
-one per thread, when there are too few kept rows to share out; each chunk folds into its own
-partial result and `finish_partials` combines the chunks in order. Small tensors are mostly call
-overhead: for a one-fold reduction (sum, mean, prod, max, min) of a C-contiguous input, a plan
-cached per (op, shape, dtype) holds the block shape and the serial kernel with its arguments
-(`reduce_plain`, which leaves out the parameter array such folds never read), so `cpu` is an
-allocation, a reshape and one kernel call. argmax/argmin have their own
-template (`ARG_TEMPLATE`), since they carry an index beside the value.
+Kernels. A fold reduction is declared (`Fold`) by three scalar bodies: `term(value, param)` (the
+value itself; exp(value - max) for logsumexp; (value - mean)**2 for var), `combine(acc, term)`
+(add, multiply, NaN-propagating maximum/minimum) and `finish(acc, param, count)` (keep, divide by
+the count, log + max). The CPU backend's reduce template (`framework.kernels.cpu.run_fold`) makes
+the row and column kernels from them, as its map template does from the elementwise bodies, and
+splits large inputs over the cores. Small tensors are mostly call overhead: for a one-fold
+reduction (sum, mean, prod, max, min) of a C-contiguous input, a plan cached per (op, shape,
+dtype) holds the block shape and the serial kernel with its arguments, so `cpu` is an
+allocation, a reshape and one kernel call. argmax/argmin have their own template
+(`framework.kernels.cpu.run_arg`), since they carry an index beside the value.
 
 Numerics. Floating sums accumulate in float64 whatever the input (NumPy sums float32 pairwise in
 float32; ours is more accurate and, vectorized, faster). A column fold over float32 first combines
@@ -29,13 +27,13 @@ ROW_GROUP rows in float32 (twice the vector lanes), then adds each group into it
 accumulator. Only the accumulation loops carry `fastmath={'reassoc'}`, which lets LLVM split a
 sum into vector lanes: it never assumes the absence of NaN or inf, so a NaN still propagates
 through sum, prod and mean. max and min return NaN when the slice holds one (as NumPy does):
-along contiguous rows a vector scan written in LLVM IR (`_vector_scan`) keeps one
-compare-and-select per vector plus a NaN mask; elsewhere LLVM's NaN-propagating
+along contiguous rows a vector scan written in LLVM IR (`framework.kernels.intrinsics.scan_max`)
+keeps one compare-and-select per vector plus a NaN mask; elsewhere LLVM's NaN-propagating
 `llvm.maximum`/`llvm.minimum` combine the values. argmax/argmin use the same scan with an index
 per lane, and return the first NaN's index, or else the first occurrence of the extreme value,
 like NumPy. logsumexp subtracts the slice's maximum, so it never overflows; a slice of -inf gives
 -inf, one holding +inf gives +inf, and an empty one gives -inf (the log of an empty sum). Its exp
-is a vectorizable polynomial (`exp_nonpositive`): without SVML, numba would call libm once per
+is the kernels layer's vectorizable float64 exp: without SVML, numba would call libm once per
 element.
 
 dtypes follow NumPy, since the tests compare with NumPy: sum and prod of bool or ints give int64
@@ -54,38 +52,28 @@ import math
 from collections.abc import Callable
 from typing import ClassVar
 
-import llvmlite.ir as llvm_ir
 import numba
 import numpy as np
-from numba import types
-from numba.core import cgutils
-from numba.extending import intrinsic
 
 from framework import dtypes
-from framework.codegen import load_module, source_fingerprint
 from framework.device import empty
 from framework.errors import ShapeError
+from framework.kernels import cpu, maths
+from framework.kernels.folds import Fold, value_term
+from framework.kernels.intrinsics import (
+    maximum,
+    minimum,
+    scan_argmax,
+    scan_argmin,
+    scan_max,
+    scan_min,
+)
 from framework.ops.dispatch import as_operand, bind
 from framework.ops.movement import contiguous
 from framework.ops.registry import Op, Spec, cached_op, register, require_dtype
 from framework.shapes import is_known, normalize_axes, normalize_axis, reduced_shape, size_of
 
 __all__ = ["sum", "mean", "prod", "max", "min", "argmax", "argmin", "logsumexp", "var"]
-
-# Below this many elements a reduction runs on one thread. Above it, splitting the scan over
-# the cores pays even for max/argmax, which NumPy runs at memory speed on one core (at 1e6
-# float32: 1.5x NumPy's time serial, 1.0x parallel). Under oversubscription (more busy threads
-# than cores) parallel regions stall; make test gives each worker one thread for that reason.
-PARALLEL_MIN_SIZE = 1 << 18
-# Column folds (reducing a leading axis) combine this many rows in the input's dtype before
-# adding the result into the accumulator row.
-ROW_GROUP = 64
-# argmax/argmin scan this many bytes of values per step (four AVX2 registers' worth of lanes,
-# each lane keeping its own best value and index), and at most ARG_SCAN_LIMIT elements per call,
-# so the lanes' int32 indices cannot overflow.
-ARG_SCAN_BYTES = 64
-ARG_SCAN_LIMIT = 1 << 30
-
 
 # ---------------------------------------------------------------------------------------------
 # Layout: (outer, reduced, inner) blocks.
@@ -139,242 +127,13 @@ def as_blocks(x: np.ndarray, axes: tuple) -> np.ndarray:
     return contiguous(x).reshape(outer, reduced, inner)
 
 
-def work_split(outer: int, reduced: int, inner: int) -> tuple[int, bool]:
-    """(chunks of the reduced axis, run in parallel?) for a block shape.
-
-    Many kept rows are shared out between threads as they are; a few long ones (a full
-    reduction has one) are cut into one chunk per thread.
-    """
-    if outer * reduced * inner < PARALLEL_MIN_SIZE:
-        return 1, False
-    threads = numba.get_num_threads()
-    if outer >= threads or reduced < threads:
-        return 1, outer > 1
-    return threads, True
-
-
 # ---------------------------------------------------------------------------------------------
-# Scalar bodies and intrinsics the generated kernels are built from.
-
-
-def _extremum(a, b, float_name: str, signed_name: str, unsigned_name: str):
-    if a != b or not isinstance(a, (types.Float, types.Integer)):
-        return None
-    if isinstance(a, types.Float):
-        name = f"llvm.{float_name}.f{a.bitwidth}"
-    else:
-        name = f"llvm.{signed_name if a.signed else unsigned_name}.i{a.bitwidth}"
-
-    def codegen(context, builder, signature, args):
-        return _call(builder, name, args[0].type, args)
-
-    return a(a, b), codegen
-
-
-@intrinsic
-def maximum(typingctx, a, b):
-    """The larger of a and b; NaN if either is NaN (LLVM's llvm.maximum, which vectorizes)."""
-    return _extremum(a, b, "maximum", "smax", "umax")
-
-
-@intrinsic
-def minimum(typingctx, a, b):
-    """The smaller of a and b; NaN if either is NaN (LLVM's llvm.minimum, which vectorizes)."""
-    return _extremum(a, b, "minimum", "smin", "umin")
-
-
-@intrinsic
-def float64_from_bits(typingctx, bits):
-    """Reinterpret an int64's bits as a float64 (how `exp_nonpositive` builds 2**k)."""
-    if bits != types.int64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], llvm_ir.DoubleType())
-
-    return types.float64(types.int64), codegen
-
-
-def _vector_scan(values, largest: bool, with_index: bool):
-    """Typing and LLVM code of the `scan_*` intrinsics, for a 1-d C-contiguous array.
-
-    numba vectorizes neither an argmax loop (the index rides along with the value) nor a
-    NaN-propagating max reduction without fast-math flags that would let it ignore NaN. These
-    loops are therefore written with LLVM vectors of ARG_SCAN_BYTES: each lane keeps the best
-    value (and its index) of its stride with a plain compare-and-select (one vmaxps, say), while a
-    second mask records whether any lane met a NaN. The lanes are then reduced to the extreme and,
-    for the arg scans, the lowest index holding it.
-
-    Only whole vectors are scanned; the caller finishes the few elements left (`covered` says
-    how many were scanned: 0 when not even one vector fits). A NaN anywhere in the scanned part
-    makes the value NaN, and the index -1 (the caller then finds the first NaN).
-    """
-    if not (isinstance(values, types.Array) and values.ndim == 1 and values.layout == "C"
-            and isinstance(values.dtype, (types.Float, types.Integer))):
-        return None
-    dtype = values.dtype
-    is_float = isinstance(dtype, types.Float)
-    lanes = ARG_SCAN_BYTES // (dtype.bitwidth // 8)
-    direction = ">" if largest else "<"
-    if is_float:
-        reduce_name = f"llvm.vector.reduce.f{'max' if largest else 'min'}.v{lanes}f{dtype.bitwidth}"
-    else:
-        kind = ("s" if dtype.signed else "u") + ("max" if largest else "min")
-        reduce_name = f"llvm.vector.reduce.{kind}.v{lanes}i{dtype.bitwidth}"
-    result_type = types.int64 if with_index else dtype
-
-    def codegen(context, builder, signature, args):
-        array = context.make_array(values)(context, builder, args[0])
-        bit, int32, int64 = llvm_ir.IntType(1), llvm_ir.IntType(32), llvm_ir.IntType(64)
-        element = context.get_data_type(dtype)
-        vector = llvm_ir.VectorType(element, lanes)
-        index_vector = llvm_ir.VectorType(int32, lanes)
-        mask_vector = llvm_ir.VectorType(bit, lanes)
-        step = llvm_ir.Constant(int64, lanes)
-        covered = builder.sub(array.nitems, builder.urem(array.nitems, step))
-        best = cgutils.alloca_once(builder, vector)
-        best_index = cgutils.alloca_once(builder, index_vector)
-        position = cgutils.alloca_once(builder, index_vector)
-        nan_seen = cgutils.alloca_once(builder, mask_vector)
-        result = cgutils.alloca_once_value(builder, llvm_ir.Constant(context.get_value_type(
-            result_type), 0))
-        stride = llvm_ir.Constant(index_vector, [lanes] * lanes)
-
-        def load(offset):
-            address = builder.bitcast(builder.gep(array.data, [offset]), vector.as_pointer())
-            return builder.load(address, align=dtype.bitwidth // 8)
-
-        def is_nan(vector_value):
-            return builder.fcmp_unordered("uno", vector_value, vector_value)
-
-        def splat(scalar, vector_type):
-            one = builder.insert_element(llvm_ir.Constant(vector_type, llvm_ir.Undefined), scalar,
-                                         llvm_ir.Constant(int32, 0))
-            return builder.shuffle_vector(one, llvm_ir.Constant(vector_type, llvm_ir.Undefined),
-                                          llvm_ir.Constant(index_vector, [0] * lanes))
-
-        with builder.if_then(builder.icmp_unsigned(">", covered, llvm_ir.Constant(int64, 0))):
-            first = load(llvm_ir.Constant(int64, 0))
-            builder.store(first, best)
-            lane_ids = llvm_ir.Constant(index_vector, list(range(lanes)))
-            builder.store(lane_ids, best_index)
-            builder.store(builder.add(lane_ids, stride), position)
-            builder.store(is_nan(first) if is_float else llvm_ir.Constant(mask_vector, None),
-                          nan_seen)
-            with cgutils.for_range_slice(builder, step, covered, step) as (offset, _):
-                new, old, here = load(offset), builder.load(best), builder.load(position)
-                if is_float:
-                    better = builder.fcmp_ordered(direction, new, old)
-                    builder.store(builder.or_(builder.load(nan_seen), is_nan(new)), nan_seen)
-                elif dtype.signed:
-                    better = builder.icmp_signed(direction, new, old)
-                else:
-                    better = builder.icmp_unsigned(direction, new, old)
-                builder.store(builder.select(better, new, old), best)
-                if with_index:
-                    builder.store(builder.select(better, here, builder.load(best_index)),
-                                  best_index)
-                    builder.store(builder.add(here, stride), position)
-            found = builder.load(best)
-            # The lanes hold no NaN that matters: a NaN seen overrides the result below.
-            extreme = _call(builder, reduce_name, element, [found],
-                            fastmath=("nnan",) if is_float else ())
-            if with_index:
-                holds = (builder.fcmp_ordered("==", found, splat(extreme, vector)) if is_float
-                         else builder.icmp_signed("==", found, splat(extreme, vector)))
-                candidates = builder.select(holds, builder.load(best_index),
-                                            llvm_ir.Constant(index_vector, [2**31 - 1] * lanes))
-                answer = builder.sext(_call(builder, f"llvm.vector.reduce.smin.v{lanes}i32",
-                                            int32, [candidates]), int64)
-            else:
-                answer = extreme
-            if is_float:
-                any_nan = _call(builder, f"llvm.vector.reduce.or.v{lanes}i1", bit,
-                                [builder.load(nan_seen)])
-                nan_answer = llvm_ir.Constant(int64 if with_index else element,
-                                              -1 if with_index else math.nan)
-                answer = builder.select(any_nan, nan_answer, answer)
-            builder.store(answer, result)
-        return context.make_tuple(builder, signature.return_type,
-                                  [builder.load(result), covered])
-
-    return types.Tuple((result_type, types.int64))(values), codegen
-
-
-def _call(builder, name: str, return_type, args, fastmath=()):
-    function_type = llvm_ir.FunctionType(return_type, [a.type for a in args])
-    function = cgutils.get_or_insert_function(builder.module, function_type, name)
-    return builder.call(function, args, fastmath=fastmath)
-
-
-@intrinsic
-def scan_argmax(typingctx, values):
-    """(index of the first largest element or -1 after a NaN, elements scanned)."""
-    return _vector_scan(values, largest=True, with_index=True)
-
-
-@intrinsic
-def scan_argmin(typingctx, values):
-    """(index of the first smallest element or -1 after a NaN, elements scanned)."""
-    return _vector_scan(values, largest=False, with_index=True)
-
-
-@intrinsic
-def scan_max(typingctx, values):
-    """(largest element, NaN if any is NaN; elements scanned)."""
-    return _vector_scan(values, largest=True, with_index=False)
-
-
-@intrinsic
-def scan_min(typingctx, values):
-    """(smallest element, NaN if any is NaN; elements scanned)."""
-    return _vector_scan(values, largest=False, with_index=False)
-
-
-_LOG2_E = 1.4426950408889634
-# ln 2 split in two: k * _LN2_HIGH is exact for the k that occur, so the reduced argument keeps
-# full precision (Cody and Waite's range reduction).
-_LN2_HIGH = 6.93147180369123816490e-01
-_LN2_LOW = 1.90821492927058770002e-10
-
-
-@numba.njit(fastmath={"contract"}, cache=True)
-def exp_nonpositive(t):
-    """exp(t) for t <= 0 in float64, as straight-line code LLVM can vectorize.
-
-    t = k ln2 + r with |r| <= ln2 / 2; exp(r) by its Taylor series to r**12 (relative error
-    below 4e-16), times 2**k built from its bits. Below -708 (and for NaN) the result is
-    exp(-708) ~ 3e-308 instead of a subnormal: that changes no sum that also holds exp(0) = 1,
-    and logsumexp never sums a NaN (the max of a slice holding NaN is NaN, and
-    `log_plus_shift_finish` returns it).
-    """
-    t = t if t > -708.0 else -708.0
-    k = np.floor(t * _LOG2_E + 0.5)
-    r = (t - k * _LN2_HIGH) - k * _LN2_LOW
-    p = 1.0 / 479001600.0
-    p = p * r + 1.0 / 39916800.0
-    p = p * r + 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
-    return p * float64_from_bits((np.int64(np.int32(k)) + 1023) << 52)
-
-
-@numba.njit(inline="always")
-def value_term(value, param):
-    return value
+# Folds: the scalar bodies each reduction is made of.
 
 
 @numba.njit(inline="always")
 def exp_shifted_term(value, shift):
-    return exp_nonpositive(np.float64(value) - shift)
+    return maths.exp(np.float64(value) - shift)
 
 
 @numba.njit(inline="always")
@@ -412,28 +171,6 @@ def log_plus_shift_finish(acc, shift, count):
     return shift
 
 
-@numba.njit(cache=True)
-def max_values(values, acc, param):
-    """The max fold of a contiguous row: the vector scan, then the few elements it left."""
-    value, covered = scan_max(values)
-    if covered:
-        acc = maximum(acc, value)
-    for i in range(covered, values.size):
-        acc = maximum(acc, values[i])
-    return acc
-
-
-@numba.njit(cache=True)
-def min_values(values, acc, param):
-    """The min fold of a contiguous row: the vector scan, then the few elements it left."""
-    value, covered = scan_min(values)
-    if covered:
-        acc = minimum(acc, value)
-    for i in range(covered, values.size):
-        acc = minimum(acc, values[i])
-    return acc
-
-
 @numba.njit(inline="always")
 def greater(a, b):
     return a > b
@@ -444,379 +181,15 @@ def less(a, b):
     return a < b
 
 
-@numba.njit(inline="always")
-def chunk_bounds(size, chunks, chunk):
-    """[start, stop) of one of `chunks` near-equal, in-order parts of range(size)."""
-    return chunk * size // chunks, (chunk + 1) * size // chunks
-
-
-# ---------------------------------------------------------------------------------------------
-# Generated kernels.
-
-FOLD_TEMPLATE = """\
-# Generated by framework.ops.reduction for the {name} fold; bodies fingerprint {fingerprint}.
-import numba
-import numpy as np
-from numba import prange
-
-from framework.ops.reduction import ROW_GROUP, chunk_bounds
-from framework.ops.reduction import {combine} as combine
-from framework.ops.reduction import {finish} as finish
-from framework.ops.reduction import {term} as term
-
-
-{fold_values}
-
-
-@numba.njit(fastmath={{"reassoc"}}, cache=True)
-def fold_rows(block, acc, params, group):
-    # ROW_GROUP rows at a time are folded into `group` (in the input's dtype when that is
-    # narrower than the accumulator's: float32 lanes are twice as many), then into `acc`.
-    for first in range(0, block.shape[0], ROW_GROUP):
-        row = block[first]
-        for i in range(acc.size):
-            group[i] = term(row[i], {column_param})
-        for r in range(first + 1, min(first + ROW_GROUP, block.shape[0])):
-            row = block[r]
-            for i in range(acc.size):
-                group[i] = combine(group[i], term(row[i], {column_param}))
-        for i in range(acc.size):
-            acc[i] = combine(acc[i], group[i])
-
-
-@numba.njit(cache=True)
-def row_task(rows, params, partial, task):
-    chunks = partial.shape[1]
-    row = task // chunks
-    chunk = task - row * chunks
-    start, stop = chunk_bounds(rows.shape[1], chunks, chunk)
-    partial[row, chunk, 0] = fold_values(rows[row][start:stop], partial[row, chunk, 0],
-                                         {row_param})
-
-
-@numba.njit(cache=True)
-def column_task(x, params, partial, groups, task):
-    chunks = partial.shape[1]
-    outer = task // chunks
-    chunk = task - outer * chunks
-    start, stop = chunk_bounds(x.shape[1], chunks, chunk)
-    fold_rows(x[outer][start:stop], partial[outer, chunk], params[outer], groups[task])
-
-
-@numba.njit(error_model="numpy", cache=True)
-def finish_partials(partial, params, count, out):
-    outer, chunks, inner = partial.shape
-    for o in range(outer):
-        for i in range(inner):
-            acc = partial[o, 0, i]
-            for chunk in range(1, chunks):
-                acc = combine(acc, partial[o, chunk, i])
-            out[o * inner + i] = finish(acc, {finish_param}, count)
-
-
-@numba.njit(cache=True)
-def reduce(x, params, start, group_zero, count, out):
-    outer, reduced, inner = x.shape
-    partial = np.full((outer, 1, inner), start)
-    if reduced and inner == 1:
-        rows = x.reshape(outer, reduced)
-        for row in range(outer):
-            partial[row, 0, 0] = fold_values(rows[row], start, {row_param})
-    elif reduced:
-        group = np.full(inner, group_zero)
-        for outer_index in range(outer):
-            fold_rows(x[outer_index], partial[outer_index, 0], params[outer_index], group)
-    finish_partials(partial, params, count, out)
-
-
-@numba.njit(cache=True)
-def reduce_plain(x, start, group_zero, count, out):
-    # `reduce` for a fold that reads no parameter, less that argument: on small inputs numba's
-    # dispatch of each argument is much of the time. The stand-in params are never read.
-    reduce(x, np.empty((x.shape[0], 1)), start, group_zero, count, out)
-
-
-@numba.njit(parallel=True, cache=True)
-def reduce_parallel(x, params, start, group_zero, count, chunks, out):
-    outer, reduced, inner = x.shape
-    partial = np.full((outer, chunks, inner), start)
-    if inner == 1:
-        rows = x.reshape(outer, reduced)
-        for task in prange(outer * chunks):
-            row_task(rows, params, partial, task)
-    else:
-        groups = np.full((outer * chunks, inner), group_zero)
-        for task in prange(outer * chunks):
-            column_task(x, params, partial, groups, task)
-    finish_partials(partial, params, count, out)
-"""
-
-ARG_TEMPLATE = """\
-# Generated by framework.ops.reduction for {name}; bodies fingerprint {fingerprint}.
-import numba
-import numpy as np
-from numba import prange
-
-from framework.ops.reduction import ARG_SCAN_LIMIT, chunk_bounds
-from framework.ops.reduction import {beats} as beats
-from framework.ops.reduction import {scan} as scan
-
-
-@numba.njit(inline="always")
-def takes_over(value, best):
-    # A NaN wins over any number; between two NaNs or two equal numbers the first one stays.
-    return beats(value, best) or (value != value and best == best)
-
-
-@numba.njit(inline="always")
-def arg_piece(piece):
-    index, covered = scan(piece)
-    if index < 0:  # a NaN among the scanned elements: the first one wins
-        index = 0
-        while piece[index] == piece[index]:
-            index += 1
-        return index
-    for i in range(covered, piece.size):
-        if takes_over(piece[i], piece[index]):
-            index = i
-    return index
-
-
-@numba.njit(cache=True)
-def arg_values(values):
-    if values.size <= ARG_SCAN_LIMIT:
-        index = arg_piece(values)
-        return values[index], index
-    best = values[0]
-    best_index = 0
-    for start in range(0, values.size, ARG_SCAN_LIMIT):
-        piece = values[start:start + ARG_SCAN_LIMIT]
-        index = arg_piece(piece)
-        if takes_over(piece[index], best):
-            best = piece[index]
-            best_index = start + index
-    return best, best_index
-
-
-@numba.njit(cache=True)
-def arg_rows(block, first_row, best, index):
-    for r in range(block.shape[0]):
-        row = block[r]
-        for i in range(best.size):
-            value = row[i]
-            current = best[i]
-            take = takes_over(value, current)
-            best[i] = value if take else current
-            index[i] = first_row + r if take else index[i]
-
-
-@numba.njit(cache=True)
-def row_task(rows, best, index, task):
-    chunks = best.shape[1]
-    row = task // chunks
-    chunk = task - row * chunks
-    start, stop = chunk_bounds(rows.shape[1], chunks, chunk)
-    value, position = arg_values(rows[row][start:stop])
-    best[row, chunk, 0] = value
-    index[row, chunk, 0] = start + position
-
-
-@numba.njit(cache=True)
-def column_task(x, best, index, task):
-    chunks = best.shape[1]
-    outer = task // chunks
-    chunk = task - outer * chunks
-    start, stop = chunk_bounds(x.shape[1], chunks, chunk)
-    best[outer, chunk] = x[outer, start]
-    index[outer, chunk] = start
-    arg_rows(x[outer][start + 1:stop], start + 1, best[outer, chunk], index[outer, chunk])
-
-
-@numba.njit(cache=True)
-def reduce(x, out):
-    outer, reduced, inner = x.shape
-    if inner == 1:
-        rows = x.reshape(outer, reduced)
-        for row in range(outer):
-            out[row] = arg_values(rows[row])[1]
-    else:
-        best = np.empty((outer, 1, inner), x.dtype)
-        index = np.empty((outer, 1, inner), np.int64)
-        for task in range(outer):
-            column_task(x, best, index, task)
-        finish_partials(best, index, out)
-
-
-@numba.njit(parallel=True, cache=True)
-def reduce_parallel(x, chunks, out):
-    outer, reduced, inner = x.shape
-    best = np.empty((outer, chunks, inner), x.dtype)
-    index = np.empty((outer, chunks, inner), np.int64)
-    if inner == 1:
-        rows = x.reshape(outer, reduced)
-        for task in prange(outer * chunks):
-            row_task(rows, best, index, task)
-    else:
-        for task in prange(outer * chunks):
-            column_task(x, best, index, task)
-    finish_partials(best, index, out)
-
-
-@numba.njit(cache=True)
-def finish_partials(best, index, out):
-    outer, chunks, inner = best.shape
-    for o in range(outer):
-        for i in range(inner):
-            value = best[o, 0, i]
-            position = index[o, 0, i]
-            for chunk in range(1, chunks):
-                if takes_over(best[o, chunk, i], value):
-                    value = best[o, chunk, i]
-                    position = index[o, chunk, i]
-            out[o * inner + i] = position
-"""
-
-
-GENERIC_FOLD_VALUES = """\
-@numba.njit(fastmath={"reassoc"}, cache=True)
-def fold_values(values, acc, param):
-    for i in range(values.size):
-        acc = combine(acc, term(values[i], param))
-    return acc"""
-
-
-@dataclasses.dataclass(frozen=True)
-class Fold:
-    """A fold reduction's scalar bodies: acc = combine(acc, term(value, param)), then
-    finish(acc, param, count). `takes_param`: the term and finish read one float64 per output
-    element (the shift of logsumexp, the mean of var); other folds are compiled without it."""
-
-    name: str
-    term: Callable
-    combine: Callable
-    finish: Callable
-    takes_param: bool = False
-    # A hand-written fold of a contiguous row, `(values, acc, param) -> acc`, in place of the
-    # generated loop (max and min: LLVM cannot vectorize theirs).
-    fold_values: Callable | None = None
-
-    @functools.cached_property
-    def kernels(self):
-        """The generated module: `reduce` runs the whole fold, `reduce_parallel` on threads."""
-        access = {"row_param": "params[row, 0]", "column_param": "params[i]",
-                  "finish_param": "params[o, i]"}
-        if not self.takes_param:
-            access = dict.fromkeys(access, "0.0")
-        fold_values = GENERIC_FOLD_VALUES
-        if self.fold_values is not None:
-            fold_values = ("from framework.ops.reduction import "
-                           f"{_python_function(self.fold_values).__name__} as fold_values")
-        return _load_kernels(FOLD_TEMPLATE, self.name, term=self.term, combine=self.combine,
-                             finish=self.finish, fold_values=fold_values, **access)
-
-    def serial_call(self, dtype: np.dtype, start, count: float) -> tuple:
-        """(kernel, arguments between the blocks and `out`) of a serial `run` on blocks of
-        `dtype` by a fold without a parameter: worked out once, for a plan to reuse."""
-        assert not self.takes_param
-        return self.kernels.reduce_plain, (start, self.group_zero(dtype, start), np.float64(count))
-
-    def run(self, blocks: np.ndarray, out: np.ndarray, start, params=None,
-            count: float = 1.0) -> None:
-        """Fold `blocks` (outer, reduced, inner) into `out` (outer * inner elements).
-
-        `start` is the identity the fold starts from, a NumPy scalar of the accumulator's dtype
-        (it is the result of an empty reduction); `params` is (outer, inner) float64 when the
-        fold takes a parameter.
-        """
-        chunks, parallel = work_split(*blocks.shape)
-        if params is None:
-            params = _no_params(blocks.shape[0])
-        group_zero = self.group_zero(blocks.dtype, start)
-        if parallel:
-            self.kernels.reduce_parallel(blocks, params, start, group_zero, np.float64(count),
-                                         chunks, out.reshape(-1))
-        else:
-            self.kernels.reduce(blocks, params, start, group_zero, np.float64(count),
-                                out.reshape(-1))
-
-    def group_zero(self, dtype: np.dtype, start):
-        """A scalar of the dtype that column folds use within a group of rows: float32 for a
-        plain float32 fold (the group is short, the float64 accumulator takes the sums of
-        groups), else the accumulator's dtype."""
-        if dtype == dtypes.float32 and self.term is value_term:
-            return np.float32(0)
-        return start
-
-
-# What folds without a parameter receive in its place (never read).
-_NO_PARAMS = np.zeros((1, 1))
-
-
-@functools.lru_cache(maxsize=256)
-def _no_params(rows: int) -> np.ndarray:
-    """Kernels index params by outer row even when the fold reads none: a zero-stride view
-    gives every row the same slot without allocating one per row (made once per row count:
-    np.broadcast_to costs more than a small reduction)."""
-    return np.broadcast_to(_NO_PARAMS, (rows, 1))
-
-
-def _python_function(body):
-    """The Python function behind a numba function or intrinsic."""
-    return getattr(body, "py_func", None) or getattr(body, "_defn", body)
-
-
-@functools.cache
-def _bodies_fingerprint() -> str:
-    # The generated modules inline these bodies, so their source is part of the kernels: when a
-    # body changes, the fingerprint changes the generated file, and numba compiles it afresh.
-    return source_fingerprint(*(_python_function(body) for body in _KERNEL_BODIES))
-
-
-_KERNEL_MODULES: dict = {}
-
-
-def _load_kernels(template: str, name: str, **parts):
-    """The generated module of one reduction (named `name`), written and imported once.
-
-    `parts` fill the template: numba functions and intrinsics by their names, strings as they are.
-    """
-    module = _KERNEL_MODULES.get(name)
-    if module is None:
-        names = {role: part if isinstance(part, str) else _python_function(part).__name__
-                 for role, part in parts.items()}
-        source = template.format(name=name, fingerprint=_bodies_fingerprint(), **names)
-        module = _KERNEL_MODULES[name] = load_module(source, f"reduction_{name}")
-    return module
-
-
-_KERNEL_BODIES = (_extremum, maximum, minimum, _vector_scan, scan_argmax, scan_argmin, scan_max,
-                  scan_min, max_values, min_values, float64_from_bits, exp_nonpositive,
-                  value_term, exp_shifted_term, squared_deviation_term, add_combine,
-                  multiply_combine, keep_finish, divide_finish, log_plus_shift_finish, greater,
-                  less, chunk_bounds)
-
 SUM_FOLD = Fold("sum", value_term, add_combine, keep_finish)
 MEAN_FOLD = Fold("mean", value_term, add_combine, divide_finish)
 PROD_FOLD = Fold("prod", value_term, multiply_combine, keep_finish)
-MAX_FOLD = Fold("max", value_term, maximum, keep_finish, fold_values=max_values)
-MIN_FOLD = Fold("min", value_term, minimum, keep_finish, fold_values=min_values)
+MAX_FOLD = Fold("max", value_term, maximum, keep_finish, scan=scan_max)
+MIN_FOLD = Fold("min", value_term, minimum, keep_finish, scan=scan_min)
 SUM_EXP_FOLD = Fold("logsumexp", exp_shifted_term, add_combine, log_plus_shift_finish,
                     takes_param=True)
 SQUARED_DEVIATION_FOLD = Fold("var", squared_deviation_term, add_combine, divide_finish,
                               takes_param=True)
-
-
-def _arg_kernels(name: str, scan, beats):
-    return _load_kernels(ARG_TEMPLATE, name, scan=scan, beats=beats)
-
-
-def run_arg(kernels, blocks: np.ndarray, out: np.ndarray) -> None:
-    """Index of the first extreme element along axis 1 of non-empty (outer, reduced, inner)."""
-    chunks, parallel = work_split(*blocks.shape)
-    if parallel:
-        kernels.reduce_parallel(blocks, chunks, out.reshape(-1))
-    else:
-        kernels.reduce(blocks, out.reshape(-1))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -893,7 +266,8 @@ class Reduction(Op):
     def compute(self, blocks, out):
         """Fill `out` from the (outer, reduced, inner) blocks: here, the one-fold reductions."""
         blocks = _as_numbers(blocks)
-        self.fold.run(blocks, _as_numbers(out), self.start(blocks.dtype), count=blocks.shape[1])
+        cpu.run_fold(self.fold, blocks, _as_numbers(out), self.start(blocks.dtype),
+                     count=blocks.shape[1])
 
     def start(self, dtype: np.dtype):
         """Where `fold` starts on numbers of `dtype` (a scalar of its accumulator's dtype)."""
@@ -901,6 +275,8 @@ class Reduction(Op):
 
     def count(self, shape) -> int | None:
         """Elements folded into each output element (None when a shape is unknown)."""
+        if getattr(shape, "ndims", 0) is None:  # a graph shape whose rank is unknown too
+            return None
         return _gradient_shapes(tuple(shape), self.axis)[1]
 
     def restore(self, g, in_shape):
@@ -924,8 +300,9 @@ def _reduction_plan(op: Reduction, shape: tuple, dtype: np.dtype) -> tuple:
     outer, reduced, inner, order = blocks_plan(shape, axes)
     fast = None
     if (op.fold is not None and order is None and dtype != dtypes.bool_ and size_of(out_shape)
-            and outer * reduced * inner < PARALLEL_MIN_SIZE):  # serial whatever the threads
-        fast = ((outer, reduced, inner),) + op.fold.serial_call(dtype, op.start(dtype), reduced)
+            and outer * reduced * inner < cpu.REDUCE_PARALLEL_MIN_SIZE):  # serial: any threads
+        fast = ((outer, reduced, inner),) + cpu.fold_serial_call(op.fold, dtype, op.start(dtype),
+                                                                 reduced)
     return axes, out_shape, op.result_dtype(dtype), fast
 
 
@@ -1157,10 +534,10 @@ class LogSumExp(Reduction):
         outer, reduced, inner = blocks.shape
         shift = np.empty((outer, inner), np.float64)
         if reduced:
-            MAX_FOLD.run(blocks, shift, blocks.dtype.type(-np.inf))
+            cpu.run_fold(MAX_FOLD, blocks, shift, blocks.dtype.type(-np.inf))
         else:
             shift.fill(-np.inf)
-        SUM_EXP_FOLD.run(blocks, out, np.float64(0), params=shift)
+        cpu.run_fold(SUM_EXP_FOLD, blocks, out, np.float64(0), params=shift)
 
     def vjp(self, g, inputs, out):
         # The weights are softmax(x). A slice with no finite entry (all -inf, so out = -inf)
@@ -1192,9 +569,10 @@ class Var(Reduction):
     def compute(self, blocks, out):
         outer, reduced, inner = blocks.shape
         means = np.empty((outer, inner), np.float64)
-        MEAN_FOLD.run(blocks, means, np.float64(0), count=reduced)
+        cpu.run_fold(MEAN_FOLD, blocks, means, np.float64(0), count=reduced)
         divisor = builtins.max(reduced - self.correction, 0)
-        SQUARED_DEVIATION_FOLD.run(blocks, out, np.float64(0), params=means, count=divisor)
+        cpu.run_fold(SQUARED_DEVIATION_FOLD, blocks, out, np.float64(0), params=means,
+                     count=divisor)
 
     def vjp(self, g, inputs, out):
         # d var / d x_i = 2 (x_i - mean) / (n - correction); the mean's own dependence on x
@@ -1236,6 +614,8 @@ class ArgExtremum(Op):
     keepdims: bool = False
     no_gradient = "integer output"
     kind: ClassVar[str]
+    scan: ClassVar[Callable]  # the intrinsic scan of a contiguous row
+    beats: ClassVar[Callable]  # beats(value, best): the value takes over from the best so far
 
     def reduced_axes(self, ndim: int) -> tuple[int, ...]:
         if self.axis is None:
@@ -1265,7 +645,7 @@ class ArgExtremum(Op):
         axes = self.reduced_axes(x.ndim)
         out = empty(self.infer(x).shape, dtypes.int64)
         if out.size:
-            run_arg(self.kernels(), _as_numbers(as_blocks(x, axes)), out)
+            cpu.run_arg(self.name, self.scan, self.beats, _as_numbers(as_blocks(x, axes)), out)
         return out
 
 
@@ -1273,20 +653,16 @@ class ArgExtremum(Op):
 class ArgMax(ArgExtremum):
     name = "argmax"
     kind = "maximum"
-
-    @staticmethod
-    def kernels():
-        return _arg_kernels("argmax", scan_argmax, greater)
+    scan = staticmethod(scan_argmax)
+    beats = staticmethod(greater)
 
 
 @register
 class ArgMin(ArgExtremum):
     name = "argmin"
     kind = "minimum"
-
-    @staticmethod
-    def kernels():
-        return _arg_kernels("argmin", scan_argmin, less)
+    scan = staticmethod(scan_argmin)
+    beats = staticmethod(less)
 
 
 def _single_axis(axis, op: str):

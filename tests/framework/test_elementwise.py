@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import scipy.special
 
-from framework import codegen, dtypes
+from framework import dtypes
 from framework.errors import DTypeError, ShapeError
 from framework.ops import F, Spec
 from framework.ops import elementwise as E
@@ -218,20 +218,6 @@ def test_clip_on_large_and_strided_inputs_matches_numpy():
     x = np.random.default_rng(6).uniform(-3, 3, 2 * LARGE).astype(np.float32)
     for values in (x, x[::2], x[:9]):
         np.testing.assert_array_equal(F.clip(values, -1.0, 0.5), np.clip(values, -1.0, 0.5))
-
-
-def test_generated_kernels_are_loaded_from_the_codegen_cache():
-    module = E.kernel_module(E.add_body, "fr", 0, "add")
-    assert module.__file__.startswith(str(codegen.cache_dir()))
-    assert module.serial._cache.__class__.__name__ != "NullCache"  # numba's disk cache is on
-    assert E.kernel_module(E.add_body, "fr", 0, "add") is module
-
-
-def test_rows_layout_finds_repeated_rows_and_columns_or_gives_up():
-    assert E.rows_layout((2, 3, 4), ((2, 3, 4), (4,))) == (2, "fr")
-    assert E.rows_layout((2, 3, 4), ((2, 3, 4), (3, 4))) == (1, "fr")
-    assert E.rows_layout((2, 3, 4), ((2, 3, 1), (2, 3, 4))) == (2, "cf")
-    assert E.rows_layout((2, 3, 4), ((1, 3, 1), (2, 3, 4))) is None  # a middle axis
 
 
 # ---------------------------------------------------------------------------------------------

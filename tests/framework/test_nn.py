@@ -1,12 +1,12 @@
 """What the nn spec table cannot express: index values out of range, mixed dtypes, -inf rows,
-the parallel and blocked kernel paths, the float32 exp the kernels use, and linear's bits."""
+the parallel and blocked kernel paths, and linear's bits."""
 
-import numba
 import numpy as np
 import pytest
 
 from framework import dtypes
 from framework.errors import DTypeError, DualgraphError, ShapeError
+from framework.kernels import cpu
 from framework.ops import F, nn
 from framework.ops.dispatch import bind
 from framework.ops.nn import Linear as LinearOp
@@ -24,8 +24,9 @@ def no_kernels(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("an nn kernel ran on input its checks should have refused")
 
-    monkeypatch.setattr(nn, "_run_along_axis", refuse)
-    monkeypatch.setattr(nn, "_drivers", refuse)
+    monkeypatch.setattr(cpu, "run_along_axis", refuse)
+    monkeypatch.setattr(cpu, "run_rows", refuse)
+    monkeypatch.setattr(cpu, "axis_drivers", refuse)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -132,25 +133,6 @@ def test_nan_spreads_over_its_row_only():
     assert np.isnan(probs[0]).all() and np.isfinite(probs[1]).all()
 
 
-def test_float32_exp_is_within_one_ulp_everywhere():
-    @numba.njit
-    def exp_all(values, out):
-        for i in range(values.size):
-            out[i] = nn.exp_kernel(values[i])
-
-    values = np.concatenate([np.linspace(-110, 89, 400_001, dtype=np.float32),
-                             np.float32([-np.inf, np.inf, np.nan, 0.0, -0.0, -1e-30, 1e-30])])
-    ours = np.empty_like(values)
-    exp_all(values, ours)
-    with np.errstate(over="ignore"):
-        exact = np.exp(values.astype(np.float64)).astype(np.float32)
-    finite = np.isfinite(exact)
-    ulps = np.abs(ours[finite].view(np.int32).astype(np.int64) - exact[finite].view(np.int32))
-    assert ulps.max() <= 1
-    np.testing.assert_array_equal(ours[~finite], exact[~finite])  # inf and nan
-    assert ours[values == -np.inf] == 0.0 and ours[values < -104].max() == 0.0
-
-
 # ---------------------------------------------------------------------------------------------
 # Kernel paths: many rows (parallel), reduced axis not last (blocks), strided views
 
@@ -171,7 +153,7 @@ def test_serial_and_parallel_kernels_agree(monkeypatch):
     x = RNG.standard_normal((64, 33, 3)).astype(np.float32)
     labels = RNG.integers(0, 33, size=(64, 3))
     serial = [F.softmax(x, 1), F.cross_entropy(x, labels, reduction="none"), F.softmax(x[:, :, 0])]
-    monkeypatch.setattr(nn, "PARALLEL_MIN_SIZE", 0)
+    monkeypatch.setattr(cpu, "AXIS_PARALLEL_MIN_SIZE", 0)
     parallel = [F.softmax(x, 1), F.cross_entropy(x, labels, reduction="none"),
                 F.softmax(x[:, :, 0])]
     for one, other in zip(serial, parallel):

@@ -10,6 +10,7 @@ import pytest
 
 from framework import device, dtypes
 from framework.errors import ShapeError
+from framework.kernels import cpu
 from framework.ops import F, Spec, reduction
 from tests.framework import tracer
 
@@ -255,7 +256,7 @@ def test_column_reduction_allocates_only_its_output():
 @pytest.mark.parametrize("shape, axis", [((3, 5000), 1), ((5000, 3), 0), ((1, 9001), None),
                                          ((2, 7, 300), 1), ((9001,), 0)])
 def test_parallel_split_matches_numpy(shape, axis, monkeypatch):
-    monkeypatch.setattr(reduction, "PARALLEL_MIN_SIZE", 1)
+    monkeypatch.setattr(cpu, "REDUCE_PARALLEL_MIN_SIZE", 1)
     rng = np.random.default_rng(7)
     x = rng.integers(0, 4, shape).astype(np.float64)  # ties across the chunks
     x.reshape(-1)[x.size // 2] = 9.0
