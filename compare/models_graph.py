@@ -93,7 +93,7 @@ class _Initial:
         if self.values is None:
             return dict(kernel_initializer=pytorch_kernel_initializer(),
                         bias_initializer=pytorch_bias_initializer(fan_in))
-        scope = tf.get_default_graph().get_name_scope()
+        scope = tf.get_variable_scope().name
         names = [f"{scope}/{layer}/{part}" for part in ("kernel", "bias")]
         missing = [name for name in names if name not in self.values]
         if missing:
@@ -116,7 +116,7 @@ def mlp(images, hidden: int = 64, classes: int = CLASSES, initial_values=None):
     (None, 10)
     """
     initial = _Initial(initial_values)
-    with tf.name_scope("layers"):
+    with tf.variable_scope("layers"):
         x = tf.layers.dense(images, hidden, tf.nn.relu, name="0",
                             **initial("0", images.shape[-1]))
         x = tf.layers.dense(x, hidden, tf.nn.relu, name="2", **initial("2", hidden))
@@ -141,7 +141,7 @@ def cnn(images, channels: tuple[int, int] = (16, 32), hidden: int = 64, classes:
     first, second = channels
     in_channels = images.shape[1]
     nchw = "channels_first"  # eager's layout, so both run the same kernels on the same bits
-    with tf.name_scope("features"):
+    with tf.variable_scope("features"):
         x = tf.layers.conv2d(images, first, KERNEL_SIDE, padding="same", data_format=nchw,
                              activation=tf.nn.relu, name="0",
                              **initial("0", in_channels * KERNEL_SIDE**2))
@@ -149,7 +149,7 @@ def cnn(images, channels: tuple[int, int] = (16, 32), hidden: int = 64, classes:
                              activation=tf.nn.relu, name="2",
                              **initial("2", first * KERNEL_SIDE**2))
         x = tf.layers.max_pooling2d(x, 2, 2, data_format=nchw, name="4")
-    with tf.name_scope("classifier"):
+    with tf.variable_scope("classifier"):
         x = tf.layers.flatten(x, name="0")
         x = tf.layers.dense(x, hidden, tf.nn.relu, name="1", **initial("1", x.shape[-1]))
         return tf.layers.dense(x, classes, name="3", **initial("3", hidden))

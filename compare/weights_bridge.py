@@ -23,7 +23,7 @@ saves a checkpoint that `Saver.restore` reads, because both use `framework.check
 >>> path = os.path.join(tempfile.mkdtemp(), "mlp.ckpt")
 >>> with tf.Graph().as_default():
 ...     images = tf.placeholder(tf.float32, (None, 64))
-...     with tf.name_scope("layers"):
+...     with tf.variable_scope("layers"):
 ...         hidden = tf.layers.dense(images, 64, tf.nn.relu, name="0")
 ...         hidden = tf.layers.dense(hidden, 64, tf.nn.relu, name="2")
 ...         logits = tf.layers.dense(hidden, 10, name="4")

@@ -84,8 +84,11 @@ def shape_text(shape, dtype=None) -> str:
     >>> shape_text((None, 64), "float32"), shape_text((3,)), shape_text(())
     ('(?, 64) float32', '(3,)', '()')
     """
-    dims = ["?" if d is None else str(d) for d in shape]
-    text = f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
+    if getattr(shape, "ndims", 0) is None:  # a graph shape whose rank is unknown too
+        text = "<unknown>"
+    else:
+        dims = ["?" if d is None else str(d) for d in shape]
+        text = f"({dims[0]},)" if len(dims) == 1 else f"({', '.join(dims)})"
     return f"{text} {dtype}" if dtype is not None else text
 
 

@@ -12,15 +12,18 @@
 """
 
 from framework import dtypes as _dtypes
-from graph import layers, losses, nn, summary, train, viz
+from graph import initializers, layers, losses, nn, summary, train, viz
+from graph import random_ops as random
 from graph.api import *  # noqa: F403
 from graph.clip_ops import clip_by_global_norm, clip_by_norm, global_norm
 from graph.control_flow import cond, while_loop
 from graph.core import (
     Graph,
     GraphError,
+    GraphKeys,
     Operation,
     Tensor,
+    TensorShape,
     constant,
     get_default_graph,
     placeholder,
@@ -28,22 +31,41 @@ from graph.core import (
 )
 from graph.debugging import NumericsError, add_check_numerics_ops, check_numerics
 from graph.gradients import gradients, identity, stop_gradient
-from graph.layers import (
+from graph.initializers import (
     constant_initializer,
     glorot_normal_initializer,
     glorot_uniform_initializer,
     ones_initializer,
     random_normal_initializer,
     random_uniform_initializer,
+    truncated_normal_initializer,
+    variance_scaling_initializer,
     zeros_initializer,
 )
 from graph.ops import check_graph_ops as _check_graph_ops  # noqa: E402
+from graph.random_ops import (
+    get_seed,
+    multinomial,
+    random_normal,
+    random_shuffle,
+    random_uniform,
+    set_random_seed,
+    truncated_normal,
+)
 from graph.session import (
     InteractiveSession,
     RunMetadata,
     RunOptions,
     Session,
     get_default_session,
+)
+from graph.variable_scope import (
+    AUTO_REUSE,
+    VariableScope,
+    get_local_variable,
+    get_variable,
+    get_variable_scope,
+    variable_scope,
 )
 from graph.variables import (
     Variable,
@@ -53,6 +75,8 @@ from graph.variables import (
     global_variables,
     global_variables_initializer,
     group,
+    local_variables,
+    local_variables_initializer,
     no_op,
     trainable_variables,
     variables_initializer,
@@ -80,7 +104,44 @@ __all__ = [  # noqa: F405  (with the star-imported TensorFlow-named ops of graph
     "clip_by_global_norm", "clip_by_norm", "global_norm", "summary",
     "cond", "while_loop", "RunMetadata", "RunOptions", "NumericsError",
     "add_check_numerics_ops", "check_numerics", "viz",
+    "GraphKeys", "TensorShape", "add_to_collection", "add_to_collections", "get_collection",
+    "get_collection_ref", "local_variables", "local_variables_initializer",
+    "initializers", "truncated_normal_initializer", "variance_scaling_initializer",
+    "random", "get_seed", "set_random_seed", "random_normal", "random_uniform",
+    "truncated_normal", "random_shuffle", "multinomial",
+    "AUTO_REUSE", "VariableScope", "get_local_variable", "get_variable", "get_variable_scope",
+    "variable_scope", "double",
 ]
+
+double = float64  # TensorFlow's other name for float64
+
+
+def add_to_collection(name, value) -> None:
+    """Add `value` to the default graph's collection `name` (see GraphKeys)."""
+    get_default_graph().add_to_collection(name, value)
+
+
+def add_to_collections(names, value) -> None:
+    """Add `value` to each of the default graph's collections `names`."""
+    get_default_graph().add_to_collections(names, value)
+
+
+def get_collection(key, scope=None) -> list:
+    """A copy of the default graph's collection `key`; with `scope`, only the items whose name
+    matches it from the start.
+
+    >>> with Graph().as_default():
+    ...     add_to_collection("outputs", constant(1.0, name="head/out"))
+    ...     [t.name for t in get_collection("outputs", scope="head")]
+    ['head/out:0']
+    """
+    return get_default_graph().get_collection(key, scope)
+
+
+def get_collection_ref(key) -> list:
+    """The default graph's collection `key` itself (a list: changing it changes the
+    collection)."""
+    return get_default_graph().get_collection_ref(key)
 
 
 def name_scope(name, default_name=None, values=None):

@@ -10,7 +10,6 @@ import numpy as np
 
 from framework import dtypes
 from framework.ops import F
-from framework.ops import random as framework_random
 from graph.core import GraphError, Tensor, constant, get_default_graph
 
 
@@ -55,28 +54,51 @@ def matmul(a, b, transpose_a=False, transpose_b=False, name=None):
     return _scoped(name, build)
 
 
-def reduce_sum(x, axis=None, keepdims=False, name=None):
-    return _scoped(name, lambda: F.sum(x, _axis(axis), keepdims))
+def _reduction(function, x, axis, keepdims, name, reduction_indices, keep_dims):
+    """A reduction with TensorFlow 1's older argument names (reduction_indices, keep_dims) as
+    aliases of axis and keepdims."""
+    if reduction_indices is not None:
+        if axis is not None:
+            raise GraphError("Cannot specify both 'axis' and 'reduction_indices'")
+        axis = reduction_indices
+    if keep_dims is not None:
+        if keepdims is not None:
+            raise GraphError("Cannot specify both 'keepdims' and 'keep_dims'")
+        keepdims = keep_dims
+    x = x if isinstance(x, Tensor) else constant(x)  # a list or an array becomes a node
+    return _scoped(name, lambda: function(x, _axis(axis), bool(keepdims)))
 
 
-def reduce_mean(x, axis=None, keepdims=False, name=None):
-    return _scoped(name, lambda: F.mean(x, _axis(axis), keepdims))
+def reduce_sum(x, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+    """The sum over `axis` (all axes when None); `reduction_indices` is axis's older name.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.reduce_sum([[1.0, 2.0], [3.0, 4.0]], reduction_indices=[1])))
+    [3. 7.]
+    """
+    return _reduction(F.sum, x, axis, keepdims, name, reduction_indices, keep_dims)
 
 
-def reduce_max(x, axis=None, keepdims=False, name=None):
-    return _scoped(name, lambda: F.max(x, _axis(axis), keepdims))
+def reduce_mean(x, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+    return _reduction(F.mean, x, axis, keepdims, name, reduction_indices, keep_dims)
 
 
-def reduce_min(x, axis=None, keepdims=False, name=None):
-    return _scoped(name, lambda: F.min(x, _axis(axis), keepdims))
+def reduce_max(x, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+    return _reduction(F.max, x, axis, keepdims, name, reduction_indices, keep_dims)
 
 
-def reduce_prod(x, axis=None, keepdims=False, name=None):
-    return _scoped(name, lambda: F.prod(x, _axis(axis), keepdims))
+def reduce_min(x, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+    return _reduction(F.min, x, axis, keepdims, name, reduction_indices, keep_dims)
 
 
-def reduce_logsumexp(x, axis=None, keepdims=False, name=None):
-    return _scoped(name, lambda: F.logsumexp(x, _axis(axis), keepdims))
+def reduce_prod(x, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+    return _reduction(F.prod, x, axis, keepdims, name, reduction_indices, keep_dims)
+
+
+def reduce_logsumexp(x, axis=None, keepdims=None, name=None, reduction_indices=None,
+                     keep_dims=None):
+    return _reduction(F.logsumexp, x, axis, keepdims, name, reduction_indices, keep_dims)
 
 
 def argmax(x, axis=None, output_type=dtypes.int64, name=None):
@@ -279,22 +301,6 @@ def zeros_like(x, dtype=None, name=None):
 
 def ones_like(x, dtype=None, name=None):
     return _scoped(name, lambda: F.ones_like(x, dtype))
-
-
-def random_normal(shape, mean=0.0, stddev=1.0, dtype=dtypes.float32, seed=None, name=None):
-    """Normal values drawn when the graph is built (a constant node), from the shared seeded
-    generator: the same seed gives the same numbers as eager."""
-    generator = framework_random.Generator(seed) if seed is not None else \
-        framework_random.default_generator
-    return constant(generator.normal(tuple(shape), mean, stddev, dtypes.as_dtype(dtype)),
-                    name=name or "random_normal")
-
-
-def random_uniform(shape, minval=0.0, maxval=1.0, dtype=dtypes.float32, seed=None, name=None):
-    generator = framework_random.Generator(seed) if seed is not None else \
-        framework_random.default_generator
-    return constant(generator.uniform(tuple(shape), minval, maxval, dtypes.as_dtype(dtype)),
-                    name=name or "random_uniform")
 
 
 def _unary(function):

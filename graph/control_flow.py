@@ -349,7 +349,8 @@ def _build_cond(pred, true_fn, false_fn, name, strict=True, mirrors=((), ()), af
     if not isinstance(pred, Tensor):
         raise GraphError(f"cond: pred must be a scalar bool Tensor, got {type(pred).__name__} "
                          f"{pred!r}")
-    if pred.dtype != np.bool_ or pred.shape != ():
+    # A pred of unknown rank (tf.placeholder(tf.bool)) is checked when the cond runs.
+    if pred.dtype != np.bool_ or not pred.shape.is_compatible_with(()):
         raise GraphError(f"cond: pred must be a scalar bool Tensor, got {pred.name!r} of dtype "
                          f"{pred.dtype} and shape {pred.shape}")
     _require_callable(true_fn, "true_fn", "cond")
@@ -422,7 +423,8 @@ def _check_branch_results(cond_name, true_fn, false_fn, traced) -> None:
         if a.dtype != b.dtype:
             raise mismatch(f"result {index} has dtype {a.dtype} in true_fn and {b.dtype} in "
                            "false_fn")
-        if len(a.shape) != len(b.shape):
+        if a.shape.ndims is not None and b.shape.ndims is not None and \
+                len(a.shape) != len(b.shape):
             raise mismatch(f"result {index} has shape {a.shape} in true_fn and {b.shape} in "
                            "false_fn (different ranks)")
 
@@ -437,11 +439,15 @@ class Cond(GraphOp):
 
     def infer(self, inputs, attrs):
         true_branch, false_branch = attrs["branches"]  # checked by _check_branch_results
-        return [Spec(tuple(x if x == y else None for x, y in zip(a.shape, b.shape)), a.dtype)
+        return [Spec.raw(None, a.dtype) if None in (a.shape.ndims, b.shape.ndims) else
+                Spec(tuple(x if x == y else None for x, y in zip(a.shape, b.shape)), a.dtype)
                 for a, b in zip(true_branch.outputs, false_branch.outputs)]
 
     def run(self, run, op, inputs):
         true_branch, false_branch = op.attrs["branches"]
+        if np.ndim(inputs[0]) != 0:  # a pred of unknown rank was fed something else
+            raise GraphError(f"cond: pred must be a scalar bool, but {op.inputs[0].name!r} has "
+                             f"shape {np.shape(inputs[0])} in this run")
         return (true_branch if bool(inputs[0]) else false_branch).execute(run)
 
     def gradient(self, op, cotangents, needs):
@@ -639,6 +645,12 @@ def _pack_arguments(structures, flat) -> list:
 
 def _shape_invariants(loop_name, shape_invariants, positional, structures, initial, paths,
                       in_sequence) -> list[tuple]:
+    for tensor, path in zip(initial, paths):
+        if tensor.shape.ndims is None:
+            raise GraphError(f"while_loop {loop_name!r}: loop variable {path} "
+                             f"({tensor.name!r}, created at {site_of(tensor.op)}) has an "
+                             "unknown rank; a loop needs the rank of its variables: give the "
+                             "value a shape (tensor.set_shape([...]))")
     if shape_invariants is None:
         return [tuple(t.shape) for t in initial]
     given = list(shape_invariants) if in_sequence else [shape_invariants]
@@ -704,7 +716,8 @@ def _iteration_limit(loop_name, maximum_iterations):
 def _loop_predicate(loop_name, cond, pred) -> Tensor:
     if isinstance(pred, (bool, np.bool_)):
         pred = constant(bool(pred))
-    if not isinstance(pred, Tensor) or pred.dtype != np.bool_ or pred.shape != ():
+    if not isinstance(pred, Tensor) or pred.dtype != np.bool_ or \
+            not pred.shape.is_compatible_with(()):  # an unknown rank is checked when run
         raise GraphError(f"while_loop {loop_name!r}: cond (defined at {_function_site(cond)}) "
                          f"must return a scalar bool Tensor, got {pred!r}")
     return pred
@@ -752,6 +765,10 @@ def _check_body_shapes(loop_name, loop, initial, invariants) -> None:
         if out.dtype != before.dtype:
             raise GraphError(f"{where} dtype {before.dtype} but has dtype {out.dtype} after one "
                              f"iteration {created}; the body must keep each loop variable's dtype")
+        if out.shape.ndims is None:
+            raise GraphError(f"{where} shape {invariant} but has an unknown rank after one "
+                             f"iteration {created}; give that value a shape "
+                             "(tensor.set_shape([...]))")
         if not _shape_at_most(out.shape, invariant):
             if len(out.shape) != len(invariant):
                 hint = "a loop variable's rank cannot change"
@@ -778,7 +795,11 @@ def _run_while(run, op, inputs):
         for standin, value in zip(loop.standins, current):
             values[standin] = value
         loop.run_plan(run, loop.cond_plan)
-        if not bool(run.value_of(loop.pred)):
+        keep_going = run.value_of(loop.pred)
+        if np.ndim(keep_going) != 0:  # a cond of unknown rank gave something else
+            raise GraphError(f"while_loop: cond must return a scalar bool, but "
+                             f"{loop.pred.name!r} has shape {np.shape(keep_going)} in this run")
+        if not bool(keep_going):
             break
         loop.run_plan(run, loop.body_plan)
         if record is not None:

@@ -14,13 +14,15 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import re
 import threading
 
 import numpy as np
 
 from framework import dtypes
-from framework.errors import DualgraphError, user_frame
+from framework.errors import DTypeError, DualgraphError, user_frame
 from framework.ops import register_frontend
+from framework.ops.registry import Spec
 from graph.ops import PRIMITIVE, Const, Placeholder
 
 
@@ -31,25 +33,40 @@ class GraphError(DualgraphError, ValueError):
 class TensorShape(tuple):
     """A tuple of dimensions (None where unknown) with TensorFlow's TensorShape helpers.
 
-    It compares equal to the plain tuple, so `x.shape == (None, 3)` keeps working.
+    It compares equal to the plain tuple, so `x.shape == (None, 3)` keeps working. A shape
+    whose rank is unknown too is `TensorShape(None)` (`ndims` is None): what a placeholder made
+    without a shape has, and every op fed by one.
 
     >>> TensorShape((None, 3)).as_list()
     [None, 3]
     >>> TensorShape((2, 3)).num_elements()
     6
+    >>> TensorShape(None).ndims is None, str(TensorShape(None))
+    (True, '<unknown>')
     """
 
     __slots__ = ()
+
+    def __new__(cls, dims=()):
+        if dims is None or type(dims) is _UnknownRankShape:
+            return UNKNOWN_SHAPE
+        if isinstance(dims, (int, np.integer)) and not isinstance(dims, bool):
+            dims = (dims,)
+        return tuple.__new__(cls, dims)
 
     def __getitem__(self, index):
         item = tuple.__getitem__(self, index)
         return TensorShape(item) if isinstance(index, slice) else item
 
     @property
-    def ndims(self) -> int:
-        return len(self)
+    def ndims(self) -> int | None:
+        return tuple.__len__(self)
 
     rank = ndims
+
+    @property
+    def dims(self) -> list | None:
+        return list(self)
 
     def as_list(self) -> list:
         return list(self)
@@ -60,6 +77,122 @@ class TensorShape(tuple):
     def num_elements(self) -> int | None:
         """The number of elements, or None while a dimension is unknown."""
         return int(np.prod(self, dtype=np.int64)) if self.is_fully_defined() else None
+
+    def is_compatible_with(self, other) -> bool:
+        """Whether some value could have both shapes: same rank, equal known dimensions.
+
+        >>> TensorShape((None, 3)).is_compatible_with((5, 3)), TensorShape(None).\\
+        ...     is_compatible_with((5,))
+        (True, True)
+        """
+        other = TensorShape(other)
+        if other.ndims is None:
+            return True
+        return len(self) == len(other) and all(
+            a is None or b is None or a == b for a, b in zip(self, other))
+
+    def merge_with(self, other) -> TensorShape:
+        """The most specific shape compatible with both, or ValueError where there is none.
+
+        >>> TensorShape((None, 3)).merge_with((5, None))
+        (5, 3)
+        """
+        other = TensorShape(other)
+        if not self.is_compatible_with(other):
+            raise ValueError(f"Shapes {self} and {other} are not compatible")
+        if other.ndims is None:
+            return self
+        return TensorShape(a if a is not None else b for a, b in zip(self, other))
+
+    def assert_is_compatible_with(self, other) -> None:
+        if not self.is_compatible_with(other):
+            raise ValueError(f"Shapes {self} and {TensorShape(other)} are incompatible")
+
+
+
+class _UnknownRankShape(TensorShape):
+    """TensorShape(None): not even the rank is known. It reads as TensorFlow's does: `ndims`
+    is None, an index gives None, and what needs the dimensions (`len`, iteration,
+    `as_list`) raises a ValueError (a GraphError, naming the user's line) instead of treating
+    it as a scalar."""
+
+    __slots__ = ()
+
+    def __getitem__(self, index):
+        return UNKNOWN_SHAPE if isinstance(index, slice) else None
+
+    @property
+    def ndims(self) -> None:
+        return None
+
+    rank = ndims
+
+    @property
+    def dims(self) -> None:
+        return None
+
+    def as_list(self):
+        raise GraphError("as_list() is not defined on an unknown TensorShape." + _GIVE_SHAPE)
+
+    def __len__(self):
+        raise GraphError("Cannot take the length of shape with unknown rank." + _GIVE_SHAPE)
+
+    def __iter__(self):
+        raise GraphError("Cannot iterate over a shape with unknown rank." + _GIVE_SHAPE)
+
+    def __bool__(self):
+        raise GraphError("The truth value of a shape with unknown rank is not known." +
+                         _GIVE_SHAPE)
+
+    def __contains__(self, item) -> bool:
+        # `None in shape` asks whether a dimension is unknown: any may be.
+        return item is None
+
+    def is_fully_defined(self) -> bool:
+        return False
+
+    def num_elements(self) -> None:
+        return None
+
+    def is_compatible_with(self, other) -> bool:
+        return True
+
+    def merge_with(self, other) -> TensorShape:
+        return TensorShape(other)
+
+    def __eq__(self, other) -> bool:
+        return type(other) is _UnknownRankShape
+
+    def __ne__(self, other) -> bool:
+        return type(other) is not _UnknownRankShape
+
+    def __hash__(self) -> int:
+        return hash(_UnknownRankShape)
+
+    def __add__(self, other):
+        return self
+
+    __radd__ = __add__
+
+    def __reduce__(self):
+        return TensorShape, (None,)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __repr__(self) -> str:
+        return "TensorShape(None)"
+
+    def __str__(self) -> str:
+        return "<unknown>"
+
+
+UNKNOWN_SHAPE = tuple.__new__(_UnknownRankShape, ())
+_GIVE_SHAPE = (" What asks needs the tensor's number of dimensions: give the tensor a shape "
+               "(the placeholder's shape=, or tensor.set_shape([...])).")
 
 
 class Tensor:
@@ -92,10 +225,35 @@ class Tensor:
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions; a GraphError where even that is unknown (see
+        `shape.ndims`, None then), since what asks for it cannot go on without it."""
+        if self.shape is UNKNOWN_SHAPE:
+            raise GraphError(
+                f"{self.name!r} (created at {_site_text(self.op.site)}) has an unknown rank, "
+                "and this needs its number of dimensions; give it a shape, e.g. "
+                "placeholder(tf.float32, [None, 3]), or tensor.set_shape([None, 3])")
         return len(self.shape)
 
     def get_shape(self) -> TensorShape:
         return self.shape
+
+    def set_shape(self, shape) -> None:
+        """Refine the static shape with what the caller knows (TensorFlow's set_shape): the
+        new shape must be compatible with the one known so far. A Session still checks each
+        op's inputs against its shape rule when it runs.
+
+        >>> import graph as tf
+        >>> with tf.Graph().as_default():
+        ...     x = tf.placeholder(tf.float32)
+        ...     x.set_shape([None, 3])
+        ...     x.shape
+        (None, 3)
+        """
+        try:
+            self.shape = self.shape.merge_with(shape)
+        except ValueError:
+            raise GraphError(f"set_shape: {self.name!r} has shape {self.shape}, which is not "
+                             f"compatible with {TensorShape(shape)}") from None
 
     def __repr__(self) -> str:
         return f"<graph.Tensor {self.name!r} shape={self.shape} dtype={self.dtype}>"
@@ -111,12 +269,12 @@ class Tensor:
             f"{_site_text(self.op.site)})")
 
     def __iter__(self):
-        if self.shape and self.shape[0] is not None:
+        if self.shape.ndims and self.shape[0] is not None:
             return iter([self[i] for i in range(self.shape[0])])
         raise GraphError(f"cannot iterate over {self.name!r}: its first dimension is unknown")
 
     def __len__(self):
-        if self.shape and self.shape[0] is not None:
+        if self.shape.ndims and self.shape[0] is not None:
             return self.shape[0]
         raise GraphError(f"len() of {self.name!r}: its first dimension is unknown")
 
@@ -212,6 +370,13 @@ class Graph:
         self.collections: dict[str, list] = {}
         self._lock = threading.RLock()
         self._finalized = False
+        # The graph-level random seed (tf.set_random_seed); see graph.random_ops.get_seed.
+        self.seed = None
+        # What graph.variable_scope keeps per graph: the Variables get_variable made, by name,
+        # the current variable scope, and how often each scope name was opened.
+        self._variable_store: dict[str, object] = {}
+        self._variable_scope_stack: list = []
+        self._variable_scope_counts: dict[str, int] = {}
 
     def __bool__(self) -> bool:
         # An empty graph is still a graph: `graph or default` must not skip it for having no ops.
@@ -410,22 +575,66 @@ class Graph:
         with self._lock:
             return list(self.operations)
 
+    @property
+    def _last_id(self) -> int:
+        """How many ops the graph has had: TensorFlow's op-level seed for a random op built
+        under a graph-level seed alone (graph.random_ops.get_seed)."""
+        return len(self.operations)
+
     def get_operation_by_name(self, name: str) -> Operation:
+        """The Operation called `name`; KeyError (a GraphError too) if there is none.
+
+        >>> g = Graph()
+        >>> with g.as_default():
+        ...     c = constant(1.0, name="c")
+        >>> g.get_operation_by_name("c") is c.op
+        True
+        >>> try:
+        ...     g.get_operation_by_name("d")
+        ... except KeyError as error:
+        ...     print(error.problem)
+        The name 'd' refers to an Operation not in the graph.
+        """
+        _require_name(name)
+        if ":" in name:
+            raise GraphError(f"The name {name!r} appears to refer to a Tensor, not an "
+                             f"Operation: use get_tensor_by_name({name!r}), or the operation's "
+                             f"name {name.partition(':')[0]!r}")
         try:
             return self._names[name]
         except KeyError:
-            hint = (": that names a tensor; use get_tensor_by_name, or the op name "
-                    f"{name.partition(':')[0]!r}") if ":" in name else ""
-            raise GraphError(f"the graph has no operation named {name!r}{hint}") from None
+            raise NotFoundError(f"The name {name!r} refers to an Operation not in the "
+                                "graph.") from None
 
     def get_tensor_by_name(self, name: str) -> Tensor:
+        """The Tensor called `name` ('op:0'); KeyError (a GraphError too) if there is none.
+
+        >>> g = Graph()
+        >>> with g.as_default():
+        ...     c = constant(1.0, name="c")
+        >>> g.get_tensor_by_name("c:0") is c
+        True
+        >>> try:
+        ...     g.get_tensor_by_name("d:0")
+        ... except KeyError as error:
+        ...     print(error.problem)
+        The name 'd:0' refers to a Tensor which does not exist. The operation, 'd', does not \
+exist in the graph.
+        """
+        _require_name(name)
         op_name, _, index = name.partition(":")
         if not index.isdigit():
-            raise GraphError(f"a tensor name looks like 'op:0', got {name!r}")
-        op = self.get_operation_by_name(op_name)
+            raise GraphError(f"The name {name!r} refers to an Operation, not a Tensor. Tensor "
+                             "names must be of the form \"<op_name>:<output_index>\", e.g. "
+                             f"'{op_name}:0'")
+        op = self._names.get(op_name)
+        if op is None:
+            raise NotFoundError(f"The name {name!r} refers to a Tensor which does not exist. "
+                                f"The operation, {op_name!r}, does not exist in the graph.")
         if int(index) >= len(op.outputs):
-            raise GraphError(f"operation {op_name!r} has {len(op.outputs)} outputs, not "
-                             f"{int(index) + 1}")
+            raise NotFoundError(f"The name {name!r} refers to a Tensor which does not exist. "
+                                f"The operation, {op_name!r}, exists but only has "
+                                f"{len(op.outputs)} outputs.")
         return op.outputs[int(index)]
 
     def as_graph_element(self, item):
@@ -442,14 +651,114 @@ class Graph:
         raise GraphError(f"cannot fetch a {type(item).__name__}: fetch a Tensor, an Operation "
                          "or a name")
 
-    def add_to_collection(self, name: str, value) -> None:
-        self.collections.setdefault(name, []).append(value)
+    # -- collections (TensorFlow 1's: named lists of anything, see GraphKeys) ----------------
 
-    def get_collection(self, name: str) -> list:
-        return list(self.collections.get(name, []))
+    def add_to_collection(self, name: str, value) -> None:
+        """Append `value` to the collection `name` (made on first use)."""
+        with self._lock:
+            self.collections.setdefault(name, []).append(value)
+
+    def add_to_collections(self, names, value) -> None:
+        """Add `value` to each collection of `names` (one name or a list; each once)."""
+        names = (names,) if isinstance(names, str) else tuple(dict.fromkeys(names))
+        for name in names:
+            self.add_to_collection(name, value)
+
+    def get_collection(self, name: str, scope: str | None = None) -> list:
+        """A copy of the collection `name` ([] if it does not exist). With `scope`, only the
+        items whose `name` matches it from the start (`re.match`), as TensorFlow filters.
+
+        >>> g = Graph()
+        >>> with g.as_default():
+        ...     a, b = constant(1.0, name="enc/a"), constant(2.0, name="dec/b")
+        >>> g.add_to_collection("outs", a); g.add_to_collection("outs", b)
+        >>> [t.name for t in g.get_collection("outs", scope="dec")]
+        ['dec/b:0']
+        """
+        with self._lock:
+            items = list(self.collections.get(name, ()))
+        if scope is None:
+            return items
+        if not isinstance(scope, str):
+            raise GraphError(f"get_collection: scope must be a string (a regular expression "
+                             f"matched against names), got {scope!r}")
+        pattern = re.compile(scope)
+        return [item for item in items
+                if isinstance(getattr(item, "name", None), str) and pattern.match(item.name)]
+
+    def get_collection_ref(self, name: str) -> list:
+        """The collection `name` itself, made empty on first use: changing the list changes
+        the collection."""
+        with self._lock:
+            return self.collections.setdefault(name, [])
+
+    def get_all_collection_keys(self) -> list:
+        """The names of the collections that hold something."""
+        with self._lock:
+            return [name for name, items in self.collections.items() if items]
+
+    def clear_collection(self, name: str) -> None:
+        with self._lock:
+            self.collections.pop(name, None)
 
     def __len__(self) -> int:
         return len(self.operations)
+
+
+class NotFoundError(GraphError, KeyError):
+    """A name the graph does not have: a KeyError, as TensorFlow raises, and a GraphError."""
+
+    def __str__(self) -> str:  # KeyError's own would show the message quoted, on one line
+        return Exception.__str__(self)
+
+
+class _NameTypeError(DualgraphError, TypeError):
+    """A name lookup given something that is not a string (a TypeError, as in TensorFlow)."""
+
+
+def _require_name(name) -> None:
+    if not isinstance(name, str):
+        raise _NameTypeError(f"Operation and Tensor names are strings, not "
+                             f"{type(name).__name__} {name!r}")
+
+
+class GraphKeys:
+    """The standard collection names (TensorFlow 1's `tf.GraphKeys`).
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     v = tf.Variable(1.0, name="v")
+    ...     tf.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES) == [v]
+    True
+    """
+
+    GLOBAL_VARIABLES = "variables"
+    VARIABLES = GLOBAL_VARIABLES  # TensorFlow's older name
+    LOCAL_VARIABLES = "local_variables"
+    MODEL_VARIABLES = "model_variables"
+    TRAINABLE_VARIABLES = "trainable_variables"
+    MOVING_AVERAGE_VARIABLES = "moving_average_variables"
+    METRIC_VARIABLES = "metric_variables"
+    REGULARIZATION_LOSSES = "regularization_losses"
+    LOSSES = "losses"
+    UPDATE_OPS = "update_ops"
+    SUMMARIES = "summaries"
+    SUMMARY_OP = "summary_op"
+    GLOBAL_STEP = "global_step"
+    TRAIN_OP = "train_op"
+    INIT_OP = "init_op"
+    LOCAL_INIT_OP = "local_init_op"
+    READY_OP = "ready_op"
+    SAVERS = "savers"
+    WEIGHTS = "weights"
+    BIASES = "biases"
+    ACTIVATIONS = "activations"
+    QUEUE_RUNNERS = "queue_runners"
+    TABLE_INITIALIZERS = "table_initializer"
+    ASSET_FILEPATHS = "asset_filepaths"
+    EVAL_STEP = "eval_step"
+    COND_CONTEXT = "cond_context"
+    WHILE_CONTEXT = "while_context"
 
 
 class _ThreadDefaults(threading.local):
@@ -495,7 +804,12 @@ class GraphFrontend:
     def apply(self, primitive, args):
         graph = graph_of(args)
         inputs = [a if isinstance(a, Tensor) else constant(a, graph=graph) for a in args]
-        specs = primitive.infer(*inputs)  # a bad shape fails here, at the user's line
+        for tensor in inputs:
+            if tensor.shape is UNKNOWN_SHAPE:
+                specs = _specs_of_unknown_rank(primitive, inputs)
+                break
+        else:
+            specs = primitive.infer(*inputs)  # a bad shape fails here, at the user's line
         many = isinstance(specs, tuple)
         op = graph.add_operation(PRIMITIVE, inputs, primitive=primitive,
                                  specs=specs if many else (specs,))
@@ -503,6 +817,46 @@ class GraphFrontend:
 
 
 register_frontend(Tensor, GraphFrontend())
+
+# Ranks tried for an input of unknown rank, to learn the dtype of the op's outputs.
+_STANDIN_RANKS = range(9)
+
+
+def _specs_of_unknown_rank(primitive, inputs):
+    """The output specs of `primitive` on inputs of which one or more have an unknown rank.
+
+    The shape rule cannot check what it cannot see, so it runs again when the Session has the
+    values (and its errors then name the op's line). Here it runs with each unknown rank read
+    as 0, 1, 2, ... dimensions of unknown size: the ranks it accepts give the dtypes, and the
+    output shapes where they agree for every such rank (a full reduction is a scalar, a
+    reshape has its target's shape), else unknown shapes, as TensorFlow gives. An input no
+    rank fits (a dtype the op refuses, say) is refused now, as a known shape would be."""
+    accepted, errors, many = [], [], False
+    for rank in _STANDIN_RANKS:
+        standins = [Spec.raw((None,) * rank, t.dtype) if t.shape is UNKNOWN_SHAPE else t
+                    for t in inputs]
+        try:
+            specs = primitive.infer(*standins)
+        except (DualgraphError, TypeError, ValueError) as error:
+            errors.append(error)
+            continue
+        many = isinstance(specs, tuple)
+        accepted.append(specs if many else (specs,))
+    if not accepted:
+        for error in errors:  # a dtype the op refuses is refused whatever the rank: say that
+            if isinstance(error, DTypeError):
+                raise error
+        unknown = next(t for t in inputs if t.shape is UNKNOWN_SHAPE)
+        problem = getattr(errors[0], "problem", str(errors[0]))
+        raise GraphError(f"{primitive.name}: no rank of {unknown.name!r}, whose rank is "
+                         f"unknown (created at {_site_text(unknown.op.site)}), fits this op; "
+                         f"with rank 0: {problem}")
+    first = accepted[0]
+    specs = tuple(
+        Spec.raw(spec.shape if all(other[i].shape == spec.shape for other in accepted)
+                 else UNKNOWN_SHAPE, spec.dtype)
+        for i, spec in enumerate(first))
+    return specs if many else specs[0]
 
 
 def as_array(value, where, dtype=None, copy: bool = False) -> np.ndarray:
@@ -678,24 +1032,47 @@ def constant(value, dtype=None, shape=None, name="Const", graph=None) -> Tensor:
 
 
 def placeholder(dtype, shape=None, name="Placeholder") -> Tensor:
-    """A value fed at run time: `sess.run(y, feed_dict={x: data})`; None marks unknown dims.
+    """A value fed at run time: `sess.run(y, feed_dict={x: data})`.
 
-    >>> placeholder("float32", (None, 784)).shape
+    `dtype` is a dtype, its name ("float32", "float" for float32, "double", "int32", ...), a
+    NumPy dtype or a Python type. `shape` is a list or tuple of dimensions, None marking those
+    known only at run time; without a shape (None) even the rank is unknown, and any shape may
+    be fed. A fed value must fit the shape: the error names the placeholder and its line.
+
+    >>> placeholder("float32", [None, 784]).shape
     (None, 784)
+    >>> placeholder("float").shape.ndims is None
+    True
     """
     dtype = dtypes.as_dtype(dtype)
-    if shape is None:
-        # Shape rules work dimension by dimension, so the rank must be known.
-        raise GraphError("placeholder needs a shape; use None for dimensions known only at "
-                         "run time, e.g. placeholder(float32, (None, 784))")
-    if isinstance(shape, (int, np.integer)):
-        shape = (shape,)
-    shape = tuple(None if d is None else int(d) for d in shape)
-    if any(d is not None and d < 0 for d in shape):
-        raise GraphError(f"placeholder shape {shape} has a negative dimension")
+    if shape is not None:
+        shape = _placeholder_shape(shape)
     op = get_default_graph().add_operation(Placeholder(), [], name=name,
                                            attrs={"shape": shape, "dtype": dtype})
     return op.outputs[0]
+
+
+def _placeholder_shape(shape) -> tuple | None:
+    """A placeholder's shape as a tuple of ints and Nones (None where the rank is unknown)."""
+    if isinstance(shape, TensorShape):
+        return None if shape.ndims is None else tuple(shape)
+    if isinstance(shape, np.ndarray) and shape.ndim == 1:
+        shape = shape.tolist()
+    if _is_dimension(shape):
+        shape = (shape,)
+    if not isinstance(shape, (list, tuple)) or not all(
+            d is None or _is_dimension(d) for d in shape):
+        raise GraphError(f"placeholder: shape must be None (any shape) or a list or tuple of "
+                         f"dimensions, each an int or None, got {shape!r}")
+    shape = tuple(None if d is None else int(d) for d in shape)
+    if any(d is not None and d < 0 for d in shape):
+        raise GraphError(f"placeholder shape {shape} has a negative dimension; use None for a "
+                         "dimension known only at run time")
+    return shape
+
+
+def _is_dimension(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def site_of(op: Operation) -> str:

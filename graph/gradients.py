@@ -101,9 +101,7 @@ def _seed(y: Tensor, grad_y):
     elif grad_y.graph is not y.graph:
         raise GraphError(f"gradients: grad_ys {grad_y.name!r} belongs to another graph than "
                          f"{y.name!r}")
-    compatible = len(grad_y.shape) == len(y.shape) and all(
-        a is None or b is None or a == b for a, b in zip(grad_y.shape, y.shape))
-    if not compatible:
+    if not y.shape.is_compatible_with(grad_y.shape):
         raise GraphError(f"gradients: grad_ys of shape {grad_y.shape} for {y.name!r} of shape "
                          f"{y.shape}; they must match")
     if grad_y.dtype != y.dtype:

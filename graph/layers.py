@@ -1,19 +1,22 @@
-"""`graph.layers`: TensorFlow 1's `tf.layers` functions, and the initializers they use.
+"""`graph.layers`: TensorFlow 1's `tf.layers` functions.
 
-Each layer function creates its Variables under a name scope of its own (`dense/kernel`,
-`dense/bias`, `dense_1/kernel`, ...) and returns its output tensor. Weights keep TensorFlow's
+Each layer function creates its Variables with `get_variable` in a variable scope of its own
+(`dense/kernel`, `dense/bias`, `dense_1/kernel`, ...; inside `tf.variable_scope("model")`,
+`model/dense/kernel`) and returns its output tensor; as in TensorFlow 1, a `name_scope` does
+not change variable names. Weights keep TensorFlow's
 shapes: a dense kernel is (in, units), a conv2d kernel is HWIO (height, width, in, out). Images
 are channels last ("channels_last" = NHWC) by default, as in TensorFlow; pass
 data_format="channels_first" for NCHW images, which the kernels take without a transpose.
 
-Initial values are NumPy arrays drawn when the layer is built, from the shared seeded
-generator (`framework.ops.random`), so `manual_seed(s)` makes a whole model reproducible. The
-default kernel initializer is TensorFlow's Glorot uniform. It draws in the eager front-end's
+Initial values are NumPy arrays drawn when the layer is built (`graph.initializers`), seeded
+by `tf.set_random_seed` or else by the shared generator (`framework.ops.random`), so
+`manual_seed(s)` makes a whole model reproducible. The default kernel initializer is
+TensorFlow's Glorot uniform. It draws in the eager front-end's
 (out, in, *kernel) layout and transposes, so a graph layer and an eager layer initialized with
 `eager.nn.init.xavier_uniform_` from the same seed start from the same weights.
 
 Passing `name=` to a layer whose variables exist already raises, as in TensorFlow 1, unless
-`reuse=True`, which shares them.
+`reuse=True` (or an enclosing `variable_scope(..., reuse=...)`), which shares them.
 
 >>> import numpy as np
 >>> import graph as tf
@@ -31,13 +34,22 @@ import math
 import numpy as np
 
 from framework import dtypes
-from framework import init as framework_init
 from framework.ops import F
-from framework.ops import random as framework_random
-from graph import nn
+from graph import nn, random_ops
 from graph.core import GraphError, Tensor, constant, get_default_graph
 from graph.gradients import identity
-from graph.variables import Variable, global_variables
+from graph.initializers import (
+    _known_shape,
+    constant_initializer,
+    glorot_normal_initializer,
+    glorot_uniform_initializer,
+    ones_initializer,
+    random_normal_initializer,
+    random_uniform_initializer,
+    zeros_initializer,
+)
+from graph.variable_scope import AUTO_REUSE, get_variable, variable_scope
+from graph.variables import Variable
 
 __all__ = [
     "average_pooling2d", "batch_normalization", "constant_initializer", "conv2d", "dense",
@@ -49,190 +61,32 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------------------------
-# Initializers: callables (shape, dtype=float32, partition_info=None) -> a NumPy array.
-
-
-def _generator(seed):
-    return framework_random.Generator(seed) if seed is not None else \
-        framework_random.default_generator
-
-
-def _known_shape(shape) -> tuple:
-    shape = tuple(shape)
-    if any(d is None or int(d) < 0 for d in shape):
-        raise GraphError(f"an initializer needs a fully known shape, got {shape}")
-    return tuple(int(d) for d in shape)
-
-
-def _eager_layout(shape) -> tuple:
-    """TensorFlow's (..., in, out) weight shape in eager's (out, in, ...) order."""
-    return (shape[-1], shape[-2]) + shape[:-2]
-
-
-def _from_eager_layout(array: np.ndarray) -> np.ndarray:
-    """Back from (out, in, ...) to (..., in, out)."""
-    rank = array.ndim
-    return np.ascontiguousarray(np.transpose(array, tuple(range(2, rank)) + (1, 0)))
-
-
-def _glorot(draw, seed):
-    def initializer(shape, dtype=dtypes.float32, partition_info=None):
-        shape = _known_shape(shape)
-        if len(shape) < 2:
-            raise GraphError(f"Glorot initialization needs a weight of rank 2 or more, got "
-                             f"shape {shape}")
-        # TensorFlow's fans for (..., in, out): receptive field * in and receptive field * out,
-        # the same numbers framework.init computes for the eager layout.
-        values = draw(_eager_layout(shape), dtype=dtypes.as_dtype(dtype),
-                      generator=_generator(seed))
-        return _from_eager_layout(values)
-
-    return initializer
-
-
-def glorot_uniform_initializer(seed=None, dtype=dtypes.float32):
-    """U(-b, b) with b = sqrt(6 / (fan_in + fan_out)); fans as TensorFlow computes them.
-
-    The default initializer of dense and conv2d kernels.
-
-    >>> w = glorot_uniform_initializer(seed=1)((30, 20))
-    >>> w.shape, bool(abs(w).max() <= np.sqrt(6 / 50))
-    ((30, 20), True)
-    """
-    return _glorot(framework_init.xavier_uniform, seed)
-
-
-def glorot_normal_initializer(seed=None, dtype=dtypes.float32):
-    """N(0, 2 / (fan_in + fan_out)) (not truncated, unlike TensorFlow's).
-
-    >>> glorot_normal_initializer(seed=1)((3, 3, 1, 8)).shape
-    (3, 3, 1, 8)
-    """
-    return _glorot(framework_init.xavier_normal, seed)
-
-
-def zeros_initializer(dtype=dtypes.float32):
-    """All zeros (the default for biases).
-
-    >>> zeros_initializer()((2,))
-    array([0., 0.], dtype=float32)
-    """
-    return constant_initializer(0.0)
-
-
-def ones_initializer(dtype=dtypes.float32):
-    """All ones.
-
-    >>> ones_initializer()((2,), dtype="float64")
-    array([1., 1.])
-    """
-    return constant_initializer(1.0)
-
-
-def constant_initializer(value=0, dtype=dtypes.float32):
-    """A scalar fills the shape; an array must have the requested shape.
-
-    >>> constant_initializer([1.0, 2.0])((2,))
-    array([1., 2.], dtype=float32)
-    """
-    def initializer(shape, dtype=dtypes.float32, partition_info=None):
-        shape = _known_shape(shape)
-        array = np.asarray(value, dtypes.as_dtype(dtype))
-        if array.ndim and array.shape != shape:
-            raise GraphError(f"constant_initializer: value of shape {array.shape} for a "
-                             f"variable of shape {shape}")
-        return np.array(np.broadcast_to(array, shape))
-
-    return initializer
-
-
-def random_normal_initializer(mean=0.0, stddev=1.0, seed=None, dtype=dtypes.float32):
-    """N(mean, stddev**2), from the default generator or a fixed `seed`.
-
-    >>> a = random_normal_initializer(stddev=0.1, seed=3)((4,))
-    >>> bool((a == random_normal_initializer(stddev=0.1, seed=3)((4,))).all())
-    True
-    """
-    def initializer(shape, dtype=dtypes.float32, partition_info=None):
-        return framework_init.normal(_known_shape(shape), mean, stddev,
-                                     dtype=dtypes.as_dtype(dtype), generator=_generator(seed))
-
-    return initializer
-
-
-def random_uniform_initializer(minval=0.0, maxval=None, seed=None, dtype=dtypes.float32):
-    """U(minval, maxval), maxval defaulting to 1 as in TensorFlow.
-
-    >>> w = random_uniform_initializer(-0.5, 0.5, seed=2)((100,))
-    >>> bool(w.min() >= -0.5 and w.max() < 0.5)
-    True
-    """
-    high = 1.0 if maxval is None else maxval
-
-    def initializer(shape, dtype=dtypes.float32, partition_info=None):
-        return framework_init.uniform(_known_shape(shape), minval, high,
-                                      dtype=dtypes.as_dtype(dtype), generator=_generator(seed))
-
-    return initializer
-
-
-# ---------------------------------------------------------------------------------------------
 # Scopes and variables
 
 
 class _LayerScope:
-    """The name scope and variables of one layer call, shared when reuse=True."""
+    """The variable scope of one layer call (TensorFlow 1's): the layer's variables are
+    `get_variable`'s, so a layer shares them by name with reuse=True, inside a reusing
+    variable scope, or with get_variable itself."""
 
     def __init__(self, default_name, name, reuse):
-        self.graph = get_default_graph()
-        outer = self.graph.get_name_scope()
-        base = name or default_name
-        prefix = f"{outer}/{base}" if outer else base
-        existing = {v.op.name: v for v in global_variables(self.graph)
-                    if v.op.name.startswith(prefix + "/")}
-        self.shared = None
-        if name is not None and existing:
-            if not reuse:
-                raise GraphError(
-                    f"variable {next(iter(existing))!r} already exists, disallowed: did you "
-                    f"mean to set reuse=True to share the layer {prefix!r}?")
-            self.shared = existing
-            self.prefix = prefix
-        elif reuse:
-            raise GraphError(f"reuse=True, but the layer {prefix!r} has no variables yet; "
-                             f"create it once without reuse first")
-        self.base = base
+        reuse = reuse if reuse in (True, AUTO_REUSE) else None
+        if reuse is not None and name is None:  # the base name itself, as TensorFlow 1
+            self._scope = variable_scope(default_name, reuse=reuse)
+        else:
+            self._scope = variable_scope(name, default_name=default_name, reuse=reuse)
 
     def __enter__(self):
-        self._scope = self.graph.name_scope(self.base)
-        self.scope = self._scope.__enter__()
+        self.variable_scope = self._scope.__enter__()
+        self.scope = self.variable_scope.original_name_scope
         return self
 
     def __exit__(self, *exc):
         return self._scope.__exit__(*exc)
 
     def variable(self, name, shape, dtype, initializer, trainable=True) -> Variable:
-        shape = _known_shape(shape)
-        if self.shared is not None:
-            full = f"{self.prefix}/{name}"
-            found = self.shared.get(full)
-            if found is None:
-                raise GraphError(f"reuse=True: variable {full!r} does not exist")
-            if found.shape != shape or found.dtype != dtype:
-                raise GraphError(f"reuse=True: variable {full!r} has shape {found.shape} and "
-                                 f"dtype {found.dtype}, this layer needs {shape} {dtype}")
-            return found
-        value = initializer(shape, dtype=dtype)
-        if isinstance(value, Tensor):
-            if value.shape != shape or value.dtype != dtype:
-                raise GraphError(f"the initializer of {name!r} returned {value}, expected "
-                                 f"shape {shape} and dtype {dtype}")
-            return Variable(value, name=name, trainable=trainable)
-        array = np.asarray(value)
-        if array.shape != shape:
-            raise GraphError(f"the initializer of {name!r} returned shape {array.shape}, "
-                             f"expected {shape}")
-        return Variable(array.astype(dtype, copy=False), name=name, trainable=trainable)
+        return get_variable(name, _known_shape(shape), dtype, initializer,
+                            trainable=trainable)
 
 
 def _input(function: str, inputs, min_rank: int) -> Tensor:
@@ -240,6 +94,10 @@ def _input(function: str, inputs, min_rank: int) -> Tensor:
     if not dtypes.is_float(x.dtype):
         raise GraphError(f"{function}: inputs must be floating point, got {x.name!r} of dtype "
                          f"{x.dtype}; cast them with tf.cast")
+    if min_rank and x.shape.ndims is None:
+        raise GraphError(f"{function}: the inputs {x.name!r} have an unknown rank, and this "
+                         f"layer needs at least {min_rank} dimensions, the last ones known: "
+                         "give them a shape (a placeholder's shape=, or tensor.set_shape)")
     if x.ndim < min_rank:
         raise GraphError(f"{function}: inputs need at least {min_rank} dimensions, got shape "
                          f"{x.shape}")
@@ -470,7 +328,7 @@ def dropout(inputs, rate=0.5, noise_shape=None, seed=None, training=False, name=
 
 
 def _dropout_switched(x, rate, noise_shape, seed, training):
-    if training.dtype != np.bool_ or training.ndim != 0:
+    if training.dtype != np.bool_ or not training.shape.is_compatible_with(()):
         raise GraphError(f"dropout: training must be a scalar bool Tensor, got "
                          f"{training.name!r} of shape {training.shape} and dtype "
                          f"{training.dtype}")
@@ -481,8 +339,7 @@ def _dropout_switched(x, rate, noise_shape, seed, training):
                          "does not have; pass a Python bool") from None
     # The seed is drawn now, outside the branch, so building the graph draws the same seeds
     # whichever way `training` is later fed.
-    if seed is None:
-        seed = framework_random.default_generator.next_seed()
+    seed = random_ops.op_seed(seed)
     return cond(training,
                 lambda: nn.dropout(x, rate=rate, noise_shape=noise_shape, seed=seed),
                 lambda: identity(x))

@@ -32,6 +32,7 @@ from framework import dtypes
 from framework.ops import F
 from framework.ops import random as framework_random
 from framework.ops.registry import Spec, run_op
+from graph import random_ops
 from graph.api import _scoped
 from graph.core import GraphError, Tensor, constant, site_of
 from graph.gradients import stop_gradient
@@ -459,7 +460,7 @@ def dropout(x, keep_prob=None, noise_shape=None, seed=None, name=None, rate=None
         drop = given if what == "rate" else 1.0 - given
         if drop == 0.0:
             return value  # nothing to drop; no seed drawn, as eager's dropout(p=0)
-        op_seed = framework_random.default_generator.next_seed() if seed is None else seed
+        op_seed = random_ops.op_seed(seed)  # TF1's graph- and op-level seeds
         if shape is None:
             return F.dropout(value, drop, op_seed)
         mask = F.dropout(constant(np.ones(shape, value.dtype), name="noise"), drop, op_seed)
@@ -475,7 +476,8 @@ def _dropout_probability(rate, keep_prob) -> tuple:
                          "probability of keeping) and rate= (the probability of dropping)")
     given, what = (rate, "rate") if rate is not None else (keep_prob, "keep_prob")
     if isinstance(given, Tensor):
-        if given.ndim != 0 or not dtypes.is_float(given.dtype):
+        # A placeholder made without a shape (TF1's keep_prob) is checked when run.
+        if not given.shape.is_compatible_with(()) or not dtypes.is_float(given.dtype):
             raise GraphError(f"dropout: {what} must be a scalar float tensor, got "
                              f"{given.name!r} of shape {given.shape} and dtype {given.dtype}")
         return given, what
@@ -509,7 +511,7 @@ def _noise_shape(noise_shape, value) -> tuple:
 
 def _dropout_fed(value, probability, what, noise_shape, seed):
     """x * mask, the mask drawn when the graph runs with the probability fed then."""
-    op_seed = framework_random.default_generator.next_seed() if seed is None else seed
+    op_seed = random_ops.op_seed(seed)  # TF1's graph- and op-level seeds
     like = value if noise_shape is None else constant(np.ones(noise_shape, value.dtype),
                                                       name="noise")
     graph = value.graph
@@ -537,6 +539,10 @@ class DropoutMask(GraphOp):
     def run(self, run, op, inputs):
         like, given = inputs
         what = op.attrs["given"]
+        if np.ndim(given) != 0:  # a placeholder of unknown rank was fed something else
+            raise GraphError(f"dropout: {what} must be a scalar, got shape {np.shape(given)} "
+                             f"(fed to {op.inputs[1].name!r}), in {op.name!r} created at "
+                             f"{site_of(op)}")
         value = float(given)
         if not _probability_allowed(value, what):
             raise GraphError(f"dropout: {what} must be in {_ALLOWED[what]}, got {value!r} (fed "

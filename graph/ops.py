@@ -24,7 +24,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from framework.ops.autodiff import apply_vjp
+from framework.ops.autodiff import apply_vjp, fit_gradient
 from framework.ops.registry import Spec, check_registry, run_op
 from framework.viz import register_op_family
 
@@ -131,12 +131,101 @@ class Primitive(GraphOp):
         primitive = op.primitive
         if primitive.vjp is None:  # e.g. argmax: no gradient flows back
             return [None] * len(op.inputs)
+        if any(t.shape.ndims is None for t in (*op.inputs, *op.outputs)):
+            return _gradient_of_unknown_rank(op, cotangents, needs)
         return apply_vjp(primitive, cotangents, op.inputs, op.outputs,
                          [Spec(t.shape, t.dtype) for t in op.inputs],
                          [Spec(t.shape, t.dtype) for t in op.outputs], needs)
 
 
 PRIMITIVE = Primitive()
+
+
+def _gradient_of_unknown_rank(op, cotangents, needs) -> list:
+    """`apply_vjp` for a node with an input or output of unknown rank: the rule runs on the
+    symbolic values, and each gradient is summed back to its input's shape when the graph runs
+    (`SumToShapeOf`), since the broadcast axes are not known before. A rule that needs a rank
+    it cannot know gets a clear error naming the node."""
+    from framework.errors import DualgraphError
+    from framework.ops import F
+
+    primitive = op.primitive
+    if len(op.outputs) == 1:
+        g, out = cotangents[0], op.outputs[0]
+    else:
+        g = tuple(c if c is not None else F.zeros_like(o) for c, o in zip(cotangents, op.outputs))
+        out = tuple(op.outputs)
+    try:
+        if primitive.vjp_takes_needs:
+            grads = primitive.vjp(g, tuple(op.inputs), out, tuple(needs))
+        else:
+            grads = primitive.vjp(g, tuple(op.inputs), out)
+    except (DualgraphError, ValueError) as error:
+        unknown = [t.name for t in (*op.inputs, *op.outputs) if t.shape.ndims is None]
+        problem = getattr(error, "problem", str(error))
+        raise _graph_error(f"cannot differentiate {op.name!r} (created at {_site(op)}): its "
+                           f"gradient needs shapes, and {unknown[0]!r} has an unknown rank "
+                           f"({problem}). Give the placeholder it comes from a shape, e.g. "
+                           "tf.placeholder(tf.float32, [None, 3]), or call x.set_shape(...)"
+                           ) from None
+    if type(grads) is not tuple and type(grads) is not list:
+        grads = (grads,)
+    fitted = []
+    for grad, wanted, x in zip(grads, needs, op.inputs):
+        if grad is None or not wanted or x.dtype.kind != "f":
+            fitted.append(None)
+            continue
+        if x.shape.ndims is None or grad.shape.ndims is None:
+            if grad.shape != x.shape or x.shape.ndims is None:
+                grad = sum_to_shape_of(grad, x)
+            if grad.dtype != x.dtype:
+                grad = F.cast(grad, x.dtype)
+        elif grad.shape != x.shape or grad.dtype != x.dtype:
+            grad = fit_gradient(grad, Spec(x.shape, x.dtype))
+        fitted.append(grad)
+    return fitted
+
+
+@register_graph_op
+class SumToShapeOf(GraphOp):
+    """`grad` summed over the axes broadcasting stretched to go from `like`'s shape to its own,
+    worked out when the graph runs: gradients through shapes unknown until then."""
+
+    name = "SumToShapeOf"
+    viz_family = "reduction"
+
+    def infer(self, inputs, attrs):
+        grad, like = inputs
+        return [Spec.raw(like.shape, grad.dtype)]
+
+    def run(self, run, op, inputs):
+        from framework.ops import F
+        from framework.shapes import broadcast_reduction_axes
+
+        grad, like = inputs
+        grad, shape = np.asarray(grad), np.shape(like)
+        try:
+            if np.broadcast_shapes(grad.shape, shape) != grad.shape:
+                raise ValueError
+        except ValueError:
+            raise _graph_error(f"a gradient of shape {grad.shape} cannot come from a value of "
+                               f"shape {shape} by broadcasting") from None
+        dropped, stretched = broadcast_reduction_axes(grad.shape, shape)
+        if stretched:
+            grad = F.sum(grad, axis=stretched, keepdims=True)
+        if dropped:
+            grad = F.sum(grad, axis=dropped)
+        return (np.asarray(grad, dtype=op.outputs[0].dtype),)
+
+    def gradient(self, op, cotangents, needs):
+        from framework.ops import F
+
+        return [F.expand_to(cotangents[0], op.inputs[0]) if needs[0] else None, None]
+
+
+def sum_to_shape_of(grad, like):
+    """A `SumToShapeOf` node: `grad` folded back onto `like`'s shape when the graph runs."""
+    return grad.graph.add_operation(SumToShapeOf(), [grad, like], name="SumToShapeOf").outputs[0]
 
 
 # -- values -------------------------------------------------------------------------------------
@@ -171,6 +260,8 @@ class Placeholder(GraphOp):
     names_itself = True
 
     def infer(self, inputs, attrs):
+        if attrs["shape"] is None:  # not even the rank is known: TensorShape(None)
+            return [Spec.raw(None, attrs["dtype"])]
         return [Spec(attrs["shape"], attrs["dtype"])]
 
     def run(self, run, op, inputs):
@@ -215,9 +306,8 @@ class Assign(GraphOp):
         if value.dtype != variable.dtype:
             raise _graph_error(f"{self.name} to {variable.op.name!r}: value has dtype "
                                f"{value.dtype}, the variable has {variable.dtype}")
-        shape_ok = len(value.shape) == len(variable.shape) and all(
-            a is None or a == b for a, b in zip(value.shape, variable.shape))
-        if not shape_ok:
+        # A value of unknown rank (scaled by a fed learning rate, say) is checked in `run`.
+        if not variable.shape.is_compatible_with(value.shape):
             raise _graph_error(f"{self.name} to {variable.op.name!r}: value shape {value.shape} "
                                f"does not match the variable's shape {variable.shape}")
         return [Spec(variable.shape, variable.dtype)]

@@ -594,8 +594,8 @@ def _feed_value(tensor: Tensor, value, what: str = "feed") -> np.ndarray:
     if array.dtype not in dtypes.ALL:
         raise GraphError(f"unsupported {what} dtype {array.dtype} for {tensor.name!r}")
     expected = tensor.shape
-    if array.ndim != len(expected) or any(
-            d is not None and d != a for d, a in zip(expected, array.shape)):
+    if expected.ndims is not None and (array.ndim != len(expected) or any(
+            d is not None and d != a for d, a in zip(expected, array.shape))):
         raise GraphError(f"cannot {what} value of shape {array.shape} for tensor "
                          f"{tensor.name!r}, which has shape {expected} (created at "
                          f"{site_of(tensor.op)})")

@@ -113,7 +113,8 @@ def _check_hyperparameter(optimizer: str, what: str, value, low=0.0, low_open=Fa
                           high=None, high_open=False):
     """A Python number in range, or a scalar float Tensor (checked at run time by the user)."""
     if isinstance(value, Tensor):
-        if value.ndim != 0 or not dtypes.is_float(value.dtype):
+        # A placeholder made without a shape (a fed learning rate) is checked when run.
+        if not value.shape.is_compatible_with(()) or not dtypes.is_float(value.dtype):
             raise GraphError(f"{optimizer}: {what} must be a scalar float tensor, got "
                              f"{value.name!r} of shape {value.shape} and dtype {value.dtype}")
         return value

@@ -7,10 +7,10 @@ stage a new value that the session commits only if the whole run succeeds.
 
 from __future__ import annotations
 
-import numpy as np
-
+from framework import dtypes
 from graph.core import (
     GraphError,
+    GraphKeys,
     Operation,
     Tensor,
     as_array,
@@ -21,8 +21,9 @@ from graph.core import (
 from graph.ops import Assign, AssignAdd, AssignSub, NoOp, VariableV2
 from graph.session import castable
 
-GLOBAL_VARIABLES = "variables"
-TRAINABLE_VARIABLES = "trainable_variables"
+GLOBAL_VARIABLES = GraphKeys.GLOBAL_VARIABLES
+TRAINABLE_VARIABLES = GraphKeys.TRAINABLE_VARIABLES
+LOCAL_VARIABLES = GraphKeys.LOCAL_VARIABLES
 
 
 class Variable(Tensor):
@@ -45,10 +46,14 @@ class Variable(Tensor):
 
     __slots__ = ("initializer", "initial_value", "trainable")
 
-    def __init__(self, initial_value=None, *, name="Variable", trainable=True, dtype=None):
+    def __init__(self, initial_value=None, *, name="Variable", trainable=True, dtype=None,
+                 collections=None, validate_shape=True):
         if initial_value is None:
             raise GraphError("Variable needs an initial value (an array, a Tensor or a "
                              "callable)")
+        if dtype is not None:
+            dtype = dtypes.as_dtype(dtype)
+        collections = _collections_of(collections, trainable)
         graph = initial_value.graph if isinstance(initial_value, Tensor) else \
             get_default_graph()
         # The initializer must not wait for the control inputs around the variable's creation
@@ -59,16 +64,17 @@ class Variable(Tensor):
                 initial_value = initial_value()
             if not isinstance(initial_value, Tensor):
                 initial_value = constant(initial_value, dtype=dtype, name="initial_value")
-            elif dtype is not None and initial_value.dtype != np.dtype(dtype):
+            elif dtype is not None and initial_value.dtype != dtype:
                 from framework.ops import F
 
                 initial_value = F.cast(initial_value, dtype)
             if initial_value.graph is not graph:
                 raise GraphError(f"variable {scope[:-1]!r}: its initial value "
                                  f"{initial_value.name!r} belongs to another graph")
-            if any(d is None for d in initial_value.shape):
+            if not initial_value.shape.is_fully_defined():
                 raise GraphError(f"variable {scope[:-1]!r}: its initial value has an unknown "
-                                 f"shape {initial_value.shape}")
+                                 f"shape {initial_value.shape}; a variable's shape must be "
+                                 "known when it is created")
             op = graph.add_operation(VariableV2(), [], name=scope,
                                      attrs={"shape": initial_value.shape,
                                             "dtype": initial_value.dtype,
@@ -78,9 +84,7 @@ class Variable(Tensor):
             self.initial_value = initial_value
             self.trainable = trainable
             self.initializer = _assign_op(Assign(), self, initial_value, "Assign").op
-        graph.add_to_collection(GLOBAL_VARIABLES, self)
-        if trainable:
-            graph.add_to_collection(TRAINABLE_VARIABLES, self)
+        graph.add_to_collections(collections, self)
 
     def __repr__(self) -> str:
         return f"<graph.Variable {self.op.name!r} shape={self.shape} dtype={self.dtype}>"
@@ -111,6 +115,23 @@ class Variable(Tensor):
         from graph.session import session_for
 
         session_for(self, session, "Variable.load()").set_variable(self, value)
+
+
+def _collections_of(collections, trainable) -> list:
+    """The collections a new variable joins: GLOBAL_VARIABLES unless `collections` says
+    otherwise, and TRAINABLE_VARIABLES too when it is trainable (TensorFlow's rule)."""
+    if collections is None:
+        collections = [GLOBAL_VARIABLES]
+    elif isinstance(collections, str):
+        collections = [collections]
+    else:
+        collections = list(collections)
+    if not all(isinstance(name, str) for name in collections):
+        raise GraphError(f"Variable: collections must be a list of collection names "
+                         f"(strings), got {collections!r}")
+    if trainable and TRAINABLE_VARIABLES not in collections:
+        collections.append(TRAINABLE_VARIABLES)
+    return collections
 
 
 def _assign_op(kind, variable, value, name):
@@ -163,14 +184,50 @@ def assign_sub(variable, delta, name=None) -> Tensor:
     return _assign_op(AssignSub(), variable, delta, name)
 
 
-def global_variables(graph=None) -> list:
-    """Every Variable of the graph (the default graph unless given), in creation order."""
-    return (get_default_graph() if graph is None else graph).get_collection(GLOBAL_VARIABLES)
+def global_variables(scope=None, graph=None) -> list:
+    """The Variables of the graph (the default graph unless given), in creation order; with
+    `scope`, those whose name starts with it (a regular expression, as TensorFlow matches).
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     with tf.variable_scope("encoder"):
+    ...         w = tf.get_variable("w", [2])
+    ...     step = tf.Variable(0, name="step", trainable=False)
+    ...     [v.op.name for v in tf.global_variables()], tf.global_variables("enc") == [w]
+    (['encoder/w', 'step'], True)
+    """
+    return _graph_of(scope, graph).get_collection(GLOBAL_VARIABLES, _scope_of(scope))
 
 
-def trainable_variables(graph=None) -> list:
-    """The Variables created with trainable=True (what optimizers update by default)."""
-    return (get_default_graph() if graph is None else graph).get_collection(TRAINABLE_VARIABLES)
+def trainable_variables(scope=None, graph=None) -> list:
+    """The Variables created with trainable=True (what optimizers update by default); with
+    `scope`, those whose name starts with it."""
+    return _graph_of(scope, graph).get_collection(TRAINABLE_VARIABLES, _scope_of(scope))
+
+
+def local_variables(scope=None, graph=None) -> list:
+    """The Variables made with collections=[GraphKeys.LOCAL_VARIABLES] (not saved, not
+    initialized by global_variables_initializer)."""
+    return _graph_of(scope, graph).get_collection(LOCAL_VARIABLES, _scope_of(scope))
+
+
+def _graph_of(scope, graph):
+    from graph.core import Graph
+
+    if isinstance(scope, Graph):  # the older call global_variables(graph)
+        return scope
+    return get_default_graph() if graph is None else graph
+
+
+def _scope_of(scope):
+    from graph.core import Graph
+
+    return None if isinstance(scope, Graph) else scope
+
+
+def local_variables_initializer():
+    """One op that runs every local variable's initializer."""
+    return variables_initializer(local_variables(), name="init_local")
 
 
 def variables_initializer(var_list, name="init"):

@@ -134,14 +134,21 @@ def test_lookups_by_name(g):
     assert g.get_tensor_by_name("layer/out:0") is y
     assert g.get_operation_by_name("layer/out") is y.op
     assert g.as_graph_element("layer/out") is y.op and g.as_graph_element("x:0") is x
-    with pytest.raises(tf.GraphError, match="no operation named 'nope'"):
+    # TensorFlow's errors: a KeyError for a missing name, a ValueError for a malformed one.
+    with pytest.raises(KeyError, match="The name 'nope' refers to an Operation not in the "
+                                       "graph"):
         g.get_operation_by_name("nope")
-    with pytest.raises(tf.GraphError, match="use get_tensor_by_name"):
+    with pytest.raises(KeyError, match="The name 'nope:0' refers to a Tensor which does not "
+                                       "exist. The operation, 'nope', does not exist"):
+        g.get_tensor_by_name("nope:0")
+    with pytest.raises(ValueError, match="use get_tensor_by_name"):
         g.get_operation_by_name("x:0")
-    with pytest.raises(tf.GraphError, match="has 1 outputs"):
+    with pytest.raises(KeyError, match="exists but only has 1 outputs"):
         g.get_tensor_by_name("x:3")
-    with pytest.raises(tf.GraphError, match="looks like 'op:0'"):
+    with pytest.raises(ValueError, match="refers to an Operation, not a Tensor"):
         g.get_tensor_by_name("x")
+    with pytest.raises(TypeError, match="names are strings"):
+        g.get_tensor_by_name(0)
 
 
 def test_shapes_read_like_tensorflow_shapes(g):

@@ -585,15 +585,17 @@ def test_layer_names_reuse_and_errors():
             tf.layers.dense(x, 2, name="shared")
         b = tf.layers.dense(x, 2, name="shared", reuse=True)
         assert len(tf.trainable_variables()) == 2
-        with pytest.raises(tf.GraphError, match="has shape"):
+        with pytest.raises(tf.GraphError, match=r"specified shape \(4, 5\) and found shape "
+                                                r"\(4, 2\)"):
             tf.layers.dense(x, 5, name="shared", reuse=True)
-        with pytest.raises(tf.GraphError, match="no variables yet"):
+        with pytest.raises(tf.GraphError, match="Variable other/kernel does not exist"):
             tf.layers.dense(x, 2, name="other", reuse=True)
         tf.layers.dense(x, 2)
         tf.layers.dense(x, 2)
         assert [v.op.name for v in tf.trainable_variables()][-2:] == ["dense_1/kernel",
                                                                       "dense_1/bias"]
-        with tf.name_scope("model"):
+        # Variable names follow variable scopes (a name scope leaves them alone, as in TF1).
+        with tf.variable_scope("model"):
             tf.layers.dense(x, 2, name="fc")
             tf.layers.dense(x, 2, name="fc", reuse=True)
         assert [v.op.name for v in tf.trainable_variables()][-2:] == ["model/fc/kernel",

@@ -175,7 +175,7 @@ def test_feeds_are_checked(g):
     with tf.Graph().as_default():
         stranger = tf.placeholder(tf.float32, (None, 3), name="x")
     with tf.Session() as sess:
-        with pytest.raises(tf.GraphError, match="no operation named 'nope'"):
+        with pytest.raises(tf.GraphError, match="The operation, 'nope', does not exist"):
             sess.run(y, {"nope:0": np.ones((1, 3))})
         with pytest.raises(tf.GraphError, match="is an operation"):
             sess.run(y, {x.op: np.ones((1, 3))})

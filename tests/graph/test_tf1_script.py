@@ -63,3 +63,40 @@ def test_tf1_mlp_script_learns_the_digits(tmp_path):
     assert test_accuracy > 0.9, test_accuracy
     assert restored_accuracy == test_accuracy
     assert elapsed < 60, f"training took {elapsed:.1f} s"  # a few seconds, on a loaded machine
+
+
+def test_tf1_mnist_for_beginners_script_learns_the_digits():
+    """TF1's "MNIST for ML beginners" tutorial, line for line, on the 8x8 digits (64 pixels):
+    a shapeless-batch placeholder, zero-initialized weights, softmax, the hand-written cross
+    entropy with reduction_indices, an InteractiveSession and `.run()` / `.eval()`."""
+    x_train, y_train = datasets.load_digits(flat=True, split="train")
+    x_test, y_test = datasets.load_digits(flat=True, split="test")
+    one_hot_train, one_hot_test = np.eye(10)[y_train], np.eye(10)[y_test]
+    rng = np.random.default_rng(0)
+
+    tf.reset_default_graph()
+    # --- the TF1 tutorial ---------------------------------------------------------------------
+    x = tf.placeholder(tf.float32, [None, 64])
+    W = tf.Variable(tf.zeros([64, 10]))
+    b = tf.Variable(tf.zeros([10]))
+    y = tf.nn.softmax(tf.matmul(x, W) + b)
+    y_ = tf.placeholder("float", [None, 10])
+    cross_entropy = tf.reduce_mean(-tf.reduce_sum(y_ * tf.log(y), reduction_indices=[1]))
+    train_step = tf.train.GradientDescentOptimizer(0.5).minimize(cross_entropy)
+
+    sess = tf.InteractiveSession()
+    tf.global_variables_initializer().run()
+    for _ in range(1000):
+        batch = rng.choice(len(x_train), 100)
+        batch_xs, batch_ys = x_train[batch], one_hot_train[batch]
+        sess.run(train_step, feed_dict={x: batch_xs, y_: batch_ys})
+
+    correct_prediction = tf.equal(tf.argmax(y, 1), tf.argmax(y_, 1))
+    accuracy = tf.reduce_mean(tf.cast(correct_prediction, tf.float32))
+    test_accuracy = accuracy.eval(feed_dict={x: x_test, y_: one_hot_test})
+    sess.close()
+    # --------------------------------------------------------------------------------------------
+    tf.reset_default_graph()
+
+    assert W.shape == (64, 10) and y_.dtype == np.float32
+    assert test_accuracy >= 0.92, test_accuracy

@@ -154,7 +154,9 @@ def big_graph(layers=50):
     with g.as_default():
         h = tf.placeholder(tf.float32, (None, 16), name="x")
         for i in range(layers):
-            with tf.name_scope(f"layer_{i}"):
+            # A variable scope, so each layer's variables join its ops (a name scope would
+            # leave the variables at the top, as in TensorFlow 1).
+            with tf.variable_scope(f"layer_{i}"):
                 h = tf.layers.dense(h, 16, activation=tf.nn.relu)
         loss = tf.reduce_mean(h)
         tf.train.GradientDescentOptimizer(0.1).minimize(loss)
