@@ -20,17 +20,6 @@ def _digits():
     return x_train.astype(np.float32), y_train, x_test.astype(np.float32), y_test
 
 
-def _truncated_normal(shape, stddev):
-    """Stands in for tf.truncated_normal (another engineer's item, not built at this commit):
-    normal values redrawn until within two standard deviations, drawn when built."""
-    rng = np.random.default_rng(0 if not hasattr(_truncated_normal, "rng") else None)
-    _truncated_normal.rng = getattr(_truncated_normal, "rng", rng)
-    values = _truncated_normal.rng.standard_normal(shape)
-    while (outside := np.abs(values) > 2).any():
-        values[outside] = _truncated_normal.rng.standard_normal(outside.sum())
-    return tf.constant((values * stddev).astype(np.float32))
-
-
 def test_deep_mnist_for_experts_cnn_on_the_digits():
     framework_random.manual_seed(0)
     x_train, y_train, x_test, y_test = _digits()
@@ -43,7 +32,7 @@ def test_deep_mnist_for_experts_cnn_on_the_digits():
         y_ = tf.placeholder(tf.float32, shape=[None, 10])
 
         def weight_variable(shape):
-            initial = _truncated_normal(shape, stddev=0.1)  # tf.truncated_normal(shape, ...)
+            initial = tf.truncated_normal(shape, stddev=0.1)
             return tf.Variable(initial)
 
         def bias_variable(shape):
@@ -72,7 +61,7 @@ def test_deep_mnist_for_experts_cnn_on_the_digits():
         h_pool2_flat = tf.reshape(h_pool2, [-1, 2 * 2 * 32])
         h_fc1 = tf.nn.relu(tf.matmul(h_pool2_flat, W_fc1) + b_fc1)
 
-        keep_prob = tf.placeholder(tf.float32, shape=())  # the tutorial leaves out the shape
+        keep_prob = tf.placeholder(tf.float32)
         h_fc1_drop = tf.nn.dropout(h_fc1, keep_prob)
 
         W_fc2 = weight_variable([128, 10])
