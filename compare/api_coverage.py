@@ -7,8 +7,8 @@ a submodule where an attribute is not there yet, as `import torch.utils.tensorbo
 the page cannot drift from the code. A name counts only where the front-end itself defines it:
 an attribute every class inherits from `object` (`__lt__`, `__init__`...) does not.
 
-Another table, TF1 or Theano names against `graph`, is one more `Coverage` in `TABLES`, with
-its own groups: no code changes.
+TensorFlow 1's names (tf.compat.v1) against `graph` are the second table; another (Theano's)
+is one more `Coverage` in `TABLES`, with its own groups: no code changes.
 
 `python -m compare api-coverage` prints the summary and writes the page (out/api_coverage.md).
 
@@ -383,7 +383,108 @@ TORCH_GROUPS = (
     """),
 )
 
+# TensorFlow 1's names (tf.compat.v1) as its tutorials and guides use them (MNIST for
+# beginners and experts, the variables, sharing-variables and tf.layers guides, the classic
+# TF1 examples): graph answers for `tf`.
+
+TF1_GROUPS = (
+    Group("tf: graphs, sessions and variables", "", """
+        Graph Session InteractiveSession get_default_graph reset_default_graph
+        get_default_session placeholder placeholder_with_default constant Variable Tensor
+        Operation TensorShape name_scope control_dependencies group no_op identity
+        stop_gradient gradients assign assign_add assign_sub global_variables_initializer
+        local_variables_initializer variables_initializer global_variables trainable_variables
+        local_variables convert_to_tensor device
+    """),
+    Group("tf: variable scopes and collections", "", """
+        variable_scope get_variable get_variable_scope get_local_variable VariableScope
+        AUTO_REUSE GraphKeys get_collection get_collection_ref add_to_collection
+        add_to_collections
+    """),
+    Group("tf: dtypes", "", """
+        float16 float32 float64 double int8 int16 int32 int64 uint8 bool string as_dtype DType
+    """),
+    Group("tf: creating and reshaping tensors", "", """
+        zeros zeros_like ones ones_like fill range linspace eye one_hot cast to_float to_int32
+        to_int64 reshape transpose concat stack unstack split squeeze expand_dims tile pad
+        gather gather_nd slice strided_slice boolean_mask sequence_mask reverse shape size rank
+    """),
+    Group("tf: math", "", """
+        add subtract multiply divide truediv floordiv mod pow square sqrt rsqrt exp log log1p
+        abs negative sign reciprocal maximum minimum matmul tensordot tanh sigmoid sin cos floor
+        ceil round add_n cumsum reduce_sum reduce_mean reduce_max reduce_min reduce_prod
+        reduce_logsumexp reduce_all reduce_any argmax argmin equal not_equal less less_equal
+        greater greater_equal logical_and logical_or logical_not where clip_by_value
+        clip_by_norm clip_by_global_norm global_norm norm count_nonzero
+    """),
+    Group("tf: random numbers and seeds", "", """
+        set_random_seed get_seed random_normal random_uniform truncated_normal random_shuffle
+        multinomial random_crop
+    """),
+    Group("tf.random", "random", """
+        normal uniform truncated_normal shuffle categorical set_random_seed
+    """),
+    Group("tf: initializers", "", """
+        zeros_initializer ones_initializer constant_initializer random_normal_initializer
+        random_uniform_initializer truncated_normal_initializer glorot_uniform_initializer
+        glorot_normal_initializer variance_scaling_initializer orthogonal_initializer
+    """),
+    Group("tf.initializers", "initializers", """
+        zeros ones constant random_normal random_uniform truncated_normal glorot_uniform
+        glorot_normal variance_scaling he_normal he_uniform lecun_normal lecun_uniform
+        orthogonal global_variables local_variables variables
+    """),
+    Group("tf: control flow and checks", "", """
+        cond while_loop case map_fn scan foldl Assert assert_equal Print print check_numerics
+        add_check_numerics_ops
+    """),
+    Group("tf.nn", "nn", """
+        relu relu6 elu selu leaky_relu sigmoid tanh softmax log_softmax softplus dropout
+        conv2d conv2d_transpose max_pool avg_pool bias_add batch_normalization moments l2_loss
+        l2_normalize embedding_lookup softmax_cross_entropy_with_logits
+        softmax_cross_entropy_with_logits_v2 sparse_softmax_cross_entropy_with_logits
+        sigmoid_cross_entropy_with_logits top_k in_top_k dynamic_rnn static_rnn
+        bidirectional_dynamic_rnn
+    """),
+    Group("tf.nn.rnn_cell", "nn.rnn_cell", """
+        BasicRNNCell BasicLSTMCell LSTMCell GRUCell MultiRNNCell DropoutWrapper LSTMStateTuple
+    """),
+    Group("tf.layers", "layers", """
+        dense conv2d conv2d_transpose max_pooling2d average_pooling2d dropout
+        batch_normalization flatten Dense Conv2D
+    """),
+    Group("tf.losses", "losses", """
+        softmax_cross_entropy sparse_softmax_cross_entropy sigmoid_cross_entropy
+        mean_squared_error absolute_difference huber_loss log_loss hinge_loss add_loss
+        get_total_loss get_regularization_loss Reduction
+    """),
+    Group("tf.train", "train", """
+        GradientDescentOptimizer MomentumOptimizer AdamOptimizer RMSPropOptimizer
+        AdagradOptimizer AdadeltaOptimizer Optimizer Saver get_or_create_global_step
+        get_global_step create_global_step exponential_decay piecewise_constant
+        polynomial_decay inverse_time_decay cosine_decay natural_exp_decay
+        ExponentialMovingAverage latest_checkpoint Coordinator start_queue_runners
+        MonitoredTrainingSession
+    """),
+    Group("tf.summary", "summary", """
+        scalar histogram image text audio merge merge_all FileWriter
+    """),
+    Group("methods of Session, Graph, Tensor, Variable and TensorShape", "", """
+        Session.run Session.close Session.as_default Graph.as_default
+        Graph.get_tensor_by_name Graph.get_operation_by_name Graph.get_operations
+        Graph.get_collection Graph.add_to_collection Graph.name_scope Graph.control_dependencies
+        Graph.finalize Tensor.eval Tensor.get_shape Tensor.set_shape Tensor.shape Tensor.dtype
+        Tensor.name Tensor.op Tensor.graph Operation.run Operation.name Operation.type
+        Operation.inputs Operation.outputs Variable.assign Variable.assign_add
+        Variable.assign_sub Variable.initializer Variable.load Variable.read_value
+        TensorShape.as_list TensorShape.ndims TensorShape.is_fully_defined
+        TensorShape.num_elements TensorShape.merge_with TensorShape.is_compatible_with
+    """),
+)
+
 TABLES = {
     "eager": Coverage("eager", "PyTorch's commonly used API in eager", "torch", "eager",
                       TORCH_GROUPS),
+    "tf1": Coverage("tf1", "TensorFlow 1's commonly used API in graph", "tf", "graph",
+                    TF1_GROUPS),
 }

@@ -12,6 +12,7 @@
 """
 
 from framework import dtypes as _dtypes
+from framework.errors import DualgraphError as _DualgraphError
 from graph import initializers, layers, losses, nn, summary, train, viz
 from graph import random_ops as random
 from graph.api import *  # noqa: F403
@@ -25,8 +26,10 @@ from graph.core import (
     Tensor,
     TensorShape,
     constant,
+    convert_to_tensor,
     get_default_graph,
     placeholder,
+    placeholder_with_default,
     reset_default_graph,
 )
 from graph.debugging import NumericsError, add_check_numerics_ops, check_numerics
@@ -110,10 +113,23 @@ __all__ = [  # noqa: F405  (with the star-imported TensorFlow-named ops of graph
     "random", "get_seed", "set_random_seed", "random_normal", "random_uniform",
     "truncated_normal", "random_shuffle", "multinomial",
     "AUTO_REUSE", "VariableScope", "get_local_variable", "get_variable", "get_variable_scope",
-    "variable_scope", "double",
+    "variable_scope", "double", "placeholder_with_default", "convert_to_tensor",
 ]
 
 double = float64  # TensorFlow's other name for float64
+
+
+class NotBuiltError(_DualgraphError, AttributeError):
+    """A TensorFlow 1 name the graph front-end does not have (an AttributeError, as Python
+    raises for a missing module attribute)."""
+
+
+def __getattr__(name):
+    if name.startswith("__"):  # Python's and tools' own probes: the plain error, at once
+        raise AttributeError(f"module 'graph' has no attribute {name!r}")
+    raise NotBuiltError(f"module 'graph' has no attribute {name!r}: TensorFlow 1's tf.{name} "
+                        "is not built in dualgraph's graph front-end (`python -m compare "
+                        "api-coverage` lists which of TF1's common names are)")
 
 
 def add_to_collection(name, value) -> None:

@@ -1052,6 +1052,44 @@ def placeholder(dtype, shape=None, name="Placeholder") -> Tensor:
     return op.outputs[0]
 
 
+def placeholder_with_default(input, shape, name=None) -> Tensor:  # noqa: A002  (TF's name)
+    """`input` (a value or a Tensor) unless the run feeds another value, which must fit
+    `shape` (a list with None for unknown dimensions, or None for any shape).
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     training = tf.placeholder_with_default(False, shape=[])
+    ...     with tf.Session() as sess:
+    ...         print(sess.run(training), sess.run(training, {training: True}))
+    False True
+    """
+    from graph.ops import PlaceholderWithDefault
+
+    value = input if isinstance(input, Tensor) else constant(input)
+    if shape is not None:
+        shape = _placeholder_shape(shape)
+        if not TensorShape(shape).is_compatible_with(value.shape):
+            raise GraphError(f"placeholder_with_default: the default value of shape "
+                             f"{value.shape} does not fit the shape {TensorShape(shape)}")
+    op = value.graph.add_operation(PlaceholderWithDefault(), [value],
+                                   name=name or "PlaceholderWithDefault", attrs={"shape": shape})
+    return op.outputs[0]
+
+
+def convert_to_tensor(value, dtype=None, name=None) -> Tensor:
+    """`value` as a Tensor: a Tensor as it is (of `dtype`, if given), anything else a constant.
+
+    >>> convert_to_tensor([1.0, 2.0]).dtype
+    dtype('float32')
+    """
+    if isinstance(value, Tensor):
+        if dtype is not None and value.dtype != dtypes.as_dtype(dtype):
+            raise GraphError(f"Tensor conversion requested dtype {dtypes.as_dtype(dtype)} for "
+                             f"Tensor with dtype {value.dtype}: {value.name!r}")
+        return value
+    return constant(value, dtype=dtype, name=name or "Const")
+
+
 def _placeholder_shape(shape) -> tuple | None:
     """A placeholder's shape as a tuple of ints and Nones (None where the rank is unknown)."""
     if isinstance(shape, TensorShape):

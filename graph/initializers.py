@@ -39,6 +39,7 @@ __all__ = [
     "ones", "ones_initializer", "random_normal", "random_normal_initializer", "random_uniform",
     "random_uniform_initializer", "truncated_normal", "truncated_normal_initializer",
     "variance_scaling", "variance_scaling_initializer", "zeros", "zeros_initializer",
+    "global_variables", "local_variables", "variables",
 ]
 
 
@@ -355,3 +356,24 @@ def lecun_normal(seed=None):
 def lecun_uniform(seed=None):
     """Uniform with variance 1 / fan_in."""
     return VarianceScaling(1.0, "fan_in", "uniform", seed)
+
+
+def global_variables():
+    """One op that runs every global variable's initializer (tf.initializers.global_variables)."""
+    from graph.variables import global_variables_initializer
+
+    return global_variables_initializer()
+
+
+def local_variables():
+    """One op that runs every local variable's initializer."""
+    from graph.variables import local_variables_initializer
+
+    return local_variables_initializer()
+
+
+def variables(var_list, name="init"):
+    """One op that runs the initializers of `var_list`."""
+    from graph.variables import variables_initializer
+
+    return variables_initializer(var_list, name=name)

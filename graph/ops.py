@@ -392,3 +392,16 @@ class StopGradient(Identity):
     name = "StopGradient"
     no_gradient = "stop_gradient: its input counts as a constant"
     gradient = None
+
+
+@register_graph_op
+class PlaceholderWithDefault(Identity):
+    """Its input's value unless the run feeds one: a placeholder with a default. Its static
+    shape is `attrs["shape"]` (None: unknown rank), which a fed value must fit."""
+
+    name = "PlaceholderWithDefault"
+    viz_kind = "input"
+
+    def infer(self, inputs, attrs):
+        shape, dtype = attrs["shape"], inputs[0].dtype
+        return [Spec.raw(None, dtype) if shape is None else Spec(shape, dtype)]

@@ -91,21 +91,58 @@ def test_a_second_table_is_data_only(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "coverage_eager.md").exists()
 
 
-def test_python_m_compare_api_coverage_prints_the_summary_and_writes_the_page(tmp_path, capsys):
+def test_python_m_compare_api_coverage_prints_the_summary_and_writes_the_pages(tmp_path,
+                                                                              capsys):
     assert compare_main(["api-coverage", "--out", str(tmp_path / "api.md")]) == 0
     out = capsys.readouterr().out
-    rows = check(TABLES["eager"])
-    has = sum(row.status == "yes" for row in rows)
-    assert f"eager has {has} of {len(rows)}" in out
-    assert "torch.nn: layers" in out and f"page: {tmp_path / 'api.md'}" in out
-    page = (tmp_path / "api.md").read_text()
-    for row in rows:  # every name once, with what was found
-        expected = f"`{row.found_as}`" if row.status == "yes" else "**missing**"
-        assert page.count(f"| `{row.name}` |") == 1
-        assert f"| `{row.name}` | {expected} |" in page
+    for key, target, group in [("eager", "eager", "torch.nn: layers"),
+                               ("tf1", "graph", "tf.nn")]:
+        rows = check(TABLES[key])
+        has = sum(row.status == "yes" for row in rows)
+        assert f"{target} has {has} of {len(rows)}" in out
+        assert group in out and f"page: {tmp_path / f'api_{key}.md'}" in out
+        page = (tmp_path / f"api_{key}.md").read_text()
+        for row in rows:  # every name once, with what was found
+            expected = f"`{row.found_as}`" if row.status == "yes" else "**missing**"
+            assert page.count(f"| `{row.name}` |") == 1
+            assert f"| `{row.name}` | {expected} |" in page
     assert compare_main(["api-coverage", "--out", str(tmp_path / "api.html")]) == 0
-    html = (tmp_path / "api.html").read_text()
+    html = (tmp_path / "api_eager.html").read_text()
     assert "<td>torch.nn.Linear</td><td>eager.nn.Linear</td>" in html
+    html = (tmp_path / "api_tf1.html").read_text()
+    assert "<td>tf.get_variable</td><td>graph.get_variable</td>" in html
+
+
+def test_tensorflow_1_names_are_looked_up_in_graph_and_the_answer_is_true():
+    rows = check(TABLES["tf1"])
+    assert len(rows) >= 300 and len({row.name for row in rows}) == len(rows)
+    assert {row.status for row in rows} <= {"yes", "missing"}
+    for row in rows:
+        ours = row.found_as.split(".", 1)[1]
+        if row.status == "yes":
+            walk("graph", ours)
+        else:
+            with pytest.raises(AttributeError):
+                walk("graph", ours)
+    status = {row.name: row.status for row in rows}
+    for name in ["tf.placeholder", "tf.get_variable", "tf.variable_scope", "tf.AUTO_REUSE",
+                 "tf.GraphKeys", "tf.get_collection", "tf.set_random_seed",
+                 "tf.truncated_normal", "tf.random.normal", "tf.initializers.he_normal",
+                 "tf.Session.run", "tf.TensorShape.as_list", "tf.Tensor.set_shape",
+                 "tf.train.AdamOptimizer", "tf.layers.dense", "tf.nn.dropout"]:
+        assert status[name] == "yes", name
+    for name in ["tf.string", "tf.train.MonitoredTrainingSession"]:
+        assert status[name] == "missing", name
+
+
+def test_a_tensorflow_name_graph_lacks_says_it_is_not_built():
+    import graph as tf
+
+    with pytest.raises(AttributeError, match="TensorFlow 1's tf.string is not built in "
+                                             "dualgraph's graph front-end") as info:
+        tf.string  # noqa: B018
+    assert "test_api_coverage.py" in str(info.value)  # the line that asked
+    assert not hasattr(tf, "no_such_name") and hasattr(tf, "placeholder")
 
 
 def test_a_name_listed_twice_is_refused_when_the_table_is_made():

@@ -225,6 +225,32 @@ def test_feeds_of_the_wrong_rank_or_size_name_the_placeholder_and_its_line(g):
             assert 'images = tf.placeholder(tf.float32, [None, 4], name="images")' in message
 
 
+def test_placeholder_with_default_runs_its_default_or_the_fed_value(g):
+    batch = tf.placeholder_with_default(np.ones((2, 3), np.float32), shape=[None, 3])
+    training = tf.placeholder_with_default(False, shape=[], name="training")
+    scaled = tf.cond(training, lambda: batch * 10.0, lambda: batch)
+    assert batch.shape == (None, 3) and training.op.type == "PlaceholderWithDefault"
+    with tf.Session() as sess:
+        np.testing.assert_array_equal(sess.run(scaled), np.ones((2, 3)))
+        fed = sess.run(scaled, {training: True, batch: np.ones((1, 3))})
+        np.testing.assert_array_equal(fed, np.full((1, 3), 10.0))
+        with pytest.raises(tf.GraphError, match=r"cannot feed value of shape \(1, 4\)"):
+            sess.run(scaled, {batch: np.ones((1, 4))})
+    (grad,) = tf.gradients(tf.reduce_sum(batch * 2.0), [batch])
+    np.testing.assert_array_equal(_run(grad), np.full((2, 3), 2.0))
+    with pytest.raises(tf.GraphError, match=r"does not fit the shape \(3,\)"):
+        tf.placeholder_with_default([1.0, 2.0], shape=[3])
+
+
+def test_convert_to_tensor(g):
+    x = tf.placeholder(tf.float32, [2])
+    assert tf.convert_to_tensor(x) is x
+    assert tf.convert_to_tensor([1, 2], dtype=tf.float64).dtype == np.float64
+    with pytest.raises(tf.GraphError, match="requested dtype int32 for Tensor with dtype "
+                                            "float32"):
+        tf.convert_to_tensor(x, dtype=tf.int32)
+
+
 # -- dtypes by name, NumPy dtype or Python type --------------------------------------------------
 
 

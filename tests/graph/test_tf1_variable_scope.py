@@ -171,6 +171,10 @@ def test_get_variable_arguments_as_tensorflow_takes_them(g):
     assert v.shape == (1, 2) and step.dtype == np.int64 and _values(step) == 0
     assert tf.trainable_variables() == [v, local] and tf.global_variables() == [v, step]
     assert tf.local_variables() == [local]
+    with tf.Session() as sess:  # tf.initializers' initializer ops
+        sess.run([tf.initializers.global_variables(), tf.initializers.local_variables()])
+        assert sess.run(step) == 0 and sess.run(local).shape == (2,)
+        sess.run(tf.initializers.variables([v]))
     with pytest.raises(ValueError, match="If initializer is a constant, do not specify shape"):
         tf.get_variable("c", [2], initializer=[1.0, 2.0])
     with pytest.raises(ValueError, match="Shape of a new variable \\(u\\) must be fully "
