@@ -10,7 +10,8 @@ an attribute every class inherits from `object` (`__lt__`, `__init__`...) does n
 TensorFlow 1's names (tf.compat.v1) against `graph` are the second table; another (Theano's)
 is one more `Coverage` in `TABLES`, with its own groups: no code changes.
 
-`python -m compare api-coverage` prints the summary and writes the page (out/api_coverage.md).
+`python -m compare api-coverage` prints the summaries and writes a page per table
+(out/api_coverage_eager.md, out/api_coverage_tf1.md).
 
 >>> table = TABLES["eager"]
 >>> rows = {row.name: row for row in check(table)}
