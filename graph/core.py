@@ -373,9 +373,11 @@ class Graph:
         # The graph-level random seed (tf.set_random_seed); see graph.random_ops.get_seed.
         self.seed = None
         # What graph.variable_scope keeps per graph: the Variables get_variable made, by name,
-        # the current variable scope, and how often each scope name was opened.
+        # the root variable scope, each thread's open variable scopes (a thread's scopes do not
+        # name another thread's variables), and how often each scope name was opened.
         self._variable_store: dict[str, object] = {}
-        self._variable_scope_stack: list = []
+        self._root_variable_scope = None
+        self._variable_scopes = threading.local()
         self._variable_scope_counts: dict[str, int] = {}
 
     def __bool__(self) -> bool:

@@ -8,8 +8,8 @@ built inside are grouped with their variables. A scope also lends the `get_varia
 inside it a default initializer, regularizer and dtype. `tf.layers` makes its variables here,
 so layers and `get_variable` share them by name.
 
-The store of variables, the current scope and how often each scope name was used belong to
-the graph, as the variables do.
+The store of variables and how often each scope name was used belong to the graph, as the
+variables do; the current variable scope belongs to the graph and the thread building in it.
 
 >>> import graph as tf
 >>> def linear(x, units):
@@ -122,9 +122,13 @@ class VariableScope:
 
 
 def _scope_stack(graph) -> list:
-    stack = graph._variable_scope_stack
-    if not stack:  # the root scope, made once per graph
-        stack.append(VariableScope(False))
+    """This thread's open variable scopes in `graph`, the graph's root scope first."""
+    stack = getattr(graph._variable_scopes, "stack", None)
+    if stack is None:
+        with graph._lock:
+            if graph._root_variable_scope is None:  # made once per graph
+                graph._root_variable_scope = VariableScope(False)
+        stack = graph._variable_scopes.stack = [graph._root_variable_scope]
     return stack
 
 
@@ -242,8 +246,10 @@ class variable_scope:  # noqa: N801  (TensorFlow's name: a class used as a conte
     def __exit__(self, *exc):
         graph = self._graph
         stack = _scope_stack(graph)
-        if stack[-1] is self._scope:
-            stack.pop()
+        for index in range(len(stack) - 1, 0, -1):  # its own entry, even if exited out of order
+            if stack[index] is self._scope:
+                del stack[index]
+                break
         counts = graph._variable_scope_counts
         with graph._lock:
             if self._saved_counts is not None:  # a scope object entered again

@@ -206,6 +206,25 @@ def test_concurrent_get_variable_with_auto_reuse_makes_one_variable(g):
     assert _names(tf.global_variables()) == ["shared/w"]
 
 
+def test_a_threads_open_variable_scope_does_not_name_another_threads_variables(g):
+    entered, made = threading.Event(), threading.Event()
+    names = {}
+
+    def inside_a_scope():
+        with g.as_default(), tf.variable_scope("worker"):
+            entered.set()
+            made.wait(10)
+            names["worker"] = tf.get_variable("w", [1]).op.name
+
+    thread = threading.Thread(target=inside_a_scope)
+    thread.start()
+    entered.wait(10)
+    names["main"] = tf.get_variable("w", [1]).op.name  # while the other thread is in "worker"
+    made.set()
+    thread.join()
+    assert names == {"main": "w", "worker": "worker/w"}
+
+
 # -- tf.layers share the variables of get_variable ---------------------------------------------
 
 
