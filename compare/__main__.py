@@ -72,6 +72,12 @@ def _bench_eager(args) -> None:
     print(bench_eager.main(repeats=args.repeats, quick=args.small, names=args.names))
 
 
+def _bench_graph(args) -> None:
+    from compare import bench_graph
+
+    print(bench_graph.main(repeats=args.repeats, quick=args.small, names=args.names))
+
+
 # Every demo runnable alone, in the order of --help. Those of the report (the first six; see
 # `compare.report.REPORT_DEMOS`) also run, in that order, when no demo is named.
 DEMOS = {
@@ -97,6 +103,8 @@ DEMOS = {
 BENCHMARKS = {
     "ops": (_ops, "the registry table and every kernel timed against NumPy"),
     "eager": (_bench_eager, "eager per-op overhead and MLP training steps against PyTorch"),
+    "graph": (_bench_graph, "the compiled graph against the interpreter, eager, NumPy and the "
+                            "peers (each in its own process); --names picks groups"),
 }
 
 
@@ -153,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
                              "demo named, write a report of that demo")
     parser.add_argument("--small", "--quick", dest="small", action="store_true",
                         help="a fast smoke run: few steps, few repeats, rough numbers")
-    parser.add_argument("--names", nargs="*", help="only these benchmark cases")
+    parser.add_argument("--names", nargs="*",
+                        help="only these benchmark cases (with `bench graph`: these groups, "
+                             "of mlp, chains, cnn, compile, memory)")
     parser.add_argument("--repeats", type=int, default=15, help="repeats per timing (median)")
     parser.add_argument("--model", choices=["mlp", "cnn"], default="mlp",
                         help="with `train`, `both-ways`: which model (default mlp)")

@@ -27,8 +27,9 @@ def test_eager_per_op_overhead_and_graph_build_side_by_side(section):
     assert labels[:-1] == list(bench_eager.OP_CASES) and labels[-1].startswith("NumPy")
     assert all(row[1].endswith(("s", "us", "ns", "ms")) for row in per_op.rows)
     assert [row[0] for row in build.rows] == ["model", "loss + gradients", "optimizer update",
-                                              "build in all", "first Session.run",
-                                              "ops in the graph"]
+                                              "compile the step", "build in all",
+                                              "first Session.run", "ops in the graph",
+                                              "nodes in the compiled step"]
     assert build.headers[1:] == [label for label, _, _ in demo_cost.CONFIGS]
 
 
@@ -55,6 +56,7 @@ def test_the_figure_has_both_curves_per_model(section):
 def test_the_section_names_the_machine_and_summarizes(section):
     assert f"{bench_eager.cpu_count()} cores" in section.intro
     assert section.summary.startswith("digits MLP step: eager")
+    assert "compiled graph" in section.summary and "build and compile" in section.summary
     assert "eager overhead per op" in section.summary
 
 
@@ -65,19 +67,27 @@ def test_one_step_measured_both_ways():
     assert cost.eager_ops > 0 and cost.graph_ops_run > cost.eager_ops
     assert cost.graph_ops >= cost.graph_ops_run
     assert cost.build_s == pytest.approx(cost.build_model_s + cost.build_gradients_s
-                                         + cost.build_update_s)
-    assert min(cost.eager_step_s, cost.graph_step_s, cost.first_run_s) > 0
+                                         + cost.build_update_s + cost.compile_s)
+    assert min(cost.eager_step_s, cost.graph_step_s, cost.first_run_s, cost.compile_s) > 0
+    # The passes merge and drop nodes: the compiled step has fewer than the graph holds.
+    assert 0 < cost.compiled_nodes < cost.graph_ops
     assert cost.eager_step_bytes > 0 and cost.graph_step_bytes > 0
 
 
-def step_cost(eager_step, graph_step, build=0.003, first_run=0.002):
-    return StepCost("x", 1, build, 0.0, 0.0, first_run, graph_step, eager_step, 1, 1, 1,
-                    4, 0, 0)
+def step_cost(eager_step, graph_step, build=0.003, first_run=0.002, compile_s=0.0):
+    return StepCost("x", 1, build, 0.0, 0.0, first_run, compile_s, graph_step, eager_step,
+                    graph_ops=1, graph_ops_run=1, compiled_nodes=1, eager_ops=1, weights_bytes=4,
+                    eager_step_bytes=0, graph_step_bytes=0)
 
 
 def test_the_break_even_point():
     # 5 ms up front (build + first run) less the first step's own 1 ms, won back at 1 ms a step.
     assert step_cost(0.002, 0.001).break_even_steps == pytest.approx(4.0)
+    # Compiling the step is part of the build: 2 ms more up front, two steps more to win back.
+    with_compile = step_cost(0.002, 0.001, compile_s=0.002)
+    assert with_compile.build_s == pytest.approx(0.005)
+    assert with_compile.break_even_steps == pytest.approx(6.0)
+    assert demo_cost._paid_back(with_compile) == "paid back after 6 steps"
     assert step_cost(0.001, 0.002).break_even_steps is None
     assert demo_cost._break_even(step_cost(0.001, 0.002)).startswith("never")
 
