@@ -841,3 +841,10 @@ def _window_counts(size, kernel, stride, pads) -> np.ndarray:
 
 max_pool = max_pool2d  # TensorFlow 1's name
 avg_pool = avg_pool2d  # TensorFlow 1's name
+
+# tf.nn.rnn_cell, tf.nn.dynamic_rnn and tf.nn.static_rnn, imported last: they build on this
+# module's neighbours (variable scopes, while_loop), not on it.
+from graph import rnn_cell  # noqa: E402
+from graph.rnn import dynamic_rnn, static_rnn  # noqa: E402
+
+__all__ += ["dynamic_rnn", "rnn_cell", "static_rnn"]
