@@ -231,7 +231,7 @@ def _loop(cell, x: Tensor, state, lengths):
     """The while_loop over time: (outputs (time, batch, ...), final state)."""
     steps = x.shape[0] if x.shape[0] is not None else F.shape_of(x, dtypes.int32)[0]
     # Row t of the time index holds t: the rows a step reads and writes are where it equals t.
-    time_index = F.sub(F.cumsum(F.ones_like(x[:, 0, 0], dtypes.int32), 0), 1)
+    time_index = F.sub(F.cumsum(F.ones_like(F.sum(x, (1, 2)), dtypes.int32), 0), 1)
     sizes = flatten(cell.output_size)
     zero_outputs = [F.add(F.zeros_like(x[:, :, :1]),
                           np.zeros(size_shape(size, "dynamic_rnn"), x.dtype)) for size in sizes]

@@ -308,6 +308,8 @@ def _not_built(who: str, **arguments) -> None:
 # ---------------------------------------------------------------------------------------------
 # The base class
 
+_first_call_lock = threading.RLock()  # a cell's first call (scope and variables), one at a time
+
 
 class RNNCell:
     """The base of every cell: subclasses give `state_size`, `output_size`, `build(shape)` (make
@@ -420,12 +422,15 @@ class RNNCell:
     def __call__(self, inputs, state, scope=None):
         who = f"{type(self).__name__} {self.name!r}"
         x = step_input(who, inputs)
-        self.check_step_inputs(who, x.dtype, x.shape[-1], x.name)
-        state = checked_state(who, self.state_size, state, x.dtype, x.shape[0])
-        with self._variable_scope(scope):
-            if not self.built:
-                self._build(x.shape[-1], x.dtype)
-            return self.call(x, state)
+        # The first call captures the scope and builds: one thread at a time, the others then
+        # find the cell built.
+        with _first_call_lock if not self.built else contextlib.nullcontext():
+            self.check_step_inputs(who, x.dtype, x.shape[-1], x.name)
+            state = checked_state(who, self.state_size, state, x.dtype, x.shape[0])
+            with self._variable_scope(scope):
+                if not self.built:
+                    self._build(x.shape[-1], x.dtype)
+                return self.call(x, state)
 
     def check_step_inputs(self, who: str, dtype, depth: int, name: str) -> None:
         """Refuse inputs (`name`, of `dtype` and `depth`) the cell cannot take: another dtype
@@ -473,10 +478,11 @@ class RNNCell:
     def build_outside_loop(self, depth: int, dtype) -> None:
         """Make the variables a call on inputs of `depth` will use, in the scope that call
         would make, without building the step's ops."""
-        if self.built:
-            return
-        with self._variable_scope(None):
-            self._build(depth, dtype)
+        with _first_call_lock:
+            if self.built:
+                return
+            with self._variable_scope(None):
+                self._build(depth, dtype)
 
     def zero_state(self, batch_size, dtype):
         """A state of zeros with the structure of `state_size`, each part (batch_size, size);
@@ -852,8 +858,11 @@ class MultiRNNCell(RNNCell):
                    for cell in self._cells)
 
     def build_outside_loop(self, depth: int, dtype) -> None:
-        if self.built:
-            return
+        with _first_call_lock:
+            if not self.built:
+                self._build_cells_outside_loop(depth, dtype)
+
+    def _build_cells_outside_loop(self, depth: int, dtype) -> None:
         with self._variable_scope(None):
             input_depth = depth
             for index, cell in enumerate(self._cells):

@@ -9,6 +9,9 @@ installed and compares the variable names and the numbers.
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -234,6 +237,31 @@ def test_a_cell_keeps_its_scope_and_shares_its_variables_across_calls(g):
         cell(tf.ones((1, 5)), state)
 
 
+def test_threads_calling_a_new_cell_at_once_build_it_once(g):
+    class SlowToBuild(rnn_cell.BasicRNNCell):
+        def build(self, inputs_shape):
+            time.sleep(0.05)  # every thread arrives while the first one builds
+            super().build(inputs_shape)
+
+    cell, errors, outputs = SlowToBuild(2), [], []
+
+    def call():
+        try:
+            with g.as_default():
+                outputs.append(cell(tf.ones((1, 3)), tf.zeros((1, 2)))[0])
+        except Exception as error:  # noqa: BLE001  (reported below)
+            errors.append(error)
+
+    threads = [threading.Thread(target=call) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and len(outputs) == 4
+    assert [v.op.name for v in tf.global_variables()] == ["slow_to_build/kernel",
+                                                          "slow_to_build/bias"]
+
+
 def test_two_dynamic_rnns_share_variables_under_a_reusing_scope(g):
     x = tf.placeholder(tf.float64, (2, 3, 2))
     with tf.variable_scope("model"):
@@ -281,6 +309,17 @@ def test_dynamic_rnn_masks_past_sequence_length_and_keeps_the_last_valid_state(g
     np.testing.assert_allclose(final.h, h, rtol=1e-12)
     np.testing.assert_array_equal(final.h[2], h0[2])  # a sequence of length 0 keeps its start
     np.testing.assert_array_equal(final.h[1], out[1, 1])  # the state at the last valid step
+
+
+def test_dynamic_rnn_takes_empty_sequences_and_empty_batches(g):
+    x = tf.placeholder(tf.float32, (None, None, 2))
+    outputs, state = tf.nn.dynamic_rnn(rnn_cell.BasicLSTMCell(3), x, dtype=tf.float32)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        no_steps, start = sess.run([outputs, state], {x: np.ones((2, 0, 2))})
+        no_sequences = sess.run(outputs, {x: np.ones((0, 4, 2))})
+    assert no_steps.shape == (2, 0, 3) and start.h.shape == (2, 3) and not start.c.any()
+    assert no_sequences.shape == (0, 4, 3)
 
 
 def test_gru_through_dynamic_rnn_matches_tensorflow_1_equations_in_numpy(g):
