@@ -32,7 +32,7 @@ from graph import NotBuiltError as _NotBuiltError
 from graph.ops import check_graph_ops as _check_graph_ops
 from graph.theano import ifelse, tensor
 from graph.theano.clone import clone_replace as _clone_replace
-from graph.theano.config import config
+from graph.theano.configdefaults import config
 from graph.theano.function_module import (
     Function,
     MissingInputError,
@@ -44,9 +44,10 @@ from graph.theano.scan_module import foldl, foldr, map, reduce, scan  # noqa: A0
 from graph.theano.var import SharedVariable, TensorVariable, as_tensor_variable, shared
 
 _check_graph_ops()  # the Theano API's own graph ops have all of their rules too
+dot = tensor.dot
 
 __all__ = ["DisconnectedInputError", "Function", "MissingInputError", "SharedVariable",
-           "TensorVariable", "UnusedInputError", "clone", "config", "foldl", "foldr",
+           "TensorVariable", "UnusedInputError", "clone", "config", "dot", "foldl", "foldr",
            "function", "grad", "ifelse", "map", "reduce", "scan", "shared", "tensor"]
 
 

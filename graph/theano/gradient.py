@@ -17,7 +17,7 @@ import numpy as np
 from framework.ops import F
 from graph.core import GraphError, Tensor
 from graph.gradients import gradients
-from graph.theano.config import config
+from graph.theano.configdefaults import config
 from graph.theano.var import TensorVariable, TheanoTypeError, as_tensor_variable, wrap
 
 __all__ = ["DisconnectedInputError", "grad"]

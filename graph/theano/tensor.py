@@ -27,7 +27,7 @@ from framework import dtypes
 from framework.ops import F
 from graph import NotBuiltError as _NotBuiltError
 from graph.core import Tensor
-from graph.theano.config import config
+from graph.theano.configdefaults import config
 from graph.theano.gradient import grad
 from graph.theano.ops import Alloc, ARange, Slot
 from graph.theano.var import (
@@ -52,8 +52,9 @@ from graph.theano.var import (
 
 __all__ = [  # the symbolic-input constructors are added below, where they are made
     "SharedVariable", "TensorConstant", "TensorType", "TensorVariable", "abs_", "add",
-    "alloc", "and_", "arange", "argmax", "argmin", "as_tensor_variable", "cast", "clip",
-    "concatenate", "constant", "cos", "cumsum", "dimshuffle", "dot", "eq", "erf", "exp",
+    "alloc", "and_", "arange", "argmax", "argmin", "as_tensor", "as_tensor_variable", "cast",
+    "clip", "concatenate", "constant", "cos", "cumprod", "cumsum", "isinf", "isnan",
+    "max_and_argmax", "squeeze", "dimshuffle", "dot", "eq", "erf", "exp",
     "flatten", "ge", "grad", "gt", "inc_subtensor", "int_div", "inv", "invert", "join", "le",
     "log", "log1p", "log2", "log10", "lt", "max", "maximum", "mean", "min", "minimum", "mod",
     "mul", "neg", "neq", "nnet", "ones", "ones_like", "or_", "outer", "pow", "prod", "reshape",
@@ -118,6 +119,9 @@ def tensor(dtype=None, broadcastable=None, name=None, shape=None):
     PyTensor's `shape=(None, 3)` (a 1 in `shape` is broadcastable)."""
     dtype = config.floatX if dtype in (None, "floatX") else dtype
     return TensorType(dtype, broadcastable, shape)(name)
+
+
+as_tensor = as_tensor_variable
 
 
 def constant(x, name=None, ndim=None, dtype=None) -> TensorConstant:
@@ -187,6 +191,16 @@ def neg(x) -> TensorVariable:
 def sgn(x) -> TensorVariable:
     """-1, 0 or 1 by the sign of x, elementwise."""
     return wrap(F.sign(tensor_strict(x)))
+
+
+def isnan(x) -> TensorVariable:
+    """Where x is NaN, elementwise, as bool."""
+    return wrap(F.isnan(tensor_strict(x)))
+
+
+def isinf(x) -> TensorVariable:
+    """Where x is infinite, elementwise, as bool."""
+    return wrap(F.isinf(tensor_strict(x)))
 
 
 def _binary(function, name, doc):
@@ -352,12 +366,25 @@ def argmin(x, axis=None, keepdims=False) -> TensorVariable:
     return _arg_reduction(F.argmin, x, axis, keepdims)
 
 
+def max_and_argmax(x, axis=None, keepdims=False) -> tuple:
+    """(the largest elements along `axis`, their indices), as two variables."""
+    return max(x, axis, keepdims), argmax(x, axis, keepdims)
+
+
 def cumsum(x, axis=None) -> TensorVariable:
     """Running sums along `axis` (of the flattened x when None)."""
     t = tensor_strict(x)
     if axis is None:
         t, axis = F.reshape(t, (-1,)), 0
     return wrap(F.cumsum(t, int(axis)))
+
+
+def cumprod(x, axis=None) -> TensorVariable:
+    """Running products along `axis` (of the flattened x when None)."""
+    t = tensor_strict(x)
+    if axis is None:
+        t, axis = F.reshape(t, (-1,)), 0
+    return wrap(F.cumprod(t, int(axis)))
 
 
 # -- linear algebra ---------------------------------------------------------------------------
@@ -501,6 +528,13 @@ def dimshuffle(x, pattern) -> TensorVariable:
     if "x" in pattern:
         t = F.getitem(t, tuple(None if p == "x" else slice(None) for p in pattern))
     return wrap(t)
+
+
+def squeeze(x) -> TensorVariable:
+    """x without its broadcastable axes (those of static size 1)."""
+    t = tensor_strict(x)
+    axes = tuple(axis for axis, size in enumerate(t.shape) if size == 1)
+    return wrap(F.squeeze(t, axes) if axes else t)
 
 
 def shape_padleft(x, n_ones=1) -> TensorVariable:

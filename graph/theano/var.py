@@ -30,7 +30,7 @@ from graph.core import (
     site_of,
 )
 from graph.ops import Const, Placeholder
-from graph.theano.config import config
+from graph.theano.configdefaults import config
 from graph.theano.ops import (
     DynamicReshape,
     Slot,
@@ -636,9 +636,10 @@ class TensorVariable:
 
         return TensorVariable(identity(self.tensor), name)
 
-    def nonzero_values(self):
-        raise NotImplementedError("nonzero_values is not built in the graph front-end's "
-                                  "Theano API")
+    def squeeze(self):
+        from graph.theano.tensor import squeeze
+
+        return squeeze(self)
 
     def eval(self, inputs_to_values=None):
         """The value of this variable, computing what it needs; `inputs_to_values` maps the

@@ -1,6 +1,6 @@
 """`theano.config`: the settings Theano code reads, `floatX` first.
 
->>> from graph.theano.config import config
+>>> from graph.theano.configdefaults import config
 >>> config.floatX
 'float64'
 """
