@@ -97,8 +97,9 @@ DEMOS = {
     "ops": (_ops, "the op layer: the registry table and every kernel timed against NumPy"),
     "train": (_train, "train the eager MLP (or --model cnn) on the 8x8 digits"),
     "both-ways": (_both_ways, "the MLP (or --model cnn) trained both ways, as a text table"),
-    "api-coverage": (_api_coverage, "which of PyTorch's common names eager has, and of TF1's "
-                                    "graph: out/api_coverage_*.md (--out x.html: pages)"),
+    "api-coverage": (_api_coverage, "which of PyTorch's common names eager has, of TF1's graph "
+                                    "and of Theano's graph.theano: out/api_coverage_*.md "
+                                    "(--out x.html: pages)"),
 }
 BENCHMARKS = {
     "ops": (_ops, "the registry table and every kernel timed against NumPy"),

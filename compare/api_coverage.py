@@ -7,11 +7,12 @@ a submodule where an attribute is not there yet, as `import torch.utils.tensorbo
 the page cannot drift from the code. A name counts only where the front-end itself defines it:
 an attribute every class inherits from `object` (`__lt__`, `__init__`...) does not.
 
-TensorFlow 1's names (tf.compat.v1) against `graph` are the second table; another (Theano's)
-is one more `Coverage` in `TABLES`, with its own groups: no code changes.
+TensorFlow 1's names (tf.compat.v1) against `graph` are the second table, Theano's (as
+PyTensor keeps them) against `graph.theano` the third: each is one `Coverage` in `TABLES`, with
+its own groups, and no code of its own.
 
 `python -m compare api-coverage` prints the summaries and writes a page per table
-(out/api_coverage_eager.md, out/api_coverage_tf1.md).
+(out/api_coverage_eager.md, out/api_coverage_tf1.md, out/api_coverage_theano.md).
 
 >>> table = TABLES["eager"]
 >>> rows = {row.name: row for row in check(table)}
@@ -483,9 +484,78 @@ TF1_GROUPS = (
     """),
 )
 
+# Theano's names (as PyTensor keeps them) as its tutorials use them (the Theano tutorial, the
+# deeplearning.net tutorials: logistic regression, MLP, LeNet, autoencoders, RBM, LSTM):
+# graph.theano answers for `theano`.
+
+THEANO_GROUPS = (
+    Group("theano: functions, shared variables, gradients and loops", "", """
+        function shared grad scan map reduce foldl foldr clone dot config.floatX config.device
+        config.mode ifelse.ifelse In Out Param OrderedUpdates Rop Lop pp printing.pprint
+        printing.debugprint printing.pydotprint gradient.jacobian gradient.hessian
+        gradient.disconnected_grad gradient.zero_grad gradient.grad_clip scan_module.until
+        sandbox.rng_mrg.MRG_RandomStreams
+    """),
+    Group("theano.tensor: symbolic inputs, types and grad", "tensor", """
+        scalar vector row col matrix tensor3 tensor4 tensor5 scalars vectors matrices tensor3s
+        fscalar dscalar iscalar lscalar bscalar fvector dvector ivector lvector bvector fmatrix
+        dmatrix imatrix lmatrix bmatrix frow drow fcol dcol ftensor3 dtensor3 itensor3 ftensor4
+        dtensor4 fscalars dscalars iscalars lscalars fvectors dvectors fmatrices dmatrices
+        TensorType TensorVariable TensorConstant tensor constant as_tensor_variable as_tensor
+        grad shared_randomstreams.RandomStreams
+    """),
+    Group("theano.tensor: elementwise", "tensor", """
+        add sub mul true_div int_div mod pow neg abs_ sgn exp log log1p log2 log10 sqrt sqr tanh
+        sigmoid sin cos tan arcsin arccos arctan floor ceil round iround maximum minimum clip
+        switch where eq neq lt gt le ge and_ or_ xor invert isnan isinf erf inv cast fill
+    """),
+    Group("theano.tensor: reductions", "tensor", """
+        sum mean max min prod var std argmax argmin max_and_argmax all any cumsum cumprod
+    """),
+    Group("theano.tensor: shapes, creation and indexing", "tensor", """
+        shape reshape flatten transpose concatenate join stack zeros ones zeros_like ones_like
+        alloc arange eye identity_like diag tile repeat roll squeeze shape_padleft
+        shape_padright addbroadcast unbroadcast patternbroadcast set_subtensor inc_subtensor
+        take nonzero sort argsort
+    """),
+    Group("theano.tensor: linear algebra, pooling and extra ops", "tensor", """
+        dot outer tensordot batched_dot nlinalg.matrix_inverse nlinalg.det
+        signal.pool.pool_2d extra_ops.to_one_hot extra_ops.repeat
+    """),
+    Group("theano.tensor.nnet", "tensor.nnet", """
+        softmax logsoftmax sigmoid relu softplus elu ultra_fast_sigmoid hard_sigmoid
+        categorical_crossentropy binary_crossentropy sigmoid_binary_crossentropy
+        crossentropy_categorical_1hot crossentropy_softmax_1hot conv2d conv3d
+        bn.batch_normalization h_softmax softsign
+    """),
+    Group("TensorVariable: attributes and methods", "tensor.TensorVariable", """
+        type dtype ndim broadcastable name owner shape T eval sum mean max min prod var std
+        argmax argmin dimshuffle reshape flatten astype dot transpose clip norm copy squeeze
+        nonzero sort argsort repeat round
+    """),
+    Group("TensorVariable: operators", "tensor.TensorVariable", """
+        __getitem__ __add__ __radd__ __sub__ __rsub__ __mul__ __rmul__ __truediv__
+        __rtruediv__ __floordiv__ __mod__ __pow__ __rpow__ __neg__ __abs__ __lt__ __le__ __gt__
+        __ge__ __and__ __or__ __xor__ __invert__ __matmul__
+    """),
+    Group("shared variables and compiled functions", "compile", """
+        SharedVariable SharedVariable.get_value SharedVariable.set_value function_module.Function
+        function_module.Function.__call__ mode.Mode
+    """),
+)
+
 TABLES = {
     "eager": Coverage("eager", "PyTorch's commonly used API in eager", "torch", "eager",
                       TORCH_GROUPS),
     "tf1": Coverage("tf1", "TensorFlow 1's commonly used API in graph", "tf", "graph",
                     TF1_GROUPS),
+    "theano": Coverage("theano", "Theano's commonly used API in graph.theano", "theano",
+                       "graph.theano", THEANO_GROUPS, renames={
+                           "compile.SharedVariable": "SharedVariable",
+                           "compile.SharedVariable.get_value": "SharedVariable.get_value",
+                           "compile.SharedVariable.set_value": "SharedVariable.set_value",
+                           "compile.function_module.Function": "function_module.Function",
+                           "compile.function_module.Function.__call__":
+                               "function_module.Function.__call__",
+                       }),
 }

@@ -96,7 +96,8 @@ def test_python_m_compare_api_coverage_prints_the_summary_and_writes_the_pages(t
     assert compare_main(["api-coverage", "--out", str(tmp_path / "api.md")]) == 0
     out = capsys.readouterr().out
     for key, target, group in [("eager", "eager", "torch.nn: layers"),
-                               ("tf1", "graph", "tf.nn")]:
+                               ("tf1", "graph", "tf.nn"),
+                               ("theano", "graph.theano", "theano.tensor.nnet")]:
         rows = check(TABLES[key])
         has = sum(row.status == "yes" for row in rows)
         assert f"{target} has {has} of {len(rows)}" in out
@@ -111,6 +112,8 @@ def test_python_m_compare_api_coverage_prints_the_summary_and_writes_the_pages(t
     assert "<td>torch.nn.Linear</td><td>eager.nn.Linear</td>" in html
     html = (tmp_path / "api_tf1.html").read_text()
     assert "<td>tf.get_variable</td><td>graph.get_variable</td>" in html
+    html = (tmp_path / "api_theano.html").read_text()
+    assert "<td>theano.tensor.nnet.softmax</td><td>graph.theano.tensor.nnet.softmax</td>" in html
 
 
 def test_tensorflow_1_names_are_looked_up_in_graph_and_the_answer_is_true():
@@ -132,6 +135,32 @@ def test_tensorflow_1_names_are_looked_up_in_graph_and_the_answer_is_true():
                  "tf.train.AdamOptimizer", "tf.layers.dense", "tf.nn.dropout"]:
         assert status[name] == "yes", name
     for name in ["tf.string", "tf.train.MonitoredTrainingSession"]:
+        assert status[name] == "missing", name
+
+
+def test_theano_names_are_looked_up_in_graph_theano_and_the_answer_is_true():
+    rows = check(TABLES["theano"])
+    assert len(rows) >= 250 and len({row.name for row in rows}) == len(rows)
+    assert {row.status for row in rows} <= {"yes", "missing"}
+    for row in rows:
+        ours = row.found_as.split(".", 2)[2]  # after "graph.theano."
+        if row.status == "yes":
+            walk("graph.theano", ours)
+        else:
+            with pytest.raises(AttributeError):
+                walk("graph.theano", ours)
+    status = {row.name: row.status for row in rows}
+    for name in ["theano.function", "theano.shared", "theano.grad", "theano.scan",
+                 "theano.ifelse.ifelse", "theano.config.floatX", "theano.tensor.lvector",
+                 "theano.tensor.fmatrix", "theano.tensor.nnet.softmax",
+                 "theano.tensor.nnet.categorical_crossentropy", "theano.tensor.set_subtensor",
+                 "theano.tensor.TensorVariable.dimshuffle",
+                 "theano.tensor.TensorVariable.__getitem__",
+                 "theano.compile.SharedVariable.get_value",  # found under its rename
+                 "theano.compile.function_module.Function.__call__"]:
+        assert status[name] == "yes", name
+    for name in ["theano.tensor.nnet.conv2d", "theano.tensor.bvector",
+                 "theano.sandbox.rng_mrg.MRG_RandomStreams", "theano.printing.debugprint"]:
         assert status[name] == "missing", name
 
 
