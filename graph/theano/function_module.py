@@ -21,6 +21,8 @@ from __future__ import annotations
 import threading
 import warnings
 
+import numpy as np
+
 from framework.ops.autodiff import toposort
 from graph.compile import NotCompilable
 from graph.core import GraphError, Tensor, site_of
@@ -273,10 +275,7 @@ class Function:
                     f"Bad input argument{argument} to theano function{function_name} at "
                     f"index {index} (0-based). {error.problem}") from None
         self._compile_for(feeds)
-        results = self.session.run(self.fetches, feeds)[:self.n_outputs]
-        import numpy as np
-
-        results = [np.asarray(r) for r in results]
+        results = [np.asarray(r) for r in self.session.run(self.fetches, feeds)[:self.n_outputs]]
         return results[0] if self.single else results
 
     def _arguments(self, args, kwargs) -> list:
