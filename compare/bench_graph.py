@@ -343,11 +343,19 @@ def _torch_training(model_name: str):
     return build
 
 
-def _torch():
-    from compare.bench_eager import cpu_count
+def threads() -> int:
+    """The threads each system may use: numba's count (NUMBA_NUM_THREADS, or every core);
+    PyTorch and TensorFlow are set to the same.
 
+    >>> threads() >= 1
+    True
+    """
+    return numba.config.NUMBA_NUM_THREADS
+
+
+def _torch():
     torch = _peer("torch")
-    torch.set_num_threads(cpu_count())
+    torch.set_num_threads(threads())
     return torch
 
 
@@ -395,8 +403,6 @@ def _pytensor_mlp(batch: int, hidden: int) -> _Built:
 def _tf1_mlp(batch: int, hidden: int) -> _Built:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     tf = _peer("tensorflow")
-    from compare.bench_eager import cpu_count
-
     v1 = tf.compat.v1
     layers = _dense_layers(initial_state("mlp", hidden), "mlp", hidden)
     with v1.Graph().as_default() as built:
@@ -411,9 +417,8 @@ def _tf1_mlp(batch: int, hidden: int) -> _Built:
             tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=x))
         train_op = v1.train.GradientDescentOptimizer(LEARNING_RATE).minimize(loss)
         initialize = v1.global_variables_initializer()
-    threads = cpu_count()
-    config = v1.ConfigProto(intra_op_parallelism_threads=threads,
-                            inter_op_parallelism_threads=threads)
+    config = v1.ConfigProto(intra_op_parallelism_threads=threads(),
+                            inter_op_parallelism_threads=threads())
     session = v1.Session(graph=built, config=config)
     session.run(initialize)
     x_batch, y_batch = _digits("mlp", batch)
@@ -597,6 +602,7 @@ class Results:
     compile: dict | None = None  # cold and warm compile times
     peers: dict = field(default_factory=dict)  # system -> version, or why it did not run
     groups: tuple = ()
+    load: list = field(default_factory=list)  # the 1-minute load average, at start and end
 
 
 def _missing_peers(systems) -> dict:
@@ -625,7 +631,7 @@ def run(repeats: int = 15, quick: bool = False, names: list[str] | None = None) 
     rounds = 2 if quick else repeats
     min_time = 2e-3 if quick else 2e-2
     timed = [case for case in cases(sizes) if case.group in groups]
-    results = Results(sizes, rounds, groups=groups)
+    results = Results(sizes, rounds, groups=groups, load=[_load()])
     # Every process builds its cases: the timed ones, and ours the steps whose memory is read.
     specs: dict = {}
     for case in timed:
@@ -662,7 +668,14 @@ def run(repeats: int = 15, quick: bool = False, names: list[str] | None = None) 
             results.memory.append((_spec_label(spec), by_system))
     if "compile" in groups:
         results.compile = _measure_compile(sizes.mlp[0], 1 if quick else 3, 2 if quick else 5)
+    results.load.append(_load())
     return results
+
+
+def _load() -> float | None:
+    """The 1-minute load average, where the system reports one: on a shared machine it tells
+    how much the other processes may have disturbed the timings."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
 
 
 def _timed_rounds(timed, specs, processes, rounds: int, min_time: float) -> dict:
@@ -767,16 +780,20 @@ def _fusion_pass() -> str | None:
 def report(results: Results) -> str:
     """The benchmark's text: a header naming the machine and the peers, then a table (and a
     word of reading) per group."""
-    from compare.bench_eager import cpu_count, machine
+    from compare.bench_eager import machine
 
     peers = ", ".join(f"{system} {results.peers.get(system, 'not needed')}"
                       for system in PEERS)
+    load = " and ".join("?" if value is None else f"{value:.1f}" for value in results.load)
     parts = [
         f"Graph compiler benchmark on {machine()}: each system in its own process, "
         f"{results.rounds} rounds interleaved across the processes, medians; a ratio divides "
         f"a row's median by the named system's (above 1: slower). Peers: {peers}. Threads: "
-        f"every system may use the {cpu_count()} cores; OpenMP spin count (GOMP_SPINCOUNT): "
-        f"{os.environ.get('GOMP_SPINCOUNT', 'libgomp default')}.",
+        f"{threads()} per system (numba's; PyTorch and TF1 set to the same), OpenBLAS "
+        f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')}, OpenMP spin count "
+        f"(GOMP_SPINCOUNT) {os.environ.get('GOMP_SPINCOUNT', 'libgomp default')}. Load "
+        f"average at start and end: {load} (other processes on the machine share its cores: "
+        "a load above the core count slows threaded kernels most).",
     ]
     for group in results.groups:
         rows = [row for row in results.rows if row.group == group]

@@ -90,6 +90,8 @@ def test_every_printed_ratio_is_positive_or_not_installed(results, text, group):
 def test_the_header_names_the_machine_and_every_peer(text, results):
     header = text.split("\n\n", 1)[0]
     assert f"{bench_eager.cpu_count()} cores" in header and "own process" in header
+    assert f"Threads: {bench_graph.threads()} per system" in header
+    assert "Load average at start and end" in header and len(results.load) == 2
     for system in PEERS:
         assert f"{system} {results.peers[system]}" in header
 
