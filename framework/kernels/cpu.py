@@ -35,8 +35,12 @@ from framework.kernels import folds, intrinsics, maths
 from framework.kernels.folds import Fold, value_term
 from framework.shapes import broadcast_shapes
 
-# Flags of every generated map kernel: the maths module's (see FASTMATH there).
-FASTMATH = maths.FASTMATH
+# Flags of every generated map kernel: none. The maths functions contract a * b + c into FMAs
+# inside themselves (they compile as their own functions, see maths.FASTMATH), but the loop
+# around the bodies must not: the graph compiler fuses several ops' bodies into one loop, and
+# a multiply of one op contracted with an add of the next would round differently from the
+# separate kernels. Without the flag, a fused kernel gives the separate kernels' bits.
+FASTMATH = frozenset()
 
 
 def python_function(body):
@@ -475,11 +479,10 @@ _FOLD_MODULES: dict = {}
 
 
 def fold_kernels(fold: Fold):
-    """The generated module of a fold (folds have distinct names): `reduce` runs it whole,
-    `reduce_parallel` on threads."""
-    module = _FOLD_MODULES.get(fold.name)
+    """The generated module of a fold: `reduce` runs it whole, `reduce_parallel` on threads."""
+    module = _FOLD_MODULES.get(fold)
     if module is None:
-        module = _FOLD_MODULES[fold.name] = _generate_fold(fold)
+        module = _FOLD_MODULES[fold] = _generate_fold(fold)
     return module
 
 

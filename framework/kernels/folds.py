@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numba
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)  # one object per fold: hashed by identity, fast
 class Fold:
     """A fold reduction's scalar bodies and what its kernels may assume about them.
 
