@@ -4,9 +4,9 @@ the default).
 A run's plan (the ops its fetches need) and its feeds' dtypes and static shapes become a
 `Program` (graph.compile.program): the shape rules run once, here, on concrete shapes. The
 passes of `PIPELINE` (graph.compile.passes: dead code, algebraic simplification, constant
-folding, common subexpressions, the memory plan) rewrite it without changing a bit of what it
-computes, and code generation (graph.compile.codegen) turns it into one Python function that
-calls each op's kernel directly. The interpreter (`Session(compile=False)`) stays as the
+folding, common subexpressions, elementwise fusion into generated kernels (graph.compile.fusion),
+the memory plan) rewrite it without changing a bit of what it computes, and code generation
+(graph.compile.codegen) turns it into one Python function that calls each kernel directly. The interpreter (`Session(compile=False)`) stays as the
 reference the compiler is tested against.
 
 >>> import graph as tf
@@ -24,6 +24,7 @@ compiled step: 3 nodes, ... ms to compile
   constant folding              5 -> 5    nodes  nodes folded 0  (... ms)
   common subexpressions         5 -> 4    nodes  nodes merged 1  (... ms)
   dead code                     4 -> 3    nodes  nodes removed 1  (... ms)
+  elementwise fusion            3 -> 3    nodes  groups fused 0, ops in them 0  (... ms)
   memory plan                   3 -> 3    nodes  peak bytes 12, ...
 """
 

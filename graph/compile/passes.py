@@ -12,11 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from framework.ops.registry import run_op
+from graph.compile.fusion import elementwise_fusion
 from graph.compile.program import Node, Program, spec_bytes
 from graph.ops import Const
 
 __all__ = ["PIPELINE", "algebraic_simplification", "common_subexpressions", "constant_folding",
-           "dead_code", "memory_plan"]
+           "dead_code", "elementwise_fusion", "memory_plan"]
 
 # A folded constant larger than this stays an op: folding would trade a fast kernel for bytes
 # kept alive for the program's lifetime.
@@ -240,5 +241,6 @@ PIPELINE = [
     ("constant folding", constant_folding),
     ("common subexpressions", common_subexpressions),
     ("dead code", dead_code),
+    ("elementwise fusion", elementwise_fusion),
     ("memory plan", memory_plan),
 ]

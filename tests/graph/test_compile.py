@@ -176,7 +176,38 @@ def test_common_subexpressions_and_dead_code():
     compiled, value = compiled_report(build)
     assert changes(compiled, "common subexpressions") == {"nodes merged": 1}
     np.testing.assert_allclose(value, 2 * np.exp([0.0, 1.0, 2.0], dtype=np.float32))
-    assert compiled.source().count("# exp ") == 1
+    assert compiled.source().count("exp") == 1  # one exp, fused with the add
+    assert "fused(exp, add)" in compiled.source()
+
+
+def test_elementwise_chains_fuse_into_one_kernel_with_the_same_bits():
+    def build():
+        x = tf.placeholder(tf.float32, (64, 33))
+        bias = tf.placeholder(tf.float32, (33,))
+        column = tf.placeholder(tf.float32, (64, 1))
+        y = tf.tanh(x * 0.5 + bias) * tf.exp(-tf.abs(column)) - x
+        rng = np.random.default_rng(3)
+        return y, {x: rng.standard_normal((64, 33)), bias: rng.standard_normal(33),
+                   column: rng.standard_normal((64, 1))}
+
+    compiled, _ = compiled_report(build)  # checks the interpreter's bits
+    # exp(-abs(column)) is (64, 1): a group of its own, read by the other as a column.
+    assert changes(compiled, "elementwise fusion") == {"groups fused": 2, "ops in them": 8}
+    kernels = [line for line in compiled.source().splitlines() if "= kernel" in line]
+    assert len(kernels) == 2 and all("fused(" in line for line in kernels)
+    assert "fused(abs, neg, exp)" in compiled.source()
+    assert "fused(mul, add, tanh, mul, sub)" in compiled.draw().source  # a node lists its ops
+
+
+def test_a_fetched_intermediate_value_is_not_fused_away():
+    def build():
+        x = tf.placeholder(tf.float64, (5,))
+        middle = tf.exp(x) * 2.0
+        return [middle, tf.sqrt(middle) + 1.0], {x: np.linspace(-1, 1, 5)}
+
+    compiled, (middle, result) = compiled_report(build)
+    np.testing.assert_allclose(result, np.sqrt(middle) + 1.0)
+    assert changes(compiled, "elementwise fusion")["groups fused"] == 2
 
 
 def test_ops_that_differ_in_an_attribute_are_not_merged():
