@@ -12,7 +12,6 @@
 """
 
 from framework import dtypes as _dtypes
-from framework.errors import DualgraphError as _DualgraphError
 from graph import initializers, layers, losses, nn, summary, train, viz
 from graph import random_ops as random
 from graph.api import *  # noqa: F403
@@ -45,6 +44,7 @@ from graph.initializers import (
     variance_scaling_initializer,
     zeros_initializer,
 )
+from graph.not_built import NotBuiltError, missing_names
 from graph.ops import check_graph_ops as _check_graph_ops  # noqa: E402
 from graph.random_ops import (
     get_seed,
@@ -114,22 +114,13 @@ __all__ = [  # noqa: F405  (with the star-imported TensorFlow-named ops of graph
     "truncated_normal", "random_shuffle", "multinomial",
     "AUTO_REUSE", "VariableScope", "get_local_variable", "get_variable", "get_variable_scope",
     "variable_scope", "double", "placeholder_with_default", "convert_to_tensor",
+    "NotBuiltError",
 ]
 
 double = float64  # TensorFlow's other name for float64
 
 
-class NotBuiltError(_DualgraphError, AttributeError):
-    """A TensorFlow 1 name the graph front-end does not have (an AttributeError, as Python
-    raises for a missing module attribute)."""
-
-
-def __getattr__(name):
-    if name.startswith("__"):  # Python's and tools' own probes: the plain error, at once
-        raise AttributeError(f"module 'graph' has no attribute {name!r}")
-    raise NotBuiltError(f"module 'graph' has no attribute {name!r}: TensorFlow 1's tf.{name} "
-                        "is not built in dualgraph's graph front-end (`python -m compare "
-                        "api-coverage` lists which of TF1's common names are)")
+__getattr__ = missing_names("graph", "tf", "TensorFlow 1", "graph front-end", "TF1's")
 
 
 def add_to_collection(name, value) -> None:

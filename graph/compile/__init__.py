@@ -6,8 +6,9 @@ A run's plan (the ops its fetches need) and its feeds' dtypes and static shapes 
 passes of `PIPELINE` (graph.compile.passes: dead code, algebraic simplification, constant
 folding, common subexpressions, elementwise fusion into generated kernels (graph.compile.fusion),
 the memory plan) rewrite it without changing a bit of what it computes, and code generation
-(graph.compile.codegen) turns it into one Python function that calls each kernel directly. The interpreter (`Session(compile=False)`) stays as the
-reference the compiler is tested against.
+(graph.compile.codegen) turns it into one Python function that calls each kernel directly.
+The interpreter (`Session(compile=False)`) stays as the reference the compiler is tested
+against.
 
 >>> import graph as tf
 >>> with tf.Graph().as_default():

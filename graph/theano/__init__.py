@@ -28,7 +28,7 @@ graph live in one hidden Session of that graph.
 [0.693, 0.576, 0.486]
 """
 
-from graph import NotBuiltError as _NotBuiltError
+from graph.not_built import missing_names
 from graph.ops import check_graph_ops as _check_graph_ops
 from graph.theano import ifelse, tensor
 from graph.theano.clone import clone_replace as _clone_replace
@@ -75,13 +75,4 @@ def clone(output, replace=None, strict=True, share_inputs=True):
     return results if many else results[0]
 
 
-_THEANO_NAME = "theano"
-
-
-def __getattr__(name):
-    if name.startswith("__"):  # Python's and tools' own probes: the plain error, at once
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    raise _NotBuiltError(f"module {__name__!r} has no attribute {name!r}: Theano's "
-                         f"{_THEANO_NAME}.{name} is not built in dualgraph's Theano API "
-                         "(`python -m compare api-coverage` lists which of Theano's common "
-                         "names are)")
+__getattr__ = missing_names(__name__, "theano", "Theano", "Theano API", "Theano's")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from framework.ops import F
-from graph import NotBuiltError as _NotBuiltError
+from graph.not_built import missing_names
 from graph.theano import tensor as T
 from graph.theano.var import (
     TensorVariable,
@@ -89,13 +89,4 @@ def binary_crossentropy(output, target) -> TensorVariable:
     return -(target * T.log(output) + (1.0 - target) * T.log(1.0 - output))
 
 
-_THEANO_NAME = "theano.tensor.nnet"
-
-
-def __getattr__(name):
-    if name.startswith("__"):  # Python's and tools' own probes: the plain error, at once
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    raise _NotBuiltError(f"module {__name__!r} has no attribute {name!r}: Theano's "
-                         f"{_THEANO_NAME}.{name} is not built in dualgraph's Theano API "
-                         "(`python -m compare api-coverage` lists which of Theano's common "
-                         "names are)")
+__getattr__ = missing_names(__name__, "theano.tensor.nnet", "Theano", "Theano API", "Theano's")

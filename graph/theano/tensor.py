@@ -25,8 +25,8 @@ import numpy as np
 
 from framework import dtypes
 from framework.ops import F
-from graph import NotBuiltError as _NotBuiltError
 from graph.core import Tensor
+from graph.not_built import missing_names
 from graph.theano.configdefaults import config
 from graph.theano.gradient import grad
 from graph.theano.ops import Alloc, ARange, Slot
@@ -692,16 +692,7 @@ def inc_subtensor(x, y, inplace=False, set_instead_of_inc=False,
     return set_or_inc_subtensor(x, y, set_instead=bool(set_instead_of_inc))
 
 
-_THEANO_NAME = "theano.tensor"
-
-
-def __getattr__(name):
-    if name.startswith("__"):  # Python's and tools' own probes: the plain error, at once
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    raise _NotBuiltError(f"module {__name__!r} has no attribute {name!r}: Theano's "
-                         f"{_THEANO_NAME}.{name} is not built in dualgraph's Theano API "
-                         "(`python -m compare api-coverage` lists which of Theano's common "
-                         "names are)")
+__getattr__ = missing_names(__name__, "theano.tensor", "Theano", "Theano API", "Theano's")
 
 
 from graph.theano import nnet  # noqa: E402  (nnet builds on the functions above)
