@@ -8,7 +8,7 @@
 [30.0]
 """
 
-from eager import data, linalg, nn, optim, utils, viz
+from eager import accelerator, backends, cuda, data, linalg, nn, optim, utils, viz
 from eager.autograd import (
     AnomalyError,
     detect_anomaly,
@@ -35,6 +35,7 @@ from eager.creation import (
     zeros,
     zeros_like,
 )
+from eager.devices import device
 from eager.functions import *  # noqa: F403
 from eager.serialization import load, save
 from eager.tensor import Tensor
@@ -58,4 +59,5 @@ __all__ = [
     "ones_like", "optim", "rand", "randint", "randn", "reset_peak_memory_stats", "save",
     "set_grad_enabled", "tensor", "zeros", "zeros_like", "float32", "float64", "int32", "int64",
     "bool", "viz", "float", "double", "long", "Generator", "utils", "linalg",
+    "accelerator", "backends", "cuda", "device",
 ]

@@ -40,12 +40,17 @@ def save(obj: dict, path, *, compress: bool = False) -> None:
     save_state(_to_arrays(obj), path, compress=compress)
 
 
-def load(path, map_location=None) -> dict:
+def load(path, map_location=None, *, weights_only: bool = True) -> dict:
     """The dict saved at `path`, with every array as a Tensor.
 
-    `map_location` is accepted for PyTorch compatibility; tensors load on the CPU, the only
-    device so far. A truncated or corrupt file raises `CheckpointError` naming the problem.
+    `map_location` ('cpu' or a cpu device) is accepted for PyTorch compatibility; tensors load
+    on the CPU, the only device so far. `weights_only` is accepted too: the checkpoint format
+    holds only arrays and plain data, never pickled code, so loading is always weights-only
+    safe (`weights_only=False` loads the same). A truncated or corrupt file raises
+    `CheckpointError` naming the problem.
     """
+    if not isinstance(weights_only, bool):
+        raise TypeError(f"load(): weights_only must be a bool, got {weights_only!r}")
     if map_location is not None and str(map_location) != "cpu":
         raise ValueError(f"map_location={map_location!r}: tensors can only be loaded on 'cpu'")
     return _to_tensors(load_state(path))

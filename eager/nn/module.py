@@ -19,6 +19,7 @@ from eager.hooks import RemovableHandle
 from eager.nn.parameter import Parameter
 from eager.tensor import Tensor
 from framework import dtypes
+from framework.device import Device
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -456,8 +457,10 @@ class Module:
         return self._cast_floats(dtypes.float32)
 
     def to(self, dtype=None, device=None) -> Module:
-        """`to(dtype)` casts floating point state; `to("cpu")` is accepted (tensors live there)."""
-        if isinstance(dtype, str) and dtype.partition(":")[0] in ("cpu", "cuda"):
+        """`to(dtype)` casts floating point state; `to("cpu")` or `to(eager.device("cpu"))` is
+        accepted (tensors live there); another device raises RuntimeError."""
+        if isinstance(dtype, Device) or (isinstance(dtype, str)
+                                         and dtype.partition(":")[0] in ("cpu", "cuda")):
             dtype, device = None, dtype
         if device is not None and str(device) != "cpu":
             raise RuntimeError(f"device {device!r} is not available yet; modules live on cpu")

@@ -1,0 +1,92 @@
+"""The PyTorch names tutorials reach for first: devices, creation, maths, nn, optim.
+
+Each name follows PyTorch's semantics, defaults and error types; differentiable ones are checked
+against float64 central finite differences.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import eager as torch
+from eager import nn
+from framework.errors import DeviceError
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def leaf(array):
+    return torch.tensor(np.asarray(array, np.float64), requires_grad=True)
+
+
+def assert_gradient_matches_finite_differences(function, *arrays, eps=1e-6, tol=1e-6):
+    """Compare the gradient of sum(function(*leaves)) with central differences, per input."""
+    leaves = [leaf(a) for a in arrays]
+    function(*leaves).sum().backward()
+    for index, array in enumerate(arrays):
+        array = np.asarray(array, np.float64)
+        numeric = np.zeros_like(array)
+        for position in np.ndindex(array.shape):
+            values = []
+            for step in (eps, -eps):
+                moved = [np.asarray(a, np.float64).copy() for a in arrays]
+                moved[index][position] += step
+                tensors = [torch.tensor(m) for m in moved]
+                values.append(float(function(*tensors).sum().item()))
+            numeric[position] = (values[0] - values[1]) / (2 * eps)
+        np.testing.assert_allclose(leaves[index].grad.numpy(), numeric, rtol=tol, atol=tol)
+
+
+# -- devices --------------------------------------------------------------------------------------
+
+
+def test_device_idioms_pick_the_cpu():
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    assert device == torch.device("cpu") and str(device) == "cpu" and device.type == "cpu"
+    assert torch.cuda.is_available() is False and torch.cuda.device_count() == 0
+    assert torch.backends.mps.is_available() is False
+    assert torch.accelerator.is_available() is False
+    assert torch.accelerator.current_accelerator() is None
+    assert torch.ones(2).device == device
+
+
+def test_device_parses_pytorch_strings_and_refuses_unknown_types():
+    assert torch.device("cuda:1") == torch.device("cuda", 1)
+    assert torch.device("cuda:1").index == 1
+    assert torch.device(torch.device("cpu")) == torch.device("cpu")
+    with pytest.raises(RuntimeError, match="'gpu'"):
+        torch.device("gpu")
+    with pytest.raises(RuntimeError, match="non-negative"):
+        torch.device("cuda", -1)
+    with pytest.raises(TypeError, match="must be str"):
+        torch.device(3)
+
+
+def test_tensor_and_module_move_to_a_cpu_device_object():
+    device = torch.device("cpu")
+    x = torch.ones(2, 3)
+    assert x.to(device) is x
+    model = nn.Linear(3, 2)
+    assert model.to(device) is model
+    assert model(x.to(device)).shape == (2, 2)
+
+
+def test_moving_to_cuda_device_object_is_refused_without_changing_anything():
+    model = nn.Linear(3, 2)
+    before = model.weight.tolist()
+    with pytest.raises(RuntimeError, match="not available"):
+        model.to(torch.device("cuda"))
+    with pytest.raises(DeviceError, match="not available"):
+        torch.ones(2).to(torch.device("cuda", 0))
+    assert model.weight.tolist() == before
+
+
+def test_load_accepts_weights_only_and_a_cpu_map_location(tmp_path):
+    path = tmp_path / "model.pth"
+    torch.save({"w": torch.arange(3)}, path)
+    for kwargs in ({"weights_only": True}, {"map_location": torch.device("cpu")},
+                   {"map_location": "cpu", "weights_only": False}):
+        assert torch.load(path, **kwargs)["w"].tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match="map_location"):
+        torch.load(path, map_location=torch.device("cuda"))
