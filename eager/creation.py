@@ -138,3 +138,106 @@ def randint(low, high=None, size=(), dtype=None, generator=None) -> Tensor:
     source = generator or framework_random.default_generator
     values = source.uniform(tuple(size), float(low), float(high), dtypes.float64)
     return Tensor(np.floor(values).astype(_dtype(dtype, dtypes.int64)))
+
+
+class _ArgumentRuntimeError(ArgumentError, RuntimeError):
+    """A bad value argument where PyTorch raises RuntimeError (catchable as either)."""
+
+
+def get_default_dtype():
+    """The dtype of tensors made from Python floats: float32, as in PyTorch."""
+    return dtypes.float32
+
+
+def is_tensor(obj) -> bool:
+    """True when `obj` is an eager Tensor (a Parameter included).
+
+    >>> is_tensor(tensor([1.0])), is_tensor([1.0])
+    (True, False)
+    """
+    return isinstance(obj, Tensor)
+
+
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """`data` as a tensor, without a copy where it can: a Tensor comes back itself and a NumPy
+    array of a supported dtype is shared (writes to one show in the other), unless `dtype`
+    asks for another type; anything else is copied as by `tensor(data, dtype)`.
+
+    >>> import numpy as np
+    >>> array = np.zeros(2)
+    >>> shared = as_tensor(array)
+    >>> array[0] = 5.0
+    >>> shared.tolist(), shared.dtype
+    ([5.0, 0.0], dtype('float64'))
+    """
+    from eager.tensor import _check_device
+
+    _check_device(device)
+    dtype = _dtype(dtype)
+    if isinstance(data, Tensor):
+        return data if dtype is None or dtype == data.dtype else data.to(dtype)
+    if isinstance(data, np.ndarray) and data.dtype in dtypes.ALL \
+            and (dtype is None or dtype == data.dtype):
+        return Tensor(data)
+    return tensor(data, dtype=dtype)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """The n x m (n x n by default) matrix with ones on the diagonal, float32 by default.
+
+    >>> eye(2, 3).tolist()
+    [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    """
+    m = n if m is None else m
+    for name, value in (("n", n), ("m", m)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"eye(): argument '{name}' must be int, not {type(value).__name__}")
+        if value < 0:
+            raise _ArgumentRuntimeError(f"eye(): {name} must be greater or equal to 0, "
+                                        f"got {value}")
+    return Tensor(np.eye(n, m, dtype=_dtype(dtype, dtypes.float32)), requires_grad)
+
+
+def randperm(n: int, generator=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A random permutation of 0 .. n-1 (int64 by default) from the shared seeded generator,
+    or from `generator`: the same seed gives the same permutation.
+
+    >>> manual_seed(0)
+    >>> sorted(randperm(5).tolist())
+    [0, 1, 2, 3, 4]
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"randperm(): argument 'n' must be int, not {type(n).__name__}")
+    if n < 0:
+        raise _ArgumentRuntimeError(f"randperm(): n must be non-negative, got {n}")
+    dtype = _dtype(dtype, dtypes.int64)
+    if dtype.kind in "iu" and n > np.iinfo(dtype).max + 1:
+        raise _ArgumentRuntimeError(f"randperm(): n={n} is too large for dtype {dtype}")
+    source = generator or framework_random.default_generator
+    keys = source.uniform((int(n),), 0.0, 1.0, dtypes.float64)
+    # A stable sort of independent uniform keys draws every ordering equally often.
+    return Tensor(np.argsort(keys, kind="stable").astype(dtype), requires_grad)
+
+
+def empty_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
+    """An uninitialized tensor with `x`'s shape and (by default) dtype."""
+    return empty(_like(x, "empty_like").shape, dtype=dtype or x.dtype,
+                 requires_grad=requires_grad)
+
+
+def rand_like(x, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
+    """Uniform in [0, 1) with `x`'s shape and (floating point) dtype."""
+    return rand(_like(x, "rand_like").shape, dtype=dtype or x.dtype, generator=generator,
+                requires_grad=requires_grad)
+
+
+def randn_like(x, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
+    """Standard normal with `x`'s shape and (floating point) dtype."""
+    return randn(_like(x, "randn_like").shape, dtype=dtype or x.dtype, generator=generator,
+                 requires_grad=requires_grad)
+
+
+def _like(x, name: str) -> Tensor:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(x).__name__}")
+    return x

@@ -90,3 +90,69 @@ def test_load_accepts_weights_only_and_a_cpu_map_location(tmp_path):
         assert torch.load(path, **kwargs)["w"].tolist() == [0, 1, 2]
     with pytest.raises(ValueError, match="map_location"):
         torch.load(path, map_location=torch.device("cuda"))
+
+
+# -- creation -------------------------------------------------------------------------------------
+
+
+def test_as_tensor_shares_numpy_memory_and_returns_tensors_unchanged():
+    array = np.arange(3, dtype=np.float64)
+    shared = torch.as_tensor(array)
+    array[0] = 7.0
+    assert shared.tolist() == [7.0, 1.0, 2.0] and shared.dtype == torch.float64
+    converted = torch.as_tensor(array, dtype=torch.float32)
+    array[1] = 9.0
+    assert converted.tolist() == [7.0, 1.0, 2.0] and converted.dtype == torch.float32
+    x = torch.ones(2)
+    assert torch.as_tensor(x) is x and torch.as_tensor(x, dtype=torch.float64).dtype == \
+        torch.float64
+    assert torch.as_tensor([1.5, 2]).dtype == torch.float32
+    with pytest.raises(RuntimeError, match="not available"):
+        torch.as_tensor([1.0], device="cuda")
+
+
+def test_eye_defaults_and_errors():
+    assert torch.eye(2).tolist() == [[1.0, 0.0], [0.0, 1.0]] and torch.eye(2).dtype == \
+        torch.float32
+    assert torch.eye(2, 3, dtype=torch.int64).tolist() == [[1, 0, 0], [0, 1, 0]]
+    with pytest.raises(RuntimeError, match="n must be greater or equal to 0"):
+        torch.eye(-1)
+    with pytest.raises(TypeError, match="'m' must be int"):
+        torch.eye(2, 2.5)
+
+
+def test_randperm_is_a_seeded_permutation():
+    torch.manual_seed(3)
+    first = torch.randperm(20)
+    torch.manual_seed(3)
+    assert torch.randperm(20).tolist() == first.tolist()
+    assert sorted(first.tolist()) == list(range(20)) and first.dtype == torch.int64
+    assert first.tolist() != list(range(20))
+    a, b = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    assert torch.randperm(8, generator=a).tolist() == torch.randperm(8, generator=b).tolist()
+    assert torch.randperm(0).tolist() == []
+    with pytest.raises(RuntimeError, match="non-negative"):
+        torch.randperm(-2)
+
+
+def test_like_creators_keep_shape_and_dtype():
+    x = torch.zeros(2, 3, dtype=torch.float64)
+    for make in (torch.empty_like, torch.rand_like, torch.randn_like):
+        made = make(x)
+        assert made.shape == (2, 3) and made.dtype == torch.float64 and made is not x
+    values = torch.rand_like(torch.zeros(1000)).numpy()
+    assert values.min() >= 0.0 and values.max() < 1.0
+    torch.manual_seed(1)
+    first = torch.randn_like(x)
+    torch.manual_seed(1)
+    assert torch.randn_like(x).tolist() == first.tolist()
+    with pytest.raises(TypeError, match="must be Tensor"):
+        torch.rand_like([1.0])
+    with pytest.raises(TypeError, match="float"):
+        torch.rand_like(torch.tensor([1, 2]))
+
+
+def test_is_tensor_and_default_dtype():
+    assert torch.is_tensor(torch.ones(1)) and torch.is_tensor(nn.Parameter(torch.ones(1)))
+    assert not torch.is_tensor(np.ones(1)) and not torch.is_tensor(1.0)
+    assert torch.get_default_dtype() == torch.float32 == torch.tensor([0.5]).dtype
