@@ -420,3 +420,322 @@ _METHODS = {
 }
 for _name, _function in _METHODS.items():
     setattr(Tensor, _name, _function)
+
+
+# -- the maths tutorials use first --------------------------------------------------------------
+# Matrix products with PyTorch's shape checks, rounding (exact values, zero gradient as in
+# PyTorch), and the remaining transcendental functions. log2, log10, tan, sinh and cosh are
+# composites of exact-enough ops; expm1, atan and atan2 are primitives of the op layer.
+
+__all__ += ["mm", "t", "dot", "mv", "addmm", "floor", "ceil", "round", "trunc", "erf", "expm1",
+            "log2", "log10", "tan", "atan", "arctan", "atan2", "arctan2", "sinh", "cosh",
+            "clamp_min", "clamp_max", "amax", "amin"]
+
+_LN2, _LN10 = float(np.log(2.0)), float(np.log(10.0))
+
+
+class _ShapeRuntimeError(ShapeError, RuntimeError):
+    """A shape PyTorch refuses with RuntimeError (catchable as either)."""
+
+
+def _check_ndim(function: str, name: str, x: Tensor, ndim: int, what: str) -> None:
+    if x.ndim != ndim:
+        raise _ShapeRuntimeError(f"{function}: {name} must be a {what}, but got a {x.ndim}-D "
+                                 f"tensor of shape {x.shape}")
+
+
+def _check_same_dtype(function: str, a: Tensor, b: Tensor) -> None:
+    if a.dtype != b.dtype:
+        raise DTypeError(f"{function}: expected both arguments to have the same dtype, but got "
+                         f"{a.dtype} and {b.dtype}")
+
+
+def mm(input, mat2):  # noqa: A002
+    """The matrix product of an (n, m) and an (m, p) tensor: no broadcasting, one dtype.
+
+    >>> import eager
+    >>> eager.mm(eager.ones(2, 3), eager.ones(3, 4)).shape
+    (2, 4)
+    """
+    input, mat2 = _tensor(input), _tensor(mat2)
+    _check_ndim("mm", "self", input, 2, "matrix")
+    _check_ndim("mm", "mat2", mat2, 2, "matrix")
+    if input.shape[1] != mat2.shape[0]:
+        raise _ShapeRuntimeError(f"mm: mat1 and mat2 shapes cannot be multiplied "
+                                 f"({input.shape[0]}x{input.shape[1]} and "
+                                 f"{mat2.shape[0]}x{mat2.shape[1]})")
+    _check_same_dtype("mm", input, mat2)
+    return F.matmul(input, mat2)
+
+
+def t(input):  # noqa: A002
+    """A matrix transposed; 0-D and 1-D tensors come back as they are (as views).
+
+    >>> import eager
+    >>> eager.t(eager.tensor([[1, 2]])).tolist()
+    [[1], [2]]
+    """
+    input = _tensor(input)
+    if input.ndim > 2:
+        raise _ShapeRuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                                 f"{input.ndim}-D (shape {input.shape})")
+    return F.swapaxes(input, 0, 1) if input.ndim == 2 else F.reshape(input, input.shape)
+
+
+def dot(input, tensor):  # noqa: A002
+    """The inner product of two 1-D tensors of the same size and dtype.
+
+    >>> import eager
+    >>> eager.dot(eager.tensor([1, 2]), eager.tensor([3, 4])).item()
+    11
+    """
+    input, tensor = _tensor(input), _tensor(tensor)
+    _check_ndim("dot", "self", input, 1, "1-D tensor")
+    _check_ndim("dot", "tensor", tensor, 1, "1-D tensor")
+    if input.shape != tensor.shape:
+        raise _ShapeRuntimeError(f"dot: inconsistent tensor size, expected tensor "
+                                 f"[{input.shape[0]}] and src [{tensor.shape[0]}] to have the "
+                                 "same number of elements")
+    _check_same_dtype("dot", input, tensor)
+    return F.matmul(input, tensor)
+
+
+def mv(input, vec):  # noqa: A002
+    """The product of an (n, m) matrix and an (m,) vector: an (n,) vector.
+
+    >>> import eager
+    >>> eager.mv(eager.ones(2, 3), eager.ones(3)).tolist()
+    [3.0, 3.0]
+    """
+    input, vec = _tensor(input), _tensor(vec)
+    _check_ndim("mv", "self", input, 2, "matrix")
+    _check_ndim("mv", "vec", vec, 1, "1-D tensor")
+    if input.shape[1] != vec.shape[0]:
+        raise _ShapeRuntimeError(f"mv: size mismatch, got input ({input.shape[0]}x"
+                                 f"{input.shape[1]}) and vec ({vec.shape[0]})")
+    _check_same_dtype("mv", input, vec)
+    return F.matmul(input, vec)
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002
+    """beta * input + alpha * (mat1 @ mat2), input broadcasting to the product's shape; with
+    beta = 0, input is ignored (NaN in it does not propagate), as in PyTorch.
+
+    >>> import eager
+    >>> eager.addmm(eager.ones(3), eager.ones(2, 4), eager.ones(4, 3), beta=2).tolist()
+    [[6.0, 6.0, 6.0], [6.0, 6.0, 6.0]]
+    """
+    input = _tensor(input)
+    for name, value in (("beta", beta), ("alpha", alpha)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"addmm(): argument '{name}' must be a number, not "
+                            f"{type(value).__name__}")
+    product = mm(mat1, mat2)
+    try:
+        fits = broadcast_shapes(input.shape, product.shape) == product.shape
+    except ShapeError:
+        fits = False
+    if not fits:
+        raise _ShapeRuntimeError(f"addmm: input of shape {input.shape} cannot be broadcast to "
+                                 f"the product's shape {product.shape}")
+    if alpha != 1:
+        product = F.mul(product, alpha)
+    if beta == 0:
+        return product
+    return F.add(F.mul(input, beta) if beta != 1 else input, product)
+
+
+def _zero_gradient(x: Tensor, values) -> Tensor:
+    """`values` (computed without gradient), recorded so x's gradient through them is 0, as
+    PyTorch defines it for the piecewise constant rounding functions. Infinities and NaN pass
+    through unchanged."""
+    with_specials = F.where(F.isfinite(x), values, x.detach())
+    if not x.requires_grad:
+        return with_specials
+    return F.where(F.ones_like(x, dtype=dtypes.bool_), with_specials, x)
+
+
+def _floor_values(x: Tensor):
+    return F.floor_divide(x.detach(), 1)
+
+
+def floor(input):  # noqa: A002
+    """The largest integer value <= each element (integer tensors come back as copies).
+
+    >>> import eager
+    >>> eager.floor(eager.tensor([-1.5, 2.5])).tolist()
+    [-2.0, 2.0]
+    """
+    input = _tensor(input)
+    if input.dtype.kind != "f":
+        return input.clone()
+    return _zero_gradient(input, _floor_values(input))
+
+
+def ceil(input):  # noqa: A002
+    """The smallest integer value >= each element.
+
+    >>> import eager
+    >>> eager.ceil(eager.tensor([-1.5, 2.5])).tolist()
+    [-1.0, 3.0]
+    """
+    input = _tensor(input)
+    if input.dtype.kind != "f":
+        return input.clone()
+    return _zero_gradient(input, F.neg(_floor_values(F.neg(input.detach()))))
+
+
+def trunc(input):  # noqa: A002
+    """Each element rounded toward zero.
+
+    >>> import eager
+    >>> eager.trunc(eager.tensor([-1.5, 2.5])).tolist()
+    [-1.0, 2.0]
+    """
+    input = _tensor(input)
+    if input.dtype.kind != "f":
+        return input.clone()
+    x = input.detach()
+    values = F.where(F.lt(x, 0), F.neg(_floor_values(F.neg(x))), _floor_values(x))
+    return _zero_gradient(input, values)
+
+
+def round(input, *, decimals: int = 0):  # noqa: A001, A002
+    """Each element rounded to the nearest integer, halves to the even one (as PyTorch and
+    NumPy); with `decimals`, to that many decimal places (negative: to tens, hundreds...).
+
+    >>> import eager
+    >>> eager.round(eager.tensor([0.5, 1.5, 2.5, -0.5])).tolist()
+    [0.0, 2.0, 2.0, -0.0]
+    >>> eager.round(eager.tensor([1.2345]), decimals=2).tolist()
+    [1.2300000190734863]
+    """
+    input = _tensor(input)
+    if isinstance(decimals, bool) or not isinstance(decimals, int):
+        raise TypeError(f"round(): argument 'decimals' must be int, not "
+                        f"{type(decimals).__name__}")
+    if input.dtype.kind != "f":
+        if decimals:
+            raise DTypeError(f"round: decimals={decimals} is only supported for floating point "
+                             f"tensors, got {input.dtype}")
+        return input.clone()
+    x = input.detach()
+    if decimals > 0:
+        x = F.mul(x, 10.0 ** decimals)
+    elif decimals < 0:
+        x = F.div(x, 10.0 ** -decimals)
+    below = _floor_values(x)
+    fraction = F.sub(x, below)  # exact: floor(x) and x share their leading bits
+    odd = F.eq(F.remainder(below, 2), 1)
+    up = F.logical_or(F.gt(fraction, 0.5), F.logical_and(F.eq(fraction, 0.5), odd))
+    values = F.where(up, F.add(below, 1), below)
+    values = F.where(F.eq(values, 0), F.mul(x, 0), values)  # keeps the sign of -0.4 -> -0.0
+    if decimals > 0:
+        values = F.div(values, 10.0 ** decimals)
+    elif decimals < 0:
+        values = F.mul(values, 10.0 ** -decimals)
+    return _zero_gradient(input, values)
+
+
+def erf(input):  # noqa: A002
+    """The error function. `eager.erf(eager.tensor([0.0])).tolist()` is `[0.0]`."""
+    return _result(F.erf(input))
+
+
+def expm1(input):  # noqa: A002
+    """e**x - 1, exact for tiny x. `eager.expm1(eager.tensor([0.0])).tolist()` is `[0.0]`."""
+    return _result(F.expm1(input))
+
+
+def log2(input):  # noqa: A002
+    """The base-2 logarithm.
+
+    >>> import eager
+    >>> eager.log2(eager.tensor([8.0])).tolist()
+    [3.0]
+    """
+    return _result(F.div(F.log(input), _LN2))
+
+
+def log10(input):  # noqa: A002
+    """The base-10 logarithm. `eager.log10(eager.tensor([1.0])).tolist()` is `[0.0]`."""
+    return _result(F.div(F.log(input), _LN10))
+
+
+def tan(input):  # noqa: A002
+    """The tangent, sin(x) / cos(x). `eager.tan(eager.tensor([0.0])).tolist()` is `[0.0]`."""
+    return _result(F.div(F.sin(input), F.cos(input)))
+
+
+def atan(input):  # noqa: A002
+    """The arctangent, in (-pi/2, pi/2). `eager.atan(eager.tensor([0.0])).tolist()` is
+    `[0.0]`."""
+    return _result(F.atan(input))
+
+
+def atan2(input, other):  # noqa: A002
+    """The angle of the point (other, input), in [-pi, pi]: the quadrant from both signs.
+
+    >>> import eager
+    >>> eager.atan2(eager.tensor([1.0, -1.0]), eager.tensor([0.0, 0.0])).tolist()
+    [1.5707963705062866, -1.5707963705062866]
+    """
+    return _result(F.atan2(input, other))
+
+
+def sinh(input):  # noqa: A002
+    """The hyperbolic sine, (expm1(x) - expm1(-x)) / 2: exact for tiny x, where
+    (e**x - e**-x) / 2 would cancel.
+
+    >>> import eager
+    >>> eager.sinh(eager.tensor([1e-30], dtype=eager.float64)).tolist()
+    [1e-30]
+    """
+    return _result(F.mul(F.sub(F.expm1(input), F.expm1(F.neg(input))), 0.5))
+
+
+def cosh(input):  # noqa: A002
+    """The hyperbolic cosine, (e**x + e**-x) / 2. `eager.cosh(eager.tensor([0.0])).tolist()`
+    is `[1.0]`."""
+    return _result(F.mul(F.add(F.exp(input), F.exp(F.neg(input))), 0.5))
+
+
+arctan, arctan2 = atan, atan2
+
+
+def clamp_min(input, min):  # noqa: A002
+    """`input.clamp(min=min)`."""
+    return _tensor(input).clamp(min=min)
+
+
+def clamp_max(input, max):  # noqa: A002
+    """`input.clamp(max=max)`."""
+    return _tensor(input).clamp(max=max)
+
+
+def amax(input, dim=(), keepdim: bool = False):  # noqa: A002
+    """The largest values over `dim` (every dimension when empty); ties share the gradient.
+
+    >>> import eager
+    >>> eager.amax(eager.tensor([[1, 5], [7, 2]]), dim=1).tolist()
+    [5, 7]
+    """
+    return _tensor(input).amax(None if dim == () else dim, keepdim)
+
+
+def amin(input, dim=(), keepdim: bool = False):  # noqa: A002
+    """The smallest values over `dim` (every dimension when empty)."""
+    return _tensor(input).amin(None if dim == () else dim, keepdim)
+
+
+for _name in ("mm", "dot", "mv", "floor", "ceil", "trunc", "round", "erf", "expm1", "log2",
+              "log10", "tan", "atan", "arctan", "atan2", "arctan2", "sinh", "cosh", "clamp_min",
+              "clamp_max", "t"):
+    setattr(Tensor, _name, globals()[_name])
+
+
+def _addmm_method(self, mat1, mat2, *, beta=1, alpha=1):
+    return addmm(self, mat1, mat2, beta=beta, alpha=alpha)
+
+
+Tensor.addmm = _addmm_method

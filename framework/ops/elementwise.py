@@ -1240,6 +1240,91 @@ def cast(x, dtype):
     return x if x.dtype == dtype else bind(Cast(dtype), x)
 
 
+
+# ---------------------------------------------------------------------------------------------
+# expm1, atan and atan2: primitives because no composite of the ops above is accurate (exp(x) - 1
+# loses every digit for tiny x; the arctangents have no inverse-trig op to build on).
+
+__all__ += ["expm1", "atan", "atan2"]
+
+
+@scalar_body
+def expm1_body(x):
+    return math.expm1(x)
+
+
+@register
+class Expm1(FloatUnary):
+    name = "expm1"
+    scalar = expm1_body
+    vjp_needs_inputs, vjp_needs_outputs = False, True
+
+    def vjp(self, g, inputs, out):
+        return F.mul(g, F.add(out, 1))
+
+
+def expm1(x):
+    """e**x - 1, exact for tiny x where e**x would round to 1.
+
+    >>> float(expm1(np.float64(1e-20)))
+    1e-20
+    """
+    return bind(_EXPM1, _as_float(x))
+
+
+@scalar_body
+def atan_body(x):
+    return math.atan(x)
+
+
+@register
+class Atan(FloatUnary):
+    name = "atan"
+    scalar = atan_body
+
+    def vjp(self, g, inputs, out):
+        return F.div(g, F.add(F.square(inputs[0]), 1))
+
+
+def atan(x):
+    """The arctangent, in (-pi/2, pi/2).
+
+    >>> atan(np.array([0.0, 1.0]))
+    array([0.        , 0.78539816])
+    """
+    return bind(_ATAN, _as_float(x))
+
+
+@scalar_body
+def atan2_body(y, x):
+    return math.atan2(y, x)
+
+
+@register
+class Atan2(Elementwise):
+    name = "atan2"
+    arity = 2
+    scalar = atan2_body
+    input_dtypes = dtypes.FLOATS
+
+    def vjp(self, g, inputs, out):
+        y, x = inputs
+        scale = F.div(g, F.add(F.square(x), F.square(y)))
+        return F.mul(scale, x), F.mul(F.neg(scale), y)
+
+
+def atan2(y, x):
+    """The angle of the point (x, y), in [-pi, pi], with the quadrant from both signs.
+
+    >>> atan2(np.array([1.0, 1.0]), np.array([1.0, -1.0]))
+    array([0.78539816, 2.35619449])
+    """
+    return bind(_ATAN2, *promote(_as_float(y), _as_float(x)))
+
+
+_EXPM1, _ATAN, _ATAN2 = Expm1(), Atan(), Atan2()
+
+
 # One instance per attribute-free op: the neutral functions reuse them.
 _EXP, _LOG, _LOG1P, _SQRT, _RSQRT = Exp(), Log(), Log1p(), Sqrt(), Rsqrt()
 _TANH, _SIGMOID, _RELU, _GELU, _ERF = Tanh(), Sigmoid(), Relu(), Gelu(), Erf()

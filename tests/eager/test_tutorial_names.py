@@ -156,3 +156,102 @@ def test_is_tensor_and_default_dtype():
     assert torch.is_tensor(torch.ones(1)) and torch.is_tensor(nn.Parameter(torch.ones(1)))
     assert not torch.is_tensor(np.ones(1)) and not torch.is_tensor(1.0)
     assert torch.get_default_dtype() == torch.float32 == torch.tensor([0.5]).dtype
+
+
+# -- maths ----------------------------------------------------------------------------------------
+
+A = np.array([[0.3, -1.2, 2.0], [1.1, 0.4, -0.7]])
+B = np.array([[0.5, 1.0], [-0.3, 0.8], [1.5, -2.0]])
+V3 = np.array([0.2, -0.9, 1.3])
+
+
+def test_matrix_products_match_numpy_and_finite_differences():
+    a, b = torch.tensor(A), torch.tensor(B)
+    np.testing.assert_allclose(torch.mm(a, b).numpy(), A @ B)
+    np.testing.assert_allclose(a.mm(b).numpy(), A @ B)
+    np.testing.assert_allclose(torch.mv(a, torch.tensor(V3)).numpy(), A @ V3)
+    assert torch.dot(torch.tensor([1, 2]), torch.tensor([3, 4])).item() == 11
+    bias = torch.tensor([1.0, -1.0])
+    np.testing.assert_allclose(torch.addmm(bias, a, b, beta=0.5, alpha=2.0).numpy(),
+                               0.5 * np.array([1.0, -1.0]) + 2.0 * (A @ B))
+    np.testing.assert_allclose(bias.addmm(a, b).numpy(), np.array([1.0, -1.0]) + A @ B)
+    nan_input = torch.full((2, 2), float("nan"), dtype=torch.float64)
+    assert not np.isnan(torch.addmm(nan_input, a, b, beta=0).numpy()).any()
+    assert_gradient_matches_finite_differences(torch.mm, A, B)
+    assert_gradient_matches_finite_differences(torch.mv, A, V3)
+    assert_gradient_matches_finite_differences(torch.dot, V3, V3[::-1])
+    assert_gradient_matches_finite_differences(
+        lambda c, x, y: torch.addmm(c, x, y, beta=0.5, alpha=-2.0), np.ones(2), A, B)
+
+
+def test_matrix_products_refuse_bad_shapes_and_dtypes():
+    with pytest.raises(RuntimeError, match=r"cannot be multiplied \(2x3 and 2x3\)"):
+        torch.mm(torch.ones(2, 3), torch.ones(2, 3))
+    with pytest.raises(RuntimeError, match="self must be a matrix"):
+        torch.mm(torch.ones(3), torch.ones(3, 2))
+    with pytest.raises(RuntimeError, match="inconsistent tensor size"):
+        torch.dot(torch.ones(3), torch.ones(4))
+    with pytest.raises(RuntimeError, match="size mismatch"):
+        torch.mv(torch.ones(2, 3), torch.ones(2))
+    with pytest.raises(TypeError, match="same dtype"):
+        torch.mm(torch.ones(2, 2), torch.ones(2, 2, dtype=torch.float64))
+    with pytest.raises(RuntimeError, match="cannot be broadcast"):
+        torch.addmm(torch.ones(3), torch.ones(2, 4), torch.ones(4, 2))
+
+
+def test_t_transposes_matrices_and_refuses_more_dimensions():
+    x = torch.tensor([[1, 2, 3]])
+    assert torch.t(x).tolist() == [[1], [2], [3]] and x.t().shape == (3, 1)
+    assert torch.t(torch.tensor([1, 2])).tolist() == [1, 2]
+    with pytest.raises(RuntimeError, match="<= 2 dimensions"):
+        torch.ones(2, 2, 2).t()
+
+
+def test_rounding_matches_numpy_with_zero_gradient():
+    values = np.array([-2.5, -1.5, -0.5, -0.4, 0.49999999999999994, 0.5, 1.5, 2.5, 3.7,
+                       np.inf, -np.inf, np.nan, 2.0**60 + 1024])
+    x = torch.tensor(values)
+    for name, reference in (("floor", np.floor), ("ceil", np.ceil), ("trunc", np.trunc),
+                            ("round", np.round)):
+        result = getattr(torch, name)(x).numpy()
+        np.testing.assert_array_equal(result, reference(values))
+        np.testing.assert_array_equal(np.signbit(result), np.signbit(reference(values)))
+        assert getattr(x, name)().tolist()[:9] == reference(values).tolist()[:9]
+        leaf_x = leaf(values[:9])
+        getattr(torch, name)(leaf_x).sum().backward()
+        assert leaf_x.grad.tolist() == [0.0] * 9
+    np.testing.assert_allclose(torch.round(torch.tensor([1.2345, 1234.5]), decimals=2).numpy(),
+                               [1.23, 1234.5], rtol=1e-6)
+    assert torch.round(torch.tensor([1234.5]), decimals=-2).tolist() == [1200.0]
+    assert torch.floor(torch.tensor([3, -3])).tolist() == [3, -3]
+
+
+def test_transcendentals_match_numpy_and_finite_differences():
+    x = np.array([-1.3, -0.2, 1e-12, 0.7, 1.4])
+    for name, reference in (("erf", None), ("expm1", np.expm1), ("log2", np.log2),
+                            ("log10", np.log10), ("tan", np.tan), ("atan", np.arctan),
+                            ("sinh", np.sinh), ("cosh", np.cosh)):
+        inputs = np.abs(x) + 0.1 if name.startswith("log") else x
+        if reference is not None:
+            np.testing.assert_allclose(getattr(torch, name)(torch.tensor(inputs)).numpy(),
+                                       reference(inputs), rtol=1e-14, atol=0)
+            np.testing.assert_allclose(getattr(torch.tensor(inputs), name)().numpy(),
+                                       reference(inputs), rtol=1e-14, atol=0)
+        assert_gradient_matches_finite_differences(getattr(torch, name), inputs)
+    assert torch.expm1(torch.tensor([1e-10])).item() == pytest.approx(1e-10, rel=1e-6)
+    assert torch.sinh(torch.tensor([1e-30], dtype=torch.float64)).item() == 1e-30
+    y, w = np.array([1.0, -1.0, 0.5, -2.0]), np.array([1.0, -1.0, -3.0, 0.2])
+    np.testing.assert_allclose(torch.atan2(torch.tensor(y), torch.tensor(w)).numpy(),
+                               np.arctan2(y, w), rtol=1e-15)
+    np.testing.assert_allclose(torch.tensor(y).atan2(torch.tensor(w)).numpy(), np.arctan2(y, w))
+    assert_gradient_matches_finite_differences(torch.atan2, y, w)
+    assert torch.atan(torch.tensor([1, 2])).dtype == torch.float32
+
+
+def test_clamp_min_max_and_amax_amin_functions():
+    x = torch.tensor([[1.0, 5.0], [7.0, -2.0]])
+    assert torch.clamp_min(x, 0.0).tolist() == [[1.0, 5.0], [7.0, 0.0]]
+    assert x.clamp_max(4.0).tolist() == [[1.0, 4.0], [4.0, -2.0]]
+    assert torch.amax(x).item() == 7.0 and torch.amin(x, dim=0).tolist() == [1.0, -2.0]
+    assert torch.amax(x, 1, keepdim=True).tolist() == [[5.0], [7.0]]
+    assert_gradient_matches_finite_differences(lambda v: torch.amax(v, dim=1), A)
