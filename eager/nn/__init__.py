@@ -11,6 +11,7 @@
 """
 
 from eager.nn import functional, init, utils
+from eager.nn.activation import ELU, SELU, Hardtanh, LeakyReLU, ReLU6, SiLU, Softplus
 from eager.nn.containers import ModuleList, Sequential
 from eager.nn.layers import (
     GELU,
@@ -28,7 +29,17 @@ from eager.nn.layers import (
     Softmax,
     Tanh,
 )
-from eager.nn.loss import CrossEntropyLoss, MSELoss, NLLLoss
+from eager.nn.loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from eager.nn.module import Module, RemovableHandle
 from eager.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from eager.nn.parameter import Parameter
@@ -40,5 +51,6 @@ __all__ = [
     "LayerNorm", "Linear", "LogSoftmax", "MSELoss", "MaxPool2d", "Module", "ModuleList",
     "NLLLoss", "Parameter", "RNN", "RNNCell", "ReLU", "RemovableHandle", "Sequential",
     "Sigmoid", "Softmax", "Tanh", "functional", "init",
-    "utils",
+    "utils", "BCELoss", "BCEWithLogitsLoss", "ELU", "Hardtanh", "HuberLoss", "KLDivLoss",
+    "L1Loss", "LeakyReLU", "ReLU6", "SELU", "SiLU", "SmoothL1Loss", "Softplus",
 ]

@@ -599,3 +599,283 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
         return input.reshape(1)
     merged = math.prod(input.shape[start:end + 1])
     return input.reshape(input.shape[:start] + (merged,) + input.shape[end + 1:])
+
+
+# -- more activations and losses ----------------------------------------------------------------
+# Composites of the neutral functions. Where one branch of a `where` could overflow (exp of a
+# large input), its input is clamped first, so the unused branch never turns a gradient into NaN.
+
+__all__ += ["leaky_relu", "elu", "selu", "silu", "softplus", "relu6", "hardtanh", "l1_loss",
+            "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+            "binary_cross_entropy_with_logits", "kl_div"]
+
+
+
+class _ValueRuntimeError(ArgumentError, RuntimeError):
+    """A bad value where PyTorch raises RuntimeError (catchable as either)."""
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _in_place(input, inplace: bool, compute):
+    """compute(input), or with `inplace` the same values written into `input` (recorded: the
+    computation reads a clone, so the tape's saved values are not the ones overwritten)."""
+    input = _as_tensor(input)
+    if not inplace:
+        return compute(input)
+    return input.copy_(compute(input.clone()))
+
+
+def _check_number(function: str, name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        raise ArgumentError(f"{function}: {name} must be a number, got {value!r}")
+    return float(value)
+
+
+def leaky_relu(input, negative_slope: float = 0.01, inplace: bool = False):
+    """x where x > 0, else negative_slope * x.
+
+    >>> import eager
+    >>> leaky_relu(eager.tensor([-2.0, 3.0]), 0.5).tolist()
+    [-1.0, 3.0]
+    """
+    slope = _check_number("leaky_relu", "negative_slope", negative_slope)
+    return _in_place(input, inplace, lambda x: F.where(F.gt(x, 0), x, F.mul(x, slope)))
+
+
+def _elu(x, alpha: float, scale: float = 1.0):
+    negative = F.mul(F.expm1(F.minimum(x, 0)), alpha * scale)
+    return F.where(F.gt(x, 0), F.mul(x, scale) if scale != 1.0 else x, negative)
+
+
+def elu(input, alpha: float = 1.0, inplace: bool = False):
+    """x where x > 0, else alpha * (e**x - 1).
+
+    >>> import eager
+    >>> elu(eager.tensor([0.0, 2.0])).tolist()
+    [0.0, 2.0]
+    """
+    alpha = _check_number("elu", "alpha", alpha)
+    return _in_place(input, inplace, lambda x: _elu(x, alpha))
+
+
+def selu(input, inplace: bool = False):
+    """scale * elu(x, alpha) with the self-normalizing constants of Klambauer et al. (2017).
+
+    >>> import eager
+    >>> round(selu(eager.tensor([1.0])).item(), 4)
+    1.0507
+    """
+    return _in_place(input, inplace, lambda x: _elu(x, _SELU_ALPHA, _SELU_SCALE))
+
+
+def silu(input, inplace: bool = False):
+    """x * sigmoid(x) (also called swish).
+
+    >>> import eager
+    >>> silu(eager.tensor([0.0])).tolist()
+    [0.0]
+    """
+    return _in_place(input, inplace, lambda x: F.mul(x, F.sigmoid(x)))
+
+
+def softplus(input, beta: float = 1.0, threshold: float = 20.0):
+    """log(1 + e**(beta * x)) / beta, and x itself where beta * x > threshold (as PyTorch).
+
+    >>> import eager
+    >>> round(softplus(eager.tensor([0.0])).item(), 4)
+    0.6931
+    """
+    beta = _check_number("softplus", "beta", beta)
+    threshold = _check_number("softplus", "threshold", threshold)
+    if beta == 0:
+        raise ArgumentError("softplus: beta must be nonzero")
+    x = _as_tensor(input)
+    scaled = F.mul(x, beta)
+    smooth = F.div(F.log1p(F.exp(F.minimum(scaled, threshold))), beta)
+    return F.where(F.gt(scaled, threshold), x, smooth)
+
+
+def hardtanh(input, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
+    """x limited to [min_val, max_val]; the gradient is 0 outside (min_val, max_val).
+
+    >>> import eager
+    >>> hardtanh(eager.tensor([-3.0, 0.5, 3.0])).tolist()
+    [-1.0, 0.5, 1.0]
+    """
+    low = _check_number("hardtanh", "min_val", min_val)
+    high = _check_number("hardtanh", "max_val", max_val)
+    if low > high:
+        raise ArgumentError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
+                            f"({max_val})")
+
+    def compute(x):
+        inside = F.logical_and(F.gt(x, low), F.lt(x, high))
+        return F.where(inside, x, F.clip(x.detach(), low, high))
+
+    return _in_place(input, inplace, compute)
+
+
+def relu6(input, inplace: bool = False):
+    """min(max(x, 0), 6).
+
+    >>> import eager
+    >>> relu6(eager.tensor([-1.0, 7.0])).tolist()
+    [0.0, 6.0]
+    """
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def _pointwise_loss_inputs(function: str, input, target, reduction: str):
+    _check_reduction(reduction)
+    input, target = _as_tensor(input), _as_tensor(target)
+    if input.shape != target.shape:
+        warnings.warn(f"{function}: using a target size ({target.shape}) that is different to "
+                      f"the input size ({input.shape}). This will likely lead to incorrect "
+                      "results due to broadcasting. Please ensure they have the same size.",
+                      UserWarning, stacklevel=3)
+    return input, target
+
+
+def l1_loss(input, target, reduction: str = "mean"):
+    """Mean absolute error |input - target|, reduced by "mean", "sum" or "none".
+
+    >>> import eager
+    >>> l1_loss(eager.tensor([1.0, 2.0]), eager.tensor([0.0, 4.0])).item()
+    1.5
+    """
+    input, target = _pointwise_loss_inputs("l1_loss", input, target, reduction)
+    return _reduce(F.abs(F.sub(input, target)), reduction)
+
+
+def smooth_l1_loss(input, target, reduction: str = "mean", beta: float = 1.0):
+    """0.5 * d**2 / beta where d = |input - target| < beta, else d - 0.5 * beta (L1 when
+    beta = 0).
+
+    >>> import eager
+    >>> smooth_l1_loss(eager.tensor([0.5, 3.0]), eager.tensor([0.0, 0.0])).item()
+    1.3125
+    """
+    beta = _check_number("smooth_l1_loss", "beta", beta)
+    if beta < 0:
+        raise _ValueRuntimeError("smooth_l1_loss does not support negative values for beta, "
+                                 f"got {beta}")
+    input, target = _pointwise_loss_inputs("smooth_l1_loss", input, target, reduction)
+    distance = F.abs(F.sub(input, target))
+    if beta == 0:
+        return _reduce(distance, reduction)
+    loss = F.where(F.lt(distance, beta), F.mul(F.square(distance), 0.5 / beta),
+                   F.sub(distance, 0.5 * beta))
+    return _reduce(loss, reduction)
+
+
+def huber_loss(input, target, reduction: str = "mean", delta: float = 1.0):
+    """0.5 * d**2 where d = |input - target| < delta, else delta * (d - 0.5 * delta).
+
+    >>> import eager
+    >>> huber_loss(eager.tensor([0.5, 3.0]), eager.tensor([0.0, 0.0]), delta=2.0).item()
+    2.0625
+    """
+    delta = _check_number("huber_loss", "delta", delta)
+    if delta <= 0:
+        raise _ValueRuntimeError(f"huber_loss does not support non-positive values for delta, "
+                                 f"got {delta}")
+    input, target = _pointwise_loss_inputs("huber_loss", input, target, reduction)
+    distance = F.abs(F.sub(input, target))
+    loss = F.where(F.lt(distance, delta), F.mul(F.square(distance), 0.5),
+                   F.mul(F.sub(distance, 0.5 * delta), delta))
+    return _reduce(loss, reduction)
+
+
+def _check_same_size(function: str, input, target) -> None:
+    if input.shape != target.shape:
+        raise ShapeError(f"{function}: using a target size ({target.shape}) that is different "
+                         f"to the input size ({input.shape}) is deprecated. Please ensure they "
+                         "have the same size.")
+
+
+def _weighted(loss, weight):
+    return loss if weight is None else F.mul(loss, weight)
+
+
+def binary_cross_entropy(input, target, weight=None, reduction: str = "mean"):
+    """-(t * log(x) + (1 - t) * log(1 - x)) for probabilities x in [0, 1]; each log is clamped
+    at -100, as in PyTorch, so x = 0 or 1 gives a finite loss.
+
+    >>> import eager
+    >>> round(binary_cross_entropy(eager.tensor([0.8]), eager.tensor([1.0])).item(), 4)
+    0.2231
+    """
+    _check_reduction(reduction)
+    input, target = _as_tensor(input), _as_tensor(target)
+    _check_same_size("binary_cross_entropy", input, target)
+    if input.dtype not in dtypes.FLOATS:
+        raise DTypeError(f"binary_cross_entropy: input must be floating point, got "
+                         f"{input.dtype}")
+    values = input.detach().numpy()
+    if values.size and not ((values >= 0) & (values <= 1)).all():
+        raise _ValueRuntimeError("binary_cross_entropy: all elements of input should be "
+                                 "between 0 and 1")
+    log_x = F.maximum(F.log(input), -100.0)
+    log_not_x = F.maximum(F.log(F.sub(1, input)), -100.0)
+    loss = F.neg(F.add(F.mul(target, log_x), F.mul(F.sub(1, target), log_not_x)))
+    return _reduce(_weighted(loss, weight), reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction: str = "mean",
+                                     pos_weight=None):
+    """Binary cross-entropy of sigmoid(input) against target, computed stably from the logits
+    (no overflow for large |input|); `pos_weight` multiplies the positive term, per class.
+
+    >>> import eager
+    >>> round(binary_cross_entropy_with_logits(eager.tensor([100.0]),
+    ...                                        eager.tensor([0.0])).item(), 4)
+    100.0
+    """
+    _check_reduction(reduction)
+    input, target = _as_tensor(input), _as_tensor(target)
+    if input.shape != target.shape:
+        raise ShapeError(f"binary_cross_entropy_with_logits: target size ({target.shape}) must "
+                         f"be the same as input size ({input.shape})")
+    # -log(sigmoid(x)) = log1p(e**-|x|) + max(-x, 0): no exp of a large positive number.
+    minus_log_sigmoid = F.add(F.log1p(F.exp(F.neg(F.abs(input)))), F.relu(F.neg(input)))
+    if pos_weight is not None:
+        pos_weight = _as_tensor(pos_weight)
+        minus_log_sigmoid = F.mul(minus_log_sigmoid,
+                                  F.add(F.mul(F.sub(pos_weight, 1), target), 1))
+    # -log(1 - sigmoid(x)) = x - log(sigmoid(x))
+    loss = F.add(F.mul(F.sub(1, target), input), minus_log_sigmoid)
+    return _reduce(_weighted(loss, weight), reduction)
+
+
+def kl_div(input, target, reduction: str = "mean", log_target: bool = False):
+    """Kullback-Leibler divergence target * (log(target) - input) of log-probabilities `input`
+    (0 where target is 0); `log_target=True` takes target as log-probabilities too.
+    reduction "batchmean" divides the sum by the batch size: the mathematical KL divergence.
+
+    >>> import eager
+    >>> kl_div(eager.tensor([[0.0, 0.0]]).log_softmax(1), eager.tensor([[0.5, 0.5]]),
+    ...        reduction="batchmean").item()
+    0.0
+    """
+    if reduction not in REDUCTIONS + ("batchmean",):
+        raise ArgumentError(f"{reduction!r} is not a valid value for reduction; use one of "
+                            "'none', 'mean', 'sum', 'batchmean'")
+    input, target = _as_tensor(input), _as_tensor(target)
+    if log_target:
+        loss = F.mul(F.exp(target), F.sub(target, input))
+    else:
+        positive = F.gt(target, 0)
+        log_target_values = F.log(F.where(positive, target, F.ones_like(target)))
+        loss = F.where(positive, F.mul(target, F.sub(log_target_values, input)),
+                       F.mul(target, 0))
+    if reduction == "batchmean":
+        batch = input.shape[0] if input.ndim else 1
+        return F.div(loss.sum(), batch)
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size. 'batchmean' divides only by the batch size, and aligns "
+                      "with the KL div math definition.", UserWarning, stacklevel=2)
+    return _reduce(loss, reduction)

@@ -11,6 +11,7 @@ import pytest
 
 import eager as torch
 from eager import nn
+from eager.nn import functional as F
 from framework.errors import DeviceError
 
 # -- helpers --------------------------------------------------------------------------------------
@@ -255,3 +256,185 @@ def test_clamp_min_max_and_amax_amin_functions():
     assert torch.amax(x).item() == 7.0 and torch.amin(x, dim=0).tolist() == [1.0, -2.0]
     assert torch.amax(x, 1, keepdim=True).tolist() == [[5.0], [7.0]]
     assert_gradient_matches_finite_differences(lambda v: torch.amax(v, dim=1), A)
+
+
+# -- nn: activations ------------------------------------------------------------------------------
+
+X = np.array([[-3.0, -0.7, -1e-3], [0.2, 1.5, 30.0]])
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def _softplus_reference(x, beta=1.0, threshold=20.0):
+    return np.where(beta * x > threshold, x, np.log1p(np.exp(np.minimum(beta * x, 700))) / beta)
+
+
+ACTIVATIONS = [
+    (nn.LeakyReLU(0.1), lambda x: F.leaky_relu(x, 0.1), lambda x: np.where(x > 0, x, 0.1 * x)),
+    (nn.LeakyReLU(), F.leaky_relu, lambda x: np.where(x > 0, x, 0.01 * x)),
+    (nn.ELU(alpha=0.5), lambda x: F.elu(x, 0.5), lambda x: np.where(x > 0, x, 0.5 * np.expm1(x))),
+    (nn.SELU(), F.selu,
+     lambda x: SELU_SCALE * np.where(x > 0, x, SELU_ALPHA * np.expm1(x))),
+    (nn.SiLU(), F.silu, lambda x: x / (1 + np.exp(-x))),
+    (nn.Softplus(), F.softplus, _softplus_reference),
+    (nn.Softplus(beta=2.0, threshold=1.0), lambda x: F.softplus(x, 2.0, 1.0),
+     lambda x: _softplus_reference(x, 2.0, 1.0)),
+    (nn.ReLU6(), F.relu6, lambda x: np.clip(x, 0, 6)),
+    (nn.Hardtanh(-2.0, 2.0), lambda x: F.hardtanh(x, -2.0, 2.0), lambda x: np.clip(x, -2, 2)),
+]
+
+
+@pytest.mark.parametrize("module, function, reference", ACTIVATIONS,
+                         ids=[repr(a[0]) for a in ACTIVATIONS])
+def test_activations_match_numpy_and_finite_differences(module, function, reference):
+    np.testing.assert_allclose(module(torch.tensor(X)).numpy(), reference(X), rtol=1e-12)
+    np.testing.assert_allclose(function(torch.tensor(X)).numpy(), reference(X), rtol=1e-12)
+    assert_gradient_matches_finite_differences(module, X)
+    assert module(torch.tensor(X, dtype=torch.float32)).dtype == torch.float32
+
+
+def test_activation_gradients_stay_finite_for_large_inputs():
+    x = leaf([800.0, -800.0])
+    (F.elu(x) + F.selu(x) + F.softplus(x) + F.silu(x)).sum().backward()
+    assert np.isfinite(x.grad.numpy()).all()
+    assert F.softplus(torch.tensor([-800.0, 800.0], dtype=torch.float64)).tolist() == [0.0, 800.0]
+
+
+def test_activation_inplace_writes_the_input_and_keeps_gradients():
+    w = leaf([-2.0, 3.0])
+    x = w * 1.0
+    out = F.leaky_relu(x, 0.5, inplace=True)
+    assert out is x and x.tolist() == [-1.0, 3.0]
+    x.sum().backward()
+    assert w.grad.tolist() == [0.5, 1.0]
+    x = torch.tensor([-1.0, 9.0])
+    assert nn.ReLU6(inplace=True)(x) is x and x.tolist() == [0.0, 6.0]
+
+
+def test_activation_reprs_and_bad_arguments():
+    assert repr(nn.LeakyReLU(0.2, inplace=True)) == "LeakyReLU(negative_slope=0.2, inplace=True)"
+    assert repr(nn.ELU()) == "ELU(alpha=1.0)" and repr(nn.ReLU6()) == "ReLU6()"
+    assert repr(nn.Softplus()) == "Softplus(beta=1.0, threshold=20.0)"
+    assert repr(nn.Hardtanh()) == "Hardtanh(min_val=-1.0, max_val=1.0)"
+    with pytest.raises(ValueError, match="cannot be greater than max_val"):
+        nn.Hardtanh(2.0, 1.0)
+    with pytest.raises(ValueError, match="negative_slope must be a number"):
+        F.leaky_relu(torch.ones(1), "0.1")
+    assert repr(nn.GELU()) == "GELU(approximate='none')"
+    assert nn.Softmax(dim=1)(torch.zeros(1, 2)).tolist() == [[0.5, 0.5]]
+    assert nn.LogSoftmax(dim=1)(torch.zeros(1, 1)).tolist() == [[0.0]]
+
+
+# -- nn: losses -----------------------------------------------------------------------------------
+
+P = np.array([[0.1, 0.8, 0.5], [0.99, 0.3, 0.02]])
+T = np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.5]])
+
+
+def _smooth_l1(x, y, beta):
+    d = np.abs(x - y)
+    return np.where(d < beta, 0.5 * d**2 / beta, d - 0.5 * beta)
+
+
+def _huber(x, y, delta):
+    d = np.abs(x - y)
+    return np.where(d < delta, 0.5 * d**2, delta * (d - 0.5 * delta))
+
+
+def _bce(p, t):
+    return -(t * np.log(p) + (1 - t) * np.log(1 - p))
+
+
+def _bce_logits(x, t, pos_weight=1.0):
+    sigmoid = 1 / (1 + np.exp(-x))
+    return -(pos_weight * t * np.log(sigmoid) + (1 - t) * np.log(1 - sigmoid))
+
+
+LOSSES = [
+    (nn.L1Loss(), F.l1_loss, lambda x, y: np.abs(x - y).mean(), X, T),
+    (nn.L1Loss(reduction="sum"), lambda x, y: F.l1_loss(x, y, reduction="sum"),
+     lambda x, y: np.abs(x - y).sum(), X, T),
+    (nn.SmoothL1Loss(beta=0.5), lambda x, y: F.smooth_l1_loss(x, y, beta=0.5),
+     lambda x, y: _smooth_l1(x, y, 0.5).mean(), X, T),
+    (nn.SmoothL1Loss(beta=0.0), lambda x, y: F.smooth_l1_loss(x, y, beta=0.0),
+     lambda x, y: np.abs(x - y).mean(), X, T),
+    (nn.HuberLoss(delta=2.0), lambda x, y: F.huber_loss(x, y, delta=2.0),
+     lambda x, y: _huber(x, y, 2.0).mean(), X, T),
+    (nn.BCELoss(), F.binary_cross_entropy, lambda p, t: _bce(p, t).mean(), P, T),
+    (nn.BCELoss(weight=torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64), reduction="sum"),
+     lambda p, t: F.binary_cross_entropy(
+         p, t, torch.tensor([1.0, 2.0, 0.5], dtype=torch.float64), reduction="sum"),
+     lambda p, t: (_bce(p, t) * [1.0, 2.0, 0.5]).sum(), P, T),
+    (nn.BCEWithLogitsLoss(), F.binary_cross_entropy_with_logits,
+     lambda x, t: _bce_logits(x[:, :2], t[:, :2]).mean(), X[:, :2], T[:, :2]),
+    (nn.BCEWithLogitsLoss(pos_weight=torch.tensor([3.0, 0.5], dtype=torch.float64)),
+     lambda x, t: F.binary_cross_entropy_with_logits(
+         x, t, pos_weight=torch.tensor([3.0, 0.5], dtype=torch.float64)),
+     lambda x, t: _bce_logits(x[:, :2], t[:, :2], np.array([3.0, 0.5])).mean(),
+     X[:, :2], T[:, :2]),
+]
+
+
+@pytest.mark.parametrize("module, function, reference, inputs, targets", LOSSES,
+                         ids=[repr(loss[0]) for loss in LOSSES])
+def test_losses_match_numpy_and_finite_differences(module, function, reference, inputs,
+                                                   targets):
+    expected = reference(inputs, targets)
+    for loss in (module, function):
+        np.testing.assert_allclose(loss(torch.tensor(inputs), torch.tensor(targets)).item(),
+                                   expected, rtol=1e-12)
+    assert_gradient_matches_finite_differences(module, inputs, targets)
+
+
+def test_losses_reduction_none_keeps_the_shape():
+    for loss in (nn.L1Loss, nn.SmoothL1Loss, nn.HuberLoss, nn.BCELoss, nn.BCEWithLogitsLoss):
+        assert loss(reduction="none")(torch.tensor(P), torch.tensor(T)).shape == P.shape
+
+
+def test_binary_cross_entropies_are_stable_at_the_extremes():
+    logits = torch.tensor([200.0, -200.0], dtype=torch.float64, requires_grad=True)
+    loss = F.binary_cross_entropy_with_logits(logits, torch.tensor([0.0, 1.0],
+                                                                   dtype=torch.float64),
+                                              reduction="none")
+    assert loss.tolist() == [200.0, 200.0]
+    loss.sum().backward()
+    assert logits.grad.tolist() == [1.0, -1.0]
+    clamped = F.binary_cross_entropy(torch.tensor([0.0, 1.0]), torch.tensor([1.0, 0.0]),
+                                     reduction="none")
+    assert clamped.tolist() == [100.0, 100.0]
+
+
+def test_loss_bad_input_is_refused_before_computing():
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        F.binary_cross_entropy(torch.tensor([1.5]), torch.tensor([1.0]))
+    with pytest.raises(ValueError, match="different to the input size"):
+        nn.BCELoss()(torch.tensor([0.5, 0.5]), torch.tensor([1.0]))
+    with pytest.raises(ValueError, match="must be the same as input size"):
+        nn.BCEWithLogitsLoss()(torch.zeros(2, 1), torch.zeros(2))
+    with pytest.raises(RuntimeError, match="negative values for beta"):
+        F.smooth_l1_loss(torch.zeros(1), torch.zeros(1), beta=-1.0)
+    with pytest.raises(RuntimeError, match="non-positive values for delta"):
+        F.huber_loss(torch.zeros(1), torch.zeros(1), delta=0.0)
+    with pytest.raises(ValueError, match="not a valid value for reduction"):
+        nn.L1Loss(reduction="avg")
+    with pytest.raises(ValueError, match="not a valid value for reduction"):
+        nn.KLDivLoss(reduction="batch")
+
+
+def test_kl_div_reductions_and_log_target():
+    log_q = np.log(np.array([[0.2, 0.3, 0.5], [0.6, 0.2, 0.2]]))
+    p = np.array([[0.1, 0.0, 0.9], [0.5, 0.25, 0.25]])
+    pointwise = np.where(p > 0, p * (np.log(np.where(p > 0, p, 1)) - log_q), 0.0)
+    q, target = torch.tensor(log_q), torch.tensor(p)
+    batchmean = nn.KLDivLoss(reduction="batchmean")
+    np.testing.assert_allclose(batchmean(q, target).item(), pointwise.sum() / 2, rtol=1e-12)
+    np.testing.assert_allclose(F.kl_div(q, target, reduction="sum").item(), pointwise.sum())
+    np.testing.assert_allclose(F.kl_div(q, target, reduction="none").numpy(), pointwise)
+    with pytest.warns(UserWarning, match="batchmean"):
+        np.testing.assert_allclose(F.kl_div(q, target).item(), pointwise.mean())
+    log_p = np.log(np.array([[0.1, 0.2, 0.7]]))
+    by_log = nn.KLDivLoss(reduction="sum", log_target=True)(torch.tensor(log_q[:1]),
+                                                            torch.tensor(log_p))
+    np.testing.assert_allclose(by_log.item(), (np.exp(log_p) * (log_p - log_q[:1])).sum())
+    assert_gradient_matches_finite_differences(lambda a: batchmean(a, target), log_q)
+    assert_gradient_matches_finite_differences(
+        lambda a, b: F.kl_div(a, b, reduction="sum", log_target=True), log_q, log_q[::-1])
