@@ -12,7 +12,7 @@
 
 from eager.nn import functional, init, utils
 from eager.nn.activation import ELU, SELU, Hardtanh, LeakyReLU, ReLU6, SiLU, Softplus
-from eager.nn.containers import ModuleList, Sequential
+from eager.nn.containers import ModuleDict, ModuleList, ParameterList, Sequential
 from eager.nn.layers import (
     GELU,
     AvgPool2d,
@@ -53,4 +53,5 @@ __all__ = [
     "Sigmoid", "Softmax", "Tanh", "functional", "init",
     "utils", "BCELoss", "BCEWithLogitsLoss", "ELU", "Hardtanh", "HuberLoss", "KLDivLoss",
     "L1Loss", "LeakyReLU", "ReLU6", "SELU", "SiLU", "SmoothL1Loss", "Softplus",
+    "ModuleDict", "ParameterList",
 ]

@@ -1,4 +1,5 @@
-"""Containers: Sequential (a pipeline) and ModuleList (a registered list of modules)."""
+"""Containers: Sequential (a pipeline), ModuleList, ModuleDict and ParameterList (registered
+lists and dicts of modules and parameters)."""
 
 from __future__ import annotations
 
@@ -175,3 +176,161 @@ class ModuleList(_IndexedModules):
     def forward(self, *args, **kwargs):
         raise NotImplementedError("ModuleList has no forward: iterate over it and call its "
                                   "modules")
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters the owning module registers, in insertion order.
+
+    >>> from eager import nn
+    >>> heads = nn.ModuleDict({"class": nn.Linear(4, 3), "box": nn.Linear(4, 2)})
+    >>> list(heads), len(list(heads.parameters()))
+    (['class', 'box'], 4)
+    """
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules)
+
+    def __contains__(self, key) -> bool:
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def items(self):
+        return self._modules.items()
+
+    def values(self):
+        return self._modules.values()
+
+    def clear(self) -> None:
+        self._modules.clear()
+
+    def pop(self, key: str) -> Module:
+        """Remove the module under `key` and return it."""
+        module = self[key]
+        del self[key]
+        return module
+
+    def update(self, modules) -> None:
+        """Add (or replace) modules from a mapping or an iterable of (key, module) pairs; a
+        bad entry is refused before any is added."""
+        if isinstance(modules, (dict, Module)) or hasattr(modules, "keys"):
+            pairs = list(modules.items())
+        else:
+            try:
+                pairs = [tuple(pair) for pair in modules]
+            except TypeError:
+                raise TypeError(f"ModuleDict.update should be called with an iterable of "
+                                f"key/value pairs, but got {type(modules).__name__}") from None
+        for position, pair in enumerate(pairs):
+            if len(pair) != 2:
+                raise ValueError(f"ModuleDict update sequence element #{position} has length "
+                                 f"{len(pair)}; 2 is required")
+            if not isinstance(pair[1], Module):
+                raise TypeError(f"ModuleDict.update: {type(pair[1]).__name__} under key "
+                                f"{pair[0]!r} is not a Module subclass")
+        for key, module in pairs:
+            self[key] = module
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ModuleDict has no forward: index it and call its modules")
+
+
+class ParameterList(Module):
+    """A list of parameters that the owning module registers (tensors become Parameters).
+
+    >>> import eager
+    >>> from eager import nn
+    >>> weights = nn.ParameterList([nn.Parameter(eager.ones(2)) for _ in range(2)])
+    >>> weights.append(eager.zeros(3))
+    ParameterList(
+        (0): Parameter containing: [float32 of size (2,)]
+        (1): Parameter containing: [float32 of size (2,)]
+        (2): Parameter containing: [float32 of size (3,)]
+    )
+    >>> len(list(weights.parameters()))
+    3
+    """
+
+    def __init__(self, values=None):
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    @staticmethod
+    def _as_parameter(value):
+        from eager.nn.parameter import Parameter
+        from eager.tensor import Tensor
+
+        if isinstance(value, Parameter):
+            return value
+        if isinstance(value, Tensor):
+            return Parameter(value.detach())
+        raise TypeError(f"ParameterList holds tensors; got {type(value).__name__}")
+
+    def __len__(self) -> int:
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return type(self)(list(self._parameters.values())[index])
+        return self._parameters[str(_position(self, index, len(self)))]
+
+    def __setitem__(self, index, value) -> None:
+        key = str(_position(self, index, len(self)))
+        self._parameters[key] = self._as_parameter(value)
+
+    def append(self, value):
+        """Add a parameter (a tensor is wrapped as one) at the end."""
+        self.register_parameter(str(len(self)), self._as_parameter(value))
+        return self
+
+    def extend(self, values):
+        """Append every tensor of an iterable (all are checked before any is added)."""
+        try:
+            values = [self._as_parameter(value) for value in values]
+        except TypeError as error:
+            if "ParameterList holds" in str(error):
+                raise
+            raise TypeError(f"ParameterList.extend should be called with an iterable, but got "
+                            f"{type(values).__name__}") from None
+        for value in values:
+            self.append(value)
+        return self
+
+    def __iadd__(self, values):
+        return self.extend(values)
+
+    def extra_repr(self) -> str:
+        lines = [f"({key}): Parameter containing: [{param.dtype} of size {tuple(param.shape)}]"
+                 for key, param in self._parameters.items()]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        body = self.extra_repr()
+        if not body:
+            return f"{self._get_name()}()"
+        return f"{self._get_name()}(\n    " + "\n    ".join(body.split("\n")) + "\n)"
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError("ParameterList has no forward: iterate over its parameters")

@@ -438,3 +438,58 @@ def test_kl_div_reductions_and_log_target():
     assert_gradient_matches_finite_differences(lambda a: batchmean(a, target), log_q)
     assert_gradient_matches_finite_differences(
         lambda a, b: F.kl_div(a, b, reduction="sum", log_target=True), log_q, log_q[::-1])
+
+
+# -- nn: containers -------------------------------------------------------------------------------
+
+
+def test_module_dict_registers_its_modules_by_key():
+    class Heads(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.heads = nn.ModuleDict({"a": nn.Linear(2, 3)})
+            self.heads["b"] = nn.Linear(2, 1)
+
+        def forward(self, x, name):
+            return self.heads[name](x)
+
+    model = Heads()
+    assert list(model.heads) == ["a", "b"] and "a" in model.heads and len(model.heads) == 2
+    assert sorted(model.state_dict()) == ["heads.a.bias", "heads.a.weight", "heads.b.bias",
+                                          "heads.b.weight"]
+    assert model(torch.ones(4, 2), "b").shape == (4, 1)
+    assert [k for k, _ in model.heads.items()] == ["a", "b"]
+    model.heads.update([("c", nn.ReLU())])
+    assert list(model.heads.keys()) == ["a", "b", "c"]
+    assert isinstance(model.heads.pop("c"), nn.ReLU) and "c" not in model.heads
+    with pytest.raises(TypeError, match="not a Module"):
+        model.heads.update({"d": nn.ReLU(), "e": 3})
+    assert "d" not in model.heads  # nothing half-applied
+    with pytest.raises(KeyError):
+        model.heads["missing"]
+
+
+def test_parameter_list_registers_and_trains_its_parameters():
+    class Scales(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.scales = nn.ParameterList([nn.Parameter(torch.ones(2)) for _ in range(2)])
+            self.scales.append(torch.full((2,), 3.0))
+
+        def forward(self, x):
+            for scale in self.scales:
+                x = x * scale
+            return x
+
+    model = Scales()
+    assert len(model.scales) == 3 and isinstance(model.scales[-1], nn.Parameter)
+    assert list(model.state_dict()) == ["scales.0", "scales.1", "scales.2"]
+    assert len(list(model.parameters())) == 3
+    model(torch.ones(2)).sum().backward()
+    assert model.scales[0].grad.tolist() == [3.0, 3.0]
+    assert len(model.scales[:2]) == 2
+    with pytest.raises(TypeError, match="holds tensors"):
+        model.scales.extend([torch.ones(1), "x"])
+    assert len(model.scales) == 3
+    with pytest.raises(IndexError):
+        model.scales[3]
