@@ -19,7 +19,8 @@ An optimizer updates the parameters it was given from their `.grad`, in place, o
 
 from eager.optim import lr_scheduler
 from eager.optim.adam import Adam, AdamW
+from eager.optim.adaptive import Adagrad, RMSprop
 from eager.optim.optimizer import Optimizer
 from eager.optim.sgd import SGD
 
-__all__ = ["Adam", "AdamW", "Optimizer", "SGD", "lr_scheduler"]
+__all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "lr_scheduler"]

@@ -1,4 +1,5 @@
-"""Learning-rate schedules: `StepLR` and `CosineAnnealingLR`, with PyTorch's semantics.
+"""Learning-rate schedules: `StepLR`, `MultiStepLR`, `ExponentialLR` and `CosineAnnealingLR`,
+with PyTorch's semantics.
 
 A scheduler owns a counter, `last_epoch`, and writes each parameter group's ``lr``. Creating
 one records every group's starting rate as ``initial_lr`` (the base rate) and applies the rate
@@ -23,12 +24,13 @@ schedulers on one optimizer compose, and a rate changed by hand carries on from 
 
 from __future__ import annotations
 
+import collections
 import math
 
 from eager.optim.optimizer import Optimizer
 from framework.errors import ArgumentError
 
-__all__ = ["LRScheduler", "StepLR", "CosineAnnealingLR"]
+__all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR"]
 
 
 class LRScheduler:
@@ -158,3 +160,69 @@ class CosineAnnealingLR(LRScheduler):
         ratio = (1 + math.cos(math.pi * epoch / period)) / (
             1 + math.cos(math.pi * (epoch - 1) / period))
         return [ratio * (group["lr"] - self.eta_min) + self.eta_min for group in groups]
+
+
+def _check_gamma(gamma) -> None:
+    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or not gamma >= 0:
+        raise ArgumentError(f"gamma must be a number >= 0, got {gamma!r}")
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply each group's rate by `gamma` at each epoch listed in `milestones` (a milestone
+    listed twice multiplies twice).
+
+    >>> import eager
+    >>> from eager.optim import SGD
+    >>> opt = SGD([eager.ones(1, requires_grad=True)], lr=1.0)
+    >>> scheduler = MultiStepLR(opt, milestones=[1, 3], gamma=0.5)
+    >>> rates = []
+    >>> for _ in range(4):
+    ...     rates.append(scheduler.get_last_lr()[0])
+    ...     scheduler.step()
+    >>> rates
+    [1.0, 0.5, 0.5, 0.25]
+    """
+
+    def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1,
+                 last_epoch: int = -1):
+        try:
+            milestones = list(milestones)
+        except TypeError:
+            raise TypeError(f"milestones must be an iterable of ints, got "
+                            f"{type(milestones).__name__}") from None
+        for milestone in milestones:
+            if isinstance(milestone, bool) or not isinstance(milestone, int):
+                raise TypeError(f"milestones must be ints, got {milestone!r}")
+        _check_gamma(gamma)
+        self.milestones = collections.Counter(milestones)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        groups = self.optimizer.param_groups
+        times = self.milestones.get(self.last_epoch, 0)
+        return [group["lr"] * self.gamma ** times if times else group["lr"] for group in groups]
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply each group's rate by `gamma` every epoch: lr(epoch) = base_lr * gamma ** epoch.
+
+    >>> import eager
+    >>> from eager.optim import SGD
+    >>> opt = SGD([eager.ones(1, requires_grad=True)], lr=1.0)
+    >>> scheduler = ExponentialLR(opt, gamma=0.5)
+    >>> scheduler.step(); scheduler.step()
+    >>> scheduler.get_last_lr()
+    [0.25]
+    """
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
+        _check_gamma(gamma)
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        groups = self.optimizer.param_groups
+        if self.last_epoch == 0:
+            return [group["lr"] for group in groups]
+        return [group["lr"] * self.gamma for group in groups]

@@ -493,3 +493,122 @@ def test_parameter_list_registers_and_trains_its_parameters():
     assert len(model.scales) == 3
     with pytest.raises(IndexError):
         model.scales[3]
+
+
+# -- optim ----------------------------------------------------------------------------------------
+
+GRADIENT_SCALE = np.array([1.0, -3.0, 0.5])
+
+
+def _run_optimizer(make, steps=4):
+    """Minimize sum(scale * w**2) from w0 for a few steps: the trajectory of w (float64)."""
+    w = leaf([0.8, -0.4, 1.5])
+    optimizer = make([w])
+    trajectory = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        (torch.tensor(GRADIENT_SCALE) * w * w).sum().backward()
+        optimizer.step()
+        trajectory.append(w.tolist())
+    return np.array(trajectory), optimizer
+
+
+def _rmsprop_reference(lr, alpha, eps, weight_decay, momentum, centered, steps=4):
+    w, v, b, a = np.array([0.8, -0.4, 1.5]), np.zeros(3), np.zeros(3), np.zeros(3)
+    out = []
+    for _ in range(steps):
+        g = 2 * GRADIENT_SCALE * w + weight_decay * w
+        v = alpha * v + (1 - alpha) * g * g
+        if centered:
+            a = a + (1 - alpha) * (g - a)
+            d = np.sqrt(v - a * a) + eps
+        else:
+            d = np.sqrt(v) + eps
+        if momentum > 0:
+            b = momentum * b + g / d
+            w = w - lr * b
+        else:
+            w = w - lr * g / d
+        out.append(w)
+    return np.array(out)
+
+
+def _adagrad_reference(lr, lr_decay, weight_decay, initial, eps, steps=4):
+    w, s = np.array([0.8, -0.4, 1.5]), np.full(3, initial)
+    out = []
+    for t in range(1, steps + 1):
+        g = 2 * GRADIENT_SCALE * w + weight_decay * w
+        s = s + g * g
+        w = w - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(s) + eps)
+        out.append(w)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"momentum": 0.9}, {"centered": True}, {"weight_decay": 0.1, "alpha": 0.9},
+    {"centered": True, "momentum": 0.5, "lr": 0.05},
+])
+def test_rmsprop_follows_pytorch_formulas(kwargs):
+    settings = dict(lr=0.01, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False)
+    settings.update(kwargs)
+    trajectory, optimizer = _run_optimizer(lambda p: torch.optim.RMSprop(p, **kwargs))
+    np.testing.assert_allclose(trajectory, _rmsprop_reference(**settings), rtol=1e-12)
+    state = optimizer.state[optimizer.param_groups[0]["params"][0]]
+    assert state["step"].item() == 4 and "square_avg" in state
+    assert ("momentum_buffer" in state) == (settings["momentum"] > 0)
+    assert ("grad_avg" in state) == settings["centered"]
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"lr_decay": 0.5}, {"weight_decay": 0.2, "initial_accumulator_value": 0.3},
+    {"lr": 0.5, "eps": 1e-3},
+])
+def test_adagrad_follows_pytorch_formulas(kwargs):
+    settings = dict(lr=0.01, lr_decay=0, weight_decay=0, initial=0, eps=1e-10)
+    settings.update({("initial" if k == "initial_accumulator_value" else k): v
+                     for k, v in kwargs.items()})
+    trajectory, optimizer = _run_optimizer(lambda p: torch.optim.Adagrad(p, **kwargs))
+    np.testing.assert_allclose(trajectory, _adagrad_reference(**settings), rtol=1e-12)
+
+
+def test_adaptive_optimizers_maximize_state_dict_and_bad_arguments():
+    up, _ = _run_optimizer(lambda p: torch.optim.Adagrad(p, lr=0.1, maximize=True), steps=1)
+    # the first Adagrad step moves each weight by lr, up its gradient
+    np.testing.assert_allclose(up[0], [0.9, -0.3, 1.6], rtol=1e-9)
+    _, first = _run_optimizer(lambda p: torch.optim.RMSprop(p, momentum=0.9), steps=2)
+    w = leaf([0.8, -0.4, 1.5])
+    second = torch.optim.RMSprop([w], momentum=0.9)
+    second.load_state_dict(first.state_dict())
+    assert second.state[w]["square_avg"].tolist() == \
+        first.state[first.param_groups[0]["params"][0]]["square_avg"].tolist()
+    for make, match in ((lambda p: torch.optim.RMSprop(p, alpha=-0.1), "alpha"),
+                        (lambda p: torch.optim.RMSprop(p, eps=-1.0), "epsilon"),
+                        (lambda p: torch.optim.Adagrad(p, lr_decay=-1.0), "lr_decay"),
+                        (lambda p: torch.optim.Adagrad(p, lr=-0.1), "learning rate")):
+        with pytest.raises(ValueError, match=match):
+            make([leaf([1.0])])
+    assert torch.optim.RMSprop([leaf([1.0])]).defaults["lr"] == 0.01
+    assert torch.optim.Adagrad([leaf([1.0])]).defaults["eps"] == 1e-10
+
+
+def _rates(scheduler, optimizer, epochs):
+    rates = []
+    for _ in range(epochs):
+        rates.append(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def test_multistep_and_exponential_lr_schedules():
+    optimizer = torch.optim.SGD([leaf([1.0])], lr=1.0)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[2, 4, 4], gamma=0.5)
+    assert _rates(scheduler, optimizer, 6) == [1.0, 1.0, 0.5, 0.5, 0.125, 0.125]
+    optimizer = torch.optim.SGD([leaf([1.0])], lr=2.0)
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.5)
+    assert _rates(scheduler, optimizer, 4) == [2.0, 1.0, 0.5, 0.25]
+    assert optimizer.param_groups[0]["lr"] == 0.125
+    with pytest.raises(ValueError, match="gamma"):
+        torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=-1.0)
+    with pytest.raises(TypeError, match="milestones must be ints"):
+        torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[1.5])
