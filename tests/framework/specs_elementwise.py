@@ -126,6 +126,13 @@ SPECS = [
     _float_unary("erf", scipy.special.erf),
     _float_unary("sin", np.sin, (-4.0, 4.0)),
     _float_unary("cos", np.cos, (-4.0, 4.0)),
+    _float_unary("expm1", np.expm1),
+    _float_unary("atan", np.arctan, (-4.0, 4.0)),
+    # x > 0 keeps finite differences off atan2's branch cut (y = 0, x < 0).
+    OpSpec("atan2", F.atan2, in_float(np.arctan2), BINARY_SHAPES, dtypes=ALL,
+           make_input=lambda rng, shape, dtype, i: from_range(-2.0, 2.0)(rng, shape, dtype, i)
+           if i == 0 else from_range(0.2, 2.0)(rng, shape, dtype, i),
+           tolerance=AS_FLOAT32, bad=[BROADCAST_BAD]),
     OpSpec("reciprocal", F.reciprocal, in_float(np.reciprocal), UNARY_SHAPES, dtypes=ALL,
            make_input=lambda rng, shape, dtype, i: nonzero_divisor(rng, shape, dtype, 1),
            tolerance=AS_FLOAT32),
