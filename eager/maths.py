@@ -730,7 +730,7 @@ def amin(input, dim=(), keepdim: bool = False):  # noqa: A002
 
 for _name in ("mm", "dot", "mv", "floor", "ceil", "trunc", "round", "erf", "expm1", "log2",
               "log10", "tan", "atan", "arctan", "atan2", "arctan2", "sinh", "cosh", "clamp_min",
-              "clamp_max", "t"):
+              "clamp_max"):
     setattr(Tensor, _name, globals()[_name])
 
 

@@ -649,7 +649,11 @@ class Tensor:
         return F.swapaxes(self, dim0, dim1)
 
     def t(self):
-        return self.transpose(0, 1) if self.ndim == 2 else self
+        """This matrix transposed (0-D and 1-D: as it is); more dimensions raise, as in
+        PyTorch (`eager.maths.t`)."""
+        from eager.maths import t
+
+        return t(self)
 
     def squeeze(self, dim=None):
         return F.squeeze(self, dim)
