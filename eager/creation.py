@@ -10,7 +10,7 @@ import numpy as np
 
 from eager.tensor import Tensor
 from framework import dtypes
-from framework.errors import ArgumentError
+from framework.errors import ArgumentError, CastError
 from framework.ops import random as framework_random
 
 
@@ -227,13 +227,15 @@ def empty_like(x, dtype=None, requires_grad: bool = False) -> Tensor:
 
 def rand_like(x, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Uniform in [0, 1) with `x`'s shape and (floating point) dtype."""
-    return rand(_like(x, "rand_like").shape, dtype=dtype or x.dtype, generator=generator,
+    _check_float_draw("rand_like", _like(x, "rand_like"), dtype)
+    return rand(x.shape, dtype=dtype or x.dtype, generator=generator,
                 requires_grad=requires_grad)
 
 
 def randn_like(x, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Standard normal with `x`'s shape and (floating point) dtype."""
-    return randn(_like(x, "randn_like").shape, dtype=dtype or x.dtype, generator=generator,
+    _check_float_draw("randn_like", _like(x, "randn_like"), dtype)
+    return randn(x.shape, dtype=dtype or x.dtype, generator=generator,
                  requires_grad=requires_grad)
 
 
@@ -241,3 +243,10 @@ def _like(x, name: str) -> Tensor:
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}(): argument 'input' must be Tensor, not {type(x).__name__}")
     return x
+
+
+def _check_float_draw(name: str, x: Tensor, dtype) -> None:
+    dtype = _dtype(dtype, x.dtype)
+    if dtype not in dtypes.FLOATS:
+        raise CastError(f"{name}: draws floating point values; dtype {dtype} is not float32 or "
+                        "float64 (pass dtype=eager.float32)")

@@ -149,8 +149,9 @@ def test_like_creators_keep_shape_and_dtype():
     assert torch.randn_like(x).tolist() == first.tolist()
     with pytest.raises(TypeError, match="must be Tensor"):
         torch.rand_like([1.0])
-    with pytest.raises(TypeError, match="float"):
+    with pytest.raises(RuntimeError, match="rand_like: draws floating point values"):
         torch.rand_like(torch.tensor([1, 2]))
+    assert torch.randn_like(torch.tensor([1, 2]), dtype=torch.float64).dtype == torch.float64
 
 
 def test_is_tensor_and_default_dtype():
