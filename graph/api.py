@@ -6,6 +6,8 @@ shape rule runs at build time and the kernels and gradient rules are the shared 
 
 from __future__ import annotations
 
+import builtins as _builtins
+
 import numpy as np
 
 from framework import dtypes
@@ -336,3 +338,196 @@ for _name, _function in [("lt", F.lt), ("le", F.le), ("gt", F.gt), ("ge", F.ge)]
 Tensor.__neg__ = lambda self: F.neg(self)
 Tensor.__abs__ = lambda self: F.abs(self)
 Tensor.__getitem__ = lambda self, index: F.getitem(self, index)
+
+
+def _node(x):
+    return x if isinstance(x, Tensor) else constant(x)
+
+
+def _python_scalar(what, value):
+    if isinstance(value, Tensor) or isinstance(value, _builtins.bool) or \
+            not isinstance(value, (int, float, np.integer, np.floating)):
+        raise GraphError(f"range: {what} must be a Python or NumPy number, got {value!r}")
+    return value
+
+
+def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
+    """start, start + delta, ... up to (not including) `limit`; range(n) counts from 0.
+
+    As in TensorFlow, ints give int32 (int64 when a bound does not fit) and any float gives
+    float32, unless `dtype` says otherwise. The bounds are numbers, known when building.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.range(3, 18, 3)), sess.run(tf.range(1.0, 2.0, 0.25)))
+    [ 3  6  9 12 15] [1.   1.25 1.5  1.75]
+    """
+    if limit is None:
+        start, limit = 0, start
+    values = [_python_scalar(what, v) for what, v in
+              (("start", start), ("limit", limit), ("delta", delta))]
+    if delta == 0:
+        raise GraphError("range: delta must not be 0")
+    if dtype is None:
+        kinds = [_python_value_dtype(v) for v in values]
+        dtype = dtypes.float32 if any(k.kind == "f" for k in kinds) else \
+            (dtypes.int64 if dtypes.int64 in kinds else dtypes.int32)
+    dtype = dtypes.as_dtype(dtype)
+    return constant(np.arange(start, limit, delta).astype(dtype), name=name)
+
+
+def fill(dims, value, name=None):
+    """A tensor of shape `dims` with every element `value` (of value's dtype: int32 for a
+    Python int, float32 for a Python float).
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.fill([2, 3], 9)))
+    [[9 9 9]
+     [9 9 9]]
+    """
+    def build():
+        if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise GraphError(f"fill: value must be a scalar, got {value.name!r} of shape "
+                                 f"{value.shape}")
+            return F.contiguous_copy(F.broadcast_to(value, _static_dims("fill", dims)))
+        if np.ndim(value) != 0:
+            raise GraphError(f"fill: value must be a scalar, got {value!r}")
+        return constant(np.full(_static_dims("fill", dims), value,
+                                _python_value_dtype(value)), name="fill")
+
+    return _scoped(name, build)
+
+
+def _static_dims(op, dims):
+    try:
+        dims = tuple(dims)
+        if all(isinstance(d, (int, np.integer)) and not isinstance(d, _builtins.bool) and d >= 0
+               for d in dims):
+            return tuple(int(d) for d in dims)
+    except TypeError:
+        pass
+    raise GraphError(f"{op}: the shape must be a list of non-negative ints, got {dims!r}")
+
+
+def eye(num_rows, num_columns=None, batch_shape=None, dtype=dtypes.float32, name=None):
+    """The identity matrix (num_rows x num_columns), repeated over `batch_shape`.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.eye(2, 3)))
+    [[1. 0. 0.]
+     [0. 1. 0.]]
+    """
+    rows, = _static_dims("eye", [num_rows])
+    columns, = _static_dims("eye", [rows if num_columns is None else num_columns])
+    batch = () if batch_shape is None else _static_dims("eye", batch_shape)
+    matrix = np.eye(rows, columns, dtype=dtypes.as_dtype(dtype))
+    return constant(np.broadcast_to(matrix, batch + matrix.shape), name=name or "eye")
+
+
+def tile(input, multiples, name=None):  # noqa: A002  (TensorFlow's argument name)
+    """`input` repeated multiples[i] times along axis i; one multiple per axis.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.tile([[1, 2]], [2, 2])))
+    [[1 2 1 2]
+     [1 2 1 2]]
+    """
+    def build():
+        x = _node(input)
+        reps = _static_dims("tile", multiples)
+        if len(reps) != x.ndim:
+            raise GraphError(f"tile: multiples {list(reps)} must have one entry for each of "
+                             f"the {x.ndim} axes of {x.name!r}")
+        return F.tile(x, reps)
+
+    return _scoped(name, build)
+
+
+def unstack(value, num=None, axis=0, name="unstack"):
+    """The slices of `value` along `axis`, as a list of tensors of one rank less.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.unstack([[1, 2], [3, 4]], axis=1)))
+    [array([1, 3]), array([2, 4])]
+    """
+    x = _node(value)
+    if isinstance(axis, _builtins.bool) or not isinstance(axis, (int, np.integer)) or \
+            not -x.ndim <= axis < x.ndim:
+        raise GraphError(f"unstack: axis must be in [{-x.ndim}, {x.ndim}) for {x.name!r} of "
+                         f"shape {x.shape}, got {axis!r}")
+    axis = int(axis) % x.ndim
+    count = x.shape[axis] if x.shape[axis] is not None else num
+    if count is None:
+        raise GraphError(f"unstack: the size of axis {axis} of {x.name!r} is unknown; give num")
+    if x.shape[axis] is not None and num is not None and num != count:
+        raise GraphError(f"unstack: num={num} but axis {axis} of {x.name!r} has size {count}")
+    lead = (slice(None),) * axis
+
+    def build():
+        return [F.getitem(x, lead + (i,)) for i in _builtins.range(count)]
+
+    graph = get_default_graph()
+    with graph.name_scope(name):
+        return build()
+
+
+def reverse(tensor, axis, name=None):
+    """`tensor` with the order of its elements reversed along each axis in `axis` (a list).
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.reverse([[1, 2], [3, 4]], [1])))
+    [[2 1]
+     [4 3]]
+    """
+    return _scoped(name, lambda: F.flip(_node(tensor), axis))
+
+
+def size(input, name=None, out_type=dtypes.int32):  # noqa: A002
+    """The number of elements of `input`, as an int32 (or `out_type`) scalar, read when the
+    graph runs where the shape is not fully known.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.size([[1, 2, 3], [4, 5, 6]])))
+    6
+    """
+    def build():
+        x = _node(input)
+        return F.cast(F.prod(F.shape_of(x, dtypes.int64)), out_type)
+
+    return _scoped(name, build)
+
+
+def rank(input, name=None):  # noqa: A002
+    """The number of axes of `input`, as an int32 scalar.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.rank([[1, 2, 3], [4, 5, 6]])))
+    2
+    """
+    x = _node(input)
+    if x.shape.ndims is None:
+        raise GraphError(f"rank: the rank of {x.name!r} is unknown when building")
+    return constant(np.int32(x.ndim), name=name or "Rank")
+
+
+def to_float(x, name="ToFloat"):
+    """x cast to float32 (TensorFlow 1's shorthand for cast(x, tf.float32))."""
+    return _scoped(name, lambda: F.cast(_node(x), dtypes.float32))
+
+
+def to_int32(x, name="ToInt32"):
+    """x cast to int32 (floats truncate toward zero)."""
+    return _scoped(name, lambda: F.cast(_node(x), dtypes.int32))
+
+
+def to_int64(x, name="ToInt64"):
+    """x cast to int64 (floats truncate toward zero)."""
+    return _scoped(name, lambda: F.cast(_node(x), dtypes.int64))

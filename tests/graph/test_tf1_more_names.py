@@ -1,0 +1,129 @@
+"""TensorFlow 1 names built as thin wrappers over the shared ops: range, fill, eye, tile,
+unstack, reverse, size, rank, the to_* casts, integer and true division, cumsum, logical and
+boolean reductions, norm, count_nonzero, and tf.nn's top_k, l2_normalize, in_top_k, selu."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import graph as tf
+
+
+def _run(fetches, feed=None):
+    with tf.Session() as sess:
+        return sess.run(fetches, feed)
+
+
+def _fd_check(build, x0, eps=1e-6, rtol=1e-5, atol=1e-7):
+    """The gradient of sum(build(x)) against central differences, in float64."""
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float64, x0.shape)
+        y = tf.reduce_sum(build(x))
+        grad, = tf.gradients(y, [x])
+        with tf.Session() as sess:
+            got = sess.run(grad, {x: x0})
+            expected = np.zeros_like(x0)
+            for i in np.ndindex(x0.shape):
+                step = np.zeros_like(x0)
+                step[i] = eps
+                up, down = sess.run(y, {x: x0 + step}), sess.run(y, {x: x0 - step})
+                expected[i] = (up - down) / (2 * eps)
+    np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol)
+
+
+@pytest.mark.parametrize("args, keywords, expected", [
+    ((5,), {}, np.arange(5, dtype=np.int32)),
+    ((3, 18, 3), {}, np.arange(3, 18, 3, dtype=np.int32)),
+    ((10, 2, -3), {}, np.arange(10, 2, -3, dtype=np.int32)),
+    ((1.0, 2.0, 0.25), {}, np.arange(1.0, 2.0, 0.25, dtype=np.float32)),
+    ((0, 4), {"dtype": tf.float64}, np.arange(0, 4, dtype=np.float64)),
+    ((2**33, 2**33 + 2), {}, np.arange(2**33, 2**33 + 2, dtype=np.int64)),
+])
+def test_range_counts_with_tensorflows_default_dtypes(args, keywords, expected):
+    with tf.Graph().as_default():
+        counted = tf.range(*args, **keywords)
+        got = _run(counted)
+    assert got.dtype == expected.dtype and counted.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_range_refuses_a_zero_step_and_a_tensor_bound_where_written():
+    with tf.Graph().as_default():
+        with pytest.raises(tf.GraphError, match="delta must not be 0") as error:
+            tf.range(0, 5, 0)
+        assert "test_tf1_more_names.py" in str(error.value)
+        with pytest.raises(tf.GraphError, match="limit must be"):
+            tf.range(0, tf.constant(3))
+
+
+def test_fill_eye_and_tile_build_what_numpy_builds():
+    with tf.Graph().as_default():
+        scalar = tf.placeholder(tf.float32, ())
+        fetches = {
+            "fill": tf.fill([2, 3], 9), "fill_float": tf.fill([2], 0.5),
+            "fill_fed": tf.fill([3, 1], scalar),
+            "eye": tf.eye(2, 3), "eye_batch": tf.eye(2, batch_shape=[3], dtype=tf.int32),
+            "tile": tf.tile(tf.constant([[1, 2], [3, 4]]), [2, 3]),
+        }
+        got = _run(fetches, {scalar: 1.5})
+    assert got["fill"].dtype == np.int32
+    np.testing.assert_array_equal(got["fill"], np.full((2, 3), 9))
+    assert got["fill_float"].dtype == np.float32
+    np.testing.assert_array_equal(got["fill_fed"], np.full((3, 1), 1.5, np.float32))
+    np.testing.assert_array_equal(got["eye"], np.eye(2, 3, dtype=np.float32))
+    assert got["eye_batch"].dtype == np.int32
+    np.testing.assert_array_equal(got["eye_batch"], np.broadcast_to(np.eye(2), (3, 2, 2)))
+    np.testing.assert_array_equal(got["tile"], np.tile([[1, 2], [3, 4]], (2, 3)))
+
+
+def test_tile_needs_one_multiple_per_axis_and_fill_a_scalar():
+    with tf.Graph().as_default():
+        with pytest.raises(tf.GraphError, match="one entry for each of the 2 axes"):
+            tf.tile(tf.constant([[1, 2]]), [2])
+        with pytest.raises(tf.GraphError, match="value must be a scalar"):
+            tf.fill([2], [1, 2])
+        with pytest.raises(tf.GraphError, match="non-negative ints"):
+            tf.fill([2, -1], 0)
+
+
+def test_tile_gradient_sums_the_copies():
+    _fd_check(lambda x: tf.tile(x, [2, 3]) * tf.constant(np.arange(24.0).reshape(4, 6)),
+              np.random.default_rng(0).normal(size=(2, 2)))
+
+
+def test_unstack_reverse_size_and_rank():
+    value = np.arange(24).reshape(2, 3, 4)
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.int64, (None, 3, 4))
+        pieces = tf.unstack(x, axis=1)
+        fed_rows = tf.unstack(x, num=2)
+        fetches = {"pieces": pieces, "rows": fed_rows, "reversed": tf.reverse(x, [0, 2]),
+                   "size": tf.size(x), "size64": tf.size(x, out_type=tf.int64),
+                   "rank": tf.rank(x)}
+        got = _run(fetches, {x: value})
+    assert len(pieces) == 3 and pieces[0].shape == (None, 4)
+    for i in range(3):
+        np.testing.assert_array_equal(got["pieces"][i], value[:, i])
+    np.testing.assert_array_equal(got["rows"][1], value[1])
+    np.testing.assert_array_equal(got["reversed"], value[::-1, :, ::-1])
+    assert got["size"] == 24 and got["size"].dtype == np.int32
+    assert got["size64"].dtype == np.int64
+    assert got["rank"] == 3 and got["rank"].dtype == np.int32
+
+
+def test_unstack_needs_a_known_count():
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, (None, 3))
+        with pytest.raises(tf.GraphError, match="unknown; give num"):
+            tf.unstack(x)
+        with pytest.raises(tf.GraphError, match="axis must be in"):
+            tf.unstack(x, axis=2)
+
+
+def test_to_casts_give_their_dtypes():
+    with tf.Graph().as_default():
+        x = tf.constant([1.7, -2.5])
+        got = _run([tf.to_float(tf.constant([1, 2])), tf.to_int32(x), tf.to_int64(x)])
+    assert [g.dtype for g in got] == [np.float32, np.int32, np.int64]
+    np.testing.assert_array_equal(got[1], [1, -2])
