@@ -531,3 +531,169 @@ def to_int32(x, name="ToInt32"):
 def to_int64(x, name="ToInt64"):
     """x cast to int64 (floats truncate toward zero)."""
     return _scoped(name, lambda: F.cast(_node(x), dtypes.int64))
+
+
+def floordiv(x, y, name=None):
+    """x / y rounded toward minus infinity (integers stay integers).
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.floordiv([7, -7], 2)))
+    [ 3 -4]
+    """
+    return _scoped(name, lambda: F.floor_divide(_node(x), y))
+
+
+def mod(x, y, name=None):
+    """x - y * floor(x / y): the remainder with the sign of the divisor (TF's floormod).
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.mod([7, -7], 3)))
+    [1 2]
+    """
+    return _scoped(name, lambda: F.remainder(_node(x), y))
+
+
+floormod = mod
+
+
+def truediv(x, y, name=None):
+    """x / y as floats: int32 and int64 are converted to float64 first, as TensorFlow does;
+    floats divide as they are.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.truediv(tf.constant([7, -7], tf.int32), 2)))
+    [ 3.5 -3.5]
+    """
+    def build():
+        left, right = _node(x), _node(y)
+        if left.dtype.kind in "iu" and right.dtype.kind in "iu":
+            left, right = F.cast(left, dtypes.float64), F.cast(right, dtypes.float64)
+        return F.div(left, right)
+
+    return _scoped(name, build)
+
+
+def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
+    """Running sums along `axis`; `exclusive` leaves each element out of its own sum (the first
+    is 0), `reverse` sums from the far end. The dtype is x's.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.cumsum([1, 2, 3], exclusive=True, reverse=True)))
+    [5 3 0]
+    """
+    def build():
+        value = _node(x)
+        if isinstance(axis, _builtins.bool) or not isinstance(axis, (int, np.integer)) or \
+                not -value.ndim <= axis < value.ndim:
+            raise GraphError(f"cumsum: axis must be in [{-value.ndim}, {value.ndim}) for "
+                             f"{value.name!r} of shape {value.shape}, got {axis!r}")
+        where_ = int(axis) % value.ndim
+        shifted = value
+        if exclusive:  # shift by one, a zero coming in where the sums start
+            pairs = [(0, 0)] * value.ndim
+            pairs[where_] = (0, 1) if reverse else (1, 0)
+            keep = slice(1, None) if reverse else slice(None, -1)
+            shifted = F.getitem(F.pad(value, tuple(pairs), 0),
+                                (slice(None),) * where_ + (keep,))
+        return F.cast(F.cumsum(shifted, where_, reverse), value.dtype)
+
+    return _scoped(name, build)
+
+
+def _boolean(op, x):
+    value = _node(x)
+    if value.dtype != np.bool_:
+        raise GraphError(f"{op}: expected a bool tensor, got {value.name!r} of dtype "
+                         f"{value.dtype}")
+    return value
+
+
+def reduce_all(x, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+    """True where every element over `axis` is True (bool input).
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.reduce_all([[True, False], [True, True]], axis=1)))
+    [False  True]
+    """
+    def all_(value, axis_, keep):
+        value = F.cast(_boolean("reduce_all", value), dtypes.int32)
+        return F.cast(F.min(value, axis_, keep), dtypes.bool_)
+
+    return _reduction(all_, x, axis, keepdims, name, reduction_indices, keep_dims)
+
+
+def reduce_any(x, axis=None, keepdims=None, name=None, reduction_indices=None, keep_dims=None):
+    """True where some element over `axis` is True (bool input).
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.reduce_any([[True, False], [False, False]], axis=1)))
+    [ True False]
+    """
+    def any_(value, axis_, keep):
+        value = F.cast(_boolean("reduce_any", value), dtypes.int32)
+        return F.cast(F.max(value, axis_, keep), dtypes.bool_)
+
+    return _reduction(any_, x, axis, keepdims, name, reduction_indices, keep_dims)
+
+
+def logical_and(x, y, name=None):
+    """Elementwise x AND y, of bool tensors (broadcasting)."""
+    return _scoped(name, lambda: F.logical_and(_boolean("logical_and", x),
+                                               _boolean("logical_and", y)))
+
+
+def logical_or(x, y, name=None):
+    """Elementwise x OR y, of bool tensors (broadcasting)."""
+    return _scoped(name, lambda: F.logical_or(_boolean("logical_or", x),
+                                              _boolean("logical_or", y)))
+
+
+def logical_not(x, name=None):
+    """Elementwise NOT x, of a bool tensor."""
+    return _scoped(name, lambda: F.logical_not(_boolean("logical_not", x)))
+
+
+def count_nonzero(input_tensor, axis=None, keepdims=None, dtype=dtypes.int64, name=None,
+                  reduction_indices=None, keep_dims=None):
+    """How many elements over `axis` are not zero (not False), as int64 (or `dtype`).
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.count_nonzero([[0.0, 1.5], [2.0, 3.0]], axis=0)))
+    [1 2]
+    """
+    def count(value, axis_, keep):
+        return F.cast(F.sum(F.cast(F.ne(value, 0), dtypes.int64), axis_, keep), dtype)
+
+    return _reduction(count, input_tensor, axis, keepdims, name, reduction_indices, keep_dims)
+
+
+def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None, keep_dims=None):  # noqa: A002
+    """The vector norm of `tensor` over `axis` (all of it when None; two axes for a matrix's
+    Frobenius norm): ord 'euclidean' (or 'fro', 2), 1, or np.inf.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.norm([[3.0, 4.0], [0.0, 12.0]], axis=1)))
+    [ 5. 12.]
+    """
+    if ord not in ("euclidean", "fro", 1, 2, np.inf):
+        raise GraphError(f"norm: ord must be 'euclidean', 'fro', 1, 2 or np.inf, got {ord!r}")
+    if ord == "fro" and (axis is None or isinstance(axis, int)):
+        raise GraphError("norm: ord='fro' needs axis to name two axes")
+    two_axes = axis is not None and not isinstance(axis, (int, np.integer)) and len(axis) == 2
+    if two_axes and ord not in ("euclidean", "fro"):
+        raise GraphError(f"norm: over two axes only ord='euclidean' or 'fro' is built, got "
+                         f"{ord!r}")
+    order = 2 if ord in ("euclidean", "fro") else ord
+
+    def vector(value, axis_, keep):
+        return F.vector_norm(value, order, axis_, keep)
+
+    return _reduction(vector, tensor, axis, keepdims, name, None, keep_dims)

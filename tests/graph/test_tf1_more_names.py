@@ -127,3 +127,99 @@ def test_to_casts_give_their_dtypes():
         got = _run([tf.to_float(tf.constant([1, 2])), tf.to_int32(x), tf.to_int64(x)])
     assert [g.dtype for g in got] == [np.float32, np.int32, np.int64]
     np.testing.assert_array_equal(got[1], [1, -2])
+
+
+def test_integer_and_true_division_follow_tensorflow():
+    with tf.Graph().as_default():
+        ints = tf.constant(np.array([7, -7, 6], np.int32))
+        got = _run({"floordiv": tf.floordiv(ints, 2), "mod": tf.mod(ints, 3),
+                    "fmod": tf.mod(tf.constant([7.5, -7.5]), 2.0),
+                    "truediv": tf.truediv(ints, tf.constant(np.int32(4))),
+                    "truediv64": tf.truediv(tf.constant(np.array([3], np.int64)), 2),
+                    "truediv_float": tf.truediv(tf.constant([1.0]), 4.0)})
+    np.testing.assert_array_equal(got["floordiv"], [3, -4, 3])
+    assert got["floordiv"].dtype == np.int32
+    np.testing.assert_array_equal(got["mod"], [1, 2, 0])
+    np.testing.assert_array_equal(got["fmod"], np.mod([7.5, -7.5], 2.0).astype(np.float32))
+    assert got["truediv"].dtype == np.float64
+    np.testing.assert_array_equal(got["truediv"], [1.75, -1.75, 1.5])
+    assert got["truediv64"].dtype == np.float64 and got["truediv64"][0] == 1.5
+    assert got["truediv_float"].dtype == np.float32
+
+
+@pytest.mark.parametrize("exclusive", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_cumsum_exclusive_and_reverse_match_numpy(exclusive, reverse, axis):
+    value = np.arange(1, 13, dtype=np.int32).reshape(3, 4)
+    flipped = np.flip(value, axis) if reverse else value
+    expected = np.cumsum(flipped, axis) - (flipped if exclusive else 0)
+    expected = np.flip(expected, axis) if reverse else expected
+    with tf.Graph().as_default():
+        summed = tf.cumsum(tf.constant(value), axis, exclusive=exclusive, reverse=reverse)
+        got = _run(summed)
+    assert got.dtype == np.int32
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("exclusive, reverse", [(False, False), (True, True), (True, False)])
+def test_cumsum_gradient(exclusive, reverse):
+    weights = np.arange(1.0, 7.0).reshape(2, 3)
+    _fd_check(lambda x: tf.cumsum(x, 1, exclusive=exclusive, reverse=reverse) * weights,
+              np.random.default_rng(1).normal(size=(2, 3)))
+
+
+def test_boolean_reductions_and_logic():
+    a = np.array([[True, False, True], [True, True, True]])
+    b = np.array([False, True, True])
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.bool, (2, 3))
+        got = _run({"all": tf.reduce_all(x), "all1": tf.reduce_all(x, axis=1),
+                    "any0": tf.reduce_any(tf.logical_not(x), 0, keepdims=True),
+                    "and": tf.logical_and(x, b), "or": tf.logical_or(x, b),
+                    "not": tf.logical_not(x)}, {x: a})
+    assert got["all"] == np.False_ and got["all1"].dtype == np.bool_
+    np.testing.assert_array_equal(got["all1"], a.all(1))
+    np.testing.assert_array_equal(got["any0"], (~a).any(0, keepdims=True))
+    np.testing.assert_array_equal(got["and"], a & b)
+    np.testing.assert_array_equal(got["or"], a | b)
+    np.testing.assert_array_equal(got["not"], ~a)
+
+
+def test_logic_refuses_non_bool_inputs():
+    with tf.Graph().as_default():
+        with pytest.raises(tf.GraphError, match="expected a bool tensor") as error:
+            tf.logical_and(tf.constant([1, 0]), tf.constant([True, False]))
+        assert "test_tf1_more_names.py" in str(error.value)
+        with pytest.raises(tf.GraphError, match="reduce_any: expected a bool"):
+            tf.reduce_any(tf.constant([1.0]))
+
+
+def test_count_nonzero_and_norm_match_numpy():
+    value = np.array([[3.0, 0.0, -4.0], [0.0, 0.0, 12.0]])
+    with tf.Graph().as_default():
+        x = tf.constant(value)
+        got = _run({"count": tf.count_nonzero(x), "count1": tf.count_nonzero(x, axis=1),
+                    "count32": tf.count_nonzero(x, 0, dtype=tf.int32),
+                    "norm": tf.norm(x), "norm1": tf.norm(x, axis=1, keepdims=True),
+                    "l1": tf.norm(x, ord=1, axis=0), "inf": tf.norm(x, ord=np.inf),
+                    "fro": tf.norm(x, ord="fro", axis=[0, 1])})
+    assert got["count"] == 3 and got["count"].dtype == np.int64
+    np.testing.assert_array_equal(got["count1"], [2, 1])
+    assert got["count32"].dtype == np.int32
+    np.testing.assert_allclose(got["norm"], np.linalg.norm(value))
+    np.testing.assert_allclose(got["norm1"], np.linalg.norm(value, axis=1, keepdims=True))
+    np.testing.assert_allclose(got["l1"], np.abs(value).sum(0))
+    np.testing.assert_allclose(got["inf"], 12.0)
+    np.testing.assert_allclose(got["fro"], np.linalg.norm(value))
+
+
+def test_norm_gradient_and_refusals():
+    _fd_check(lambda x: tf.norm(x, axis=1), np.random.default_rng(2).normal(size=(2, 3)))
+    with tf.Graph().as_default():
+        with pytest.raises(tf.GraphError, match="ord must be"):
+            tf.norm(tf.constant([1.0]), ord=3)
+        with pytest.raises(tf.GraphError, match="needs axis to name two axes"):
+            tf.norm(tf.constant([1.0]), ord="fro")
+        with pytest.raises(tf.GraphError, match="over two axes only"):
+            tf.norm(tf.constant([[1.0]]), ord=1, axis=[0, 1])
