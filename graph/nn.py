@@ -40,10 +40,11 @@ from graph.ops import GraphOp, register_graph_op
 
 __all__ = [
     "avg_pool", "avg_pool2d", "bias_add", "conv2d", "dropout", "elu", "embedding_lookup",
-    "gelu", "l2_loss", "leaky_relu", "log_softmax", "max_pool", "max_pool2d", "moments",
-    "relu", "relu6", "sigmoid", "sigmoid_cross_entropy_with_logits", "softmax",
+    "gelu", "in_top_k", "l2_loss", "l2_normalize", "leaky_relu", "log_softmax", "max_pool",
+    "max_pool2d", "moments",
+    "relu", "relu6", "selu", "sigmoid", "sigmoid_cross_entropy_with_logits", "softmax",
     "softmax_cross_entropy_with_logits", "softmax_cross_entropy_with_logits_v2", "softplus",
-    "sparse_softmax_cross_entropy_with_logits", "tanh",
+    "sparse_softmax_cross_entropy_with_logits", "tanh", "top_k",
 ]
 
 DATA_FORMATS = ("NCHW", "NHWC")
@@ -848,3 +849,108 @@ from graph import rnn_cell  # noqa: E402
 from graph.rnn import dynamic_rnn, static_rnn  # noqa: E402
 
 __all__ += ["dynamic_rnn", "rnn_cell", "static_rnn"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Scaled activations, normalizing and ranking
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(features, name=None):
+    """scale * (features where positive, alpha * (exp(features) - 1) elsewhere), with the
+    self-normalizing constants alpha ~ 1.6733 and scale ~ 1.0507.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.nn.selu(tf.constant([0.0, 1.0]))))
+    [0.       1.050701]
+    """
+    def build():
+        x = _float_tensor("selu", features)
+        negative = F.mul(F.expm1(F.minimum(x, 0)), SELU_ALPHA)
+        return F.mul(F.where(F.gt(x, 0), x, negative), SELU_SCALE)
+
+    return _scoped(name, build)
+
+
+def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None):
+    """x / sqrt(max(sum(x ** 2, axis), epsilon)): unit length along `axis` (all axes when
+    None; `dim` is its older name).
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.nn.l2_normalize(tf.constant([3.0, 4.0]), 0)))
+    [0.6 0.8]
+    """
+    if dim is not None:
+        if axis is not None:
+            raise GraphError("l2_normalize: give axis or dim, not both")
+        axis = dim
+
+    def build():
+        value = _float_tensor("l2_normalize", x)
+        axes = axis if axis is None or isinstance(axis, int) else tuple(axis)
+        squares = F.sum(F.square(value), axes, True)
+        return F.mul(value, F.rsqrt(F.maximum(squares, epsilon)))
+
+    return _scoped(name, build)
+
+
+def top_k(input, k=1, sorted=True, name=None):  # noqa: A002  (TensorFlow's names)
+    """(values, indices) of the `k` largest entries along the last axis, largest first; among
+    equal values the lower index comes first. The indices are int32.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     values, indices = tf.nn.top_k(tf.constant([1.0, 3.0, 2.0]), k=2)
+    ...     print(sess.run([values, indices]))
+    [array([3., 2.], dtype=float32), array([1, 2], dtype=int32)]
+    """
+    def build():
+        value = _tensor(input)
+        if value.ndim == 0:
+            raise GraphError(f"top_k: input must have at least one axis, got {value.name!r}")
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+            raise GraphError(f"top_k: k must be a non-negative int, got {k!r}")
+        last = value.shape[-1]
+        if last is not None and k > last:
+            raise GraphError(f"top_k: input {value.name!r} must have at least k={k} entries "
+                             f"on its last axis, got shape {value.shape}")
+        values, indices = F.topk(value, int(k), -1)
+        return values, F.cast(indices, dtypes.int32)
+
+    return _scoped(name, build)
+
+
+def in_top_k(predictions, targets, k, name=None):
+    """For each row i: whether predictions[i, targets[i]] is among the `k` largest of that row
+    (ties count as in, as in TensorFlow); a target out of range, or a non-finite prediction,
+    gives False.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     scores = tf.constant([[0.1, 0.7, 0.2], [0.5, 0.3, 0.2]])
+    ...     print(sess.run(tf.nn.in_top_k(scores, [2, 1], 2)))
+    [ True  True]
+    """
+    def build():
+        scores = _float_tensor("in_top_k", predictions)
+        labels = _tensor(targets)
+        if scores.ndim != 2 or labels.ndim != 1:
+            raise GraphError(f"in_top_k: predictions must be 2-d and targets 1-d, got shapes "
+                             f"{scores.shape} and {labels.shape}")
+        if labels.dtype.kind not in "iu":
+            raise GraphError(f"in_top_k: targets must be integers, got dtype {labels.dtype}")
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)):
+            raise GraphError(f"in_top_k: k must be an int, got {k!r}")
+        classes = F.getitem(F.shape_of(scores, labels.dtype), 1)
+        inside = F.logical_and(F.ge(labels, 0), F.lt(labels, classes))
+        safe = F.unsqueeze(F.where(inside, labels, 0), 1)
+        target = F.take_along_axis(scores, safe, 1)
+        above = F.sum(F.cast(F.gt(scores, target), dtypes.int64), 1)
+        found = F.logical_and(F.lt(above, int(k)), F.squeeze(F.isfinite(target), 1))
+        return F.logical_and(found, inside)
+
+    return _scoped(name, build)

@@ -223,3 +223,65 @@ def test_norm_gradient_and_refusals():
             tf.norm(tf.constant([1.0]), ord="fro")
         with pytest.raises(tf.GraphError, match="over two axes only"):
             tf.norm(tf.constant([[1.0]]), ord=1, axis=[0, 1])
+
+
+def test_selu_and_l2_normalize_match_numpy():
+    value = np.array([[-2.0, 0.0, 1.5], [3.0, -0.5, 4.0]])
+    alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+    with tf.Graph().as_default():
+        x = tf.constant(value)
+        got = _run({"selu": tf.nn.selu(x), "rows": tf.nn.l2_normalize(x, axis=1),
+                    "all": tf.nn.l2_normalize(x), "dim": tf.nn.l2_normalize(x, dim=0),
+                    "zero": tf.nn.l2_normalize(tf.zeros([3]), 0)})
+    np.testing.assert_allclose(got["selu"], scale * np.where(value > 0, value,
+                                                             alpha * np.expm1(value)))
+    np.testing.assert_allclose(got["rows"],
+                               value / np.linalg.norm(value, axis=1, keepdims=True))
+    np.testing.assert_allclose(got["all"], value / np.linalg.norm(value))
+    np.testing.assert_allclose(got["dim"], value / np.linalg.norm(value, axis=0))
+    np.testing.assert_array_equal(got["zero"], np.zeros(3, np.float32))
+
+
+def test_selu_and_l2_normalize_gradients():
+    rng = np.random.default_rng(3)
+    _fd_check(lambda x: tf.nn.selu(x) * np.arange(1.0, 7.0).reshape(2, 3),
+              rng.normal(size=(2, 3)) + 0.05)
+    _fd_check(lambda x: tf.nn.l2_normalize(x, 1) * np.arange(1.0, 7.0).reshape(2, 3),
+              rng.normal(size=(2, 3)))
+
+
+def test_top_k_returns_sorted_values_and_int32_indices():
+    value = np.array([[1.0, 5.0, 3.0, 5.0], [0.0, -1.0, 2.0, 1.0]], np.float32)
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, (None, 4))
+        values, indices = tf.nn.top_k(x, k=3)
+        got_values, got_indices = _run([values, indices], {x: value})
+    np.testing.assert_array_equal(got_values, [[5.0, 5.0, 3.0], [2.0, 1.0, 0.0]])
+    assert got_indices.dtype == np.int32
+    np.testing.assert_array_equal(got_indices, [[1, 3, 2], [2, 3, 0]])
+
+
+def test_top_k_gradient_reaches_the_chosen_entries():
+    _fd_check(lambda x: tf.nn.top_k(x, 2)[0] * np.array([1.0, 3.0]),
+              np.array([[0.3, 0.9, -0.2], [1.1, 0.1, 0.5]]))
+
+
+def test_top_k_refuses_a_k_above_the_axis_size():
+    with tf.Graph().as_default():
+        with pytest.raises(tf.GraphError, match="at least k=4 entries") as error:
+            tf.nn.top_k(tf.constant([1.0, 2.0, 3.0]), 4)
+        assert "test_tf1_more_names.py" in str(error.value)
+
+
+def test_in_top_k_counts_ties_and_refuses_out_of_range_targets():
+    scores = np.array([[0.1, 0.7, 0.2, 0.7], [0.5, 0.3, 0.2, 0.0], [0.2, np.nan, 0.1, 0.0],
+                       [0.1, 0.2, 0.3, 0.4]], np.float32)
+    with tf.Graph().as_default():
+        predictions = tf.placeholder(tf.float32, (None, 4))
+        targets = tf.placeholder(tf.int32, (None,))
+        hits = tf.nn.in_top_k(predictions, targets, 1)
+        hits2 = tf.nn.in_top_k(predictions, targets, 2)
+        got1, got2 = _run([hits, hits2], {predictions: scores, targets: [3, 1, 1, 7]})
+    assert got1.dtype == np.bool_
+    np.testing.assert_array_equal(got1, [True, False, False, False])
+    np.testing.assert_array_equal(got2, [True, True, False, False])
