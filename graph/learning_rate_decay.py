@@ -24,7 +24,8 @@ from framework.ops import F
 from graph.api import _python_value_dtype
 from graph.core import GraphError, Tensor, cast_checked, constant, get_default_graph
 
-__all__ = ["exponential_decay", "piecewise_constant", "polynomial_decay"]
+__all__ = ["cosine_decay", "exponential_decay", "inverse_time_decay", "natural_exp_decay",
+           "piecewise_constant", "polynomial_decay"]
 
 
 def _rate(function: str, value) -> Tensor:
@@ -95,6 +96,72 @@ def exponential_decay(learning_rate, global_step, decay_steps, decay_rate, stair
         decay = decay if isinstance(decay, Tensor) else constant(decay, dtype=rate.dtype,
                                                                  name="decay_rate")
         return graph.name_result(F.mul(rate, F.pow(decay, exponent)), scope)
+
+
+def _time_decay(function, default_name, learning_rate, global_step, decay_steps, decay_rate,
+                staircase, name, schedule):
+    graph = get_default_graph()
+    with graph.name_scope(name, default_name) as scope:
+        rate = _rate(function, learning_rate)
+        step = _step(function, global_step, rate.dtype)
+        steps = _number(function, "decay_steps", decay_steps, rate.dtype, positive=True)
+        decay = _number(function, "decay_rate", decay_rate, rate.dtype)
+        progress = F.div(step, steps)
+        if staircase:
+            progress = _floor(progress)
+        return graph.name_result(schedule(rate, F.mul(progress, decay)), scope)
+
+
+def inverse_time_decay(learning_rate, global_step, decay_steps, decay_rate, staircase=False,
+                       name=None):
+    """learning_rate / (1 + decay_rate * global_step / decay_steps); with staircase=True the
+    ratio global_step / decay_steps is rounded down.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.train.inverse_time_decay(1.0, 20, 10, 0.5)))
+    0.5
+    """
+    return _time_decay("inverse_time_decay", "InverseTimeDecay", learning_rate, global_step,
+                       decay_steps, decay_rate, staircase, name,
+                       lambda rate, scaled: F.div(rate, F.add(scaled, 1.0)))
+
+
+def natural_exp_decay(learning_rate, global_step, decay_steps, decay_rate, staircase=False,
+                      name=None):
+    """learning_rate * exp(-decay_rate * global_step / decay_steps); with staircase=True the
+    ratio global_step / decay_steps is rounded down.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(round(float(sess.run(tf.train.natural_exp_decay(1.0, 10, 10, 1.0))), 6))
+    0.367879
+    """
+    return _time_decay("natural_exp_decay", "NaturalExpDecay", learning_rate, global_step,
+                       decay_steps, decay_rate, staircase, name,
+                       lambda rate, scaled: F.mul(rate, F.exp(F.neg(scaled))))
+
+
+def cosine_decay(learning_rate, global_step, decay_steps, alpha=0.0, name=None):
+    """learning_rate * ((1 - alpha) * 0.5 * (1 + cos(pi * step / decay_steps)) + alpha), the
+    step held at decay_steps after it, so the rate ends at alpha * learning_rate.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(round(float(sess.run(tf.train.cosine_decay(1.0, 5, 10))), 6))
+    0.5
+    """
+    function = "cosine_decay"
+    graph = get_default_graph()
+    with graph.name_scope(name, "CosineDecay") as scope:
+        rate = _rate(function, learning_rate)
+        step = _step(function, global_step, rate.dtype)
+        steps = _number(function, "decay_steps", decay_steps, rate.dtype, positive=True)
+        alpha = _number(function, "alpha", alpha, rate.dtype)
+        fraction = F.div(F.minimum(step, steps), steps)
+        cosine = F.mul(F.add(F.cos(F.mul(fraction, float(np.pi))), 1.0), 0.5)
+        decayed = F.add(F.mul(cosine, F.sub(1.0, alpha)), alpha)
+        return graph.name_result(F.mul(rate, decayed), scope)
 
 
 def polynomial_decay(learning_rate, global_step, decay_steps, end_learning_rate=0.0001,

@@ -41,7 +41,14 @@ from framework.checkpoint import CheckpointError, load_state, save_state
 from framework.ops import F
 from graph.core import GraphError, Tensor, get_default_graph, site_of
 from graph.gradients import gradients
-from graph.learning_rate_decay import exponential_decay, piecewise_constant, polynomial_decay
+from graph.learning_rate_decay import (
+    cosine_decay,
+    exponential_decay,
+    inverse_time_decay,
+    natural_exp_decay,
+    piecewise_constant,
+    polynomial_decay,
+)
 from graph.variables import (
     Variable,
     assign,
@@ -54,8 +61,9 @@ from graph.variables import (
 
 __all__ = [
     "AdagradOptimizer", "AdamOptimizer", "GradientDescentOptimizer", "MomentumOptimizer",
-    "Optimizer", "RMSPropOptimizer", "Saver", "create_global_step", "exponential_decay",
-    "get_global_step", "get_or_create_global_step", "piecewise_constant", "polynomial_decay",
+    "Optimizer", "RMSPropOptimizer", "Saver", "cosine_decay", "create_global_step",
+    "exponential_decay", "get_global_step", "get_or_create_global_step", "inverse_time_decay",
+    "natural_exp_decay", "piecewise_constant", "polynomial_decay",
 ]
 
 GLOBAL_STEP = "global_step"

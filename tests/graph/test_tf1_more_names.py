@@ -285,3 +285,39 @@ def test_in_top_k_counts_ties_and_refuses_out_of_range_targets():
     assert got1.dtype == np.bool_
     np.testing.assert_array_equal(got1, [True, False, False, False])
     np.testing.assert_array_equal(got2, [True, True, False, False])
+
+
+@pytest.mark.parametrize("step", [0, 7, 10, 25])
+def test_time_and_cosine_decays_follow_tensorflows_formulas(step):
+    with tf.Graph().as_default():
+        global_step = tf.placeholder(tf.int64, ())
+        schedules = {
+            "inverse": tf.train.inverse_time_decay(0.1, global_step, 10, 0.5),
+            "inverse_stairs": tf.train.inverse_time_decay(0.1, global_step, 10, 0.5,
+                                                          staircase=True),
+            "natural": tf.train.natural_exp_decay(0.1, global_step, 10, 0.5),
+            "natural_stairs": tf.train.natural_exp_decay(0.1, global_step, 10, 0.5, True),
+            "cosine": tf.train.cosine_decay(0.1, global_step, 20),
+            "cosine_alpha": tf.train.cosine_decay(0.1, global_step, 20, alpha=0.2),
+        }
+        got = _run(schedules, {global_step: step})
+    cosine = 0.5 * (1 + np.cos(np.pi * min(step, 20) / 20))
+    expected = {
+        "inverse": 0.1 / (1 + 0.5 * step / 10), "inverse_stairs": 0.1 / (1 + 0.5 * (step // 10)),
+        "natural": 0.1 * np.exp(-0.5 * step / 10),
+        "natural_stairs": 0.1 * np.exp(-0.5 * (step // 10)),
+        "cosine": 0.1 * cosine, "cosine_alpha": 0.1 * (0.8 * cosine + 0.2),
+    }
+    for key, value in expected.items():
+        assert got[key].dtype == np.float32, key
+        np.testing.assert_allclose(got[key], value, rtol=1e-6, atol=1e-8, err_msg=key)
+
+
+def test_decays_refuse_a_non_positive_decay_steps_where_written():
+    with tf.Graph().as_default():
+        step = tf.constant(3)
+        with pytest.raises(tf.GraphError, match="decay_steps must be a positive") as error:
+            tf.train.cosine_decay(0.1, step, 0)
+        assert "test_tf1_more_names.py" in str(error.value)
+        with pytest.raises(tf.GraphError, match="global_step is required"):
+            tf.train.natural_exp_decay(0.1, None, 10, 0.5)
