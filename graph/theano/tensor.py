@@ -61,6 +61,8 @@ __all__ = [  # the symbolic-input constructors are added below, where they are m
     "set_subtensor", "sgn", "shape", "shape_padleft", "shape_padright", "sigmoid", "sin",
     "sqr", "sqrt", "stack", "std", "sub", "sum", "switch", "tanh", "tensor", "transpose",
     "true_div", "var", "where", "xor", "zeros", "zeros_like",
+    "all", "any", "arctan", "argsort", "ceil", "eye", "floor", "nonzero", "repeat", "roll",
+    "round", "sort", "tan", "tile",
 ]
 
 
@@ -460,7 +462,7 @@ def reshape(x, newshape, ndim=None) -> TensorVariable:
     """
     t = tensor_strict(x)
     dims = _dims(newshape, ndim, "reshape")
-    if all(isinstance(d, int) for d in dims):
+    if builtins.all(isinstance(d, int) for d in dims):
         return wrap(F.reshape(t, tuple(dims)))
     return wrap(dynamic_reshape(t, dims))
 
@@ -481,7 +483,7 @@ def flatten(x, ndim=1, outdim=None) -> TensorVariable:
             size = F.getitem(sizes, axis)
         kept.append(size)
     dims = [*kept, -1]
-    if all(isinstance(d, int) for d in dims):
+    if builtins.all(isinstance(d, int) for d in dims):
         return wrap(F.reshape(t, tuple(dims)))
     return wrap(dynamic_reshape(t, dims))
 
@@ -596,7 +598,7 @@ def alloc(value, *shape) -> TensorVariable:
     """
     dims = _dims(shape, None, "alloc")
     fill = tensor_strict(value)
-    if all(isinstance(d, int) for d in dims):
+    if builtins.all(isinstance(d, int) for d in dims):
         return wrap(F.add(F.zeros(tuple(dims), fill.dtype), fill))
     template, slots = [], []
     for d in dims:
@@ -641,11 +643,11 @@ def arange(start, stop=None, step=1, dtype=None) -> TensorVariable:
         start, stop = 0, start
     parts = [tensor_of(v) for v in (start, stop, step)]
     if dtype is None:
-        floats = any((isinstance(p, Tensor) and p.dtype.kind == "f") or isinstance(p, float)
-                     for p in parts)
+        floats = builtins.any((isinstance(p, Tensor) and p.dtype.kind == "f")
+                              or isinstance(p, float) for p in parts)
         dtype = config.floatX if floats else "int64"
     dtype = dtypes.as_dtype(config.floatX if dtype == "floatX" else dtype)
-    if not any(isinstance(p, Tensor) and p.op.kind.name != "Const" for p in parts):
+    if not builtins.any(isinstance(p, Tensor) and p.op.kind.name != "Const" for p in parts):
         values = [p.op.attrs["value"] if isinstance(p, Tensor) else p for p in parts]
         return wrap(_constant_tensor(np.arange(*values, dtype=dtype)))
     graph = _graph_of(*parts)
@@ -690,6 +692,186 @@ def inc_subtensor(x, y, inplace=False, set_instead_of_inc=False,
     """
     del inplace, tolerate_inplace_aliasing
     return set_or_inc_subtensor(x, y, set_instead=bool(set_instead_of_inc))
+
+
+# -- more elementwise, reductions and shapes ------------------------------------------------
+
+
+tan = _unary_float(lambda t: F.div(F.sin(t), F.cos(t)), "The tangent, elementwise.")
+arctan = _unary_float(F.atan, "The arc tangent, elementwise, in (-pi/2, pi/2).")
+tan.__name__, arctan.__name__ = "tan", "arctan"
+
+
+def _floor_of(t):
+    return F.floor_divide(t, 1.0)  # constant almost everywhere: the gradient is 0
+
+
+def floor(x) -> TensorVariable:
+    """The largest integer not above x, elementwise (as floats; integers become float64).
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     print(floor(constant([-1.5, 2.5])).eval())
+    [-2.  2.]
+    """
+    return wrap(_floor_of(_float_operand(x)))
+
+
+def ceil(x) -> TensorVariable:
+    """The smallest integer not below x, elementwise (as floats; integers become float64)."""
+    return wrap(F.neg(_floor_of(F.neg(_float_operand(x)))))
+
+
+def round(x, mode=None) -> TensorVariable:  # noqa: A001  (Theano's name)
+    """x rounded to the nearest integer, elementwise; ties go away from zero (mode None or
+    "half_away_from_zero", Theano's default) or to the even neighbour ("half_to_even").
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     x = constant([0.5, 1.5, -2.5])
+    ...     print(round(x).eval(), round(x, "half_to_even").eval())
+    [ 1.  2. -3.] [ 0.  2. -2.]
+    """
+    t = _float_operand(x)
+    if mode in (None, "half_away_from_zero"):
+        return wrap(F.mul(F.sign(t), _floor_of(F.add(F.abs(t), 0.5))))
+    if mode == "half_to_even":
+        return wrap(_half_to_even(t))
+    raise TheanoTypeError(f"round: mode must be 'half_away_from_zero' or 'half_to_even', got "
+                          f"{mode!r}")
+
+
+def _half_to_even(t):
+    nearest = _floor_of(F.add(t, 0.5))
+    tie_to_odd = F.logical_and(F.eq(F.sub(nearest, t), 0.5), F.ne(F.remainder(nearest, 2.0), 0))
+    return F.where(tie_to_odd, F.sub(nearest, 1.0), nearest)
+
+
+def all(x, axis=None, keepdims=False) -> TensorVariable:  # noqa: A001
+    """Whether every element over `axis` is non-zero, as bool."""
+    nonzero_ = F.cast(F.ne(tensor_strict(x), 0), dtypes.int32)
+    return wrap(F.cast(F.min(nonzero_, _axis(axis), bool(keepdims)), dtypes.bool_))
+
+
+def any(x, axis=None, keepdims=False) -> TensorVariable:  # noqa: A001
+    """Whether some element over `axis` is non-zero, as bool."""
+    nonzero_ = F.cast(F.ne(tensor_strict(x), 0), dtypes.int32)
+    return wrap(F.cast(F.max(nonzero_, _axis(axis), bool(keepdims)), dtypes.bool_))
+
+
+def eye(n, m=None, k=0, dtype=None) -> TensorVariable:
+    """An n x m matrix with ones on diagonal `k` (floatX unless `dtype`)."""
+    sizes = [_int_or_symbolic(v, what) for v, what in ((n, "eye: n"), (m if m is not None
+                                                                       else n, "eye: m"))]
+    if not builtins.all(isinstance(v, int) for v in sizes):
+        raise TheanoTypeError("eye: n and m must be Python ints here (symbolic sizes are not "
+                              "built)")
+    dtype = config.floatX if dtype in (None, "floatX") else dtype
+    return constant(np.eye(sizes[0], sizes[1], int(k), dtype=_supported_dtype(dtype, "eye")))
+
+
+def _stretch(t, axis, count, before):
+    """t with each slice along `axis` repeated `count` times: all the copies of the whole axis
+    one after another (before=True, as tile) or each slice's copies together (as repeat). Built
+    from a broadcast and a reshape that reads unknown sizes when run, so it works on inputs of
+    unknown shape and the gradient sums the copies."""
+    where_ = axis if before else axis + 1
+    stretched = F.unsqueeze(t, where_)
+    copies = [1] * len(stretched.shape)
+    copies[where_] = count
+    stretched = F.add(stretched, F.zeros(tuple(copies), t.dtype))
+    sizes = F.shape_of(t, dtypes.int64)
+    dims = [size if size is not None else F.getitem(sizes, i) for i, size in enumerate(t.shape)]
+    dims[axis] = -1
+    return dynamic_reshape(stretched, dims)
+
+
+def _count(value, what):
+    count = _int_or_symbolic(value, what)
+    if not isinstance(count, int) or count < 0:
+        raise TheanoTypeError(f"{what} must be a non-negative int, got {value!r}")
+    return count
+
+
+def tile(x, reps, ndim=None) -> TensorVariable:
+    """x repeated reps[i] times along axis i (NumPy's tile; reps are ints, and with fewer reps
+    than axes the leading axes are not repeated).
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     print(tile(constant([[1, 2]]), (2, 2)).eval())
+    [[1 2 1 2]
+     [1 2 1 2]]
+    """
+    t = tensor_strict(x)
+    counts = [_count(r, "tile: reps") for r in reps]
+    while len(counts) > len(t.shape):
+        t = F.unsqueeze(t, 0)
+    offset = len(t.shape) - len(counts)
+    for i, count in enumerate(counts):
+        if count != 1:
+            t = _stretch(t, offset + i, count, before=True)
+    return wrap(t)
+
+
+def repeat(x, repeats, axis=None) -> TensorVariable:
+    """Each element of x `repeats` times in a row along `axis` (of the flattened x when None),
+    as NumPy's repeat with one int count.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     print(repeat(constant([[1, 2]]), 2, axis=1).eval())
+    [[1 1 2 2]]
+    """
+    count = _count(repeats, "repeat: repeats")
+    t = tensor_strict(x)
+    if axis is None:
+        t, axis = F.reshape(t, (-1,)), 0
+    rank = len(t.shape)
+    if isinstance(axis, builtins.bool) or not -rank <= int(axis) < rank:
+        raise TheanoTypeError(f"repeat: axis {axis!r} is out of range for {rank} dimensions")
+    return wrap(_stretch(t, int(axis) % rank, count, before=False))
+
+
+def roll(x, shift, axis=None) -> TensorVariable:
+    """x rotated by `shift` along `axis` (the flattened x when None); the size there must be
+    known when building."""
+    return wrap(F.roll(tensor_strict(x), shift, axis))
+
+
+def sort(a, axis=-1, kind="quicksort", order=None) -> TensorVariable:
+    """a sorted in ascending order along `axis` (the flattened a when None)."""
+    t = tensor_strict(a)
+    if axis is None:
+        t, axis = F.reshape(t, (-1,)), 0
+    return wrap(F.sort(t, int(axis))[0])
+
+
+def argsort(a, axis=-1, kind="quicksort", order=None) -> TensorVariable:
+    """The int64 indices that sort a along `axis` (the flattened a when None); equal values
+    keep their order."""
+    t = tensor_strict(a)
+    if axis is None:
+        t, axis = F.reshape(t, (-1,)), 0
+    return wrap(F.cast(F.argsort(t, int(axis)), dtypes.int64))
+
+
+def nonzero(a, return_matrix=False):
+    """The coordinates of the non-zero elements of `a`: a tuple with one int64 vector per
+    dimension, or with return_matrix=True one matrix of shape (a.ndim, count).
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     rows, columns = nonzero(constant([[0, 3], [4, 0]]))
+    ...     print(rows.eval(), columns.eval())
+    [0 1] [1 0]
+    """
+    t = tensor_strict(a)
+    coordinates = F.cast(F.nonzero(t), dtypes.int64)
+    if return_matrix:
+        return wrap(F.transpose(coordinates))
+    return tuple(wrap(F.getitem(coordinates, (slice(None), d)))
+                 for d in builtins.range(len(t.shape)))
 
 
 __getattr__ = missing_names(__name__, "theano.tensor", "Theano", "Theano API", "Theano's")

@@ -636,6 +636,31 @@ class TensorVariable:
 
         return TensorVariable(identity(self.tensor), name)
 
+    def round(self, mode=None):
+        from graph.theano.tensor import round as round_
+
+        return round_(self, mode)
+
+    def sort(self, axis=-1, kind="quicksort", order=None):
+        from graph.theano.tensor import sort
+
+        return sort(self, axis, kind, order)
+
+    def argsort(self, axis=-1, kind="quicksort", order=None):
+        from graph.theano.tensor import argsort
+
+        return argsort(self, axis, kind, order)
+
+    def repeat(self, repeats, axis=None):
+        from graph.theano.tensor import repeat
+
+        return repeat(self, repeats, axis)
+
+    def nonzero(self, return_matrix=False):
+        from graph.theano.tensor import nonzero
+
+        return nonzero(self, return_matrix)
+
     def squeeze(self):
         from graph.theano.tensor import squeeze
 

@@ -623,6 +623,92 @@ def test_ifelse_lists_gradients_and_type_errors():
         ifelse(T.lt(a, b), [a, b], [a])
 
 
+# -- more elementwise, reductions and shape ops ---------------------------------------------------
+
+
+def test_more_elementwise_ops_match_numpy():
+    value = np.array([-2.5, -1.5, -0.5, 0.0, 0.4, 0.5, 1.5, 2.5, 3.7])
+    x = T.dvector("x")
+    ops = {"tan": (T.tan(x), np.tan(value)), "arctan": (T.arctan(x), np.arctan(value)),
+           "floor": (T.floor(x), np.floor(value)), "ceil": (T.ceil(x), np.ceil(value)),
+           "round": (T.round(x), np.sign(value) * np.floor(np.abs(value) + 0.5)),
+           "even": (T.round(x, "half_to_even"), np.round(value))}
+    f = theano.function([x], [op for op, _ in ops.values()])
+    for (key, (_, expected)), got in zip(ops.items(), f(value)):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, err_msg=key)
+    assert T.floor(T.lvector()).dtype == "float64"
+    with pytest.raises(TypeError, match="mode must be"):
+        T.round(x, "half_up")
+
+
+def test_tan_and_arctan_gradients_and_rounding_is_flat():
+    x = T.dvector("x")
+    value = np.array([-0.7, 0.2, 1.1])
+    for op, derivative in ((T.tan, lambda v: 1 / np.cos(v) ** 2),
+                           (T.arctan, lambda v: 1 / (1 + v ** 2))):
+        f = theano.function([x], T.grad(op(x).sum(), x))
+        np.testing.assert_allclose(f(value), derivative(value), rtol=1e-10)
+        cost = theano.function([x], op(x).sum())
+        np.testing.assert_allclose(f(value), numeric_gradient(cost, value), rtol=1e-6)
+    flat = theano.function([x], T.grad((T.floor(x) + T.ceil(x) + x.round()).sum(), x))
+    np.testing.assert_array_equal(flat(value), np.zeros(3))
+
+
+def test_all_any_eye_tile_repeat_roll():
+    m = T.lmatrix("m")
+    value = np.array([[0, 2, 3], [1, 0, 0]])
+    f = theano.function([m], [T.all(m), T.all(m, axis=0), T.any(m, axis=1, keepdims=True),
+                              T.tile(m, (2, 1)), T.repeat(m, 2, axis=1), T.repeat(m, 3),
+                              m.repeat(2, axis=0), T.roll(T.arange(5), 2)])
+    got = f(value)
+    assert got[0] == np.False_ and got[1].dtype == np.bool_
+    np.testing.assert_array_equal(got[1], value.all(0))
+    np.testing.assert_array_equal(got[2], value.any(1, keepdims=True))
+    np.testing.assert_array_equal(got[3], np.tile(value, (2, 1)))
+    np.testing.assert_array_equal(got[4], np.repeat(value, 2, axis=1))
+    np.testing.assert_array_equal(got[5], np.repeat(value, 3))
+    np.testing.assert_array_equal(got[6], np.repeat(value, 2, axis=0))
+    np.testing.assert_array_equal(got[7], np.roll(np.arange(5), 2))
+    identity = T.eye(2, 3, k=1)
+    assert identity.dtype == theano.config.floatX
+    np.testing.assert_array_equal(identity.eval(), np.eye(2, 3, 1))
+    with pytest.raises(TypeError, match="repeats must be a non-negative int"):
+        T.repeat(m, -1)
+
+
+def test_repeat_and_tile_gradients_sum_the_copies():
+    x = T.dmatrix("x")
+    value = np.array([[0.5, -1.0], [2.0, 0.25]])
+    weights = np.arange(1.0, 17.0).reshape(4, 4)
+    for build in (lambda v: T.repeat(v, 2, axis=0), lambda v: T.tile(v, (2, 1))):
+        cost = (T.repeat(build(x), 2, axis=1) * weights).sum()  # shape (4, 4), unknown at build
+        f = theano.function([x], T.grad(cost, x))
+        value_of = theano.function([x], cost)
+        np.testing.assert_allclose(f(value), numeric_gradient(value_of, value), rtol=1e-6)
+
+
+def test_sort_argsort_and_nonzero():
+    m = T.dmatrix("m")
+    value = np.array([[3.0, 1.0, 2.0], [0.0, -1.0, 0.0]])
+    f = theano.function([m], [T.sort(m), T.sort(m, axis=0), m.sort(axis=None), T.argsort(m),
+                              m.argsort(), *T.nonzero(m), T.nonzero(m, return_matrix=True),
+                              *m.nonzero()])
+    got = f(value)
+    np.testing.assert_array_equal(got[0], np.sort(value))
+    np.testing.assert_array_equal(got[1], np.sort(value, axis=0))
+    np.testing.assert_array_equal(got[2], np.sort(value, axis=None))
+    assert got[3].dtype == np.int64
+    np.testing.assert_array_equal(got[3], np.argsort(value, kind="stable"))
+    np.testing.assert_array_equal(got[4], got[3])
+    rows, columns = np.nonzero(value)
+    np.testing.assert_array_equal(got[5], rows)
+    np.testing.assert_array_equal(got[6], columns)
+    np.testing.assert_array_equal(got[7], np.array([rows, columns]))
+    np.testing.assert_array_equal(got[8], rows)
+    gradient = theano.function([m], T.grad((T.sort(m) * np.arange(3.0)).sum(), m))
+    np.testing.assert_array_equal(gradient(value), [[2.0, 0.0, 1.0], [1.0, 0.0, 2.0]])
+
+
 # -- against PyTensor, where it is installed -----------------------------------------------------
 
 
