@@ -20,7 +20,7 @@ from graph.gradients import gradients
 from graph.theano.configdefaults import config
 from graph.theano.var import TensorVariable, TheanoTypeError, as_tensor_variable, wrap
 
-__all__ = ["DisconnectedInputError", "grad"]
+__all__ = ["DisconnectedInputError", "disconnected_grad", "grad", "zero_grad"]
 
 
 class DisconnectedInputError(GraphError):
@@ -82,3 +82,36 @@ def grad(cost, wrt, consider_constant=None, disconnected_inputs="raise", add_nam
             continue
         results.append(wrap(g))
     return results[0] if single else results
+
+
+def disconnected_grad(x) -> TensorVariable:
+    """x, through which no gradient flows: grad treats what reaches a cost only through it as
+    disconnected.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     x = as_tensor_variable(3.0)
+    ...     y = x * 2.0
+    ...     print(grad(y * disconnected_grad(y), x).eval())
+    12.0
+    """
+    from graph.gradients import stop_gradient
+
+    return wrap(stop_gradient(as_tensor_variable(x).tensor))
+
+
+def zero_grad(x) -> TensorVariable:
+    """x, whose gradient is zero: unlike disconnected_grad, grad gives zeros (no error) for
+    a variable the cost reaches only through it.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     x = as_tensor_variable(3.0)
+    ...     print(grad(zero_grad(x) * 2.0, x).eval())
+    0.0
+    """
+    from graph.gradients import stop_gradient
+
+    t = as_tensor_variable(x).tensor
+    # The value of the stopped copy; the select keeps x connected with a zero cotangent.
+    return wrap(F.where(F.ones_like(t, np.bool_), stop_gradient(t), t))

@@ -23,8 +23,9 @@ from graph.theano.var import (
     wrap,
 )
 
-__all__ = ["binary_crossentropy", "categorical_crossentropy", "hard_sigmoid", "log_softmax",
-           "logsoftmax", "relu", "sigmoid", "softmax", "softplus", "ultra_fast_sigmoid"]
+__all__ = ["binary_crossentropy", "categorical_crossentropy", "elu", "hard_sigmoid",
+           "log_softmax", "logsoftmax", "relu", "sigmoid", "softmax", "softplus", "softsign",
+           "ultra_fast_sigmoid"]
 
 
 def softmax(c, axis=-1) -> TensorVariable:
@@ -63,6 +64,26 @@ def softplus(x) -> TensorVariable:
     """log(1 + exp(x)), without overflow for large x."""
     x = as_tensor_variable(x)
     return T.maximum(x, 0.0) + T.log1p(T.exp(-T.abs_(x)))
+
+
+def elu(x, alpha=1) -> TensorVariable:
+    """x where positive, alpha * (exp(x) - 1) elsewhere (integers compute in float64).
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     print(elu(T.constant([0.0, 2.0])).eval())
+    [0. 2.]
+    """
+    t = T._float_operand(x)
+    # exp of the clamped value: the branch not taken never overflows into inf * 0 = NaN.
+    negative = F.mul(F.expm1(F.minimum(t, 0)), alpha)
+    return wrap(F.where(F.gt(t, 0), t, negative))
+
+
+def softsign(x) -> TensorVariable:
+    """x / (1 + |x|), elementwise (integers compute in float64)."""
+    t = T._float_operand(x)
+    return wrap(F.div(t, F.add(F.abs(t), 1)))
 
 
 def categorical_crossentropy(coding_dist, true_dist) -> TensorVariable:

@@ -709,6 +709,32 @@ def test_sort_argsort_and_nonzero():
     np.testing.assert_array_equal(gradient(value), [[2.0, 0.0, 1.0], [1.0, 0.0, 2.0]])
 
 
+
+def test_nnet_elu_and_softsign_values_and_gradients():
+    x = T.dvector("x")
+    value = np.array([-3.0, -0.5, 0.25, 2.0])
+    for op, expected in ((lambda v: T.nnet.elu(v), np.where(value > 0, value, np.expm1(value))),
+                         (lambda v: T.nnet.elu(v, alpha=0.5),
+                          np.where(value > 0, value, 0.5 * np.expm1(value))),
+                         (T.nnet.softsign, value / (1 + np.abs(value)))):
+        np.testing.assert_allclose(theano.function([x], op(x))(value), expected, rtol=1e-12)
+        cost = theano.function([x], op(x).sum())
+        gradient = theano.function([x], T.grad(op(x).sum(), x))
+        np.testing.assert_allclose(gradient(value), numeric_gradient(cost, value), rtol=1e-6)
+    assert T.nnet.softsign(T.lvector()).dtype == "float64"
+
+
+def test_disconnected_grad_and_zero_grad_stop_the_gradient():
+    x = T.dscalar("x")
+    y = x ** 2
+    through_one = theano.function([x], T.grad(y * theano.gradient.disconnected_grad(y), x))
+    assert through_one(3.0) == 54.0  # d/dx of x**2 times the constant 9
+    assert theano.function([x], theano.gradient.zero_grad(y))(3.0) == 9.0
+    assert theano.function([x], T.grad(theano.gradient.zero_grad(y) * 2.0, x))(3.0) == 0.0
+    with pytest.raises(theano.DisconnectedInputError):
+        T.grad(theano.gradient.disconnected_grad(y) * 2.0, x)
+
+
 # -- against PyTensor, where it is installed -----------------------------------------------------
 
 
