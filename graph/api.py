@@ -697,3 +697,80 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None, keep_dims
         return F.vector_norm(value, order, axis_, keep)
 
     return _reduction(vector, tensor, axis, keepdims, name, None, keep_dims)
+
+
+def _float_node(op, x):
+    value = _node(x)
+    if value.dtype.kind != "f":
+        raise GraphError(f"{op}: expected a floating-point tensor, got {value.name!r} of dtype "
+                         f"{value.dtype}")
+    return value
+
+
+def _floor_of(value):
+    return F.floor_divide(value, 1.0)  # piecewise constant: no gradient, as in TensorFlow
+
+
+def floor(x, name=None):
+    """The largest integer not above x, elementwise (floats only).
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.floor([-1.5, 2.5])))
+    [-2.  2.]
+    """
+    return _scoped(name, lambda: _floor_of(_float_node("floor", x)))
+
+
+def ceil(x, name=None):
+    """The smallest integer not below x, elementwise (floats only)."""
+    return _scoped(name, lambda: F.neg(_floor_of(F.neg(_float_node("ceil", x)))))
+
+
+def round(x, name=None):  # noqa: A001  (TensorFlow's name)
+    """x rounded to the nearest integer, elementwise, ties to the even neighbour (banker's
+    rounding, as TensorFlow does); integers come back unchanged.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.round([0.5, 1.5, -2.5, 2.7])))
+    [ 0.  2. -2.  3.]
+    """
+    def build():
+        value = _node(x)
+        if value.dtype.kind != "f":
+            return F.contiguous_copy(value)
+        nearest = _floor_of(F.add(value, 0.5))
+        tie_to_odd = F.logical_and(F.eq(F.sub(nearest, value), 0.5),
+                                   F.ne(F.remainder(nearest, 2.0), 0))
+        return F.where(tie_to_odd, F.sub(nearest, 1.0), nearest)
+
+    return _scoped(name, build)
+
+
+def sequence_mask(lengths, maxlen=None, dtype=dtypes.bool_, name=None):
+    """mask[..., j] = j < lengths[...]: one row of `maxlen` entries per length, as bool (or
+    `dtype`). maxlen must be given.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.sequence_mask([1, 3], 4)))
+    [[ True False False False]
+     [ True  True  True False]]
+    """
+    def build():
+        lengths_ = _node(lengths)
+        if lengths_.dtype.kind not in "iu":
+            raise GraphError(f"sequence_mask: lengths must be integers, got dtype "
+                             f"{lengths_.dtype}")
+        if maxlen is None:
+            raise GraphError("sequence_mask: give maxlen (TensorFlow's default, the largest "
+                             "length read at run time, is not built)")
+        if isinstance(maxlen, _builtins.bool) or not isinstance(maxlen, (int, np.integer)) or \
+                maxlen < 0:
+            raise GraphError(f"sequence_mask: maxlen must be a non-negative int, got {maxlen!r}")
+        positions = constant(np.arange(int(maxlen), dtype=lengths_.dtype), name="positions")
+        mask = F.lt(positions, F.unsqueeze(lengths_, -1))
+        return mask if np.dtype(dtypes.as_dtype(dtype)) == np.bool_ else F.cast(mask, dtype)
+
+    return _scoped(name, build)

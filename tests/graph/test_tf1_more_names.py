@@ -321,3 +321,33 @@ def test_decays_refuse_a_non_positive_decay_steps_where_written():
         assert "test_tf1_more_names.py" in str(error.value)
         with pytest.raises(tf.GraphError, match="global_step is required"):
             tf.train.natural_exp_decay(0.1, None, 10, 0.5)
+
+
+def test_floor_ceil_and_round_half_to_even():
+    value = np.array([-2.5, -1.5, -0.5, 0.0, 0.4, 0.5, 1.5, 2.5, 3.7], np.float32)
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, (None,))
+        got = _run([tf.floor(x), tf.ceil(x), tf.round(x), tf.round(tf.constant([3, -2]))],
+                   {x: value})
+    np.testing.assert_array_equal(got[0], np.floor(value))
+    np.testing.assert_array_equal(got[1], np.ceil(value))
+    np.testing.assert_array_equal(got[2], np.round(value))  # NumPy rounds half to even too
+    assert got[2].dtype == np.float32
+    np.testing.assert_array_equal(got[3], [3, -2])
+    with tf.Graph().as_default():
+        with pytest.raises(tf.GraphError, match="expected a floating-point tensor"):
+            tf.floor(tf.constant([1, 2]))
+
+
+def test_sequence_mask_marks_the_first_length_positions():
+    with tf.Graph().as_default():
+        lengths = tf.placeholder(tf.int32, (None,))
+        got = _run([tf.sequence_mask(lengths, 4), tf.sequence_mask(lengths, 3, tf.float32)],
+                   {lengths: [0, 2, 4]})
+    expected = np.arange(4) < np.array([0, 2, 4])[:, None]
+    np.testing.assert_array_equal(got[0], expected)
+    assert got[1].dtype == np.float32
+    np.testing.assert_array_equal(got[1], expected[:, :3].astype(np.float32))
+    with tf.Graph().as_default():
+        with pytest.raises(tf.GraphError, match="give maxlen"):
+            tf.sequence_mask([1, 2])
