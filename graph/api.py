@@ -774,3 +774,40 @@ def sequence_mask(lengths, maxlen=None, dtype=dtypes.bool_, name=None):
         return mask if np.dtype(dtypes.as_dtype(dtype)) == np.bool_ else F.cast(mask, dtype)
 
     return _scoped(name, build)
+
+
+def boolean_mask(tensor, mask, name="boolean_mask", axis=None):
+    """The entries of `tensor` where the k-d bool `mask` is True, its first k axes (from `axis`,
+    0 by default) flattened into one: shape (count,) + the remaining axes.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.boolean_mask([[1, 2], [3, 4], [5, 6]], [True, False, True])))
+    [[1 2]
+     [5 6]]
+    """
+    def build():
+        value, keep = _node(tensor), _node(mask)
+        if keep.dtype != np.bool_:
+            raise GraphError(f"boolean_mask: mask must be bool, got {keep.name!r} of dtype "
+                             f"{keep.dtype}")
+        start = 0 if axis is None else axis
+        if isinstance(start, _builtins.bool) or not isinstance(start, (int, np.integer)) or \
+                not 0 <= start <= value.ndim - keep.ndim or keep.ndim == 0:
+            raise GraphError(f"boolean_mask: a {keep.ndim}-d mask at axis {axis!r} does not fit "
+                             f"{value.name!r} of shape {value.shape}")
+        masked = value.shape[start:start + keep.ndim]
+        if _builtins.any(a is not None and b is not None and a != b
+                         for a, b in zip(masked, keep.shape)):
+            raise GraphError(f"boolean_mask: mask {keep.name!r} of shape {keep.shape} does not "
+                             f"match axes {start}..{start + keep.ndim - 1} of {value.name!r} of "
+                             f"shape {value.shape}")
+        lead, rest = value.shape[:start], value.shape[start + keep.ndim:]
+        if None in lead or None in rest:
+            raise GraphError(f"boolean_mask: the axes of {value.name!r} outside the mask must be "
+                             f"known when building, got shape {value.shape}")
+        flat = F.reshape(value, tuple(lead) + (-1,) + tuple(rest))
+        where_true = F.getitem(F.nonzero(F.reshape(keep, (-1,))), (slice(None), 0))
+        return F.gather(flat, where_true, start)
+
+    return _scoped(name, build)

@@ -351,3 +351,30 @@ def test_sequence_mask_marks_the_first_length_positions():
     with tf.Graph().as_default():
         with pytest.raises(tf.GraphError, match="give maxlen"):
             tf.sequence_mask([1, 2])
+
+
+def test_boolean_mask_keeps_the_true_entries():
+    value = np.arange(24.0).reshape(2, 3, 4)
+    mask2 = np.array([[True, False, True], [False, False, True]])
+    mask1 = np.array([True, False, True, True])
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float64, (None, 3, 4))
+        keep = tf.placeholder(tf.bool, (None, 3))
+        got = _run([tf.boolean_mask(x, keep), tf.boolean_mask(tf.constant(value), mask1, axis=2)],
+                   {x: value, keep: mask2})
+        with pytest.raises(tf.GraphError, match="outside the mask must be known"):
+            tf.boolean_mask(x, mask1, axis=2)
+    np.testing.assert_array_equal(got[0], value[mask2])
+    np.testing.assert_array_equal(got[1], value[:, :, mask1])
+
+
+def test_boolean_mask_gradient_and_refusals():
+    mask = np.array([[True, False, True], [False, True, True]])
+    _fd_check(lambda x: tf.boolean_mask(x, mask) * np.arange(1.0, 5.0),
+              np.random.default_rng(4).normal(size=(2, 3)))
+    with tf.Graph().as_default():
+        with pytest.raises(tf.GraphError, match="mask must be bool") as error:
+            tf.boolean_mask(tf.constant([1.0, 2.0]), tf.constant([1, 0]))
+        assert "test_tf1_more_names.py" in str(error.value)
+        with pytest.raises(tf.GraphError, match="does not match"):
+            tf.boolean_mask(tf.constant([1.0, 2.0]), [True, False, True])
