@@ -13,6 +13,9 @@ The check is an ordinary op: its gradient passes the incoming gradient through, 
 
 from __future__ import annotations
 
+import sys
+import threading
+
 import numpy as np
 
 from framework.errors import DualgraphError
@@ -21,7 +24,7 @@ from graph.core import GraphError, Tensor, constant, get_default_graph
 from graph.ops import GraphOp, register_graph_op
 from graph.variables import group
 
-__all__ = ["NumericsError", "add_check_numerics_ops", "check_numerics"]
+__all__ = ["NumericsError", "Print", "add_check_numerics_ops", "check_numerics"]
 
 class NumericsError(DualgraphError, ArithmeticError):
     """A checked tensor held NaN or Inf at run time (TensorFlow's InvalidArgumentError).
@@ -145,3 +148,63 @@ def _run_check_numerics(op, inputs):
     error.tensor = checked
     raise error
 
+
+
+def Print(input_, data=None, message=None, first_n=None, summarize=None, name=None) -> Tensor:  # noqa: N802
+    """`input_`, unchanged; each time a run computes it, `message` and the values of the tensors
+    in `data` are written to stderr (the first `summarize` entries of each, 3 by default; only
+    the first `first_n` times when given), as TensorFlow 1's tf.Print does.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     x = tf.constant([1.0, 2.0])
+    ...     print(sess.run(tf.Print(x, [x], "x is ")))
+    [1. 2.]
+    """
+    if not isinstance(input_, Tensor):
+        input_ = constant(input_)
+    data = [d if isinstance(d, Tensor) else constant(d) for d in (data or [])]
+    if message is not None and not isinstance(message, str):
+        raise GraphError(f"Print: message must be a str, got {message!r}")
+    for what, value in (("first_n", first_n), ("summarize", summarize)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise GraphError(f"Print: {what} must be an int, got {value!r}")
+    op = input_.graph.add_operation(
+        _PRINT, [input_, *data], name=name or "Print",
+        attrs={"message": message or "", "first_n": first_n,
+               "summarize": 3 if summarize is None else summarize, "printed": [0],
+               "lock": threading.Lock()})
+    return op.outputs[0]
+
+
+@register_graph_op
+class PrintOp(GraphOp):
+    """Its first input, unchanged; running it writes attrs["message"] and the other inputs'
+    values to stderr."""
+
+    name = "Print"
+
+    def infer(self, inputs, attrs):
+        return [Spec(inputs[0].shape, inputs[0].dtype)]
+
+    def run(self, run, op, inputs):
+        attrs = op.attrs
+        with attrs["lock"]:
+            first_n = attrs["first_n"]
+            if first_n is None or first_n < 0 or attrs["printed"][0] < first_n:
+                attrs["printed"][0] += 1
+                limit = attrs["summarize"]
+                parts = []
+                for value in inputs[1:]:
+                    flat = np.asarray(value).reshape(-1)
+                    shown = flat if limit < 0 else flat[:limit]
+                    text = " ".join(str(v) for v in shown)
+                    parts.append(f"[{text}{'...' if shown.size < flat.size else ''}]")
+                print(attrs["message"] + "".join(parts), file=sys.stderr)
+        return (inputs[0],)
+
+    def gradient(self, op, cotangents, needs):
+        return [cotangents[0]] + [None] * (len(op.inputs) - 1)
+
+
+_PRINT = PrintOp()

@@ -378,3 +378,22 @@ def test_boolean_mask_gradient_and_refusals():
         assert "test_tf1_more_names.py" in str(error.value)
         with pytest.raises(tf.GraphError, match="does not match"):
             tf.boolean_mask(tf.constant([1.0, 2.0]), [True, False, True])
+
+
+def test_print_passes_its_input_through_and_prints_each_run(capsys):
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, (None,))
+        doubled = tf.Print(x * 2.0, [x, tf.reduce_sum(x)], "x and sum: ", first_n=2,
+                           summarize=2)
+        loss = tf.reduce_sum(doubled * doubled)
+        grad, = tf.gradients(loss, [x])
+        with tf.Session() as sess:
+            for _ in range(3):
+                got = sess.run(doubled, {x: [1.0, 2.0, 3.0]})
+                np.testing.assert_array_equal(got, [2.0, 4.0, 6.0])
+            printed = capsys.readouterr().err.splitlines()
+            np.testing.assert_allclose(sess.run(grad, {x: [1.0, 2.0, 3.0]}), [8.0, 16.0, 24.0])
+    assert printed == ["x and sum: [1.0 2.0...][6.0]"] * 2
+    with tf.Graph().as_default():
+        with pytest.raises(tf.GraphError, match="message must be a str"):
+            tf.Print(tf.constant(1.0), [], 3)
