@@ -811,3 +811,58 @@ def boolean_mask(tensor, mask, name="boolean_mask", axis=None):
         return F.gather(flat, where_true, start)
 
     return _scoped(name, build)
+
+
+def _tensordot_axes(axes, left_ndim, right_ndim):
+    """TensorFlow's / NumPy's tensordot axes: an int n (x's last n with y's first n) or a pair
+    of lists, as non-negative axes of each side."""
+    if isinstance(axes, (int, np.integer)) and not isinstance(axes, _builtins.bool):
+        if not 0 <= axes <= _builtins.min(left_ndim, right_ndim):
+            raise GraphError(f"tensordot: axes={axes} is out of range for inputs of {left_ndim} "
+                             f"and {right_ndim} dimensions")
+        return (list(_builtins.range(left_ndim - axes, left_ndim)),
+                list(_builtins.range(axes)))
+    try:
+        left, right = ([int(a)] if np.ndim(a) == 0 else [int(v) for v in a] for a in axes)
+    except (TypeError, ValueError):
+        raise GraphError(f"tensordot: axes must be an int or a pair of axis lists, got "
+                         f"{axes!r}") from None
+    if len(left) != len(right):
+        raise GraphError(f"tensordot: {left} and {right} name different numbers of axes")
+    for side, ndim in ((left, left_ndim), (right, right_ndim)):
+        if _builtins.any(not -ndim <= a < ndim for a in side) or \
+                len({a % ndim for a in side}) != len(side):
+            raise GraphError(f"tensordot: axes {side} are out of range or repeated for an input "
+                             f"of {ndim} dimensions")
+    return [a % left_ndim for a in left], [a % right_ndim for a in right]
+
+
+def _contract(x, y, axes):
+    """The tensordot of two graph Tensors, as one einsum (shared by the TF1 and Theano faces)."""
+    left, right = _tensordot_axes(axes, x.ndim, y.ndim)
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    if x.ndim + y.ndim > len(letters):
+        raise GraphError("tensordot: too many dimensions")
+    x_letters = list(letters[:x.ndim])
+    y_letters = list(letters[x.ndim:x.ndim + y.ndim])
+    for a, b in zip(left, right):
+        if x.shape[a] is not None and y.shape[b] is not None and x.shape[a] != y.shape[b]:
+            raise GraphError(f"tensordot: axis {a} of {x.name!r} (size {x.shape[a]}) does not "
+                             f"match axis {b} of {y.name!r} (size {y.shape[b]})")
+        y_letters[b] = x_letters[a]
+    kept = [x_letters[i] for i in _builtins.range(x.ndim) if i not in left] + \
+        [y_letters[i] for i in _builtins.range(y.ndim) if i not in right]
+    equation = f"{''.join(x_letters)},{''.join(y_letters)}->{''.join(kept)}"
+    return F.einsum(equation, x, y)
+
+
+def tensordot(a, b, axes, name=None):
+    """Sums of products over `axes`: an int n (a's last n axes with b's first n) or a pair of
+    axis lists; the result has a's remaining axes, then b's.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     print(sess.run(tf.tensordot([[1.0, 2.0], [3.0, 4.0]], [1.0, 1.0], 1)))
+    [3. 7.]
+    """
+    return _scoped(name, lambda: _contract(_node(a), _node(b), axes))

@@ -25,6 +25,7 @@ import numpy as np
 
 from framework import dtypes
 from framework.ops import F
+from graph.api import _tensordot_axes
 from graph.core import Tensor
 from graph.not_built import missing_names
 from graph.theano.configdefaults import config
@@ -62,7 +63,7 @@ __all__ = [  # the symbolic-input constructors are added below, where they are m
     "sqr", "sqrt", "stack", "std", "sub", "sum", "switch", "tanh", "tensor", "transpose",
     "true_div", "var", "where", "xor", "zeros", "zeros_like",
     "all", "any", "arctan", "argsort", "ceil", "eye", "floor", "nonzero", "repeat", "roll",
-    "round", "sort", "tan", "tile",
+    "round", "sort", "tan", "tensordot", "tile",
 ]
 
 
@@ -872,6 +873,36 @@ def nonzero(a, return_matrix=False):
         return wrap(F.transpose(coordinates))
     return tuple(wrap(F.getitem(coordinates, (slice(None), d)))
                  for d in builtins.range(len(t.shape)))
+
+
+def tensordot(a, b, axes=2) -> TensorVariable:
+    """Sums of products over `axes`: an int n (a's last n axes with b's first n) or a pair of
+    axis lists, as NumPy's tensordot; the result has a's remaining axes, then b's.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     print(tensordot(constant([[1.0, 2.0], [3.0, 4.0]]), constant([1.0, 1.0]), 1).eval())
+    [3. 7.]
+    """
+    left, right = binary_operands(a, b)
+    left, right = (v if isinstance(v, Tensor) else _constant_tensor(v) for v in (left, right))
+    if left.dtype != right.dtype:
+        common = np.promote_types(left.dtype, right.dtype)
+        left, right = F.cast(left, common), F.cast(right, common)
+    left_axes, right_axes = _tensordot_axes(axes, len(left.shape), len(right.shape))
+    free_left = [i for i in builtins.range(len(left.shape)) if i not in left_axes]
+    free_right = [i for i in builtins.range(len(right.shape)) if i not in right_axes]
+    left_sizes, right_sizes = F.shape_of(left, dtypes.int64), F.shape_of(right, dtypes.int64)
+    # One matrix product, with sizes read when run, so unknown shapes work too.
+    inner = F.prod(F.gather(left_sizes, np.array(left_axes, np.int64), 0)) if left_axes \
+        else 1
+    matrix_left = dynamic_reshape(F.transpose(left, tuple(free_left + left_axes)), [-1, inner])
+    matrix_right = dynamic_reshape(F.transpose(right, tuple(right_axes + free_right)),
+                                   [inner, -1])
+    product = F.matmul(matrix_left, matrix_right)
+    dims = [F.getitem(left_sizes, i) for i in free_left] + \
+        [F.getitem(right_sizes, i) for i in free_right]
+    return wrap(dynamic_reshape(product, dims))
 
 
 __getattr__ = missing_names(__name__, "theano.tensor", "Theano", "Theano API", "Theano's")

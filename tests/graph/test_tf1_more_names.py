@@ -397,3 +397,27 @@ def test_print_passes_its_input_through_and_prints_each_run(capsys):
     with tf.Graph().as_default():
         with pytest.raises(tf.GraphError, match="message must be a str"):
             tf.Print(tf.constant(1.0), [], 3)
+
+
+@pytest.mark.parametrize("b_shape, axes", [
+    ((4, 5), 1), ((2, 2), 0), ((3, 5), [[1], [0]]), ((4, 2, 5), [[0, 2], [1, 0]]),
+    ((4, 2, 5), ([2, 0], [0, 1])),
+])
+def test_tensordot_matches_numpy(b_shape, axes):
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=(2, 3, 4)), rng.normal(size=b_shape)
+    with tf.Graph().as_default():
+        got = _run(tf.tensordot(tf.constant(a), tf.constant(b), axes))
+    np.testing.assert_allclose(got, np.tensordot(a, b, axes), rtol=1e-12)
+
+
+def test_tensordot_gradient_and_refusals():
+    b = np.random.default_rng(6).normal(size=(3, 2))
+    _fd_check(lambda x: tf.tensordot(x, b, [[1], [0]]) * np.array([1.0, -2.0]),
+              np.random.default_rng(7).normal(size=(4, 3)))
+    with tf.Graph().as_default():
+        with pytest.raises(tf.GraphError, match="does not match axis") as error:
+            tf.tensordot(tf.zeros([2, 3]), tf.zeros([2, 3]), 1)
+        assert "test_tf1_more_names.py" in str(error.value)
+        with pytest.raises(tf.GraphError, match="out of range"):
+            tf.tensordot(tf.zeros([2, 3]), tf.zeros([3]), 3)

@@ -735,6 +735,22 @@ def test_disconnected_grad_and_zero_grad_stop_the_gradient():
         T.grad(theano.gradient.disconnected_grad(y) * 2.0, x)
 
 
+
+def test_tensordot_matches_numpy_and_differentiates():
+    a, b = T.dtensor3("a"), T.dmatrix("b")
+    rng = np.random.default_rng(8)
+    av, bv = rng.normal(size=(2, 3, 4)), rng.normal(size=(4, 3))
+    f = theano.function([a, b], [T.tensordot(a, b, 1), T.tensordot(a, b, [[1, 2], [1, 0]])])
+    got = f(av, bv)
+    np.testing.assert_allclose(got[0], np.tensordot(av, bv, 1), rtol=1e-12)
+    np.testing.assert_allclose(got[1], np.tensordot(av, bv, [[1, 2], [1, 0]]), rtol=1e-12)
+    cost = (T.tensordot(a, b, 1) ** 2).sum()
+    gradient = theano.function([a, b], T.grad(cost, b))
+    value_of = theano.function([a, b], cost)
+    np.testing.assert_allclose(gradient(av, bv),
+                               numeric_gradient(lambda v: value_of(av, v), bv), rtol=1e-6)
+
+
 # -- against PyTensor, where it is installed -----------------------------------------------------
 
 
