@@ -31,7 +31,15 @@ from graph.core import (
     placeholder_with_default,
     reset_default_graph,
 )
-from graph.debugging import NumericsError, Print, add_check_numerics_ops, check_numerics
+from graph.debugging import (
+    Assert,
+    AssertionFailedError,
+    NumericsError,
+    Print,
+    add_check_numerics_ops,
+    assert_equal,
+    check_numerics,
+)
 from graph.gradients import gradients, identity, stop_gradient
 from graph.initializers import (
     constant_initializer,
@@ -106,7 +114,8 @@ __all__ = [  # noqa: F405  (with the star-imported TensorFlow-named ops of graph
     "random_uniform_initializer", "zeros_initializer",
     "clip_by_global_norm", "clip_by_norm", "global_norm", "summary",
     "cond", "while_loop", "RunMetadata", "RunOptions", "NumericsError",
-    "add_check_numerics_ops", "check_numerics", "viz", "Print",
+    "add_check_numerics_ops", "check_numerics", "viz", "Print", "Assert", "assert_equal",
+    "AssertionFailedError",
     "GraphKeys", "TensorShape", "add_to_collection", "add_to_collections", "get_collection",
     "get_collection_ref", "local_variables", "local_variables_initializer",
     "initializers", "truncated_normal_initializer", "variance_scaling_initializer",

@@ -24,7 +24,8 @@ from graph.core import GraphError, Tensor, constant, get_default_graph
 from graph.ops import GraphOp, register_graph_op
 from graph.variables import group
 
-__all__ = ["NumericsError", "Print", "add_check_numerics_ops", "check_numerics"]
+__all__ = ["Assert", "AssertionFailedError", "NumericsError", "Print", "add_check_numerics_ops",
+           "assert_equal", "check_numerics"]
 
 class NumericsError(DualgraphError, ArithmeticError):
     """A checked tensor held NaN or Inf at run time (TensorFlow's InvalidArgumentError).
@@ -208,3 +209,74 @@ class PrintOp(GraphOp):
 
 
 _PRINT = PrintOp()
+
+
+class AssertionFailedError(DualgraphError, AssertionError):
+    """A tf.Assert (or tf.assert_equal) found its condition False when the graph ran
+    (TensorFlow's InvalidArgumentError); the message names the op's line and its data."""
+
+
+def _summary(value, summarize) -> str:
+    flat = np.asarray(value).reshape(-1)
+    shown = flat if summarize < 0 else flat[:summarize]
+    return "[" + " ".join(str(v) for v in shown) + ("..." if shown.size < flat.size else "") + "]"
+
+
+def Assert(condition, data, summarize=None, name=None):  # noqa: N802  (TensorFlow's name)
+    """An op that, when run, raises AssertionFailedError with the values of `data` if the bool
+    scalar `condition` is False; run it, or make other ops depend on it
+    (tf.control_dependencies), to check.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     x = tf.placeholder(tf.float32, ())
+    ...     check = tf.Assert(x > 0.0, [x])
+    ...     print(sess.run(check, {x: 1.0}))
+    None
+    """
+    if not isinstance(condition, Tensor):
+        condition = constant(condition)
+    if condition.dtype != np.bool_ or condition.ndim != 0:
+        raise GraphError(f"Assert: condition must be a bool scalar, got {condition.name!r} of "
+                         f"shape {condition.shape} and dtype {condition.dtype}")
+    data = [d if isinstance(d, Tensor) else constant(d) for d in data]
+    if summarize is not None and (isinstance(summarize, bool) or not isinstance(summarize, int)):
+        raise GraphError(f"Assert: summarize must be an int, got {summarize!r}")
+    return condition.graph.add_operation(
+        _ASSERT, [condition, *data], name=name or "Assert",
+        attrs={"summarize": 3 if summarize is None else summarize, "message": ""})
+
+
+def assert_equal(x, y, data=None, summarize=None, message=None, name=None):
+    """An Assert op that x == y everywhere (broadcasting); `message` opens the error, and the
+    error shows `data` (x and y by default)."""
+    from graph.api import equal, reduce_all
+
+    x = x if isinstance(x, Tensor) else constant(x)
+    y = y if isinstance(y, Tensor) else constant(y, dtype=x.dtype)
+    op = Assert(reduce_all(equal(x, y)), [x, y] if data is None else data, summarize,
+                name=name or "assert_equal")
+    op.attrs["message"] = message or f"Condition x == y did not hold ({x.name!r}, {y.name!r})"
+    return op
+
+
+@register_graph_op
+class AssertOp(GraphOp):
+    """Produces nothing; running it raises AssertionFailedError if its first input is False."""
+
+    name = "Assert"
+    no_gradient = "no outputs"
+    names_itself = True
+
+    def infer(self, inputs, attrs):
+        return []
+
+    def run(self, run, op, inputs):
+        if not bool(np.asarray(inputs[0])):
+            shown = " ".join(_summary(v, op.attrs["summarize"]) for v in inputs[1:])
+            opening = op.attrs["message"] or "assertion failed"
+            raise AssertionFailedError(f"{op.name}: {opening}: {shown}", op.site)
+        return ()
+
+
+_ASSERT = AssertOp()

@@ -421,3 +421,22 @@ def test_tensordot_gradient_and_refusals():
         assert "test_tf1_more_names.py" in str(error.value)
         with pytest.raises(tf.GraphError, match="out of range"):
             tf.tensordot(tf.zeros([2, 3]), tf.zeros([3]), 3)
+
+
+def test_assert_and_assert_equal_fail_the_run_that_breaks_them():
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, (None,))
+        positive = tf.Assert(tf.reduce_all(x > 0.0), [x], summarize=2)
+        same = tf.assert_equal(x, tf.constant([1.0, 2.0]), message="x must be [1, 2]")
+        with tf.control_dependencies([positive]):
+            total = tf.reduce_sum(x)
+        with tf.Session() as sess:
+            assert sess.run(total, {x: [1.0, 2.0]}) == 3.0
+            sess.run(same, {x: [1.0, 2.0]})
+            with pytest.raises(tf.AssertionFailedError, match=r"\[-1.0 2.0\.\.\.\]") as error:
+                sess.run(total, {x: [-1.0, 2.0, 3.0]})
+            assert "test_tf1_more_names.py" in str(error.value)
+            with pytest.raises(tf.AssertionFailedError, match="x must be"):
+                sess.run(same, {x: [1.0, 3.0]})
+        with pytest.raises(tf.GraphError, match="bool scalar"):
+            tf.Assert(x > 0.0, [x])
