@@ -20,7 +20,7 @@ from graph.gradients import gradients
 from graph.theano.configdefaults import config
 from graph.theano.var import TensorVariable, TheanoTypeError, as_tensor_variable, wrap
 
-__all__ = ["DisconnectedInputError", "disconnected_grad", "grad", "zero_grad"]
+__all__ = ["DisconnectedInputError", "disconnected_grad", "grad", "jacobian", "zero_grad"]
 
 
 class DisconnectedInputError(GraphError):
@@ -115,3 +115,37 @@ def zero_grad(x) -> TensorVariable:
     t = as_tensor_variable(x).tensor
     # The value of the stopped copy; the select keeps x connected with a zero cotangent.
     return wrap(F.where(F.ones_like(t, np.bool_), stop_gradient(t), t))
+
+
+def jacobian(expression, wrt, consider_constant=None, disconnected_inputs="raise"):
+    """d expression[i] / d wrt for each entry i of the vector (or scalar) `expression`: one
+    row per entry, stacked in front of wrt's shape; a list for a list of `wrt`. Built, as in
+    Theano, with a scan over the entries, so the length need not be known when building.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     x = as_tensor_variable(np.array([1.0, 2.0]))
+    ...     print(jacobian(x ** 2, x).eval())
+    [[2. 0.]
+     [0. 4.]]
+    """
+    from graph.theano.scan_module import scan
+    from graph.theano.tensor import arange
+
+    expression = as_tensor_variable(expression)
+    single = not isinstance(wrt, (list, tuple))
+    wrt_list = [wrt] if single else list(wrt)
+    if expression.ndim == 0:
+        result = grad(expression, wrt_list, consider_constant, disconnected_inputs)
+        return result[0] if single else result
+    if expression.ndim != 1:
+        raise TheanoTypeError(f"jacobian: expression must be a vector or a scalar, got {expression}"
+                              f" with {expression.ndim} dimensions (flatten it first)")
+
+    def row(i, expression_, *variables):
+        return grad(expression_[i], list(variables), consider_constant, disconnected_inputs)
+
+    rows, _ = scan(row, sequences=arange(expression.shape[0]),
+                   non_sequences=[expression, *wrt_list])
+    rows = rows if isinstance(rows, list) else [rows]
+    return rows[0] if single else rows

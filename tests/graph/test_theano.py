@@ -751,6 +751,25 @@ def test_tensordot_matches_numpy_and_differentiates():
                                numeric_gradient(lambda v: value_of(av, v), bv), rtol=1e-6)
 
 
+
+def test_jacobian_stacks_one_gradient_row_per_entry():
+    x, w = T.dvector("x"), T.dmatrix("w")
+    y = T.tanh(T.dot(w, x))
+    jx, jw = theano.gradient.jacobian(y, [x, w])
+    single = theano.gradient.jacobian(x ** 3, x)
+    xv, wv = np.array([0.3, -0.2, 0.5]), np.arange(6.0).reshape(2, 3) / 10
+    got_x, got_w, got_single = theano.function([x, w], [jx, jw, single])(xv, wv)
+    slope = 1 - np.tanh(wv @ xv) ** 2
+    np.testing.assert_allclose(got_x, slope[:, None] * wv, rtol=1e-12)
+    expected_w = np.zeros((2, 2, 3))
+    for i in range(2):
+        expected_w[i, i] = slope[i] * xv
+    np.testing.assert_allclose(got_w, expected_w, rtol=1e-12)
+    np.testing.assert_allclose(got_single, np.diag(3 * xv ** 2), rtol=1e-12)
+    with pytest.raises(TypeError, match="vector or a scalar"):
+        theano.gradient.jacobian(T.outer(x, x), x)
+
+
 # -- against PyTensor, where it is installed -----------------------------------------------------
 
 
