@@ -39,6 +39,7 @@ from graph.debugging import (
     add_check_numerics_ops,
     assert_equal,
     check_numerics,
+    print_,
 )
 from graph.gradients import gradients, identity, stop_gradient
 from graph.initializers import (
@@ -129,7 +130,15 @@ __all__ = [  # noqa: F405  (with the star-imported TensorFlow-named ops of graph
 double = float64  # TensorFlow's other name for float64
 
 
-__getattr__ = missing_names("graph", "tf", "TensorFlow 1", "graph front-end", "TF1's")
+_missing = missing_names("graph", "tf", "TensorFlow 1", "graph front-end", "TF1's")
+
+
+def __getattr__(name):
+    # tf.print is served here, not bound in this module, so the builtin print stays print
+    # for this module's own code and doctests.
+    if name == "print":
+        return print_
+    return _missing(name)
 
 
 def add_to_collection(name, value) -> None:

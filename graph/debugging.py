@@ -25,7 +25,7 @@ from graph.ops import GraphOp, register_graph_op
 from graph.variables import group
 
 __all__ = ["Assert", "AssertionFailedError", "NumericsError", "Print", "add_check_numerics_ops",
-           "assert_equal", "check_numerics"]
+           "assert_equal", "check_numerics", "print_"]
 
 class NumericsError(DualgraphError, ArithmeticError):
     """A checked tensor held NaN or Inf at run time (TensorFlow's InvalidArgumentError).
@@ -280,3 +280,62 @@ class AssertOp(GraphOp):
 
 
 _ASSERT = AssertOp()
+
+
+def print_(*inputs, output_stream=None, summarize=3, sep=" ", end="\n", name=None):
+    """TensorFlow's tf.print: an op that, each time it runs, writes `inputs` (strings as they
+    are, tensors as their values, the first and last `summarize` entries of each axis) joined by
+    `sep` to `output_stream` (sys.stderr, the default, or sys.stdout, as they are when it
+    runs). Run it, or make ops depend on it.
+
+    >>> import sys
+    >>> import graph as tf
+    >>> with tf.Graph().as_default(), tf.Session() as sess:
+    ...     show = tf.print("x:", tf.constant([1, 2]), output_stream=sys.stdout)
+    ...     _ = sess.run(show)
+    x: [1 2]
+    """
+    streams = {id(sys.stdout): "stdout", id(sys.__stdout__): "stdout", id(None): "stderr",
+               id(sys.stderr): "stderr", id(sys.__stderr__): "stderr"}
+    if id(output_stream) not in streams:
+        raise GraphError("print: output_stream must be sys.stderr or sys.stdout")
+    if isinstance(summarize, bool) or not isinstance(summarize, int):
+        raise GraphError(f"print: summarize must be an int, got {summarize!r}")
+    pieces, tensors = [], []
+    for item in inputs:
+        if isinstance(item, str):
+            pieces.append(item)
+        else:
+            tensors.append(item if isinstance(item, Tensor) else constant(item))
+            pieces.append(None)
+    graph = tensors[0].graph if tensors else get_default_graph()
+    return graph.add_operation(
+        _PRINT_V2, tensors, name=name or "PrintV2",
+        attrs={"pieces": tuple(pieces), "stream": streams[id(output_stream)],
+               "summarize": summarize, "sep": sep, "end": end})
+
+
+@register_graph_op
+class PrintV2(GraphOp):
+    """Produces nothing; running it writes its strings and input values to a stream."""
+
+    name = "PrintV2"
+    no_gradient = "no outputs"
+
+    def infer(self, inputs, attrs):
+        return []
+
+    def run(self, run, op, inputs):
+        attrs = op.attrs
+        values = iter(inputs)
+        limit = attrs["summarize"]
+        options = {} if limit < 0 else {"edgeitems": limit, "threshold": 2 * limit}
+        texts = [piece if piece is not None else
+                 np.array2string(np.asarray(next(values)), **options)
+                 for piece in attrs["pieces"]]
+        stream = sys.stdout if attrs["stream"] == "stdout" else sys.stderr
+        stream.write(attrs["sep"].join(texts) + attrs["end"])
+        return ()
+
+
+_PRINT_V2 = PrintV2()

@@ -440,3 +440,18 @@ def test_assert_and_assert_equal_fail_the_run_that_breaks_them():
                 sess.run(same, {x: [1.0, 3.0]})
         with pytest.raises(tf.GraphError, match="bool scalar"):
             tf.Assert(x > 0.0, [x])
+
+
+def test_print_op_writes_strings_and_values_each_run(capsys):
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.int32, (None,))
+        show = tf.print("x =", x, "sum", tf.reduce_sum(x), summarize=2)
+        with tf.control_dependencies([show]):
+            total = tf.identity(tf.reduce_sum(x))
+        with tf.Session() as sess:
+            assert sess.run(total, {x: [1, 2, 3, 4, 5]}) == 15
+            sess.run(show, {x: [7]})
+    assert capsys.readouterr().err.splitlines() == ["x = [1 2 ... 4 5] sum 15", "x = [7] sum 7"]
+    with tf.Graph().as_default():
+        with pytest.raises(tf.GraphError, match="output_stream must be"):
+            tf.print("hi", output_stream="log")
