@@ -670,9 +670,9 @@ class Saver:
 # TensorFlow 1's tf.train names that this front-end does not build: each says so when used.
 _NOT_BUILT = {
     "AdadeltaOptimizer", "AdagradDAOptimizer", "FtrlOptimizer", "ProximalAdagradOptimizer",
-    "ProximalGradientDescentOptimizer", "SyncReplicasOptimizer", "cosine_decay",
-    "cosine_decay_restarts", "inverse_time_decay", "linear_cosine_decay", "natural_exp_decay",
-    "noisy_linear_cosine_decay", "MonitoredTrainingSession", "MonitoredSession", "Supervisor",
+    "ProximalGradientDescentOptimizer", "SyncReplicasOptimizer", "cosine_decay_restarts",
+    "linear_cosine_decay", "noisy_linear_cosine_decay", "MonitoredTrainingSession",
+    "MonitoredSession", "Supervisor",
     "ExponentialMovingAverage", "Coordinator", "QueueRunner", "start_queue_runners",
     "shuffle_batch", "batch", "string_input_producer", "Checkpoint", "CheckpointManager",
 }
