@@ -133,7 +133,7 @@ def as_blocks(x: np.ndarray, axes: tuple) -> np.ndarray:
 
 @numba.njit(inline="always")
 def exp_shifted_term(value, shift):
-    return maths.exp(np.float64(value) - shift)
+    return maths.exp_nonpositive(np.float64(value) - shift)  # value <= shift: a 1 is summed too
 
 
 @numba.njit(inline="always")

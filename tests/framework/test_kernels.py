@@ -110,6 +110,29 @@ def test_float64_exp_is_within_one_ulp_over_its_whole_range():
     assert np.isinf(ours[x > overflow]).all() and (ours[x < underflow] == 0.0).all()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exp_of_nonpositive_arguments_matches_exp_where_a_sum_with_a_one_can_see_it(dtype):
+    """logsumexp's cheaper exp: the same bits as the full-range exp wherever the result is a
+    normal number; below, about the smallest normal number (a sum that holds a 1 rounds it
+    away), and NaN stays NaN."""
+    info = np.finfo(dtype)
+    lowest_normal = math.log(info.tiny)
+    rng = np.random.default_rng(1)
+    x = np.concatenate([
+        -np.abs(rng.standard_normal(200_000)) * 20, rng.uniform(lowest_normal * 1.1, 0, 200_000),
+        [0.0, -0.0, -1e-30, lowest_normal, math.ceil(lowest_normal), math.floor(lowest_normal),
+         -1e4, -np.inf, np.nan]]).astype(dtype)
+    full = elementwise(maths.exp_float32 if dtype == np.float32 else maths.exp_float64)(x)
+    cheap = elementwise(maths.exp_nonpositive_float32 if dtype == np.float32
+                        else maths.exp_nonpositive_float64)(x)
+    normal = full >= info.tiny
+    np.testing.assert_array_equal(cheap[normal], full[normal])
+    small = ~normal & ~np.isnan(x)
+    assert small.any() and (cheap[small] >= 0).all() and (cheap[small] <= 2 * info.tiny).all()
+    assert np.isnan(cheap[np.isnan(x)]).all()
+    assert (np.float64(1.0) + cheap[small].astype(np.float64) == 1.0).all()
+
+
 # ---------------------------------------------------------------------------------------------
 # log and tanh (float32; float64 is the C library's)
 
