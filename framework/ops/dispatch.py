@@ -54,9 +54,13 @@ def frontend_of_type(value_type: type):
 def bind(op: Op, *args):
     """Apply a primitive to arguments from one front-end (or plain arrays)."""
     frontend = None
+    plain = True  # NumPy arrays only: the session's and eager's backward, on every op
     cache = _LOOKUP_CACHE
     for arg in args:
         kind = type(arg)
+        if kind is _NDARRAY:
+            continue
+        plain = False
         found = cache[kind] if kind in cache else frontend_of_type(kind)
         if found is not None and found is not frontend:
             if frontend is not None:
@@ -66,13 +70,11 @@ def bind(op: Op, *args):
                 )
             frontend = found
     if frontend is None:
-        for arg in args:
-            if type(arg) is not np.ndarray:
-                return ARRAYS.apply(op, args)
-        return run_op(op, args)[1]  # NumPy arrays: the session's and eager's backward
+        return run_op(op, args)[1] if plain else ARRAYS.apply(op, args)
     return frontend.apply(op, args)
 
 
+_NDARRAY = np.ndarray
 _SUPPORTED = frozenset(dtypes.ALL)
 _KIND_RANK = {"b": 0, "i": 1, "f": 2}
 _WEAK_KIND = {bool: 0, int: 1, float: 2}  # Python numbers: the kind rank they lift a value to
