@@ -16,7 +16,7 @@ import numpy as np
 
 from framework import dtypes
 from framework.errors import DualgraphError
-from framework.ops.registry import Op, execute, run_op
+from framework.ops.registry import Op, execute, run_on_cpu
 
 
 class ArrayFrontend:
@@ -70,7 +70,7 @@ def bind(op: Op, *args):
                 )
             frontend = found
     if frontend is None:
-        return run_op(op, args)[1] if plain else ARRAYS.apply(op, args)
+        return run_on_cpu(op, args) if plain else ARRAYS.apply(op, args)
     return frontend.apply(op, args)
 
 

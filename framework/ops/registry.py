@@ -205,6 +205,19 @@ def run_op(op: Op, arrays):
     return spec, op.cpu(*arrays)  # NumPy arrays, the common case, all live on the CPU
 
 
+def run_on_cpu(op: Op, arrays):
+    """The seam's CPU branch, for a caller that has already seen every input is a NumPy array
+    (`bind`, on every op of the Session and of eager's backward): the rule, then the CPU
+    kernel; the result alone. One call less than `run_op` on the hottest path.
+
+    >>> from framework.ops.elementwise import Exp
+    >>> run_on_cpu(Exp(), (np.zeros(2, np.float32),))
+    array([1., 1.], dtype=float32)
+    """
+    op.infer(*arrays)
+    return op.cpu(*arrays)
+
+
 def execute(op: Op, *arrays):
     """`run_op`'s result alone: one array, or a tuple of arrays for several outputs.
 
