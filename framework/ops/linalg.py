@@ -85,6 +85,11 @@ class MatMul(Op):
     def cpu(self, a, b):
         return matmul_kernel(a, b)
 
+    def cuda(self, a, b):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.matmul(a, b)
+
     def vjp(self, g, inputs, out, needs=(True, True)):
         a, b = inputs
         a_vector, b_vector = len(a.shape) == 1, len(b.shape) == 1

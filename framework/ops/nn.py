@@ -281,6 +281,12 @@ class _AlongAxis(Op):
                              cpu.along_axis_view(out, outer, n, inner)), x.size)
         return out
 
+    def cuda(self, x):
+        from framework.kernels import cuda_nn
+
+        # cuda_nn names its launchers after the ops: cuda_nn.softmax, cuda_nn.log_softmax.
+        return getattr(cuda_nn, self.name)(x, normalize_axis(self.axis, x.ndim, self.name))
+
 
 @register
 class Softmax(_AlongAxis):
@@ -422,9 +428,25 @@ class LabelCrossEntropy(Op):
                             logits.size)
         return out
 
+    def cuda(self, logits, labels):
+        from framework.kernels import cuda_nn
+
+        _check_device_labels(logits, labels)
+        return cuda_nn.label_cross_entropy(logits, labels)
+
     def vjp(self, g, inputs, out):
         logits, labels = inputs
         return bind(_LABEL_CROSS_ENTROPY_GRAD, logits, labels, g), None
+
+
+def _check_device_labels(logits, labels) -> None:
+    """`_checked_labels`' check for labels on a CUDA device: scanned there, and described by
+    the CPU's error, from a host copy, when one is out of range."""
+    from framework.kernels import cuda_nn
+
+    if cuda_nn.first_outside(labels, logits.shape[1]) >= 0:
+        _checked_labels(Spec(tuple(logits.shape), logits.dtype), labels.copy_to_host())
+        raise AssertionError("a class label the device found out of range passed the host check")
 
 
 def _label_one_hot(logits, labels):
@@ -467,6 +489,12 @@ class LabelCrossEntropyGrad(Op):
                              cpu.along_axis_view(out, outer, classes, inner)), logits.size)
         return out
 
+    def cuda(self, logits, labels, g):
+        from framework.kernels import cuda_nn
+
+        _check_device_labels(logits, labels)
+        return cuda_nn.label_cross_entropy_grad(logits, labels, g)
+
     def vjp(self, cotangent, inputs, out):
         logits, labels, g = inputs
         one_hot = _label_one_hot(logits, labels)
@@ -494,6 +522,12 @@ class LabelCrossEntropyMean(Op):
     def cpu(self, logits, labels):
         return _MEAN_OF_ALL.cpu(_LABEL_CROSS_ENTROPY.cpu(logits, labels))
 
+    def cuda(self, logits, labels):
+        from framework.kernels import cuda_nn
+
+        _check_device_labels(logits, labels)
+        return cuda_nn.label_cross_entropy_mean(logits, labels)
+
     def vjp(self, g, inputs, out):
         logits, labels = inputs
         return bind(_LABEL_CROSS_ENTROPY_MEAN_GRAD, logits, labels, g), None
@@ -520,6 +554,12 @@ class LabelCrossEntropyMeanGrad(Op):
         spread = empty(labels.shape, g.dtype)
         spread.fill(g * _inverse_count(labels.size, g.dtype))  # one IEEE multiply, as F.mul
         return _LABEL_CROSS_ENTROPY_GRAD.cpu(logits, labels, spread)
+
+    def cuda(self, logits, labels, g):
+        from framework.kernels import cuda_nn
+
+        _check_device_labels(logits, labels)
+        return cuda_nn.label_cross_entropy_mean_grad(logits, labels, g)
 
     def vjp(self, cotangent, inputs, out):
         logits, labels, g = inputs
@@ -552,6 +592,11 @@ class ProbabilityCrossEntropy(Op):
                              cpu.along_axis_view(contiguous(target), outer, classes, inner),
                              cpu.along_axis_view(out, outer, None, inner)), logits.size)
         return out
+
+    def cuda(self, logits, target):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.probability_cross_entropy(logits, target)
 
     def vjp(self, g, inputs, out):
         logits, target = inputs
@@ -708,6 +753,11 @@ class Linear(Op):
             gemm(x_rows, weight_t, rows)
         return out
 
+    def cuda(self, x, weight, *bias):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.linear(x, weight, *bias)
+
     def vjp(self, g, inputs, out, needs=(True, True, True)):
         x, weight = inputs[0], inputs[1]
         fused = self._fused_vjp(g, x, weight, needs)
@@ -797,6 +847,11 @@ class LinearWeightGrad(Op):
             gemm(contiguous(x).T, contiguous(g), product)  # one call form for every layout
         return product.T
 
+    def cuda(self, x, g):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.linear_weight_grad(x, g)
+
     def vjp(self, cotangent, inputs, out, needs=(True, True)):
         x, g = inputs  # out = g.T @ x, so d/dx = g @ C and d/dg = x @ C.T
         return (F.matmul(g, cotangent) if needs[0] else None,
@@ -844,6 +899,11 @@ class LinearGrad(Op):
         if self.grad_bias:
             results.append(_SUM_OVER_ROWS.cpu(g))
         return tuple(results)
+
+    def cuda(self, x, weight, g):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.linear_grad(x, weight, g, self.grad_input, self.grad_bias)
 
     def vjp(self, cotangents, inputs, out, needs=(True, True, True)):
         # Outputs: gx = g @ W, gW = g.T @ x, gb = sum(g, 0); with their cotangents cx, cW, cb:

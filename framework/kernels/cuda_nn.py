@@ -1,0 +1,694 @@
+"""CUDA kernels (numba.cuda) for the ops that are not elementwise: matmul and linear, the
+softmax family and cross-entropy, contiguous copies.
+
+Each launch function takes device arrays whose shapes and dtypes the op's rule has accepted
+(the rule runs once, in `registry.run_op`, before any kernel) and returns new device arrays.
+Values a rule cannot see (class labels) are the op's to check before it calls a kernel that
+indexes with them; `first_outside` scans them on the device. Every output comes from `_empty`,
+the one place that allocates.
+
+- matmul: one tiled kernel for every product. A block computes a 64 x 64 tile of an output
+  matrix, walking the shared dimension 16 at a time through shared memory; each of its 256
+  threads keeps a 4 x 4 piece of the tile in registers. Transposed operands are read in place
+  (compile-time variants), stacks broadcast through per-matrix index arrays as on the CPU, and
+  linear's bias is added in the same pass that stores the tile.
+- softmax family: one block per row, threads striding along the row; the row's maximum and its
+  sum of exponentials go through shared-memory tree reductions. Values are taken relative to
+  the maximum and sums end in float64, as in the CPU kernels, so NaN, +-inf and -inf rows give
+  what the CPU gives.
+
+Only an op's `cuda` entry imports this module (inside its body), so `import framework` never
+imports numba.cuda (see `framework.kernels.cuda`). Tests run these kernels under numba's CUDA
+simulator (`NUMBA_ENABLE_CUDASIM=1`).
+
+>>> import numpy as np
+>>> from numba import cuda
+>>> a = cuda.to_device(np.ones((2, 3), np.float32))
+>>> matmul(a, cuda.to_device(np.ones((3, 4), np.float32))).copy_to_host()[0]
+array([3., 3., 3., 3.], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import numba
+import numpy as np
+from numba import cuda
+
+from framework.kernels.cuda import MAX_BLOCKS, THREADS_PER_BLOCK, launch_config
+
+
+class Tile(NamedTuple):
+    """A matmul tiling: a block computes block_m x block_n outputs with threads_m x threads_n
+    threads, each holding (block_m / threads_m) x (block_n / threads_n) of them in registers;
+    the shared dimension advances block_k at a time through shared memory."""
+
+    block_m: int
+    block_n: int
+    block_k: int
+    threads_m: int
+    threads_n: int
+
+
+# On a GPU: 64 x 64 outputs, 256 threads of 4 x 4. The simulator runs every thread as a Python
+# thread, so it runs the same kernel on a small tiling (16 threads of 2 x 2); the GPU's tiling
+# is checked by compiling it (tests/framework/test_cuda_nn.py).
+GPU_TILE = Tile(64, 64, 16, 16, 16)
+SIMULATOR_TILE = Tile(8, 8, 4, 4, 4)
+SIMULATOR = bool(numba.config.ENABLE_CUDASIM)
+TILE = SIMULATOR_TILE if SIMULATOR else GPU_TILE
+# CUDA's limit on a grid's y and z sizes; larger stacks are walked by grid-stride loops.
+MAX_GRID_YZ = 65535
+# Row kernels: threads per row, a power of two (for the tree reductions) from the first at
+# least the row's length, within these bounds; the simulator's are small, so its rows are
+# walked by several strides of few threads. Other launches take `launch_config`'s.
+ROW_MIN_THREADS, ROW_THREADS = (1, 8) if SIMULATOR else (32, 256)
+
+
+def _empty(shape, dtype):
+    """A new device array: every output of this module is allocated here."""
+    return cuda.device_array(tuple(shape), np.dtype(dtype))
+
+
+# ---------------------------------------------------------------------------------------------
+# Layout: contiguous copies (any number of dimensions), the form reshapes need.
+
+_COPY_SOURCE = """
+def copy_{ndim}d(x, out):
+    start = cuda.grid(1)
+    for flat in range(start, out.size, cuda.gridsize(1)):
+        rest = flat
+{unravel}
+        out[{index}] = x[{index}]
+"""
+
+
+@functools.cache
+def _copy_kernel(ndim: int):
+    """A kernel copying a strided `ndim`-d array into a C-contiguous one, a thread per element
+    (generated: an index tuple needs one name per dimension)."""
+    lines = []
+    for axis in range(ndim - 1, -1, -1):
+        lines.append(f"        i{axis} = rest % out.shape[{axis}]")
+        if axis:
+            lines.append(f"        rest //= out.shape[{axis}]")
+    index = ", ".join(f"i{axis}" for axis in range(ndim))
+    namespace = {"cuda": cuda}
+    exec(_COPY_SOURCE.format(ndim=ndim, unravel="\n".join(lines), index=index), namespace)
+    return cuda.jit(namespace[f"copy_{ndim}d"])
+
+
+def contiguous_copy(x):
+    """A C-contiguous copy of a device array, whatever its strides (never a view)."""
+    out = _empty(x.shape, x.dtype)
+    if out.size == 0:
+        return out
+    if x.ndim == 0:
+        source, dest = x.reshape((1,)), out.reshape((1,))
+    else:
+        source, dest = x, out
+    _copy_kernel(source.ndim)[launch_config(out.size)](source, dest)
+    return out
+
+
+def contiguous(x):
+    """`x` itself when C-contiguous, else a contiguous copy."""
+    return x if x.is_c_contiguous() else contiguous_copy(x)
+
+
+def _reshaped(x, shape):
+    """A view of `x` with `shape` (copied first where its strides do not allow one)."""
+    return contiguous(x).reshape(tuple(shape))
+
+
+# ---------------------------------------------------------------------------------------------
+# Tiled matmul
+
+
+@functools.cache
+def _matmul_kernel(dtype: np.dtype, transpose_a: bool, transpose_b: bool, has_bias: bool,
+                   tile: Tile = TILE):
+    """out[z] = op(a[a_index[z]]) @ op(b[b_index[z]]) (+ bias) for 3-D stacks, op being the
+    matrix transpose where asked. a is (A, m, k), or (A, k, m) transposed; b is (B, k, n), or
+    (B, n, k) transposed; out is (Z, m, n). The flags and the tiling are compile-time
+    constants: each variant keeps only its own loads. Launch with a (threads_n, threads_m)
+    block; the grid walks column tiles on x, row tiles on y and matrices on z."""
+    item = numba.from_dtype(dtype)
+    zero = dtype.type(0)
+    block_m, block_n, block_k, threads_m, threads_n = tile
+    per_m, per_n = block_m // threads_m, block_n // threads_n
+    threads = threads_m * threads_n
+
+    @cuda.jit
+    def kernel(a, b, bias, out, a_index, b_index):
+        tile_a = cuda.shared.array((block_k, block_m), item)  # tile_a[p, r]: a[row0 + r, t + p]
+        tile_b = cuda.shared.array((block_k, block_n), item)  # tile_b[p, c]: b[t + p, col0 + c]
+        acc = cuda.local.array((per_m, per_n), item)
+        a_col = cuda.local.array(per_m, item)
+        b_row = cuda.local.array(per_n, item)
+        m, n = out.shape[1], out.shape[2]
+        k = a.shape[1] if transpose_a else a.shape[2]
+        tx, ty = cuda.threadIdx.x, cuda.threadIdx.y
+        thread = ty * threads_n + tx
+        col0 = cuda.blockIdx.x * block_n
+        for z in range(cuda.blockIdx.z, out.shape[0], cuda.gridDim.z):
+            left, right = a_index[z], b_index[z]
+            for row0 in range(cuda.blockIdx.y * block_m, m, cuda.gridDim.y * block_m):
+                for i in range(per_m):
+                    for j in range(per_n):
+                        acc[i, j] = zero
+                for t in range(0, k, block_k):
+                    # Consecutive threads load consecutive addresses of each operand's layout;
+                    # positions past the matrix's edge load zeros.
+                    for e in range(thread, block_m * block_k, threads):
+                        if transpose_a:
+                            p, r = e // block_m, e % block_m
+                        else:
+                            r, p = e // block_k, e % block_k
+                        value = zero
+                        if row0 + r < m and t + p < k:
+                            if transpose_a:
+                                value = a[left, t + p, row0 + r]
+                            else:
+                                value = a[left, row0 + r, t + p]
+                        tile_a[p, r] = value
+                    for e in range(thread, block_k * block_n, threads):
+                        if transpose_b:
+                            c, p = e // block_k, e % block_k
+                        else:
+                            p, c = e // block_n, e % block_n
+                        value = zero
+                        if t + p < k and col0 + c < n:
+                            if transpose_b:
+                                value = b[right, col0 + c, t + p]
+                            else:
+                                value = b[right, t + p, col0 + c]
+                        tile_b[p, c] = value
+                    cuda.syncthreads()
+                    for p in range(block_k):
+                        for i in range(per_m):
+                            a_col[i] = tile_a[p, ty + i * threads_m]
+                        for j in range(per_n):
+                            b_row[j] = tile_b[p, tx + j * threads_n]
+                        for i in range(per_m):
+                            for j in range(per_n):
+                                acc[i, j] += a_col[i] * b_row[j]
+                    cuda.syncthreads()
+                for i in range(per_m):
+                    row = row0 + ty + i * threads_m
+                    if row < m:
+                        for j in range(per_n):
+                            col = col0 + tx + j * threads_n
+                            if col < n:
+                                if has_bias:
+                                    out[z, row, col] = acc[i, j] + bias[col]
+                                else:
+                                    out[z, row, col] = acc[i, j]
+
+    return kernel
+
+
+@functools.lru_cache(maxsize=256)
+def _batch_indices(a_batch: tuple, b_batch: tuple, batch: tuple):
+    """For each output matrix, the index of the matrix each operand's stack gives it, as
+    device arrays: made once per combination of batch shapes."""
+    count = max(math.prod(batch), 1)
+
+    def index(own):
+        if not own:
+            return np.zeros(count, np.int64)
+        positions = np.arange(math.prod(own), dtype=np.int64).reshape(own)
+        return np.ascontiguousarray(np.broadcast_to(positions, batch)).reshape(-1)
+
+    return cuda.to_device(index(a_batch)), cuda.to_device(index(b_batch))
+
+
+def _launch_matmul(a3, b3, out3, a_index, b_index, bias=None, transpose_a=False,
+                   transpose_b=False):
+    """Run the tiled kernel on 3-D stacks (see `_matmul_kernel`); `bias` is 1-D or None."""
+    stack, m, n = out3.shape
+    if out3.size == 0:
+        return
+    kernel = _matmul_kernel(np.dtype(out3.dtype), transpose_a, transpose_b, bias is not None)
+    grid = (-(-n // TILE.block_n), min(-(-m // TILE.block_m), MAX_GRID_YZ),
+            min(stack, MAX_GRID_YZ))
+    kernel[grid, (TILE.threads_n, TILE.threads_m)](a3, b3, out3 if bias is None else bias,
+                                                   out3, a_index, b_index)
+
+
+def matmul(a, b):
+    """`a @ b` with NumPy's rules (1-D operands promoted, batch dimensions broadcast), for
+    operands `matmul`'s rule accepted."""
+    # Shapes as plain tuples: the simulator's device arrays refuse negative shape indices.
+    a_shape = (1,) + tuple(a.shape) if a.ndim == 1 else tuple(a.shape)
+    b_shape = tuple(b.shape) + (1,) if b.ndim == 1 else tuple(b.shape)
+    (m, k), n = a_shape[-2:], b_shape[-1]
+    a_batch, b_batch = a_shape[:-2], b_shape[:-2]
+    batch = tuple(np.broadcast_shapes(a_batch, b_batch))
+    rows, cols = (m,) if a.ndim > 1 else (), (n,) if b.ndim > 1 else ()
+    out = _empty(batch + rows + cols, a.dtype)
+    if out.size == 0:
+        return out
+    a_index, b_index = _batch_indices(a_batch, b_batch, batch)
+    _launch_matmul(_reshaped(a, (math.prod(a_batch), m, k)),
+                   _reshaped(b, (math.prod(b_batch), k, n)),
+                   out.reshape((math.prod(batch), m, n)), a_index, b_index)
+    return out
+
+
+def _single():
+    """The batch indices of one matrix times one matrix."""
+    return _batch_indices((), (), ())
+
+
+def linear(x, weight, bias=None):
+    """x @ weight.T (+ bias) for x (..., in), weight (out, in), bias (out,): the weight read
+    transposed in place, the bias added as the output tile is stored."""
+    out_features, in_features = weight.shape
+    out = _empty(tuple(x.shape)[:-1] + (out_features,), x.dtype)
+    if out.size == 0:
+        return out
+    rows = out.size // out_features
+    index = _single()
+    _launch_matmul(_reshaped(x, (1, rows, in_features)),
+                   _reshaped(weight, (1, out_features, in_features)),
+                   out.reshape((1, rows, out_features)), *index, bias=bias, transpose_b=True)
+    return out
+
+
+def linear_weight_grad(x, g):
+    """g.T @ x for x (N, in) and g (N, out): linear's weight gradient, (out, in)."""
+    out = _empty((g.shape[1], x.shape[1]), x.dtype)
+    if out.size == 0:
+        return out
+    _launch_matmul(_reshaped(g, (1,) + tuple(g.shape)), _reshaped(x, (1,) + tuple(x.shape)),
+                   out.reshape((1,) + tuple(out.shape)), *_single(), transpose_a=True)
+    return out
+
+
+@functools.cache
+def _column_sum_kernel(dtype: np.dtype):
+    """out[j] = sum_i x[i, j], a thread per column, summed in float64 for float dtypes."""
+    start = 0.0 if dtype.kind == "f" else dtype.type(0)
+
+    @cuda.jit
+    def kernel(x, out):
+        for j in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+            total = start
+            for i in range(x.shape[0]):
+                total += x[i, j]
+            out[j] = total
+
+    return kernel
+
+
+def sum_rows(x):
+    """The column sums of a 2-D device array: linear's bias gradient."""
+    out = _empty((x.shape[1],), x.dtype)
+    if out.size:
+        _column_sum_kernel(np.dtype(x.dtype))[launch_config(out.size)](x, out)
+    return out
+
+
+def linear_grad(x, weight, g, grad_input=True, grad_bias=True):
+    """linear's gradients for a 2-D input: (g @ weight,) g.T @ x (, g summed over rows)."""
+    results = [linear_weight_grad(x, g)]
+    if grad_input:
+        results.insert(0, matmul(g, weight))
+    if grad_bias:
+        results.append(sum_rows(g))
+    return tuple(results)
+
+
+# ---------------------------------------------------------------------------------------------
+# Row reductions in shared memory. Every row kernel views its arrays as (outer, n, inner) around
+# the reduced axis; a row is one (outer, inner) position, its n values `inner` apart.
+
+
+@cuda.jit(device=True)
+def _block_max(shared, value):
+    """The largest of the block's values (NaN ignored, as the CPU's `>` scan ignores it); the
+    block size is a power of two."""
+    t, size = cuda.threadIdx.x, cuda.blockDim.x
+    shared[t] = value
+    cuda.syncthreads()
+    stride = size // 2
+    while stride > 0:
+        if t < stride and shared[t + stride] > shared[t]:
+            shared[t] = shared[t + stride]
+        cuda.syncthreads()
+        stride //= 2
+    result = shared[0]
+    cuda.syncthreads()  # every thread has read it before the next row reuses `shared`
+    return result
+
+
+@cuda.jit(device=True)
+def _block_sum(shared, value):
+    """The sum of the block's values (float64 `shared`); the block size is a power of two."""
+    t, size = cuda.threadIdx.x, cuda.blockDim.x
+    shared[t] = value
+    cuda.syncthreads()
+    stride = size // 2
+    while stride > 0:
+        if t < stride:
+            shared[t] += shared[t + stride]
+        cuda.syncthreads()
+        stride //= 2
+    result = shared[0]
+    cuda.syncthreads()
+    return result
+
+
+@cuda.jit(device=True)
+def _row_max(x, o, i, lowest):
+    top = lowest
+    for c in range(cuda.threadIdx.x, x.shape[1], cuda.blockDim.x):
+        if x[o, c, i] > top:
+            top = x[o, c, i]
+    return top
+
+
+@cuda.jit(device=True)
+def _row_sum_exp(x, o, i, top):
+    total = 0.0
+    for c in range(cuda.threadIdx.x, x.shape[1], cuda.blockDim.x):
+        total += math.exp(x[o, c, i] - top)
+    return total
+
+
+@functools.cache
+def _row_kernels(dtype: np.dtype):
+    """The softmax-family kernels for one float dtype: a block per row (grid-stride over
+    rows), the row's maximum and sum of exponentials reduced in shared memory."""
+    item = numba.from_dtype(dtype)
+    lowest = dtype.type(-np.inf)
+    one = dtype.type(1)
+
+    @cuda.jit(device=True)
+    def row_max(x, o, i, shared):
+        return _block_max(shared, _row_max(x, o, i, lowest))
+
+    @cuda.jit(device=True)
+    def log_sum_exp(x, o, i, top, totals):
+        """log(sum(exp(x - top))) over the row, in float64."""
+        return math.log(_block_sum(totals, _row_sum_exp(x, o, i, top)))
+
+    @cuda.jit(device=True)
+    def softmax_row(x, out, o, i, tops, totals):
+        top = row_max(x, o, i, tops)
+        total = 0.0
+        for c in range(cuda.threadIdx.x, x.shape[1], cuda.blockDim.x):
+            e = math.exp(x[o, c, i] - top)  # stored in the dtype, then summed: as the CPU
+            out[o, c, i] = e
+            total += out[o, c, i]
+        scale = item(1.0 / _block_sum(totals, total))
+        for c in range(cuda.threadIdx.x, x.shape[1], cuda.blockDim.x):
+            out[o, c, i] *= scale
+
+    @cuda.jit
+    def softmax(x, out):
+        tops = cuda.shared.array(ROW_THREADS, item)
+        totals = cuda.shared.array(ROW_THREADS, numba.float64)
+        inner = x.shape[2]
+        for r in range(cuda.blockIdx.x, x.shape[0] * inner, cuda.gridDim.x):
+            softmax_row(x, out, r // inner, r % inner, tops, totals)
+
+    @cuda.jit
+    def log_softmax(x, out):
+        tops = cuda.shared.array(ROW_THREADS, item)
+        totals = cuda.shared.array(ROW_THREADS, numba.float64)
+        inner = x.shape[2]
+        for r in range(cuda.blockIdx.x, x.shape[0] * inner, cuda.gridDim.x):
+            o, i = r // inner, r % inner
+            top = row_max(x, o, i, tops)
+            log_total = log_sum_exp(x, o, i, top, totals)
+            for c in range(cuda.threadIdx.x, x.shape[1], cuda.blockDim.x):
+                out[o, c, i] = (x[o, c, i] - top) - log_total
+
+    @cuda.jit
+    def label_loss(x, labels, out):
+        """out[o, i] = logsumexp(row) - row[label]: -log_softmax at the label."""
+        tops = cuda.shared.array(ROW_THREADS, item)
+        totals = cuda.shared.array(ROW_THREADS, numba.float64)
+        inner = x.shape[2]
+        for r in range(cuda.blockIdx.x, x.shape[0] * inner, cuda.gridDim.x):
+            o, i = r // inner, r % inner
+            top = row_max(x, o, i, tops)
+            log_total = log_sum_exp(x, o, i, top, totals)
+            if cuda.threadIdx.x == 0:
+                out[o, i] = log_total - (x[o, labels[o, i], i] - top)
+
+    @cuda.jit
+    def label_grad(x, labels, g, out):
+        """(softmax(row) - one_hot(label)) * g[o, i]."""
+        tops = cuda.shared.array(ROW_THREADS, item)
+        totals = cuda.shared.array(ROW_THREADS, numba.float64)
+        inner = x.shape[2]
+        for r in range(cuda.blockIdx.x, x.shape[0] * inner, cuda.gridDim.x):
+            o, i = r // inner, r % inner
+            softmax_row(x, out, o, i, tops, totals)
+            cuda.syncthreads()  # the label's entry is written by whichever thread owns it
+            if cuda.threadIdx.x == 0:
+                out[o, labels[o, i], i] -= one
+            cuda.syncthreads()
+            scale = g[o, i]
+            for c in range(cuda.threadIdx.x, x.shape[1], cuda.blockDim.x):
+                out[o, c, i] *= scale
+
+    @cuda.jit
+    def probability_loss(x, target, out):
+        """out[o, i] = sum_c target_c * (logsumexp(row) - row_c): each term >= 0."""
+        tops = cuda.shared.array(ROW_THREADS, item)
+        totals = cuda.shared.array(ROW_THREADS, numba.float64)
+        inner = x.shape[2]
+        for r in range(cuda.blockIdx.x, x.shape[0] * inner, cuda.gridDim.x):
+            o, i = r // inner, r % inner
+            top = row_max(x, o, i, tops)
+            log_total = log_sum_exp(x, o, i, top, totals)
+            loss = 0.0
+            for c in range(cuda.threadIdx.x, x.shape[1], cuda.blockDim.x):
+                loss += target[o, c, i] * (log_total - (x[o, c, i] - top))
+            loss = _block_sum(totals, loss)
+            if cuda.threadIdx.x == 0:
+                out[o, i] = loss
+
+    return {"softmax": softmax, "log_softmax": log_softmax, "label_loss": label_loss,
+            "label_grad": label_grad, "probability_loss": probability_loss}
+
+
+def _row_launch(name: str, dtype, rows: int, n: int):
+    """The kernel `name` configured for `rows` rows of length n: a block per row (up to
+    MAX_BLOCKS, grid-stride beyond), threads the smallest power of two >= n (within
+    ROW_MIN_THREADS and ROW_THREADS)."""
+    threads = ROW_MIN_THREADS
+    while threads < n and threads < ROW_THREADS:
+        threads *= 2
+    return _row_kernels(np.dtype(dtype))[name][min(rows, MAX_BLOCKS), threads]
+
+
+def _split_at(shape: tuple, axis: int) -> tuple:
+    return math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1:])
+
+
+def _along_axis(name: str, x, axis: int):
+    """softmax / log_softmax of x along `axis` (normalized by the caller)."""
+    out = _empty(x.shape, x.dtype)
+    if out.size == 0:
+        return out
+    outer, n, inner = _split_at(tuple(x.shape) or (1,), axis)
+    _row_launch(name, x.dtype, outer * inner, n)(_reshaped(x, (outer, n, inner)),
+                                                 out.reshape((outer, n, inner)))
+    return out
+
+
+def softmax(x, axis: int):
+    return _along_axis("softmax", x, axis)
+
+
+def log_softmax(x, axis: int):
+    return _along_axis("log_softmax", x, axis)
+
+
+# ---------------------------------------------------------------------------------------------
+# Index values, checked on the device before a kernel indexes with them
+
+
+@cuda.jit
+def _first_outside_kernel(flat, size, first):
+    for j in range(cuda.grid(1), flat.size, cuda.gridsize(1)):
+        if flat[j] < 0 or flat[j] >= size:
+            cuda.atomic.min(first, 0, j)
+
+
+def first_outside(indices, size: int) -> int:
+    """The flat position of the first value of `indices` (a device array) outside [0, size),
+    or -1: the scan runs on the device and one number comes back. The op that indexes with
+    them raises its error from a host copy when this finds one."""
+    if indices.size == 0:
+        return -1
+    flat = _reshaped(indices, (indices.size,))
+    first = cuda.to_device(np.array([flat.size], np.int64))
+    _first_outside_kernel[launch_config(flat.size)](flat, size, first)
+    position = int(first.copy_to_host()[0])
+    return -1 if position == flat.size else position
+
+
+def _class_layout(logits):
+    return _split_at(tuple(logits.shape), 1)
+
+
+def label_cross_entropy(logits, labels):
+    """-log_softmax(logits, axis=1) at each sample's label: shape labels.shape."""
+    outer, classes, inner = _class_layout(logits)
+    out = _empty(labels.shape, logits.dtype)
+    if out.size:
+        _row_launch("label_loss", logits.dtype, outer * inner, classes)(
+            _reshaped(logits, (outer, classes, inner)), _reshaped(labels, (outer, inner)),
+            out.reshape((outer, inner)))
+    return out
+
+
+def label_cross_entropy_grad(logits, labels, g):
+    """(softmax(logits, axis=1) - one_hot(labels)) * g, the shape of logits."""
+    outer, classes, inner = _class_layout(logits)
+    return _label_grad(logits, labels, g, outer, classes, inner)
+
+
+def _label_grad(logits, labels, g, outer, classes, inner):
+    out = _empty(logits.shape, logits.dtype)
+    if out.size:
+        _row_launch("label_grad", logits.dtype, outer * inner, classes)(
+            _reshaped(logits, (outer, classes, inner)), _reshaped(labels, (outer, inner)),
+            _reshaped(g, (outer, inner)), out.reshape((outer, classes, inner)))
+    return out
+
+
+@functools.cache
+def _mean_kernel(dtype: np.dtype):
+    """out[0] = the mean of x (1-D), one block, summed in float64 (NaN for no values)."""
+    item = numba.from_dtype(dtype)
+
+    @cuda.jit
+    def kernel(x, out):
+        totals = cuda.shared.array(THREADS_PER_BLOCK, numba.float64)
+        total = 0.0
+        for j in range(cuda.threadIdx.x, x.size, cuda.blockDim.x):
+            total += x[j]
+        total = _block_sum(totals, total)
+        if cuda.threadIdx.x == 0:
+            out[0] = item(total / x.size) if x.size else item(math.nan)
+
+    return kernel
+
+
+def mean_all(x):
+    """The mean of every value of a float device array, as a 0-d device array."""
+    out = _empty((), x.dtype)
+    kernel = _mean_kernel(np.dtype(x.dtype))
+    kernel[1, THREADS_PER_BLOCK](_reshaped(x, (x.size,)), out.reshape((1,)))
+    return out
+
+
+def label_cross_entropy_mean(logits, labels):
+    return mean_all(label_cross_entropy(logits, labels))
+
+
+@cuda.jit
+def _fill_scaled_kernel(g, scale, out):
+    """out[:] = g[0] * scale, one multiply in the dtype."""
+    value = g[0] * scale
+    for j in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        out[j] = value
+
+
+def label_cross_entropy_mean_grad(logits, labels, g):
+    """The gradient of the mean label loss for a scalar g: every sample's cotangent is
+    g * (1 / N) in the dtype, as the CPU rounds it."""
+    outer, classes, inner = _class_layout(logits)
+    dtype = np.dtype(logits.dtype)
+    count = math.prod(labels.shape)
+    spread = _empty(labels.shape, dtype)
+    if spread.size:
+        scale = dtype.type(1.0 / count)
+        _fill_scaled_kernel[launch_config(spread.size)](g.reshape((1,)), scale,
+                                                        spread.reshape((spread.size,)))
+    return _label_grad(logits, labels, spread, outer, classes, inner)
+
+
+def probability_cross_entropy(logits, target):
+    """sum over classes of -target * log_softmax(logits, axis=1): shape (N, d1, ...)."""
+    outer, classes, inner = _class_layout(logits)
+    shape = tuple(logits.shape)
+    out = _empty(shape[:1] + shape[2:], logits.dtype)
+    if out.size:
+        _row_launch("probability_loss", logits.dtype, outer * inner, classes)(
+            _reshaped(logits, (outer, classes, inner)),
+            _reshaped(target, (outer, classes, inner)), out.reshape((outer, inner)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Compile check
+
+
+def compile_for_gpu(cc=(8, 0)) -> int:
+    """Compile every kernel of this module to PTX for compute capability `cc`, at the GPU's
+    tiling, for float32 and float64 (and int64 for matmul), with strided ('A') arrays: what the
+    simulator cannot tell, that each kernel compiles for a real GPU. Needs the CUDA toolkit's
+    NVVM, not a GPU, and an interpreter without NUMBA_ENABLE_CUDASIM. Returns the number of
+    kernels compiled; raises on the first that does not compile."""
+    from numba import types
+
+    def array(item, ndim):
+        return types.Array(item, ndim, "A")
+
+    compiled = []
+
+    def check(kernel, *argument_types):
+        cuda.compile_ptx(kernel.py_func, argument_types, cc=cc)
+        compiled.append(kernel)
+
+    # numba compiles the device functions a kernel calls for the current GPU's compute
+    # capability; with no GPU here, it is told the one asked for.
+    from numba.cuda import dispatcher
+
+    asked = type("Target", (), {"compute_capability": tuple(cc)})
+    current = getattr(dispatcher, "get_current_device", None)
+    if current is not None:
+        dispatcher.get_current_device = lambda: asked
+    try:
+        _compile_all(check, array, types)
+    finally:
+        if current is not None:
+            dispatcher.get_current_device = current
+    return len(compiled)
+
+
+def _compile_all(check, array, types) -> None:
+
+    for dtype in map(np.dtype, ("float32", "float64", "int64")):
+        item = numba.from_dtype(dtype)
+        index = array(types.int64, 1)
+        for transpose_a, transpose_b, has_bias in [(False, False, False), (False, True, True),
+                                                   (False, True, False), (True, False, False)]:
+            bias = array(item, 1) if has_bias else array(item, 3)
+            check(_matmul_kernel(dtype, transpose_a, transpose_b, has_bias, GPU_TILE),
+                  array(item, 3), array(item, 3), bias, array(item, 3), index, index)
+        check(_column_sum_kernel(dtype), array(item, 2), array(item, 1))
+        check(_copy_kernel(3), array(item, 3), array(item, 3))
+        if dtype.kind != "f":
+            continue
+        rows = _row_kernels(dtype)
+        x3, x2 = array(item, 3), array(item, 2)
+        check(rows["softmax"], x3, x3)
+        check(rows["log_softmax"], x3, x3)
+        check(rows["label_loss"], x3, array(types.int64, 2), x2)
+        check(rows["label_grad"], x3, array(types.int32, 2), x2, x3)
+        check(rows["probability_loss"], x3, x3, x2)
+        check(_mean_kernel(dtype), array(item, 1), array(item, 1))
+        check(_fill_scaled_kernel, array(item, 1), item, array(item, 1))
+    check(_first_outside_kernel, array(types.int64, 1), types.int64, array(types.int64, 1))

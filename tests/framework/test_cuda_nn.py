@@ -1,0 +1,304 @@
+"""The CUDA kernels of the ops that are not elementwise (framework/kernels/cuda_nn.py) against
+their CPU kernels: matmul and linear, the softmax family and cross-entropy, contiguous copies.
+
+Without a GPU these run under numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1 before Python
+starts), whose kernels run a Python thread per CUDA thread: shapes stay small, but cross the
+simulator's tile and row-thread sizes, so edges, partial tiles and strided rows all run. On a
+GPU the same tests run the GPU's tiling; `test_kernels_compile_for_a_gpu` compiles that tiling
+for a real GPU wherever the CUDA toolkit's NVVM is installed.
+"""
+
+import glob
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+cuda = pytest.importorskip("numba.cuda")
+if not cuda.is_available():
+    pytest.skip("no CUDA GPU, and NUMBA_ENABLE_CUDASIM=1 was not set before Python started",
+                allow_module_level=True)
+
+from framework.errors import IndexingError  # noqa: E402
+from framework.kernels import cuda_nn  # noqa: E402
+from framework.ops.linalg import MatMul  # noqa: E402
+from framework.ops.movement import ContiguousCopy  # noqa: E402
+from framework.ops.nn import (  # noqa: E402
+    LabelCrossEntropy,
+    LabelCrossEntropyGrad,
+    LabelCrossEntropyMean,
+    LabelCrossEntropyMeanGrad,
+    Linear,
+    LinearGrad,
+    LinearWeightGrad,
+    LogSoftmax,
+    ProbabilityCrossEntropy,
+    Softmax,
+)
+from framework.ops.registry import Spec  # noqa: E402
+
+RNG = np.random.default_rng(15)
+FLOATS = (np.float32, np.float64)
+TOLERANCE = {np.dtype(np.float32): dict(rtol=2e-5, atol=2e-6),
+             np.dtype(np.float64): dict(rtol=1e-12, atol=1e-13)}
+
+
+def normal(shape, dtype):
+    return RNG.standard_normal(shape).astype(dtype)
+
+
+def run_both(op, *arrays):
+    """The op's CPU result and its CUDA result copied back, after checking the CUDA result has
+    the shape and dtype the op's rule gives."""
+    device_arrays = [cuda.to_device(a) for a in arrays]
+    # The rule reads shapes and dtypes only; the simulator's device arrays have a shape type
+    # that refuses negative indices, so it is shown their values as plain tuples.
+    spec = op.infer(*(Spec(tuple(a.shape), a.dtype) for a in device_arrays))
+    on_device = op.cuda(*device_arrays)
+    on_cpu = op.cpu(*arrays)
+    if isinstance(on_cpu, tuple):
+        return on_cpu, tuple(_host(r, s) for r, s in zip(on_device, spec, strict=True))
+    return on_cpu, _host(on_device, spec)
+
+
+def _host(array, spec):
+    assert tuple(array.shape) == spec.shape and np.dtype(array.dtype) == spec.dtype
+    return array.copy_to_host()
+
+
+def assert_close(cpu_result, cuda_result):
+    assert cuda_result.shape == cpu_result.shape and cuda_result.dtype == cpu_result.dtype
+    if cpu_result.dtype.kind == "f":
+        np.testing.assert_allclose(cuda_result, cpu_result, equal_nan=True,
+                                   **TOLERANCE[cpu_result.dtype])
+    else:
+        np.testing.assert_array_equal(cuda_result, cpu_result)
+
+
+# ---------------------------------------------------------------------------------------------
+# matmul and linear
+
+
+@pytest.mark.parametrize("dtype", FLOATS + (np.int32, np.int64))
+@pytest.mark.parametrize("a_shape, b_shape", [
+    ((9, 5), (5, 11)),  # partial tiles in rows, columns and the shared dimension
+    ((2, 3, 5), (5, 4)),  # a stack times one matrix
+    ((3, 1, 2, 6), (2, 6, 3)),  # broadcast batch dimensions
+    ((5,), (5, 3)),
+    ((2, 5), (5,)),
+    ((5,), (5,)),
+])
+def test_matmul_matches_the_cpu(dtype, a_shape, b_shape):
+    a = RNG.integers(-4, 5, a_shape).astype(dtype)
+    b = RNG.integers(-4, 5, b_shape).astype(dtype)
+    if np.dtype(dtype).kind == "f":
+        a, b = a + normal(a_shape, dtype), b + normal(b_shape, dtype)
+    assert_close(*run_both(MatMul(), a, b))
+
+
+@pytest.mark.parametrize("a_shape, b_shape", [((0, 3), (3, 4)), ((3, 0), (0, 4)), ((2, 0, 3),
+                                                                                   (3, 5))])
+def test_matmul_of_empty_operands_matches_the_cpu(a_shape, b_shape):
+    """No rows: an empty result and no launch; an empty shared dimension: zeros."""
+    assert_close(*run_both(MatMul(), normal(a_shape, np.float32), normal(b_shape, np.float32)))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the simulator's NumPy
+def test_matmul_propagates_nan_and_inf_as_the_cpu():
+    a, b = normal((9, 5), np.float64), normal((5, 3), np.float64)
+    a[2, 1], b[4, 2] = np.nan, np.inf
+    cpu_result, cuda_result = run_both(MatMul(), a, b)
+    np.testing.assert_array_equal(np.isnan(cuda_result), np.isnan(cpu_result))
+    assert np.isnan(cuda_result[2]).all() and np.isinf(cuda_result[:, 2]).any()
+    assert_close(cpu_result, cuda_result)
+
+
+def test_matmul_reads_strided_device_views():
+    """Operands that are views with gaps (a column slice) are copied to contiguous first."""
+    a, b = normal((9, 10), np.float32), normal((5, 4), np.float32)
+    view = cuda.to_device(a)[:, ::2]
+    assert not view.is_c_contiguous()
+    result = cuda_nn.matmul(view, cuda.to_device(b)).copy_to_host()
+    assert_close(a[:, ::2] @ b, result)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("has_bias", [True, False])
+@pytest.mark.parametrize("x_shape", [(9, 5), (2, 3, 5), (5,)])
+def test_linear_matches_the_cpu(dtype, has_bias, x_shape):
+    x, weight = normal(x_shape, dtype), normal((11, 5), dtype)
+    bias = (normal(11, dtype),) if has_bias else ()
+    assert_close(*run_both(Linear(has_bias), x, weight, *bias))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_linear_weight_grad_matches_the_cpu(dtype):
+    cpu_result, cuda_result = run_both(LinearWeightGrad(), normal((9, 5), dtype),
+                                       normal((9, 6), dtype))
+    assert_close(np.ascontiguousarray(cpu_result), cuda_result)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("grad_input, grad_bias", [(True, True), (False, True), (True, False)])
+def test_linear_grad_matches_the_cpu(dtype, grad_input, grad_bias):
+    x, weight, g = normal((9, 5), dtype), normal((6, 5), dtype), normal((9, 6), dtype)
+    cpu_results, cuda_results = run_both(LinearGrad(grad_input, grad_bias), x, weight, g)
+    assert len(cuda_results) == 1 + grad_input + grad_bias
+    for cpu_result, cuda_result in zip(cpu_results, cuda_results, strict=True):
+        assert_close(np.ascontiguousarray(cpu_result), cuda_result)
+
+
+def test_linear_with_no_input_features_gives_the_bias():
+    x, weight, bias = normal((3, 0), np.float32), normal((4, 0), np.float32), normal(4,
+                                                                                     np.float32)
+    cpu_result, cuda_result = run_both(Linear(True), x, weight, bias)
+    np.testing.assert_array_equal(cuda_result, np.broadcast_to(bias, (3, 4)))
+    assert_close(cpu_result, cuda_result)
+
+
+# ---------------------------------------------------------------------------------------------
+# softmax family and cross-entropy
+
+
+def _awkward_rows(dtype):
+    """Rows the CPU kernels handle specially: all -inf (NaN, as PyTorch), a NaN, +inf, huge
+    logits, some -inf; each longer than the simulator's threads per row."""
+    x = normal((5, 9), dtype) * 3
+    x[0] = -np.inf
+    x[1, 4] = np.nan
+    x[2, 7] = np.inf
+    x[3] += 1000
+    x[4, ::2] = -np.inf
+    return x
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the simulator's NumPy
+@pytest.mark.parametrize("op_class", [Softmax, LogSoftmax])
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_softmax_rows_match_the_cpu(op_class, dtype):
+    assert_close(*run_both(op_class(-1), _awkward_rows(dtype)))
+
+
+@pytest.mark.parametrize("op_class", [Softmax, LogSoftmax])
+@pytest.mark.parametrize("shape, axis", [((2, 3, 2), 1), ((2, 3, 2), 0), ((4,), 0), ((), -1),
+                                         ((3, 0), 1), ((0, 3), 1)])
+def test_softmax_along_any_axis_matches_the_cpu(op_class, shape, axis):
+    assert_close(*run_both(op_class(axis), normal(shape, np.float64)))
+
+
+def _labels_and_logits(dtype, shape=(5, 9)):
+    logits = _awkward_rows(dtype) if shape == (5, 9) else normal(shape, dtype)
+    labels = RNG.integers(0, shape[1], (shape[0],) + shape[2:])
+    return logits, labels
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the simulator's NumPy
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", [(5, 9), (2, 3, 2)])
+def test_label_cross_entropy_and_its_gradient_match_the_cpu(dtype, shape):
+    logits, labels = _labels_and_logits(dtype, shape)
+    assert_close(*run_both(LabelCrossEntropy(), logits, labels))
+    g = normal(labels.shape, dtype)
+    assert_close(*run_both(LabelCrossEntropyGrad(), logits, labels.astype(np.int32), g))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_mean_label_cross_entropy_and_its_gradient_match_the_cpu(dtype):
+    logits, labels = _labels_and_logits(dtype, (3, 5))
+    assert_close(*run_both(LabelCrossEntropyMean(), logits, labels))
+    g = np.array(1.5, dtype)
+    assert_close(*run_both(LabelCrossEntropyMeanGrad(), logits, labels, g))
+
+
+def test_mean_label_cross_entropy_of_no_samples_is_nan_as_on_the_cpu():
+    logits, labels = normal((0, 4), np.float32), np.zeros(0, np.int64)
+    cpu_result, cuda_result = run_both(LabelCrossEntropyMean(), logits, labels)
+    assert np.isnan(cuda_result) and np.isnan(cpu_result)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", [(3, 9), (2, 3, 2)])
+def test_probability_cross_entropy_matches_the_cpu(dtype, shape):
+    logits = normal(shape, dtype)
+    target = RNG.random(shape).astype(dtype)
+    target /= target.sum(axis=1, keepdims=True)
+    assert_close(*run_both(ProbabilityCrossEntropy(), logits, target))
+
+
+@pytest.mark.parametrize("op_class", [LabelCrossEntropy, LabelCrossEntropyMean])
+@pytest.mark.parametrize("bad_label", [5, -1])
+def test_out_of_range_label_raises_the_cpu_error_before_any_row_kernel(op_class, bad_label,
+                                                                        monkeypatch):
+    logits = normal((4, 5), np.float32)
+    labels = np.array([0, 1, bad_label, 2])
+    with pytest.raises(IndexingError) as on_cpu:
+        op_class().cpu(logits, labels)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a row kernel ran with a label out of range")
+
+    monkeypatch.setattr(cuda_nn, "_row_launch", refuse)
+    with pytest.raises(IndexingError) as on_device:
+        op_class().cuda(cuda.to_device(logits), cuda.to_device(labels))
+    reason = str(on_cpu.value).split("\n")[0]  # then the line that raised it, which differs
+    assert str(on_device.value).startswith(reason + "\n")
+    assert f"class label {bad_label} at position (2,) is out of range for 5 classes" in reason
+    assert "op_class().cuda(" in str(on_device.value)  # the error names the caller's line
+
+
+def test_gradient_ops_check_labels_too(monkeypatch):
+    logits, labels = normal((2, 3, 2), np.float64), np.array([[0, 3], [1, 2]])
+    monkeypatch.setattr(cuda_nn, "_row_launch", None)  # calling it would fail the test
+    for op, g in [(LabelCrossEntropyGrad(), normal((2, 2), np.float64)),
+                  (LabelCrossEntropyMeanGrad(), np.array(1.0))]:
+        with pytest.raises(IndexingError, match=r"class label 3 at position \(0, 1\)"):
+            op.cuda(cuda.to_device(logits), cuda.to_device(labels), cuda.to_device(g))
+
+
+# ---------------------------------------------------------------------------------------------
+# contiguous copies
+
+
+@pytest.mark.parametrize("dtype", FLOATS + (np.int32, np.bool_))
+def test_contiguous_copy_of_a_strided_view_matches_the_cpu(dtype):
+    x = RNG.integers(0, 2, (4, 6, 5)).astype(dtype)
+    view = cuda.to_device(x)[1:, ::2, 3]
+    result = ContiguousCopy().cuda(view)
+    assert result.is_c_contiguous()
+    assert_close(ContiguousCopy().cpu(x[1:, ::2, 3]), result.copy_to_host())
+
+
+def test_contiguous_copy_is_a_new_buffer():
+    x = cuda.to_device(np.arange(6.0))
+    copy = ContiguousCopy().cuda(x)
+    x[0] = 99.0
+    assert copy.copy_to_host()[0] == 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# The GPU's own tiling, compiled for a real GPU (the simulator does not compile)
+
+
+def _nvvm_found() -> bool:
+    return bool(glob.glob("/usr/local/cuda*/nvvm/lib64/libnvvm.so*")
+                or glob.glob("/usr/local/cuda*/lib*/libnvvm.so*")
+                or os.environ.get("CUDA_HOME"))
+
+
+@pytest.mark.skipif(not _nvvm_found(), reason="the CUDA toolkit's NVVM is not installed")
+def test_kernels_compile_for_a_gpu():
+    """Every kernel of cuda_nn, at the GPU's tiling and both float dtypes, compiles to PTX.
+    Run in a fresh interpreter without the simulator: numba.cuda picks one at import."""
+    script = textwrap.dedent("""
+        from framework.kernels import cuda_nn
+        print(cuda_nn.compile_for_gpu(cc=(8, 0)))
+    """)
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env=env, timeout=600, cwd=os.path.dirname(os.path.dirname(
+                              os.path.dirname(os.path.abspath(__file__)))))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert int(done.stdout.split()[-1]) >= 20
