@@ -103,15 +103,7 @@ def _copy_kernel(ndim: int):
 
 def contiguous_copy(x):
     """A C-contiguous copy of a device array, whatever its strides (never a view)."""
-    out = _empty(x.shape, x.dtype)
-    if out.size == 0:
-        return out
-    if x.ndim == 0:
-        source, dest = x.reshape((1,)), out.reshape((1,))
-    else:
-        source, dest = x, out
-    _copy_kernel(source.ndim)[launch_config(out.size)](source, dest)
-    return out
+    return cast(x, x.dtype)
 
 
 def contiguous(x):
@@ -122,6 +114,60 @@ def contiguous(x):
 def _reshaped(x, shape):
     """A view of `x` with `shape` (copied first where its strides do not allow one)."""
     return contiguous(x).reshape(tuple(shape))
+
+
+def strided_view(x, shape, strides):
+    """A view of x's memory with another shape and strides (in bytes), starting where x
+    starts: the caller makes sure every position it reaches lies inside x."""
+    shape, strides = tuple(shape), tuple(strides)
+    if SIMULATOR:
+        return type(x)(np.lib.stride_tricks.as_strided(x._ary, shape, strides))
+    if x.size == 0 or math.prod(shape) == 0:
+        return _empty(shape, x.dtype)
+    return type(x)(shape, strides, x.dtype, gpu_data=x.gpu_data)
+
+
+def transpose(x, axes):
+    """The view of x with its axes permuted (`axes` a checked permutation), as NumPy's."""
+    shape, strides = tuple(x.shape), tuple(x.strides)
+    return strided_view(x, [shape[a] for a in axes], [strides[a] for a in axes])
+
+
+def broadcast_to(x, shape):
+    """The view of x stretched to `shape` (checked by the rule): stride 0 along new and
+    stretched axes, as NumPy's broadcast_to."""
+    shape = tuple(shape)
+    lead = len(shape) - x.ndim
+    strides = (0,) * lead + tuple(0 if size == 1 and want != 1 else stride for size, stride, want
+                                  in zip(tuple(x.shape), tuple(x.strides), shape[lead:]))
+    return strided_view(x, shape, strides)
+
+
+def unit_axes_view(x, shape):
+    """The view of x with size-1 axes inserted or removed to give `shape` (the same sizes
+    otherwise, in order): squeeze and unsqueeze, a view whatever x's strides."""
+    kept = iter([stride for size, stride in zip(tuple(x.shape), tuple(x.strides)) if size != 1])
+    return strided_view(x, shape, [0 if size == 1 else next(kept) for size in shape])
+
+
+def reshape(x, shape):
+    """x with another shape of the same size: a view of a C-contiguous x, else of a copy."""
+    shape = tuple(shape)
+    if x.is_c_contiguous():
+        return x.reshape(shape)
+    if [d for d in tuple(x.shape) if d != 1] == [d for d in shape if d != 1]:
+        return unit_axes_view(x, shape)
+    return contiguous_copy(x).reshape(shape)
+
+
+def cast(x, dtype):
+    """x converted to `dtype`, as numba converts (floats to ints truncate, numbers to bool are
+    != 0), into a new C-contiguous array."""
+    out = _empty(x.shape, dtype)
+    if out.size:
+        source, dest = (x.reshape((1,)), out.reshape((1,))) if x.ndim == 0 else (x, out)
+        _copy_kernel(source.ndim)[launch_config(out.size)](source, dest)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

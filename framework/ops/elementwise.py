@@ -1225,6 +1225,11 @@ class Cast(Op):
                 _cast_strided(x, out.reshape(-1))
         return out
 
+    def cuda(self, x):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.cast(x, self.dtype)
+
     def vjp(self, g, inputs, out):
         return g  # the shared reverse-mode code casts it back to the input's dtype
 

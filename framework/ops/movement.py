@@ -376,6 +376,11 @@ class Reshape(Op):
             return x.reshape(self.shape)
         return view_or_copy(x, self.shape)
 
+    def cuda(self, x):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.reshape(x, self.infer(x).shape)
+
     def vjp(self, g, inputs, out):
         (x,) = inputs
         return reshape(g, _static_or_inferred(x.shape))
@@ -441,6 +446,11 @@ class BroadcastTo(Op):
             return view
         return np.broadcast_to(x, self.shape)
 
+    def cuda(self, x):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.broadcast_to(x, self.shape)
+
     def vjp(self, g, inputs, out):
         return g  # the shared reverse-mode code sums the stretched axes
 
@@ -498,6 +508,11 @@ class Transpose(Op):
 
     def cpu(self, x):
         return x.transpose(self.axes)
+
+    def cuda(self, x):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.transpose(x, [axis % x.ndim for axis in self.axes])  # checked by infer
 
     def vjp(self, g, inputs, out):
         return bind(_inverse_transpose(self.axes), g)
@@ -644,6 +659,11 @@ class Squeeze(Op):
     def cpu(self, x):
         return x.squeeze(self.axes)
 
+    def cuda(self, x):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.unit_axes_view(x, self.infer(x).shape)
+
     def vjp(self, g, inputs, out):
         return bind(cached_op(Unsqueeze, self.axes), g)
 
@@ -698,6 +718,11 @@ class Unsqueeze(Op):
     def cpu(self, x):
         # Inserting size-1 axes is always a view (what np.expand_dims does, less its checks).
         return x.reshape(self.infer(x).shape)
+
+    def cuda(self, x):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.unit_axes_view(x, self.infer(x).shape)
 
     def vjp(self, g, inputs, out):
         return bind(cached_op(Squeeze, self.axes), g)

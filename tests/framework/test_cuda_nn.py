@@ -24,8 +24,16 @@ if not cuda.is_available():
 
 from framework.errors import IndexingError  # noqa: E402
 from framework.kernels import cuda_nn  # noqa: E402
+from framework.ops.elementwise import Cast  # noqa: E402
 from framework.ops.linalg import MatMul  # noqa: E402
-from framework.ops.movement import ContiguousCopy  # noqa: E402
+from framework.ops.movement import (  # noqa: E402
+    BroadcastTo,
+    ContiguousCopy,
+    Reshape,
+    Squeeze,
+    Transpose,
+    Unsqueeze,
+)
 from framework.ops.nn import (  # noqa: E402
     LabelCrossEntropy,
     LabelCrossEntropyGrad,
@@ -276,6 +284,58 @@ def test_contiguous_copy_is_a_new_buffer():
     copy = ContiguousCopy().cuda(x)
     x[0] = 99.0
     assert copy.copy_to_host()[0] == 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# views: transpose, broadcast_to, squeeze, unsqueeze, reshape; and cast
+
+
+def _strided(x):
+    """x on the device, and the same elements as a strided device view and its host twin."""
+    big = np.concatenate([x, x + 1], axis=-1)
+    return big[..., ::2], cuda.to_device(big)[..., ::2]
+
+
+@pytest.mark.parametrize("op, shape", [
+    (Transpose((1, 2, 0)), (2, 3, 4)), (Transpose((-1, 0)), (3, 4)), (Transpose(()), ()),
+    (BroadcastTo((2, 3, 4)), (3, 1)), (BroadcastTo((2, 3)), ()),
+    (Squeeze((0, 2)), (1, 3, 1, 2)), (Squeeze(()), (3, 2)), (Unsqueeze((0, 3)), (3, 2)),
+    (Reshape((4, -1)), (2, 3, 4)), (Reshape(()), (1, 1)),
+])
+def test_views_match_the_cpu_and_share_the_input_memory(op, shape):
+    x = RNG.standard_normal(shape).astype(np.float32)
+    device_x = cuda.to_device(x)
+    view = op.cuda(device_x)
+    assert_close(op.cpu(x), view.copy_to_host())
+    if view.size and op.cpu(x).size:  # the view reads the input's memory, as on the CPU
+        device_x[...] = x + 1
+        assert_close(op.cpu(x + 1), view.copy_to_host())
+
+
+@pytest.mark.parametrize("op, shape", [
+    (Transpose((1, 0, 2)), (2, 3, 4)), (BroadcastTo((2, 3, 3)), (3, 3)),
+    (Squeeze((1,)), (3, 1, 4)), (Unsqueeze((1,)), (3, 4)),
+    (Reshape((6, 2)), (3, 4)),  # a strided input's reshape is a copy, as NumPy's
+    (Reshape((3, 1, 4)), (3, 4)),  # unit axes only: a view of any strides
+])
+def test_views_of_strided_device_arrays_match_the_cpu(op, shape):
+    x = RNG.standard_normal(shape).astype(np.float64)
+    host_view, device_view = _strided(x)
+    assert not device_view.is_c_contiguous()
+    assert_close(op.cpu(host_view), op.cuda(device_view).copy_to_host())
+
+
+@pytest.mark.parametrize("source, target", [
+    (np.float64, np.float32), (np.float32, np.int32), (np.float64, np.int64),
+    (np.float32, np.bool_), (np.bool_, np.float32), (np.int64, np.float64), (np.int32, np.int64),
+])
+def test_cast_matches_the_cpu(source, target):
+    x = np.array([[0.0, -2.7, 3.5], [1e-30, -0.0, 7.9]]).astype(source)
+    cpu_result, cuda_result = run_both(Cast(np.dtype(target)), x)
+    assert_close(cpu_result, cuda_result)
+    host_view, device_view = _strided(x)
+    assert_close(Cast(np.dtype(target)).cpu(host_view),
+                 Cast(np.dtype(target)).cuda(device_view).copy_to_host())
 
 
 # ---------------------------------------------------------------------------------------------
