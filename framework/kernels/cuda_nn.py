@@ -174,11 +174,16 @@ def cast(x, dtype):
 # Tiled matmul
 
 
+# How the matmul kernel stores its products (a compile-time choice).
+STORE, ADD_BIAS, ACCUMULATE = range(3)
+
+
 @functools.cache
-def _matmul_kernel(dtype: np.dtype, transpose_a: bool, transpose_b: bool, has_bias: bool,
+def _matmul_kernel(dtype: np.dtype, transpose_a: bool, transpose_b: bool, store: int,
                    tile: Tile = TILE):
-    """out[z] = op(a[a_index[z]]) @ op(b[b_index[z]]) (+ bias) for 3-D stacks, op being the
-    matrix transpose where asked. a is (A, m, k), or (A, k, m) transposed; b is (B, k, n), or
+    """out[z] = op(a[a_index[z]]) @ op(b[b_index[z]]) for 3-D stacks, op being the matrix
+    transpose where asked, stored as `store` says: STORE, ADD_BIAS (+ bias[column]) or
+    ACCUMULATE (added to out). a is (A, m, k), or (A, k, m) transposed; b is (B, k, n), or
     (B, n, k) transposed; out is (Z, m, n). The flags and the tiling are compile-time
     constants: each variant keeps only its own loads. Launch with a (threads_n, threads_m)
     block; the grid walks column tiles on x, row tiles on y and matrices on z."""
@@ -249,8 +254,10 @@ def _matmul_kernel(dtype: np.dtype, transpose_a: bool, transpose_b: bool, has_bi
                         for j in range(per_n):
                             col = col0 + tx + j * threads_n
                             if col < n:
-                                if has_bias:
+                                if store == ADD_BIAS:
                                     out[z, row, col] = acc[i, j] + bias[col]
+                                elif store == ACCUMULATE:
+                                    out[z, row, col] += acc[i, j]
                                 else:
                                     out[z, row, col] = acc[i, j]
 
@@ -273,12 +280,14 @@ def _batch_indices(a_batch: tuple, b_batch: tuple, batch: tuple):
 
 
 def _launch_matmul(a3, b3, out3, a_index, b_index, bias=None, transpose_a=False,
-                   transpose_b=False):
-    """Run the tiled kernel on 3-D stacks (see `_matmul_kernel`); `bias` is 1-D or None."""
+                   transpose_b=False, accumulate=False):
+    """Run the tiled kernel on 3-D stacks (see `_matmul_kernel`); `bias` is 1-D or None;
+    `accumulate` adds the products to out3 instead of storing them."""
     stack, m, n = out3.shape
     if out3.size == 0:
         return
-    kernel = _matmul_kernel(np.dtype(out3.dtype), transpose_a, transpose_b, bias is not None)
+    store = ADD_BIAS if bias is not None else ACCUMULATE if accumulate else STORE
+    kernel = _matmul_kernel(np.dtype(out3.dtype), transpose_a, transpose_b, store)
     grid = (-(-n // TILE.block_n), min(-(-m // TILE.block_m), MAX_GRID_YZ),
             min(stack, MAX_GRID_YZ))
     kernel[grid, (TILE.threads_n, TILE.threads_m)](a3, b3, out3 if bias is None else bias,
@@ -678,12 +687,304 @@ def probability_cross_entropy(logits, target):
 
 
 # ---------------------------------------------------------------------------------------------
+# Convolution: im2col and the tiled matmul. `geometry` is (stride_h, stride_w, pad_h, pad_w,
+# dilation_h, dilation_w, kernel_h, kernel_w), as on the CPU. A chunk of images unfolds into
+# columns (C * kH * kW, images, out_H * out_W), rows ordered by (channel, kernel row, kernel
+# column), so a group's rows are one block and each group is one matrix of a batched GEMM.
+
+# Column buffers hold at most about this many bytes (one image's columns may exceed it).
+CHUNK_BYTES = 1 << 28
+
+
+@cuda.jit
+def _unfold_kernel(x, cols, start, geometry):
+    """cols[row, n, l] = x[start + n, c, ih, iw] for row (c, i, j) and l (oh, ow); 0 in the
+    padding."""
+    stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, kernel_h, kernel_w = geometry
+    rows, count, length = cols.shape
+    height, width = x.shape[2], x.shape[3]
+    out_w = (width + 2 * pad_w - dil_w * (kernel_w - 1) - 1) // stride_w + 1
+    for flat in range(cuda.grid(1), cols.size, cuda.gridsize(1)):
+        row, rest = flat // (count * length), flat % (count * length)
+        n, position = rest // length, rest % length
+        c, tap = row // (kernel_h * kernel_w), row % (kernel_h * kernel_w)
+        i, j = tap // kernel_w, tap % kernel_w
+        ih = (position // out_w) * stride_h + i * dil_h - pad_h
+        iw = (position % out_w) * stride_w + j * dil_w - pad_w
+        if 0 <= ih < height and 0 <= iw < width:
+            cols[row, n, position] = x[start + n, c, ih, iw]
+        else:
+            cols[row, n, position] = 0
+
+
+@functools.cache
+def _fold_kernel(dtype: np.dtype):
+    """col2im: dx[start + n, c, ih, iw] = the sum of the columns that read that pixel, a thread
+    per pixel (a gather: no two threads write one place)."""
+    zero = dtype.type(0)
+
+    @cuda.jit
+    def kernel(cols, dx, start, geometry):
+        _fold(cols, dx, start, geometry, zero)
+
+    return kernel
+
+
+@cuda.jit(device=True)
+def _fold(cols, dx, start, geometry, zero):
+    stride_h, stride_w, pad_h, pad_w, dil_h, dil_w, kernel_h, kernel_w = geometry
+    count, length = cols.shape[1], cols.shape[2]
+    channels, height, width = dx.shape[1], dx.shape[2], dx.shape[3]
+    out_w = (width + 2 * pad_w - dil_w * (kernel_w - 1) - 1) // stride_w + 1
+    out_h = length // out_w
+    per_image = channels * height * width
+    for flat in range(cuda.grid(1), count * per_image, cuda.gridsize(1)):
+        n, rest = flat // per_image, flat % per_image
+        c, pixel = rest // (height * width), rest % (height * width)
+        ih, iw = pixel // width, pixel % width
+        total = zero
+        for i in range(kernel_h):
+            along_h = ih + pad_h - i * dil_h
+            if along_h < 0 or along_h % stride_h:
+                continue
+            oh = along_h // stride_h
+            if oh >= out_h:
+                continue
+            for j in range(kernel_w):
+                along_w = iw + pad_w - j * dil_w
+                if along_w < 0 or along_w % stride_w:
+                    continue
+                ow = along_w // stride_w
+                if ow < out_w:
+                    total += cols[(c * kernel_h + i) * kernel_w + j, n, oh * out_w + ow]
+        dx[start + n, c, ih, iw] = total
+
+
+def _launch(kernel, count: int, *arguments) -> None:
+    """A grid-stride kernel over `count` items (none: no launch, as CUDA wants)."""
+    if count:
+        kernel[launch_config(count)](*arguments)
+
+
+def _conv_chunks(batch: int, rows: int, length: int, itemsize: int):
+    """(first image, images) chunks whose columns stay within CHUNK_BYTES."""
+    size = max(1, min(batch, CHUNK_BYTES // max(rows * length * itemsize, 1)))
+    for start in range(0, batch, size):
+        yield start, min(size, batch - start)
+
+
+def _by_group(stack, groups: int):
+    """(rows, images, L) -> (groups, rows / groups, images * L): one GEMM operand per group."""
+    rows, count, length = stack.shape
+    return stack.reshape((groups, rows // groups, count * length))
+
+
+def _swap_leading_into(source, target) -> None:
+    """target[i, j] = source[j, i] for (a, b, L) source and (b, a, L) target."""
+    _launch(_copy_kernel(3), target.size, transpose(source, (1, 0, 2)), target)
+
+
+def conv2d(x, w, geometry: tuple, groups: int, out_hw: tuple):
+    """Cross-correlation of NCHW x with w (out_channels, C / groups, kH, kW): per chunk of
+    images, im2col then one GEMM per group, then (out_channels, images) -> (images, ...)."""
+    batch, out_channels = x.shape[0], w.shape[0]
+    out = _empty((batch, out_channels) + tuple(out_hw), x.dtype)
+    if out.size == 0:
+        return out
+    length, depth = out_hw[0] * out_hw[1], math.prod(tuple(w.shape)[1:])
+    weights = _reshaped(w, (groups, out_channels // groups, depth))
+    x, out3 = contiguous(x), out.reshape((batch, out_channels, length))
+    index = _batch_indices((groups,), (groups,), (groups,))
+    for start, count in _conv_chunks(batch, groups * depth, length, x.dtype.itemsize):
+        columns = _empty((groups * depth, count, length), x.dtype)
+        _launch(_unfold_kernel, columns.size, x, columns, start, geometry)
+        results = _empty((out_channels, count, length), x.dtype)
+        _launch_matmul(weights, _by_group(columns, groups), _by_group(results, groups), *index)
+        _swap_leading_into(results, out3[start:start + count])
+    return out
+
+
+def conv2d_input_grad(g, w, input_size: tuple, geometry: tuple, groups: int):
+    """The transposed convolution: per chunk, columns = weights^T @ grad_output per group,
+    then col2im."""
+    batch, out_channels = g.shape[0], g.shape[1]
+    dx = _empty((batch, w.shape[1] * groups) + tuple(input_size), g.dtype)
+    if dx.size == 0:
+        return dx
+    length, depth = g.shape[2] * g.shape[3], math.prod(tuple(w.shape)[1:])
+    if length == 0:  # no window fits: nothing flows back
+        fill(dx, 0)
+        return dx
+    weights = _reshaped(w, (groups, out_channels // groups, depth))
+    g3 = _reshaped(g, (batch, out_channels, length))
+    index = _batch_indices((groups,), (groups,), (groups,))
+    for start, count in _conv_chunks(batch, groups * depth, length, g.dtype.itemsize):
+        grads = _empty((out_channels, count, length), g.dtype)
+        _swap_leading_into(g3[start:start + count], grads)
+        columns = _empty((groups * depth, count, length), g.dtype)
+        _launch_matmul(weights, _by_group(grads, groups), _by_group(columns, groups), *index,
+                       transpose_a=True)
+        _launch(_fold_kernel(np.dtype(g.dtype)), count * (dx.size // batch), columns, dx, start,
+                geometry)
+    return dx
+
+
+def conv2d_weight_grad(x, g, geometry: tuple, groups: int):
+    """grad_output @ im2col(x)^T per group, summed over the chunks of the batch."""
+    batch, channels = x.shape[0], x.shape[1]
+    out_channels = g.shape[1]
+    dw = _empty((out_channels, channels // groups) + tuple(geometry[6:]), x.dtype)
+    if dw.size == 0:
+        return dw
+    length, depth = g.shape[2] * g.shape[3], dw.size // out_channels
+    partial = dw.reshape((groups, out_channels // groups, depth))
+    if batch == 0 or length == 0:
+        fill(partial, 0)
+        return dw
+    x, g3 = contiguous(x), _reshaped(g, (batch, out_channels, length))
+    index = _batch_indices((groups,), (groups,), (groups,))
+    for start, count in _conv_chunks(batch, groups * depth, length, x.dtype.itemsize):
+        columns = _empty((groups * depth, count, length), x.dtype)
+        _launch(_unfold_kernel, columns.size, x, columns, start, geometry)
+        grads = _empty((out_channels, count, length), x.dtype)
+        _swap_leading_into(g3[start:start + count], grads)
+        _launch_matmul(_by_group(grads, groups), _by_group(columns, groups), partial, *index,
+                       transpose_b=True, accumulate=start > 0)
+    return dw
+
+
+def fill(out, value) -> None:
+    """Set every element of a C-contiguous device array to `value`."""
+    flat = out.reshape((out.size,))
+    _launch(_fill_value_kernel, flat.size, flat, np.dtype(out.dtype).type(value))
+
+
+@cuda.jit
+def _fill_value_kernel(flat, value):
+    for j in range(cuda.grid(1), flat.size, cuda.gridsize(1)):
+        flat[j] = value
+
+
+# ---------------------------------------------------------------------------------------------
+# Pooling over (planes, H, W) views, a thread per output element. Every backward op is a
+# gather: a thread per input pixel sums what the windows holding it send, in the windows'
+# order (the CPU's scatter order), so no two threads write one place. `geometry` is (kernel_h,
+# kernel_w, stride_h, stride_w, pad_h, pad_w), as on the CPU.
+
+MAX_POOL, MAX_POOL_BACKWARD, MAX_POOL_GATHER, AVG_POOL, AVG_POOL_BACKWARD = range(5)
+
+
+@cuda.jit(device=True)
+def _window(o, stride, pad, kernel, size):
+    """The in-bounds input range [lo, hi) of window o along one axis. (Comparisons, not
+    min and max: numba's CUDA target does not compile the builtins on ints.)"""
+    start = o * stride - pad
+    stop = start + kernel
+    return (start if start > 0 else 0), (stop if stop < size else size)
+
+
+@cuda.jit(device=True)
+def _windows_holding(i, stride, pad, kernel, count):
+    """The windows [lo, hi) (of `count`) whose range along one axis holds input index i."""
+    lo = i + pad - kernel + 1
+    lo = 0 if lo <= 0 else (lo + stride - 1) // stride
+    hi = (i + pad) // stride + 1
+    return lo, (hi if hi < count else count)
+
+
+@cuda.jit(device=True)
+def _window_argmax(plane, p, oh, ow, geometry):
+    """(row, column) of the first maximum of a window of plane p; row -1 if it holds only
+    padding. NaN wins once, as in PyTorch."""
+    kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w = geometry
+    row_lo, row_hi = _window(oh, stride_h, pad_h, kernel_h, plane.shape[1])
+    col_lo, col_hi = _window(ow, stride_w, pad_w, kernel_w, plane.shape[2])
+    if row_lo >= row_hi or col_lo >= col_hi:
+        return -1, -1
+    best_row, best_col = row_lo, col_lo
+    best = plane[p, row_lo, col_lo]
+    for ih in range(row_lo, row_hi):
+        for iw in range(col_lo, col_hi):
+            value = plane[p, ih, iw]
+            if value > best or (value != value and best == best):
+                best, best_row, best_col = value, ih, iw
+    return best_row, best_col
+
+
+@functools.cache
+def _pool_kernel(kind: int, dtype: np.dtype):
+    """The kernel of one pool op: out (planes, ., .) from x and values (planes, ., .)."""
+    zero = dtype.type(0)
+    lowest = dtype.type(-np.inf)
+    nan = dtype.type(np.nan)
+
+    @cuda.jit
+    def kernel(x, values, out, geometry):
+        kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w = geometry
+        planes, rows, cols = out.shape
+        scale = 1.0 / (kernel_h * kernel_w)  # padding counts: one divisor for every window
+        for flat in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+            p, rest = flat // (rows * cols), flat % (rows * cols)
+            r, c = rest // cols, rest % cols
+            if kind == MAX_POOL or kind == AVG_POOL:
+                row_lo, row_hi = _window(r, stride_h, pad_h, kernel_h, x.shape[1])
+                col_lo, col_hi = _window(c, stride_w, pad_w, kernel_w, x.shape[2])
+                best = lowest
+                has_nan = False
+                total = zero
+                for ih in range(row_lo, row_hi):
+                    for iw in range(col_lo, col_hi):
+                        value = x[p, ih, iw]
+                        if value > best:
+                            best = value
+                        has_nan = has_nan or value != value
+                        total += value
+                if kind == MAX_POOL:
+                    out[p, r, c] = nan if has_nan else best
+                else:
+                    out[p, r, c] = total * scale
+            elif kind == MAX_POOL_GATHER:
+                row, col = _window_argmax(x, p, r, c, geometry)
+                out[p, r, c] = zero if row < 0 else values[p, row, col]
+            else:  # the backward ops: (r, c) is an input pixel; values holds grad_output
+                oh_lo, oh_hi = _windows_holding(r, stride_h, pad_h, kernel_h, values.shape[1])
+                ow_lo, ow_hi = _windows_holding(c, stride_w, pad_w, kernel_w, values.shape[2])
+                total = zero
+                for oh in range(oh_lo, oh_hi):
+                    for ow in range(ow_lo, ow_hi):
+                        if kind == AVG_POOL_BACKWARD:
+                            total += values[p, oh, ow] * scale
+                        else:
+                            row, col = _window_argmax(x, p, oh, ow, geometry)
+                            if row == r and col == c:
+                                total += values[p, oh, ow]
+                out[p, r, c] = total
+
+    return kernel
+
+
+def pool(kind: int, x, values, out_shape: tuple, geometry: tuple):
+    """One pool op over every (N, C) plane. x and values are (N, C, ., .) device arrays; for
+    the backward ops values is grad_output and out_shape the input's (for avg_pool2d_backward,
+    x is grad_output too)."""
+    out = _empty(out_shape, x.dtype)
+    if out.size == 0:
+        return out
+    planes = out_shape[0] * out_shape[1]
+    x3 = _reshaped(x, (planes,) + tuple(x.shape)[2:])
+    values3 = _reshaped(values, (planes,) + tuple(values.shape)[2:])
+    _launch(_pool_kernel(kind, np.dtype(x.dtype)), out.size, x3, values3,
+            out.reshape((planes,) + tuple(out_shape)[2:]), tuple(geometry))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # Compile check
 
 
 def compile_for_gpu(cc=(8, 0)) -> int:
     """Compile every kernel of this module to PTX for compute capability `cc`, at the GPU's
-    tiling, for float32 and float64 (and int64 for matmul), with strided ('A') arrays: what the
+    tiling, for float32 (and int64 where ints run), with strided ('A') arrays: what the
     simulator cannot tell, that each kernel compiles for a real GPU. Needs the CUDA toolkit's
     NVVM, not a GPU, and an interpreter without NUMBA_ENABLE_CUDASIM. Returns the number of
     kernels compiled; raises on the first that does not compile."""
@@ -715,26 +1016,32 @@ def compile_for_gpu(cc=(8, 0)) -> int:
 
 
 def _compile_all(check, array, types) -> None:
-
-    for dtype in map(np.dtype, ("float32", "float64", "int64")):
+    index = array(types.int64, 1)
+    for dtype in map(np.dtype, ("float32", "int64")):
         item = numba.from_dtype(dtype)
-        index = array(types.int64, 1)
-        for transpose_a, transpose_b, has_bias in [(False, False, False), (False, True, True),
-                                                   (False, True, False), (True, False, False)]:
-            bias = array(item, 1) if has_bias else array(item, 3)
-            check(_matmul_kernel(dtype, transpose_a, transpose_b, has_bias, GPU_TILE),
+        for transpose_a, transpose_b, store in [(False, False, STORE), (False, True, ADD_BIAS),
+                                                (True, False, STORE), (False, True, ACCUMULATE)]:
+            bias = array(item, 1) if store == ADD_BIAS else array(item, 3)
+            check(_matmul_kernel(dtype, transpose_a, transpose_b, store, GPU_TILE),
                   array(item, 3), array(item, 3), bias, array(item, 3), index, index)
         check(_column_sum_kernel(dtype), array(item, 2), array(item, 1))
         check(_copy_kernel(3), array(item, 3), array(item, 3))
-        if dtype.kind != "f":
-            continue
-        rows = _row_kernels(dtype)
-        x3, x2 = array(item, 3), array(item, 2)
-        check(rows["softmax"], x3, x3)
-        check(rows["log_softmax"], x3, x3)
-        check(rows["label_loss"], x3, array(types.int64, 2), x2)
-        check(rows["label_grad"], x3, array(types.int32, 2), x2, x3)
-        check(rows["probability_loss"], x3, x3, x2)
-        check(_mean_kernel(dtype), array(item, 1), array(item, 1))
-        check(_fill_scaled_kernel, array(item, 1), item, array(item, 1))
+    # The float kernels, at float32: the float64 ones are the same code at another type.
+    dtype = np.dtype("float32")
+    item = numba.from_dtype(dtype)
+    rows = _row_kernels(dtype)
+    x3, x2 = array(item, 3), array(item, 2)
+    check(rows["softmax"], x3, x3)
+    check(rows["log_softmax"], x3, x3)
+    check(rows["label_loss"], x3, array(types.int64, 2), x2)
+    check(rows["label_grad"], x3, array(types.int32, 2), x2, x3)
+    check(rows["probability_loss"], x3, x3, x2)
+    check(_mean_kernel(dtype), array(item, 1), array(item, 1))
+    check(_fill_scaled_kernel, array(item, 1), item, array(item, 1))
+    check(_fill_value_kernel, array(item, 1), item)
+    geometry = types.UniTuple(types.int64, 8)
+    check(_unfold_kernel, array(item, 4), array(item, 3), types.int64, geometry)
+    check(_fold_kernel(dtype), array(item, 3), array(item, 4), types.int64, geometry)
+    for kind in range(5):
+        check(_pool_kernel(kind, dtype), x3, x3, x3, types.UniTuple(types.int64, 6))
     check(_first_outside_kernel, array(types.int64, 1), types.int64, array(types.int64, 1))

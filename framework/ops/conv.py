@@ -154,6 +154,14 @@ class Conv2d(Op):
     def cpu(self, x, w):
         return conv2d_forward(x, w, self.geometry(w.shape[2:]), self.groups)
 
+    def cuda(self, x, w):
+        from framework.kernels import cuda_nn
+
+        kernel = tuple(w.shape)[2:]
+        out_hw = windows_shape(self.name, tuple(x.shape), kernel, self.stride, self.padding,
+                               self.dilation)
+        return cuda_nn.conv2d(x, w, self.geometry(kernel), self.groups, out_hw)
+
     def vjp(self, g, inputs, out, needs=(True, True)):
         x, w = inputs
         # The first layer's input is the data batch: its gradient (a whole transposed
@@ -259,6 +267,14 @@ class Conv2dInputGrad(Op):
         geometry = self.stride + self.padding + self.dilation + tuple(w.shape[2:])
         return conv2d_input_grad_kernel(g, w, size, geometry, self.groups)
 
+    def cuda(self, g, w):
+        from framework.kernels import cuda_nn
+
+        kernel = tuple(w.shape)[2:]
+        size = self.resolved_input_size(tuple(g.shape), kernel)
+        geometry = self.stride + self.padding + self.dilation + kernel
+        return cuda_nn.conv2d_input_grad(g, w, size, geometry, self.groups)
+
     def vjp(self, gg, inputs, out):
         g, w = inputs
         conv = dict(stride=self.stride, padding=self.padding, dilation=self.dilation,
@@ -319,6 +335,12 @@ class Conv2dWeightGrad(Op):
     def cpu(self, x, g):
         geometry = self.stride + self.padding + self.dilation + tuple(self.kernel_size)
         return conv2d_weight_grad_kernel(x, g, geometry, self.groups)
+
+    def cuda(self, x, g):
+        from framework.kernels import cuda_nn
+
+        geometry = self.stride + self.padding + self.dilation + tuple(self.kernel_size)
+        return cuda_nn.conv2d_weight_grad(x, g, geometry, self.groups)
 
     def vjp(self, gg, inputs, out):
         x, g = inputs
@@ -605,6 +627,12 @@ class MaxPool2d(Pool2d):
     def cpu(self, x):
         return pool_kernel(_MAX, x, x, pooled_shape(x, self), self.geometry())
 
+    def cuda(self, x):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.pool(cuda_nn.MAX_POOL, x, x, _device_pooled_shape(x, self),
+                            self.geometry())
+
     def vjp(self, g, inputs, out):
         (x,) = inputs
         return max_pool2d_backward(x, g, **self.attributes)
@@ -623,6 +651,11 @@ class MaxPool2dBackward(Pool2d):
 
     def cpu(self, x, g):
         return pool_kernel(_MAX_BACKWARD, x, g, x.shape, self.geometry())
+
+    def cuda(self, x, g):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.pool(cuda_nn.MAX_POOL_BACKWARD, x, g, tuple(x.shape), self.geometry())
 
     def vjp(self, gg, inputs, out):
         x, g = inputs
@@ -646,6 +679,12 @@ class MaxPool2dGather(Pool2d):
     def cpu(self, x, values):
         return pool_kernel(_MAX_GATHER, x, values, pooled_shape(x, self), self.geometry())
 
+    def cuda(self, x, values):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.pool(cuda_nn.MAX_POOL_GATHER, x, values, _device_pooled_shape(x, self),
+                            self.geometry())
+
     def vjp(self, g, inputs, out):
         x, values = inputs
         return None, max_pool2d_backward(x, g, **self.attributes)
@@ -663,6 +702,12 @@ class AvgPool2d(Pool2d):
 
     def cpu(self, x):
         return pool_kernel(_AVG, x, x, pooled_shape(x, self), self.geometry())
+
+    def cuda(self, x):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.pool(cuda_nn.AVG_POOL, x, x, _device_pooled_shape(x, self),
+                            self.geometry())
 
     def vjp(self, g, inputs, out):
         (x,) = inputs
@@ -689,6 +734,12 @@ class AvgPool2dBackward(Pool2d):
     def cpu(self, g):
         shape = g.shape[:2] + tuple(self.input_size)
         return pool_kernel(_AVG_BACKWARD, g, g, shape, self.geometry())
+
+    def cuda(self, g):
+        from framework.kernels import cuda_nn
+
+        shape = tuple(g.shape)[:2] + tuple(self.input_size)
+        return cuda_nn.pool(cuda_nn.AVG_POOL_BACKWARD, g, g, shape, self.geometry())
 
     def vjp(self, gg, inputs, out):
         attributes = dict(self.attributes)
@@ -763,6 +814,11 @@ _MAX, _MAX_BACKWARD, _MAX_GATHER, _AVG, _AVG_BACKWARD = range(5)
 
 def pooled_shape(x: np.ndarray, op: Pool2d) -> tuple:
     return x.shape[:2] + windows_shape(op.name, x.shape, op.kernel_size, op.stride, op.padding)
+
+
+def _device_pooled_shape(x, op: Pool2d) -> tuple:
+    """`pooled_shape` of a device array (whose shape may be a tuple subclass)."""
+    return pooled_shape(Spec(tuple(x.shape), x.dtype), op)
 
 
 def pool_kernel(kind: int, x: np.ndarray, values: np.ndarray, out_shape: tuple,

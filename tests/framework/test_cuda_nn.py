@@ -24,6 +24,16 @@ if not cuda.is_available():
 
 from framework.errors import IndexingError  # noqa: E402
 from framework.kernels import cuda_nn  # noqa: E402
+from framework.ops.conv import (  # noqa: E402
+    AvgPool2d,
+    AvgPool2dBackward,
+    Conv2d,
+    Conv2dInputGrad,
+    Conv2dWeightGrad,
+    MaxPool2d,
+    MaxPool2dBackward,
+    MaxPool2dGather,
+)
 from framework.ops.elementwise import Cast  # noqa: E402
 from framework.ops.linalg import MatMul  # noqa: E402
 from framework.ops.movement import (  # noqa: E402
@@ -336,6 +346,78 @@ def test_cast_matches_the_cpu(source, target):
     host_view, device_view = _strided(x)
     assert_close(Cast(np.dtype(target)).cpu(host_view),
                  Cast(np.dtype(target)).cuda(device_view).copy_to_host())
+
+
+# ---------------------------------------------------------------------------------------------
+# convolution and pooling
+
+# (input shape, weight shape, stride, padding, dilation, groups)
+CONVOLUTIONS = [
+    ((2, 2, 4, 3), (3, 2, 2, 2), (1, 1), (0, 0), (1, 1), 1),
+    ((2, 4, 4, 5), (4, 2, 3, 2), (2, 1), (1, 0), (1, 2), 2),
+]
+
+
+@pytest.mark.parametrize("dtype, convolution", [(np.float32, CONVOLUTIONS[0]),
+                                                (np.float64, CONVOLUTIONS[1]),
+                                                (np.float32, CONVOLUTIONS[1])])
+def test_conv2d_and_its_gradients_match_the_cpu(dtype, convolution):
+    x_shape, w_shape, stride, padding, dilation, groups = convolution
+    x, w = normal(x_shape, dtype), normal(w_shape, dtype)
+    conv = Conv2d(stride, padding, dilation, groups)
+    out_cpu, out_cuda = run_both(conv, x, w)
+    assert_close(out_cpu, out_cuda)
+    g = normal(out_cpu.shape, dtype)
+    assert_close(*run_both(Conv2dInputGrad(x_shape[2:], stride, padding, dilation, groups),
+                           g, w))
+    assert_close(*run_both(Conv2dWeightGrad(w_shape[2:], stride, padding, dilation, groups),
+                           x, g))
+
+
+def test_conv2d_weight_grad_sums_over_chunks_of_the_batch(monkeypatch):
+    """Images unfold a chunk at a time; the weight gradient adds every chunk's GEMM."""
+    monkeypatch.setattr(cuda_nn, "CHUNK_BYTES", 1)  # one image per chunk
+    x_shape, w_shape, stride, padding, dilation, groups = CONVOLUTIONS[1]
+    x, w = normal(x_shape, np.float64), normal(w_shape, np.float64)
+    g = normal(Conv2d(stride, padding, dilation, groups).cpu(x, w).shape, np.float64)
+    assert_close(*run_both(Conv2dWeightGrad(w_shape[2:], stride, padding, dilation, groups),
+                           x, g))
+    assert_close(*run_both(Conv2d(stride, padding, dilation, groups), x, w))
+    assert_close(*run_both(Conv2dInputGrad(x_shape[2:], stride, padding, dilation, groups),
+                           g, w))
+
+
+def _pool_input(dtype):
+    """Small integers, so windows hold ties (the first maximum wins), and one NaN."""
+    x = RNG.integers(0, 4, (2, 2, 5, 6)).astype(dtype)
+    x[1, 0, 2, 3] = np.nan
+    return x
+
+
+# (kernel, stride, padding): windows apart, overlapping, and padded
+POOLS = [((2, 2), (2, 2), (0, 0)), ((3, 2), (1, 2), (1, 1))]
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the simulator's NumPy
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("kernel, stride, padding", POOLS)
+def test_max_pool2d_and_its_gradient_ops_match_the_cpu(dtype, kernel, stride, padding):
+    x = _pool_input(dtype)
+    pooled_cpu, pooled_cuda = run_both(MaxPool2d(kernel, stride, padding), x)
+    assert_close(pooled_cpu, pooled_cuda)
+    g = normal(pooled_cpu.shape, dtype)
+    assert_close(*run_both(MaxPool2dBackward(kernel, stride, padding), x, g))
+    assert_close(*run_both(MaxPool2dGather(kernel, stride, padding), x, normal(x.shape, dtype)))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("kernel, stride, padding", POOLS)
+def test_avg_pool2d_and_its_gradient_match_the_cpu(dtype, kernel, stride, padding):
+    x = normal((2, 2, 5, 6), dtype)
+    pooled_cpu, pooled_cuda = run_both(AvgPool2d(kernel, stride, padding), x)
+    assert_close(pooled_cpu, pooled_cuda)
+    g = normal(pooled_cpu.shape, dtype)
+    assert_close(*run_both(AvgPool2dBackward(kernel, stride, padding, (5, 6)), g))
 
 
 # ---------------------------------------------------------------------------------------------
