@@ -979,6 +979,65 @@ def pool(kind: int, x, values, out_shape: tuple, geometry: tuple):
 
 
 # ---------------------------------------------------------------------------------------------
+# gather, scatter_add and embedding: (outer, n, inner) views around the indexed axis, indices
+# flat and checked by the op (`first_outside`) before these run.
+
+
+@cuda.jit
+def _gather_kernel(x, indices, out):
+    """out[o, j, k] = x[o, indices[j], k], a thread per output element."""
+    count, inner = out.shape[1], out.shape[2]
+    for flat in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        o, rest = flat // (count * inner), flat % (count * inner)
+        j, k = rest // inner, rest % inner
+        out[o, j, k] = x[o, indices[j], k]
+
+
+@cuda.jit
+def _scatter_add_kernel(updates, indices, out):
+    """out[o, indices[j], k] += updates[o, j, k], a thread per update, by atomic adds (so
+    duplicate indices sum, in an order the GPU picks)."""
+    count, inner = updates.shape[1], updates.shape[2]
+    for flat in range(cuda.grid(1), updates.size, cuda.gridsize(1)):
+        o, rest = flat // (count * inner), flat % (count * inner)
+        j, k = rest // inner, rest % inner
+        cuda.atomic.add(out, (o, indices[j], k), updates[o, j, k])
+
+
+def gather(x, indices, axis: int):
+    """np.take(x, indices, axis) for indices already checked to lie in [0, x.shape[axis])."""
+    shape = tuple(x.shape)
+    outer, n, inner = _split_at(shape, axis)
+    out = _empty(shape[:axis] + tuple(indices.shape) + shape[axis + 1:], x.dtype)
+    if out.size:
+        flat = _reshaped(indices, (indices.size,))
+        _launch(_gather_kernel, out.size, _reshaped(x, (outer, n, inner)), flat,
+                out.reshape((outer, flat.size, inner)))
+    return out
+
+
+def scatter_add(updates, indices, axis: int, dim_size: int):
+    """Zeros with dim_size positions along `axis`, each slice of updates added at its index
+    (indices already checked to lie in [0, dim_size))."""
+    shape = tuple(updates.shape)
+    before, after = shape[:axis], shape[axis + indices.ndim:]
+    out = _empty(before + (dim_size,) + after, updates.dtype)
+    if out.size:
+        fill(out, 0)
+    if updates.size:
+        outer, inner = math.prod(before), math.prod(after)
+        _launch(_scatter_add_kernel, updates.size,
+                _reshaped(updates, (outer, indices.size, inner)),
+                _reshaped(indices, (indices.size,)), out.reshape((outer, dim_size, inner)))
+    return out
+
+
+def embedding(weight, indices):
+    """Rows of weight (V, D) picked by checked indices: shape indices.shape + (D,)."""
+    return gather(weight, indices, 0)
+
+
+# ---------------------------------------------------------------------------------------------
 # Compile check
 
 
@@ -1045,3 +1104,8 @@ def _compile_all(check, array, types) -> None:
     for kind in range(5):
         check(_pool_kernel(kind, dtype), x3, x3, x3, types.UniTuple(types.int64, 6))
     check(_first_outside_kernel, array(types.int64, 1), types.int64, array(types.int64, 1))
+    for item in (types.float32, types.float64, types.int32, types.int64):
+        check(_gather_kernel, array(item, 3), array(types.int64, 1), array(item, 3))
+        check(_scatter_add_kernel, array(item, 3), array(types.int32, 1), array(item, 3))
+    check(_gather_kernel, array(types.boolean, 3), array(types.int32, 1),
+          array(types.boolean, 3))

@@ -1195,6 +1195,19 @@ def check_index_values(op: str, indices: np.ndarray, flat: np.ndarray, size: int
                         f"{what}{reason}")
 
 
+def check_device_index_values(op: str, indices, size: int, what: str,
+                              noun: str = "index") -> None:
+    """`check_index_values` for indices on a CUDA device: scanned there (one number comes
+    back), and described by the same error, from a host copy, when one is out of range."""
+    from framework.kernels import cuda_nn
+
+    if cuda_nn.first_outside(indices, size) >= 0:
+        host = indices.copy_to_host()
+        check_index_values(op, host, host.reshape(-1), size, what, noun)
+        raise AssertionError(f"{op}: an index the device found out of range passed the host "
+                             "check")
+
+
 @numba.njit(cache=True)
 def _gather_serial(x, indices, out):
     outer, count, inner = out.shape
@@ -1243,6 +1256,15 @@ class Gather(Op):
             kernel = _gather_parallel if out.size >= PARALLEL_MIN_SIZE else _gather_serial
             kernel(source, flat, target)
         return out
+
+    def cuda(self, x, indices):
+        from framework.kernels import cuda_nn
+
+        shape = tuple(x.shape)
+        axis = self.axis % len(shape)
+        check_device_index_values(self.name, indices, shape[axis],
+                                  f"axis {axis} (size {shape[axis]}) of shape {shape}")
+        return cuda_nn.gather(x, indices, axis)
 
     def vjp(self, g, inputs, out):
         x, indices = inputs
@@ -1343,6 +1365,14 @@ class ScatterAdd(Op):
             else:
                 _scatter_add_serial(source, flat, target)
         return out
+
+    def cuda(self, updates, indices):
+        from framework.kernels import cuda_nn
+
+        axis = self.axis % (updates.ndim - indices.ndim + 1)
+        check_device_index_values(self.name, indices, self.dim_size,
+                                  f"dim_size={self.dim_size} along axis {axis}")
+        return cuda_nn.scatter_add(updates, indices, axis, self.dim_size)
 
     def vjp(self, g, inputs, out):
         _, indices = inputs

@@ -678,6 +678,14 @@ class Embedding(Op):
                          out.size)
         return out
 
+    def cuda(self, weight, indices):
+        from framework.kernels import cuda_nn
+        from framework.ops.movement import check_device_index_values
+
+        rows = weight.shape[0]
+        check_device_index_values(self.name, indices, rows, f"a weight of {rows} rows")
+        return cuda_nn.embedding(weight, indices)
+
     def vjp(self, g, inputs, out):
         weight, indices = inputs
         return F.scatter_add(g, indices, 0, weight.shape[0]), None

@@ -39,12 +39,15 @@ from framework.ops.linalg import MatMul  # noqa: E402
 from framework.ops.movement import (  # noqa: E402
     BroadcastTo,
     ContiguousCopy,
+    Gather,
     Reshape,
+    ScatterAdd,
     Squeeze,
     Transpose,
     Unsqueeze,
 )
 from framework.ops.nn import (  # noqa: E402
+    Embedding,
     LabelCrossEntropy,
     LabelCrossEntropyGrad,
     LabelCrossEntropyMean,
@@ -418,6 +421,55 @@ def test_avg_pool2d_and_its_gradient_match_the_cpu(dtype, kernel, stride, paddin
     assert_close(pooled_cpu, pooled_cuda)
     g = normal(pooled_cpu.shape, dtype)
     assert_close(*run_both(AvgPool2dBackward(kernel, stride, padding, (5, 6)), g))
+
+
+# ---------------------------------------------------------------------------------------------
+# gather, scatter_add, embedding
+
+
+@pytest.mark.parametrize("dtype", FLOATS + (np.int32, np.bool_))
+@pytest.mark.parametrize("x_shape, indices_shape, axis", [((5, 3), (4,), 0), ((2, 5, 3), (2, 3), 1),
+                                                           ((2, 3), (), 1), ((2, 3), (0,), 0)])
+def test_gather_matches_the_cpu(dtype, x_shape, indices_shape, axis):
+    x = RNG.integers(-5, 5, x_shape).astype(dtype)
+    indices = RNG.integers(0, x_shape[axis], indices_shape)
+    assert_close(*run_both(Gather(axis), x, indices.astype(np.int32)))
+
+
+@pytest.mark.parametrize("dtype", FLOATS + (np.int64,))
+@pytest.mark.parametrize("updates_shape, indices, axis, dim_size", [
+    ((4, 3), [1, 1, 0, 1], 0, 3),  # duplicates sum
+    ((2, 2, 3, 2), [[0, 4, 0], [4, 4, 1]], 1, 5),
+    ((3, 0), [2], 1, 4),  # nothing to add: zeros
+])
+def test_scatter_add_matches_the_cpu(dtype, updates_shape, indices, axis, dim_size):
+    updates = (RNG.integers(-5, 5, updates_shape) + RNG.random(updates_shape)).astype(dtype)
+    if updates_shape == (3, 0):
+        indices = np.zeros((0,), np.int64)
+    assert_close(*run_both(ScatterAdd(axis, dim_size), updates, np.array(indices)))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_embedding_and_its_gradient_match_the_cpu(dtype):
+    weight, indices = normal((6, 3), dtype), np.array([[5, 0, 5], [2, 2, 1]])
+    assert_close(*run_both(Embedding(), weight, indices))
+    g = normal((2, 3, 3), dtype)
+    assert_close(*run_both(ScatterAdd(0, 6), g, indices))  # embedding's weight gradient
+
+
+@pytest.mark.parametrize("op, x, indices", [
+    (Gather(1), np.zeros((2, 3)), np.array([0, 3])),
+    (ScatterAdd(0, 3), np.zeros((2, 4)), np.array([2, -1])),
+    (Embedding(), np.zeros((3, 2)), np.array([[0, 1], [7, 0]])),
+])
+def test_index_out_of_range_raises_the_cpu_error_before_any_kernel(op, x, indices,
+                                                                   monkeypatch):
+    with pytest.raises(IndexingError) as on_cpu:
+        op.cpu(x, indices)
+    monkeypatch.setattr(cuda_nn, "_launch", None)  # a gather or scatter would fail the test
+    with pytest.raises(IndexingError) as on_device:
+        op.cuda(cuda.to_device(x), cuda.to_device(indices))
+    assert str(on_device.value).split("\n")[0] == str(on_cpu.value).split("\n")[0]
 
 
 # ---------------------------------------------------------------------------------------------
