@@ -1,9 +1,14 @@
 """Devices and the buffer allocator every kernel output goes through.
 
-A `Device` names where a buffer lives ('cpu' now; 'cuda' plugs into the same seam). Each device
-has an allocator that counts live and peak bytes, like `torch.cuda.max_memory_allocated` but for
-every device, so memory can be compared across front-ends and devices with one measure.
-A buffer counts as live until the last array viewing it is garbage-collected.
+A `Device` names where a buffer lives: 'cpu' (NumPy arrays) or 'cuda' (numba.cuda device
+arrays, on a GPU or under numba's simulator). Each device has an allocator that counts live and
+peak bytes, like `torch.cuda.max_memory_allocated` but for every device, so memory can be
+compared across front-ends and devices with one measure. A buffer counts as live until the last
+array viewing it is garbage-collected. Copies between devices are explicit: `to_device`,
+`to_host`.
+
+numba.cuda is imported only when a CUDA device is first used: it reads NUMBA_ENABLE_CUDASIM
+(run kernels in the simulator, without a GPU) when it is imported.
 """
 
 from __future__ import annotations
@@ -46,7 +51,9 @@ def as_device(value) -> Device:
         return value
     if isinstance(value, str):
         kind, _, index = value.partition(":")
-        if kind in _ALLOCATOR_FACTORIES:
+        if kind in _ALLOCATOR_FACTORIES and (not index or index.isdigit()):
+            if kind == "cuda":
+                require_cuda(value)
             return Device(kind, int(index) if index else None)
     known = ", ".join(sorted(_ALLOCATOR_FACTORIES))
     raise DeviceError(f"unknown device {value!r}; available device types: {known}")
@@ -130,7 +137,146 @@ class CpuAllocator:
         self._totals.peak_bytes = self._totals.live_bytes
 
 
-_ALLOCATOR_FACTORIES = {"cpu": CpuAllocator}
+# ---------------------------------------------------------------------------------------------
+# CUDA: numba.cuda device arrays, counted like NumPy buffers.
+
+_cuda_problem: list = []  # [None] once numba.cuda is known usable, [reason] once known not
+
+
+def _cuda_module():
+    from numba import cuda  # here, not at import: see the module docstring
+
+    return cuda
+
+
+def _find_cuda_problem() -> str | None:
+    try:
+        cuda = _cuda_module()
+    except Exception as error:  # any failure to import means the same to a user
+        return f"numba.cuda cannot be imported ({error})"
+    if cuda.is_available():  # True under the simulator
+        return None
+    try:
+        cuda.get_current_device()
+    except Exception as error:  # the driver says why, in its own words
+        return f"no usable NVIDIA GPU ({' '.join(str(error).split()).rstrip(' :')})"
+    return "no usable NVIDIA GPU"
+
+
+def require_cuda(name="cuda") -> None:
+    """Raise a DeviceError saying why, unless numba.cuda can run kernels here (a GPU, or the
+    simulator: NUMBA_ENABLE_CUDASIM=1 set before Python starts)."""
+    if not _cuda_problem:
+        _cuda_problem.append(_find_cuda_problem())
+    problem = _cuda_problem[0]
+    if problem is not None:
+        raise DeviceError(
+            f"device {str(name)!r} is not available: {problem}. With an NVIDIA GPU and driver, "
+            "install numba-cuda with `pip install -e '.[cuda]'`; without a GPU, run CUDA "
+            "kernels under numba's simulator: set NUMBA_ENABLE_CUDASIM=1 before starting Python")
+
+
+def _simulated() -> bool:
+    from numba import config
+
+    return bool(config.ENABLE_CUDASIM)
+
+
+def _current_cuda_index() -> int:
+    return 0 if _simulated() else _cuda_module().get_current_device().id
+
+
+def _cuda_index(array) -> int:
+    """The index of the GPU holding a device array (the simulator has one, index 0)."""
+    try:
+        return array.gpu_data.context.device.id
+    except AttributeError:
+        return 0
+
+
+def _buffer_owner(array):
+    """The object that lives exactly as long as a fresh device array's memory: the memory
+    pointer that every view's pointer refers to as its owner (under the simulator: the NumPy
+    array that every view's array has as its base)."""
+    if _simulated():
+        return array._ary
+    return array.gpu_data.owner
+
+
+_simulated_array_type: list = []
+
+
+def _as_host_sees_it(array):
+    """A simulated device array that behaves, in host code, as a real one: the simulator's
+    arrays give shapes that refuse negative indices (as a shape inside a kernel does), while a
+    real device array's shape is a plain tuple, which every shape rule indexes from the end."""
+    if not _simulated_array_type:
+        from numba.cuda.simulator.cudadrv.devicearray import FakeCUDAArray
+
+        def rewrap(found):
+            return HostView(found._ary, found.stream) if type(found) is FakeCUDAArray else found
+
+        class HostView(FakeCUDAArray):
+            @property
+            def shape(self):
+                return self._ary.shape
+
+            @property
+            def T(self):
+                return rewrap(super().T)
+
+            def __getitem__(self, index):
+                return rewrap(super().__getitem__(index))
+
+            def reshape(self, *args, **kwargs):
+                return rewrap(super().reshape(*args, **kwargs))
+
+            def ravel(self, *args, **kwargs):
+                return rewrap(super().ravel(*args, **kwargs))
+
+            def view(self, *args, **kwargs):
+                return rewrap(super().view(*args, **kwargs))
+
+            def transpose(self, axes=None):
+                return rewrap(super().transpose(axes))
+
+        _simulated_array_type.append(HostView)
+    return _simulated_array_type[0](array._ary, array.stream)
+
+
+class CudaAllocator(CpuAllocator):
+    """Hands out numba.cuda device arrays on one GPU, counted as the CPU allocator counts."""
+
+    def __init__(self, device: Device):
+        require_cuda(device)
+        count = 1 if _simulated() else len(_cuda_module().gpus)
+        if device.index is not None and device.index >= count:
+            raise DeviceError(f"device {str(device)!r} does not exist: {count} CUDA device"
+                              f"{'s' if count != 1 else ''} here")
+        super().__init__(device)
+        self._cuda = _cuda_module()
+
+    def empty(self, shape, dtype):
+        cuda, index = self._cuda, self.device.index
+        if _simulated():
+            array = _as_host_sees_it(cuda.device_array(shape, dtype))
+        elif index == _current_cuda_index():
+            array = cuda.device_array(shape, dtype)
+        else:
+            with cuda.gpus[index]:
+                array = cuda.device_array(shape, dtype)
+        nbytes = array.nbytes
+        if nbytes:
+            ref = _BufferRef(_buffer_owner(array), self._log)
+            ref.nbytes = nbytes
+            self._refs[id(ref)] = ref
+            self._log(nbytes)
+            if len(self._events) > _FOLD_AT:
+                self._fold()
+        return array
+
+
+_ALLOCATOR_FACTORIES = {"cpu": CpuAllocator, "cuda": CudaAllocator}
 _allocators: dict[Device, CpuAllocator] = {}
 
 
@@ -143,6 +289,9 @@ def allocator(device: Device = cpu):
     """The allocator of a device, created on first use."""
     found = _allocators.get(device)
     if found is None:
+        if device.type == "cuda" and device.index is None:  # 'cuda': the current GPU
+            require_cuda(device)
+            return allocator(Device("cuda", _current_cuda_index()))
         found = _allocators.setdefault(device, _ALLOCATOR_FACTORIES[device.type](device))
     return found
 
@@ -173,13 +322,58 @@ def reset_peak_memory_stats(device="cpu") -> None:
 
 
 def device_of(array) -> Device:
-    """The device of a raw buffer (NumPy arrays are on the CPU)."""
+    """The device of a raw buffer (NumPy arrays are on the CPU, numba.cuda device arrays on
+    their GPU)."""
     if isinstance(array, np.ndarray | np.generic):
         return cpu
     device = getattr(array, "device", None)
     if isinstance(device, Device):
         return device
+    if getattr(array, "__cuda_ndarray__", False):  # numba.cuda's arrays, simulated ones too
+        return Device("cuda", _cuda_index(array))
     raise DeviceError(f"cannot tell the device of a {type(array).__name__}")
+
+
+def to_device(array, device):
+    """A copy of `array` on `device` (the array itself if it is there already), counted by that
+    device's allocator. Host arrays of any layout are accepted.
+
+    >>> to_device(np.arange(3), "cpu")
+    array([0, 1, 2])
+    """
+    device = as_device(device)
+    if device.type == "cpu":
+        return to_host(array)
+    target = allocator(device)  # checks the device is usable; resolves 'cuda' to its GPU
+    if not isinstance(array, np.ndarray | np.generic):
+        if device_of(array) == target.device:
+            return array
+        array = to_host(array)
+    host = np.asarray(array)
+    if not host.flags.c_contiguous:  # (np.ascontiguousarray would make a 0-d array 1-d)
+        host = np.ascontiguousarray(host)
+    out = target.empty(host.shape, host.dtype)
+    if out.size:
+        out.copy_to_device(host)
+    return out
+
+
+def to_host(array) -> np.ndarray:
+    """`array` as a NumPy array: a device array is copied back (waiting for the kernels that
+    write it), a NumPy array is returned as it is.
+
+    >>> to_host(np.float32([1.5]))
+    array([1.5], dtype=float32)
+    """
+    if isinstance(array, np.ndarray):
+        return array
+    if isinstance(array, np.generic):
+        return np.asarray(array)
+    device_of(array)  # a clear error for anything that is not a buffer
+    out = _cpu_empty(array.shape, array.dtype)
+    if out.size:
+        array.copy_to_host(out)
+    return out
 
 
 _cpu_empty = allocator(cpu).empty
