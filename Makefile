@@ -86,11 +86,17 @@ browser:
 # core type is read when NumPy loads: the bits must not depend on the machine. A core type this
 # CPU cannot execute (SkylakeX needs AVX-512) is skipped with a line that says so.
 BITS_CORETYPES := Haswell SkylakeX Zen
+# The CUDA kernels' tests, run once more under numba's CUDA simulator (no GPU needed). numba.cuda
+# reads NUMBA_ENABLE_CUDASIM when it is first imported, so they get a process of their own; in
+# the main run they skip where no GPU is found (and run for real where one is).
+CUDA_SIM_TESTS := tests/framework/test_cuda.py
 
 test: venv dot browser
 	$(BIN)/ruff check .
 	$(NUMBA_ENV) NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --doctest-modules --ignore-glob='*/__main__.py' \
 	    tests framework eager graph compare
+	$(NUMBA_ENV) NUMBA_ENABLE_CUDASIM=1 NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
+	    $(BIN)/python -m pytest -q $(CUDA_SIM_TESTS)
 	@for core in $(BITS_CORETYPES); do \
 	    if ! $(BIN)/python tests/cpu_runs_openblas_core.py $$core; then continue; fi; \
 	    echo "bit-equality tests under OPENBLAS_CORETYPE=$$core"; \

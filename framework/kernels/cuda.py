@@ -44,14 +44,30 @@ Interface for CUDA kernels (this module, `framework.kernels.cuda_nn`, and any op
 
 from __future__ import annotations
 
+import functools
+import math
+
+import numpy as np
 from numba import config as numba_config
-from numba import cuda
+from numba import cuda, types
+from numba.core.extending import overload
 
+from framework import device as devices
+from framework.codegen import load_module
 from framework.device import Device
+from framework.kernels import intrinsics, maths
+from framework.kernels.cpu import fingerprint, python_function
+from framework.kernels.folds import Fold
+from framework.shapes import broadcast_shapes
 
+# Under numba's simulator (NUMBA_ENABLE_CUDASIM=1), kernels run as Python, each GPU thread a
+# Python thread: the templates then call the bodies' Python functions (compiling their CPU
+# versions would cost more than the tests that use them), and blocks are small. What only a
+# real compile checks (each body's GPU lowering) is checked by compiling PTX in the tests.
+SIMULATED = bool(numba_config.ENABLE_CUDASIM)
 # Threads per block of every launch: a multiple of the 32-thread warp, and a power of two for
-# the reduce template's tree. The simulator runs each thread as a Python thread: fewer there.
-THREADS_PER_BLOCK = 32 if numba_config.ENABLE_CUDASIM else 256
+# the reduce template's tree.
+THREADS_PER_BLOCK = 8 if SIMULATED else 256
 # Grid-stride loops cover any size, so grids are capped: enough blocks to fill every
 # multiprocessor of the largest GPUs several times over.
 MAX_BLOCKS = 8 * 1024
@@ -70,4 +86,367 @@ def launch_config(n: int) -> tuple[int, int]:
 
 def current_device() -> Device:
     """The `Device('cuda', index)` of the current CUDA context."""
-    return Device("cuda", cuda.get_current_device().id)
+    return Device("cuda", devices._current_cuda_index())
+
+
+# ---------------------------------------------------------------------------------------------
+# The kernels layer's functions on the GPU. The dispatchers' float32 versions are CPU code
+# (vector-friendly polynomials and bit moves); on the GPU, libdevice's functions are the fast
+# and accurate ones, and numba lowers math.exp and friends to them.
+
+
+def _cuda_dispatch(function):
+    def typed(x):
+        if isinstance(x, types.Float):
+            return lambda x: function(x)
+        return lambda x: function(np.float64(x))  # as the dispatchers treat other numbers
+
+    return typed
+
+
+for _dispatcher, _function in ((maths.exp, math.exp), (maths.exp_nonpositive, math.exp),
+                               (maths.log, math.log), (maths.tanh, math.tanh)):
+    overload(_dispatcher, target="cuda", inline="always")(_cuda_dispatch(_function))
+overload(maths.as_type_of, target="cuda", inline="always")(maths._as_type_of_typed)
+
+
+@cuda.jit(device=True, inline=True)
+def nan_maximum(a, b):
+    """The larger of a and b, NaN if either is: `intrinsics.maximum` on the GPU (whose LLVM
+    intrinsic NVVM does not lower)."""
+    return a if a > b or a != a else b
+
+
+@cuda.jit(device=True, inline=True)
+def nan_minimum(a, b):
+    """The smaller of a and b, NaN if either is: `intrinsics.minimum` on the GPU."""
+    return a if a < b or a != a else b
+
+
+# Parts of bodies that only compile for the CPU, and the names of their GPU versions here.
+_GPU_VERSIONS = {intrinsics.maximum: "nan_maximum", intrinsics.minimum: "nan_minimum"}
+
+
+_SIMULATED_BODY = """
+@numba.njit(cache=True, error_model="numpy")
+def {role}({args}):
+    return _{role}({args})
+"""
+
+
+def _imports(parts: dict) -> tuple[str, str]:
+    """(import lines binding each body of `parts`, {role: (body, arity)}, to its role, and a
+    fingerprint of their modules).
+
+    numba compiles a CPU-jitted body again for the GPU where a kernel calls it. Under the
+    simulator, a kernel is Python that calls the body's CPU version: each body is then wrapped
+    in a function that numba caches on disk (the body itself is not cached, and compiling it
+    anew in every test process would cost more than the tests; the fingerprint in the
+    generated text renews the cache when the body changes). Plain Python bodies would not do:
+    Python's math raises where IEEE arithmetic gives inf or NaN.
+    """
+    lines, modules = [], []
+    for role, (part, arity) in sorted(parts.items()):
+        if part in _GPU_VERSIONS:
+            lines.append(f"from {__name__} import {_GPU_VERSIONS[part]} as {role}")
+            continue
+        function = python_function(part)
+        modules.append(function.__module__)
+        if not SIMULATED:
+            lines.append(f"from {function.__module__} import {function.__name__} as {role}")
+            continue
+        lines.append(f"from {function.__module__} import {function.__name__} as _{role}")
+        lines.append(_SIMULATED_BODY.format(
+            role=role, args=", ".join(f"a{k}" for k in range(arity))))
+    return "\n".join(lines), fingerprint(*modules)
+
+
+def _unravel(ndim: int, shape: str, indent: str) -> str:
+    """Lines that split the flat index i into i0 .. i{ndim-1} over `shape`, C order."""
+    lines = [f"{indent}rest = i"]
+    for axis in range(ndim - 1, 0, -1):
+        lines.append(f"{indent}i{axis} = rest % {shape}[{axis}]")
+        lines.append(f"{indent}rest //= {shape}[{axis}]")
+    lines.append(f"{indent}i0 = rest")
+    return "\n".join(lines)
+
+
+def _index(names: list) -> str:
+    return "(" + ", ".join(names) + ("," if len(names) == 1 else "") + ")"
+
+
+# ---------------------------------------------------------------------------------------------
+# Map: elementwise kernels.
+
+_MAP_TEMPLATE = """\
+# Generated by framework.kernels.cuda: {name} on operands {layout}.
+# Fingerprint of the body's module and of the kernels layer: {fingerprint}.
+import numba
+from numba import cuda
+
+{imports}
+
+
+@cuda.jit
+def kernel({args}):
+{prologue}    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+{index}        out[{out_index}] = body({operands})
+"""
+
+
+@functools.cache
+def map_kernel(body, layout: tuple, out_ndim: int, params: int = 0, name: str = ""):
+    """The CUDA kernel of `body` over operands laid out as `layout`, one code per operand:
+    'f' a flat contiguous operand of the output's size, 's' one value, or an int, the ndim of
+    an operand read through its own strides and broadcast against an `out_ndim` output (a
+    flat layout has only 'f' and 's' and a flat output). `params` scalars follow the operands.
+    """
+    flat = all(code in ("f", "s") for code in layout)
+    arguments = [f"x{k}" for k in range(len(layout))] + ["out"]
+    arguments += [f"p{k}" for k in range(params)]
+    prologue, operands = [], []
+    for k, code in enumerate(layout):
+        if code == "s":
+            prologue.append(f"    s{k} = x{k}[0]")
+            operands.append(f"s{k}")
+        elif code == "f":
+            operands.append(f"x{k}[i]")
+        else:  # aligned on the output's trailing axes; a size-1 axis is read at 0
+            first = out_ndim - code
+            for axis in range(code):
+                prologue.append(f"    m{k}_{axis} = 0 if x{k}.shape[{axis}] == 1 else 1")
+            operands.append(f"x{k}[" + _index(
+                [f"i{first + axis} * m{k}_{axis}" for axis in range(code)]) + "]")
+    operands += [f"p{k}" for k in range(params)]
+    name = name or python_function(body).__name__
+    imports, print_ = _imports({"body": (body, len(layout) + params)})
+    source = _MAP_TEMPLATE.format(
+        name=name, layout=layout, fingerprint=print_, imports=imports,
+        args=", ".join(arguments),
+        prologue="".join(line + "\n" for line in prologue),
+        index="" if flat else _unravel(out_ndim, "out.shape", " " * 8) + "\n",
+        out_index="i" if flat else ", ".join(f"i{axis}" for axis in range(out_ndim)),
+        operands=", ".join(operands))
+    return load_module(source, f"cuda_map_{name}_{len(layout)}").kernel
+
+
+def run_map(body, arrays, out_dtype, params=(), name: str = ""):
+    """`body(*elements, *params)` for every element of the broadcast of device `arrays`, into a
+    new device array of `out_dtype`. `params` are NumPy scalars (an op's attributes).
+
+    Operands that are contiguous and either full-size or one value run a flat kernel; any
+    other broadcast or layout runs the strided one.
+    """
+    shape = broadcast_shapes(*(tuple(a.shape) for a in arrays))
+    out = devices.empty(shape, out_dtype, devices.device_of(arrays[0]))
+    size = out.size
+    if not size:
+        return out
+    layout = tuple("s" if a.size == 1 else "f" if a.size == size and a.is_c_contiguous()
+                   else a.ndim for a in arrays)
+    flat = all(code in ("f", "s") for code in layout)
+    if flat:
+        operands = [a.reshape(a.size) for a in arrays]
+        target = out.reshape(size)
+    else:  # every operand but one-value ones is read by its n-d index
+        layout = tuple(code if code == "s" else a.ndim for code, a in zip(layout, arrays))
+        operands = [a.reshape(1) if code == "s" else a for code, a in zip(layout, arrays)]
+        target = out
+    kernel = map_kernel(body, layout, 1 if flat else out.ndim, len(params), name)
+    blocks, threads = launch_config(size)
+    kernel[blocks, threads](*operands, target, *params)
+    return out
+
+
+_PERMUTE_TEMPLATE = """\
+# Generated by framework.kernels.cuda: a C-ordered copy of a {ndim}-d array, axes {order}.
+from numba import cuda
+
+
+@cuda.jit
+def kernel(x, out):
+    for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+{index}
+        out[{out_index}] = x[{in_index}]
+"""
+
+
+@functools.cache
+def permute_kernel(ndim: int, order: tuple):
+    """The kernel that copies x into out, out's axis k being x's axis order[k]."""
+    source = _PERMUTE_TEMPLATE.format(
+        ndim=ndim, order=order, index=_unravel(ndim, "out.shape", " " * 8),
+        out_index=", ".join(f"i{k}" for k in range(ndim)),
+        in_index=", ".join(f"i{order.index(axis)}" for axis in range(ndim)))
+    return load_module(source, f"cuda_permute_{ndim}").kernel
+
+
+def permuted(x, order: tuple):
+    """A C-contiguous device copy of x with its axes in `order` (as np.transpose)."""
+    out = devices.empty(tuple(x.shape[a] for a in order), x.dtype, devices.device_of(x))
+    if out.size:
+        if x.ndim == 0:
+            out.copy_to_device(x)
+        else:
+            blocks, threads = launch_config(out.size)
+            permute_kernel(x.ndim, tuple(order))[blocks, threads](x, out)
+    return out
+
+
+def contiguous(x):
+    """x itself when C-contiguous, else a C-contiguous device copy."""
+    return x if x.is_c_contiguous() else permuted(x, tuple(range(x.ndim)))
+
+
+def as_blocks(x, plan: tuple):
+    """x as a C-contiguous (outer, reduced, inner) device array, from the reduction ops'
+    `blocks_plan` (outer, reduced, inner, order): a view unless the layout needs a copy."""
+    outer, reduced, inner, order = plan
+    if order is not None:
+        return permuted(x, order).reshape(outer, reduced, 1)
+    return contiguous(x).reshape(outer, reduced, inner)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reduce: one block per output element, a tree in shared memory.
+
+_FOLD_TEMPLATE = """\
+# Generated by framework.kernels.cuda for the {name} fold, accumulating in {acc}.
+# Fingerprint of the bodies' modules and of the kernels layer: {fingerprint}.
+import numba
+from numba import cuda
+
+{imports}
+
+THREADS = {threads}
+
+
+@cuda.jit
+def kernel(x, params, start, count, out):
+    outer, reduced, inner = x.shape
+    partial = cuda.shared.array(THREADS, numba.{acc})
+    thread = cuda.threadIdx.x
+    for o in range(cuda.blockIdx.x, outer * inner, cuda.gridDim.x):
+        row = o // inner
+        column = o - row * inner
+        param = {param}
+        acc = start
+        for r in range(thread, reduced, THREADS):
+            acc = combine(acc, term(x[row, r, column], param))
+        partial[thread] = acc
+        cuda.syncthreads()
+        step = THREADS // 2
+        while step > 0:
+            if thread < step:
+                partial[thread] = combine(partial[thread], partial[thread + step])
+            cuda.syncthreads()
+            step //= 2
+        if thread == 0:
+            out[o] = finish(partial[0], param, count)
+        cuda.syncthreads()  # partial[0] is read before the next output overwrites it
+"""
+
+
+@functools.cache
+def fold_kernel(fold: Fold, accumulator: np.dtype):
+    """The CUDA kernel of a fold, accumulating in `accumulator` (the dtype of its start)."""
+    parts = {"term": (fold.term, 2), "combine": (fold.combine, 2), "finish": (fold.finish, 3)}
+    imports, print_ = _imports(parts)
+    source = _FOLD_TEMPLATE.format(
+        name=fold.name, acc=np.dtype(accumulator).name, fingerprint=print_, imports=imports,
+        threads=THREADS_PER_BLOCK,
+        param="params[row, column]" if fold.takes_param else "0.0")
+    return load_module(source, f"cuda_fold_{fold.name}").kernel
+
+
+def run_fold(fold: Fold, blocks, out, start, params=None, count: float = 1.0) -> None:
+    """Fold device `blocks` (outer, reduced, inner) into device `out` (outer * inner
+    elements), as `framework.kernels.cpu.run_fold` does on the CPU: `start` is the fold's
+    identity, a NumPy scalar of the accumulator's dtype; `params` an (outer, inner) float64
+    device array when the fold takes a parameter; `count` what `finish` divides by."""
+    outer, _, inner = blocks.shape
+    if not outer * inner:
+        return
+    if params is None:
+        params = _no_params()
+    kernel = fold_kernel(fold, start.dtype)
+    kernel[min(outer * inner, MAX_BLOCKS), THREADS_PER_BLOCK](
+        blocks, params, start, np.float64(count), out.reshape(out.size))
+
+
+@functools.cache
+def _no_params():
+    """What folds without a parameter receive in its place (never read)."""
+    return cuda.to_device(np.zeros((1, 1)))
+
+
+_ARG_TEMPLATE = """\
+# Generated by framework.kernels.cuda for {name}; fingerprint {fingerprint}.
+import numba
+from numba import cuda
+
+{imports}
+
+THREADS = {threads}
+
+
+@cuda.jit(device=True, inline=True)
+def takes_over(value, index, best, best_index):
+    # A NaN wins over any number; between two NaNs or two equal values the lower index wins.
+    if value != value:
+        return best == best or index < best_index
+    if best != best:
+        return False
+    return beats(value, best) or (value == best and index < best_index)
+
+
+@cuda.jit
+def kernel(x, out):
+    outer, reduced, inner = x.shape
+    values = cuda.shared.array(THREADS, numba.{dtype})
+    indices = cuda.shared.array(THREADS, numba.int64)
+    thread = cuda.threadIdx.x
+    for o in range(cuda.blockIdx.x, outer * inner, cuda.gridDim.x):
+        row = o // inner
+        column = o - row * inner
+        best = x[row, 0, column]
+        best_index = 0
+        for r in range(thread, reduced, THREADS):
+            value = x[row, r, column]
+            if takes_over(value, r, best, best_index):
+                best = value
+                best_index = r
+        values[thread] = best
+        indices[thread] = best_index
+        cuda.syncthreads()
+        step = THREADS // 2
+        while step > 0:
+            if thread < step and takes_over(values[thread + step], indices[thread + step],
+                                            values[thread], indices[thread]):
+                values[thread] = values[thread + step]
+                indices[thread] = indices[thread + step]
+            cuda.syncthreads()
+            step //= 2
+        if thread == 0:
+            out[o] = indices[0]
+        cuda.syncthreads()
+"""
+
+
+@functools.cache
+def arg_kernel(name: str, beats, dtype: np.dtype):
+    """The CUDA kernel of an arg reduction: `beats(value, best)` says whether a value takes
+    over from the best so far."""
+    imports, print_ = _imports({"beats": (beats, 2)})
+    source = _ARG_TEMPLATE.format(name=name, fingerprint=print_, imports=imports,
+                                  threads=THREADS_PER_BLOCK, dtype=np.dtype(dtype).name)
+    return load_module(source, f"cuda_arg_{name}").kernel
+
+
+def run_arg(name: str, beats, blocks, out) -> None:
+    """Index of the first extreme element along axis 1 of non-empty device blocks (outer,
+    reduced, inner), into device `out` (outer * inner int64 elements)."""
+    outer, _, inner = blocks.shape
+    if outer * inner:
+        arg_kernel(name, beats, blocks.dtype)[min(outer * inner, MAX_BLOCKS),
+                                              THREADS_PER_BLOCK](blocks, out.reshape(out.size))

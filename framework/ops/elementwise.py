@@ -150,6 +150,14 @@ class Elementwise(Op):
         """The body's `params` attribute values, as an array of `dtype`."""
         return np.empty(0, dtype)
 
+    def cuda(self, *arrays):
+        """The CUDA kernel: the same scalar body through the CUDA backend's map template."""
+        from framework.kernels import cuda  # numba.cuda: imported once a device array exists
+
+        dtype = arrays[self.dtype_source].dtype
+        params = tuple(self.kernel_params(dtype)) if self.params else ()
+        return cuda.run_map(self.scalar, arrays, self.output_dtype or dtype, params, self.name)
+
     def cpu(self, *arrays):
         first = arrays[0]
         if (first.flags.c_contiguous
@@ -1358,11 +1366,23 @@ class IntegerDivision(Elementwise):
 
     def cpu(self, x, y):
         if y.dtype.kind != "f" and x.size and y.size and not y.all():
-            position = tuple(int(i) for i in np.argwhere(y == 0)[0])
-            raise IntegerDivisionByZeroError(
-                f"{self.name}: integer division by zero (the divisor of shape {y.shape} is 0 at "
-                f"index {position})")
+            self.refuse_zero_divisor(y)
         return super().cpu(x, y)
+
+    def cuda(self, x, y):
+        if y.dtype.kind != "f" and x.size and y.size:
+            from framework.device import to_host
+
+            host = to_host(y)  # the values live on the GPU: the check reads a copy
+            if not host.all():
+                self.refuse_zero_divisor(host)
+        return super().cuda(x, y)
+
+    def refuse_zero_divisor(self, y: np.ndarray):
+        position = tuple(int(i) for i in np.argwhere(y == 0)[0])
+        raise IntegerDivisionByZeroError(
+            f"{self.name}: integer division by zero (the divisor of shape {y.shape} is 0 at "
+            f"index {position})")
 
 
 @scalar_body
@@ -1430,6 +1450,13 @@ def _truncated_remainder_typed(x, y):
         return floored - y if floored != 0 and (floored < 0) != (x < 0) else floored
 
     return integer
+
+
+@overload(truncated_remainder, target="cuda", inline="always")
+def _truncated_remainder_on_gpu(x, y):
+    if isinstance(x, types.Float):
+        return lambda x, y: math.fmod(x, y)  # np.fmod has no GPU version; the same C fmod
+    return _truncated_remainder_typed(x, y)
 
 
 @scalar_body

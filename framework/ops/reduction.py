@@ -56,7 +56,7 @@ import numba
 import numpy as np
 
 from framework import dtypes
-from framework.device import empty
+from framework.device import device_of, empty
 from framework.errors import ShapeError
 from framework.kernels import cpu, maths
 from framework.kernels.folds import Fold, value_term
@@ -196,6 +196,14 @@ SQUARED_DEVIATION_FOLD = Fold("var", squared_deviation_term, add_combine, divide
 # Ops.
 
 
+def _scratch(shape: tuple, like):
+    """A float64 buffer for per-row values (a shift, a mean) beside the blocks `like`: NumPy's
+    own on the CPU (not counted, as before), a counted device array on a GPU."""
+    if type(like) is np.ndarray:
+        return np.empty(shape, np.float64)
+    return empty(shape, np.float64, device_of(like))
+
+
 def _as_numbers(blocks: np.ndarray) -> np.ndarray:
     """bool as uint8 (a view): the kernels then treat it as the integers 0 and 1."""
     return blocks.view(np.uint8) if blocks.dtype == dtypes.bool_ else blocks
@@ -263,11 +271,24 @@ class Reduction(Op):
             self.compute(as_blocks(x, axes), out)
         return out
 
-    def compute(self, blocks, out):
-        """Fill `out` from the (outer, reduced, inner) blocks: here, the one-fold reductions."""
+    def cuda(self, x):
+        """The CUDA kernel: the same folds through the CUDA backend's reduce template."""
+        from framework.kernels import cuda  # numba.cuda: imported once a device array exists
+
+        spec = self.infer(x)
+        out = empty(spec.shape, spec.dtype, device_of(x))
+        if out.size:
+            plan = blocks_plan(tuple(x.shape), self.axes_for(x.ndim))
+            self.compute(cuda.as_blocks(x, plan), out, cuda)
+        return out
+
+    def compute(self, blocks, out, backend=None):
+        """Fill `out` from the (outer, reduced, inner) blocks with a backend's kernels (the
+        CPU's or the GPU's `run_fold`; None: the CPU's): here, the one-fold reductions."""
+        backend = backend or cpu
         blocks = _as_numbers(blocks)
-        cpu.run_fold(self.fold, blocks, _as_numbers(out), self.start(blocks.dtype),
-                     count=blocks.shape[1])
+        backend.run_fold(self.fold, blocks, _as_numbers(out), self.start(blocks.dtype),
+                         count=blocks.shape[1])
 
     def start(self, dtype: np.dtype):
         """Where `fold` starts on numbers of `dtype` (a scalar of its accumulator's dtype)."""
@@ -530,14 +551,15 @@ class LogSumExp(Reduction):
     input_dtypes = dtypes.FLOATS
     vjp_needs_outputs = True
 
-    def compute(self, blocks, out):
+    def compute(self, blocks, out, backend=None):
         outer, reduced, inner = blocks.shape
-        shift = np.empty((outer, inner), np.float64)
-        if reduced:
-            cpu.run_fold(MAX_FOLD, blocks, shift, blocks.dtype.type(-np.inf))
+        backend = backend or cpu
+        shift = _scratch((outer, inner), blocks)
+        if reduced or backend is not cpu:  # (a fold of nothing gives its start, -inf, too)
+            backend.run_fold(MAX_FOLD, blocks, shift, blocks.dtype.type(-np.inf))
         else:
             shift.fill(-np.inf)
-        cpu.run_fold(SUM_EXP_FOLD, blocks, out, np.float64(0), params=shift)
+        backend.run_fold(SUM_EXP_FOLD, blocks, out, np.float64(0), params=shift)
 
     def vjp(self, g, inputs, out):
         # The weights are softmax(x). A slice with no finite entry (all -inf, so out = -inf)
@@ -566,13 +588,14 @@ class Var(Reduction):
     correction: float = 0
     input_dtypes = dtypes.FLOATS
 
-    def compute(self, blocks, out):
+    def compute(self, blocks, out, backend=None):
         outer, reduced, inner = blocks.shape
-        means = np.empty((outer, inner), np.float64)
-        cpu.run_fold(MEAN_FOLD, blocks, means, np.float64(0), count=reduced)
+        backend = backend or cpu
+        means = _scratch((outer, inner), blocks)
+        backend.run_fold(MEAN_FOLD, blocks, means, np.float64(0), count=reduced)
         divisor = builtins.max(reduced - self.correction, 0)
-        cpu.run_fold(SQUARED_DEVIATION_FOLD, blocks, out, np.float64(0), params=means,
-                     count=divisor)
+        backend.run_fold(SQUARED_DEVIATION_FOLD, blocks, out, np.float64(0), params=means,
+                         count=divisor)
 
     def vjp(self, g, inputs, out):
         # d var / d x_i = 2 (x_i - mean) / (n - correction); the mean's own dependence on x
@@ -646,6 +669,16 @@ class ArgExtremum(Op):
         out = empty(self.infer(x).shape, dtypes.int64)
         if out.size:
             cpu.run_arg(self.name, self.scan, self.beats, _as_numbers(as_blocks(x, axes)), out)
+        return out
+
+    def cuda(self, x):
+        """The CUDA kernel: the arg reduce template with the same `beats` rule."""
+        from framework.kernels import cuda  # numba.cuda: imported once a device array exists
+
+        out = empty(self.infer(x).shape, dtypes.int64, device_of(x))
+        if out.size:
+            plan = blocks_plan(tuple(x.shape), self.reduced_axes(x.ndim))
+            cuda.run_arg(self.name, self.beats, _as_numbers(cuda.as_blocks(x, plan)), out)
         return out
 
 
