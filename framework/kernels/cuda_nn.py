@@ -1038,15 +1038,115 @@ def embedding(weight, indices):
 
 
 # ---------------------------------------------------------------------------------------------
+# Random numbers: the CPU's counter-based streams, a thread per element (per pair for normal).
+# The op hands over its bit functions (`framework.ops.random.BIT_FUNCTIONS`: counter_bits,
+# unit_float, unit_float_open_zero, unit_circle_point), numba functions that compile for the
+# GPU too, so a seed draws the same bits on both devices. Products that the CPU rounds before
+# an addition are rounded on the GPU by `_product` as well: NVVM would otherwise fuse them into
+# one FMA and round once, giving other numbers. (Bits pass through np.uint64() between the
+# functions: under the simulator they return Python ints.)
+
+if SIMULATOR:
+    def _product(a, b):
+        return a * b
+else:
+    from numba.cuda import libdevice
+
+    _product = libdevice.dmul_rn  # a float64 product never fused into an FMA
+
+
+@functools.cache
+def _random_kernels(bit_functions: tuple, dtype: np.dtype):
+    """uniform, normal, bernoulli and dropout kernels over flat outputs of `dtype`."""
+    counter_bits, unit_float, unit_float_open_zero, unit_circle_point = bit_functions
+    item = numba.from_dtype(dtype)
+    zero = dtype.type(0)
+
+    @cuda.jit(device=True)
+    def unit_at(key, i):
+        return unit_float(np.uint64(counter_bits(key, np.uint64(i))))
+
+    @cuda.jit
+    def uniform(out, key, low, span, top):
+        for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+            value = item(low + _product(span, unit_at(key, i)))
+            out[i] = value if value <= top else top  # rounding may land on `high`
+
+    @cuda.jit
+    def normal(out, key, mean, std):
+        for pair in range(cuda.grid(1), (out.size + 1) // 2, cuda.gridsize(1)):
+            first = 2 * pair
+            u1 = unit_float_open_zero(np.uint64(counter_bits(key, np.uint64(first))))
+            cosine, sine = unit_circle_point(np.uint64(counter_bits(key, np.uint64(first + 1))))
+            radius = _product(std, math.sqrt(-2.0 * math.log(u1)))
+            out[first] = item(mean + _product(radius, cosine))
+            if first + 1 < out.size:
+                out[first + 1] = item(mean + _product(radius, sine))
+
+    @cuda.jit
+    def bernoulli(out, key, p):
+        for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+            out[i] = unit_at(key, i) < p
+
+    @cuda.jit
+    def dropout(x, out, key, keep_probability, scale):
+        for i in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+            scaled = x[i] * scale
+            out[i] = scaled if unit_at(key, i) < keep_probability else zero
+
+    return {"uniform": uniform, "normal": normal, "bernoulli": bernoulli, "dropout": dropout}
+
+
+def random_uniform(bit_functions, shape, dtype, key, low: float, high: float):
+    """Uniform samples in [low, high): element i from bits i of the stream of `key`."""
+    dtype = np.dtype(dtype)
+    out = _empty(shape, dtype)
+    top = np.nextafter(dtype.type(high), dtype.type(low))
+    _launch(_random_kernels(bit_functions, dtype)["uniform"], out.size,
+            out.reshape((out.size,)), key, float(low), float(high) - float(low), top)
+    return out
+
+
+def random_normal(bit_functions, shape, dtype, key, mean: float, std: float):
+    """Normal samples by Box-Muller, elements 2j and 2j + 1 from the pair of draws j."""
+    dtype = np.dtype(dtype)
+    out = _empty(shape, dtype)
+    _launch(_random_kernels(bit_functions, dtype)["normal"], (out.size + 1) // 2,
+            out.reshape((out.size,)), key, float(mean), float(std))
+    return out
+
+
+def random_bernoulli(bit_functions, shape, key, p: float):
+    """Booleans, element i True where its uniform draw is below p."""
+    out = _empty(shape, np.bool_)
+    _launch(_random_kernels(bit_functions, np.dtype(np.bool_))["bernoulli"], out.size,
+            out.reshape((out.size,)), key, float(p))
+    return out
+
+
+def random_dropout(bit_functions, x, key, p: float):
+    """Inverted dropout of x: element i (in C order) kept where its draw is below 1 - p."""
+    dtype = np.dtype(x.dtype)
+    out = _empty(x.shape, dtype)
+    keep_probability = 1.0 - float(p)
+    # p = 1 keeps nothing; the scale is then never used, and must not be inf.
+    scale = dtype.type(1.0 / keep_probability if keep_probability > 0 else 0.0)
+    _launch(_random_kernels(bit_functions, dtype)["dropout"], out.size,
+            _reshaped(x, (out.size,)), out.reshape((out.size,)), key, keep_probability, scale)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # Compile check
 
 
-def compile_for_gpu(cc=(8, 0)) -> int:
+def compile_for_gpu(cc=(8, 0), bit_functions=None) -> int:
     """Compile every kernel of this module to PTX for compute capability `cc`, at the GPU's
     tiling, for float32 (and int64 where ints run), with strided ('A') arrays: what the
     simulator cannot tell, that each kernel compiles for a real GPU. Needs the CUDA toolkit's
-    NVVM, not a GPU, and an interpreter without NUMBA_ENABLE_CUDASIM. Returns the number of
-    kernels compiled; raises on the first that does not compile."""
+    NVVM, not a GPU, and an interpreter without NUMBA_ENABLE_CUDASIM. The random kernels are
+    compiled when given the random ops' `bit_functions`. Returns the number of kernels
+    compiled; raises on the first that does not compile."""
     from numba import types
 
     def array(item, ndim):
@@ -1067,14 +1167,14 @@ def compile_for_gpu(cc=(8, 0)) -> int:
     if current is not None:
         dispatcher.get_current_device = lambda: asked
     try:
-        _compile_all(check, array, types)
+        _compile_all(check, array, types, bit_functions)
     finally:
         if current is not None:
             dispatcher.get_current_device = current
     return len(compiled)
 
 
-def _compile_all(check, array, types) -> None:
+def _compile_all(check, array, types, bit_functions) -> None:
     index = array(types.int64, 1)
     for dtype in map(np.dtype, ("float32", "int64")):
         item = numba.from_dtype(dtype)
@@ -1109,3 +1209,12 @@ def _compile_all(check, array, types) -> None:
         check(_scatter_add_kernel, array(item, 3), array(types.int32, 1), array(item, 3))
     check(_gather_kernel, array(types.boolean, 3), array(types.int32, 1),
           array(types.boolean, 3))
+    if bit_functions is None:
+        return
+    kernels = _random_kernels(bit_functions, np.dtype("float32"))
+    flat = array(types.float32, 1)
+    check(kernels["uniform"], flat, types.uint64, types.float64, types.float64, types.float32)
+    check(kernels["normal"], flat, types.uint64, types.float64, types.float64)
+    check(kernels["dropout"], flat, flat, types.uint64, types.float64, types.float32)
+    check(_random_kernels(bit_functions, np.dtype(np.bool_))["bernoulli"],
+          array(types.boolean, 1), types.uint64, types.float64)

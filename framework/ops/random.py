@@ -149,6 +149,11 @@ def unit_circle_point(bits):
     return x_sign * x, y_sign * y
 
 
+# The bit functions as the CUDA kernels take them (framework.kernels.cuda_nn): the same numba
+# code compiles for the GPU, so a seed draws the same bits on both devices.
+BIT_FUNCTIONS = (counter_bits, unit_float, unit_float_open_zero, unit_circle_point)
+
+
 def as_seed(seed) -> int:
     """Any Python or NumPy integer -> a seed in [0, 2**64) (negative seeds wrap, as in PyTorch).
 
@@ -350,6 +355,12 @@ class Uniform(Op):
         _fill_uniform(out, self.seed, self.low, self.high, out.size >= PARALLEL_MIN_SIZE)
         return out
 
+    def cuda(self):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.random_uniform(BIT_FUNCTIONS, self.shape, self.dtype, key_of(self.seed),
+                                      self.low, self.high)
+
 
 def uniform(shape, seed, low=0.0, high=1.0, dtype=dtypes.float32):
     """Samples from the uniform distribution on [low, high), determined by `seed`.
@@ -392,6 +403,14 @@ class Normal(Op):
                      out.size >= PARALLEL_MIN_SIZE_NORMAL)
         return out
 
+    def cuda(self):
+        # The same draws as the CPU's, up to an ulp or so in float64 (the GPU's log and its
+        # fused multiply-adds in the sine and cosine polynomials round differently).
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.random_normal(BIT_FUNCTIONS, self.shape, self.dtype, key_of(self.seed),
+                                     self.mean, self.std)
+
 
 def normal(shape, seed, mean=0.0, std=1.0, dtype=dtypes.float32):
     """Samples from the normal distribution N(mean, std**2), determined by `seed`.
@@ -425,6 +444,11 @@ class Bernoulli(Op):
         out = empty(self.shape, dtypes.bool_)
         _fill_bernoulli(out, self.seed, self.p, out.size >= PARALLEL_MIN_SIZE)
         return out
+
+    def cuda(self):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.random_bernoulli(BIT_FUNCTIONS, self.shape, key_of(self.seed), self.p)
 
 
 def bernoulli(shape, p, seed):
@@ -463,6 +487,11 @@ class Dropout(Op):
         out = empty(x.shape, x.dtype)
         _apply_dropout(x, out, self.seed, self.p, out.size >= PARALLEL_MIN_SIZE)
         return out
+
+    def cuda(self, x):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.random_dropout(BIT_FUNCTIONS, x, key_of(self.seed), self.p)
 
     def vjp(self, g, inputs, out):
         return dropout(g, self.p, self.seed)

@@ -59,6 +59,7 @@ from framework.ops.nn import (  # noqa: E402
     ProbabilityCrossEntropy,
     Softmax,
 )
+from framework.ops.random import Bernoulli, Dropout, Normal, Uniform  # noqa: E402
 from framework.ops.registry import Spec  # noqa: E402
 
 RNG = np.random.default_rng(15)
@@ -473,6 +474,47 @@ def test_index_out_of_range_raises_the_cpu_error_before_any_kernel(op, x, indice
 
 
 # ---------------------------------------------------------------------------------------------
+# random numbers: the same seed, the same numbers on both devices
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_uniform_draws_the_cpu_numbers(dtype):
+    op = Uniform((3, 7), 12345, -2.0, 3.0, np.dtype(dtype))
+    cpu_result, cuda_result = op.cpu(), op.cuda().copy_to_host()
+    np.testing.assert_array_equal(cuda_result, cpu_result)  # integer bits, one rounding
+    assert cuda_result.dtype == dtype and ((cuda_result >= -2) & (cuda_result < 3)).all()
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", [(4, 5), (7,), (0,)])
+def test_normal_draws_the_cpu_numbers(dtype, shape):
+    """An odd count leaves the last pair's second normal unused, as on the CPU. (Equal to a
+    few ulps: a GPU's log and fused multiply-adds may round the last bit differently.)"""
+    op = Normal(shape, 99, 1.5, 2.0, np.dtype(dtype))
+    assert_close(op.cpu(), op.cuda().copy_to_host())
+
+
+def test_bernoulli_draws_the_cpu_numbers():
+    op = Bernoulli((5, 9), 0.3, 2**64 - 5)
+    cpu_result, cuda_result = op.cpu(), op.cuda().copy_to_host()
+    np.testing.assert_array_equal(cuda_result, cpu_result)
+    assert cuda_result.dtype == np.bool_ and 0 < cuda_result.sum() < cuda_result.size
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the simulator's NumPy
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("p", [0.4, 1.0])
+def test_dropout_keeps_the_cpu_elements(dtype, p):
+    x = normal((4, 6), dtype)
+    x[0, :3] = [np.inf, np.nan, -np.inf]  # dropped elements are exactly 0, even these
+    op = Dropout(p, 7)
+    cpu_result, cuda_result = run_both(op, x)
+    np.testing.assert_array_equal(cuda_result, cpu_result)
+    host_view, device_view = _strided(x)  # element i is the i-th in C order, any layout
+    np.testing.assert_array_equal(op.cuda(device_view).copy_to_host(), op.cpu(host_view))
+
+
+# ---------------------------------------------------------------------------------------------
 # The GPU's own tiling, compiled for a real GPU (the simulator does not compile)
 
 
@@ -488,7 +530,8 @@ def test_kernels_compile_for_a_gpu():
     Run in a fresh interpreter without the simulator: numba.cuda picks one at import."""
     script = textwrap.dedent("""
         from framework.kernels import cuda_nn
-        print(cuda_nn.compile_for_gpu(cc=(8, 0)))
+        from framework.ops.random import BIT_FUNCTIONS
+        print(cuda_nn.compile_for_gpu(cc=(8, 0), bit_functions=BIT_FUNCTIONS))
     """)
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
