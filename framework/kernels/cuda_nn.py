@@ -21,11 +21,11 @@ Only an op's `cuda` entry imports this module (inside its body), so `import fram
 imports numba.cuda (see `framework.kernels.cuda`). Tests run these kernels under numba's CUDA
 simulator (`NUMBA_ENABLE_CUDASIM=1`).
 
->>> import numpy as np
->>> from numba import cuda
->>> a = cuda.to_device(np.ones((2, 3), np.float32))
->>> matmul(a, cuda.to_device(np.ones((3, 4), np.float32))).copy_to_host()[0]
-array([3., 3., 3., 3.], dtype=float32)
+The matmul tiling a GPU runs (device arrays need a GPU or the simulator; the tests show their
+use):
+
+>>> GPU_TILE
+Tile(block_m=64, block_n=64, block_k=16, threads_m=16, threads_n=16)
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ import numba
 import numpy as np
 from numba import cuda
 
-from framework.kernels.cuda import MAX_BLOCKS, THREADS_PER_BLOCK, launch_config
+from framework import device
+from framework.kernels.cuda import MAX_BLOCKS, THREADS_PER_BLOCK, current_device, launch_config
 
 
 class Tile(NamedTuple):
@@ -69,8 +70,9 @@ ROW_MIN_THREADS, ROW_THREADS = (1, 8) if SIMULATOR else (32, 256)
 
 
 def _empty(shape, dtype):
-    """A new device array: every output of this module is allocated here."""
-    return cuda.device_array(tuple(shape), np.dtype(dtype))
+    """A new array on the current GPU, counted by its allocator: every output of this module
+    is allocated here."""
+    return device.empty(tuple(shape), np.dtype(dtype), current_device())
 
 
 # ---------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ if not cuda.is_available():
     pytest.skip("no CUDA GPU, and NUMBA_ENABLE_CUDASIM=1 was not set before Python started",
                 allow_module_level=True)
 
+from framework.device import memory_allocated, to_device  # noqa: E402
 from framework.errors import IndexingError  # noqa: E402
 from framework.kernels import cuda_nn  # noqa: E402
 from framework.ops.conv import (  # noqa: E402
@@ -60,7 +61,7 @@ from framework.ops.nn import (  # noqa: E402
     Softmax,
 )
 from framework.ops.random import Bernoulli, Dropout, Normal, Uniform  # noqa: E402
-from framework.ops.registry import Spec  # noqa: E402
+from framework.ops.registry import run_op  # noqa: E402
 
 RNG = np.random.default_rng(15)
 FLOATS = (np.float32, np.float64)
@@ -75,11 +76,7 @@ def normal(shape, dtype):
 def run_both(op, *arrays):
     """The op's CPU result and its CUDA result copied back, after checking the CUDA result has
     the shape and dtype the op's rule gives."""
-    device_arrays = [cuda.to_device(a) for a in arrays]
-    # The rule reads shapes and dtypes only; the simulator's device arrays have a shape type
-    # that refuses negative indices, so it is shown their values as plain tuples.
-    spec = op.infer(*(Spec(tuple(a.shape), a.dtype) for a in device_arrays))
-    on_device = op.cuda(*device_arrays)
+    spec, on_device = run_op(op, [to_device(a, "cuda") for a in arrays])  # the CUDA kernel
     on_cpu = op.cpu(*arrays)
     if isinstance(on_cpu, tuple):
         return on_cpu, tuple(_host(r, s) for r, s in zip(on_device, spec, strict=True))
@@ -104,15 +101,19 @@ def assert_close(cpu_result, cuda_result):
 # matmul and linear
 
 
-@pytest.mark.parametrize("dtype", FLOATS + (np.int32, np.int64))
-@pytest.mark.parametrize("a_shape, b_shape", [
+MATMUL_SHAPES = [
     ((9, 5), (5, 11)),  # partial tiles in rows, columns and the shared dimension
     ((2, 3, 5), (5, 4)),  # a stack times one matrix
     ((3, 1, 2, 6), (2, 6, 3)),  # broadcast batch dimensions
     ((5,), (5, 3)),
     ((2, 5), (5,)),
     ((5,), (5,)),
-])
+]
+
+
+@pytest.mark.parametrize("dtype, a_shape, b_shape",
+                         [(dtype,) + shapes for dtype in FLOATS for shapes in MATMUL_SHAPES]
+                         + [(np.int32,) + MATMUL_SHAPES[0], (np.int64,) + MATMUL_SHAPES[2]])
 def test_matmul_matches_the_cpu(dtype, a_shape, b_shape):
     a = RNG.integers(-4, 5, a_shape).astype(dtype)
     b = RNG.integers(-4, 5, b_shape).astype(dtype)
@@ -136,6 +137,16 @@ def test_matmul_propagates_nan_and_inf_as_the_cpu():
     np.testing.assert_array_equal(np.isnan(cuda_result), np.isnan(cpu_result))
     assert np.isnan(cuda_result[2]).all() and np.isinf(cuda_result[:, 2]).any()
     assert_close(cpu_result, cuda_result)
+
+
+def test_outputs_are_counted_by_the_cuda_allocator():
+    a, b = to_device(normal((9, 5), np.float32), "cuda"), to_device(normal((5, 3), np.float32),
+                                                                      "cuda")
+    before = memory_allocated("cuda")
+    product = run_op(MatMul(), [a, b])[1]
+    assert memory_allocated("cuda") == before + product.nbytes
+    del product
+    assert memory_allocated("cuda") == before
 
 
 def test_matmul_reads_strided_device_views():
@@ -218,8 +229,8 @@ def _labels_and_logits(dtype, shape=(5, 9)):
 
 
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the simulator's NumPy
-@pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("shape", [(5, 9), (2, 3, 2)])
+@pytest.mark.parametrize("dtype, shape", [(np.float32, (5, 9)), (np.float64, (5, 9)),
+                                          (np.float32, (2, 3, 2))])
 def test_label_cross_entropy_and_its_gradient_match_the_cpu(dtype, shape):
     logits, labels = _labels_and_logits(dtype, shape)
     assert_close(*run_both(LabelCrossEntropy(), logits, labels))
@@ -241,8 +252,7 @@ def test_mean_label_cross_entropy_of_no_samples_is_nan_as_on_the_cpu():
     assert np.isnan(cuda_result) and np.isnan(cpu_result)
 
 
-@pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("shape", [(3, 9), (2, 3, 2)])
+@pytest.mark.parametrize("dtype, shape", [(np.float32, (3, 9)), (np.float64, (2, 3, 2))])
 def test_probability_cross_entropy_matches_the_cpu(dtype, shape):
     logits = normal(shape, dtype)
     target = RNG.random(shape).astype(dtype)
