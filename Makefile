@@ -96,7 +96,7 @@ test: venv dot browser
 	$(NUMBA_ENV) NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --doctest-modules --ignore-glob='*/__main__.py' \
 	    tests framework eager graph compare
 	$(NUMBA_ENV) NUMBA_ENABLE_CUDASIM=1 NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
-	    $(BIN)/python -m pytest -q $(CUDA_SIM_TESTS)
+	    $(BIN)/python -m pytest -q -n 2 $(CUDA_SIM_TESTS)
 	@for core in $(BITS_CORETYPES); do \
 	    if ! $(BIN)/python tests/cpu_runs_openblas_core.py $$core; then continue; fi; \
 	    echo "bit-equality tests under OPENBLAS_CORETYPE=$$core"; \
