@@ -310,10 +310,23 @@ def matmul(a, b):
     if out.size == 0:
         return out
     a_index, b_index = _batch_indices(a_batch, b_batch, batch)
-    _launch_matmul(_reshaped(a, (math.prod(a_batch), m, k)),
-                   _reshaped(b, (math.prod(b_batch), k, n)),
-                   out.reshape((math.prod(batch), m, n)), a_index, b_index)
+    a_stack, a_transposed = _matrix_stack(a, math.prod(a_batch), m, k)
+    b_stack, b_transposed = _matrix_stack(b, math.prod(b_batch), k, n)
+    _launch_matmul(a_stack, b_stack, out.reshape((math.prod(batch), m, n)), a_index, b_index,
+                   transpose_a=a_transposed, transpose_b=b_transposed)
     return out
+
+
+def _matrix_stack(x, count: int, rows: int, cols: int):
+    """(x as a C-contiguous (count, rows, cols) stack, False), or, for a stack whose matrices
+    are stored transposed (a `transpose` view, as gradient rules pass), (its (count, cols,
+    rows) stack of transposes, True), read in place by the kernel's transposed variant; any
+    other layout is copied."""
+    if not x.is_c_contiguous() and x.ndim >= 2:
+        swapped = transpose(x, tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2))
+        if swapped.is_c_contiguous():
+            return swapped.reshape((count, cols, rows)), True
+    return _reshaped(x, (count, rows, cols)), False
 
 
 def _single():
@@ -1181,7 +1194,8 @@ def _compile_all(check, array, types, bit_functions) -> None:
     for dtype in map(np.dtype, ("float32", "int64")):
         item = numba.from_dtype(dtype)
         for transpose_a, transpose_b, store in [(False, False, STORE), (False, True, ADD_BIAS),
-                                                (True, False, STORE), (False, True, ACCUMULATE)]:
+                                                (True, False, STORE), (False, True, ACCUMULATE),
+                                                (True, True, STORE)]:
             bias = array(item, 1) if store == ADD_BIAS else array(item, 3)
             check(_matmul_kernel(dtype, transpose_a, transpose_b, store, GPU_TILE),
                   array(item, 3), array(item, 3), bias, array(item, 3), index, index)

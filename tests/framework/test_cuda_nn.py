@@ -139,6 +139,22 @@ def test_matmul_propagates_nan_and_inf_as_the_cpu():
     assert_close(cpu_result, cuda_result)
 
 
+@pytest.mark.parametrize("a_transposed, b_transposed", [(True, False), (False, True),
+                                                        (True, True)])
+def test_matmul_reads_transposed_views_in_place(a_transposed, b_transposed, monkeypatch):
+    """A transpose view (what matmul's gradient rule passes) goes to the kernel as it is
+    stored, flagged, instead of being copied."""
+    a, b = normal((2, 9, 5), np.float64), normal((5, 11), np.float64)
+    device_a, device_b = to_device(a, "cuda"), to_device(b, "cuda")
+    if a_transposed:
+        device_a = Transpose((0, 2, 1)).cuda(to_device(np.ascontiguousarray(
+            a.transpose(0, 2, 1)), "cuda"))
+    if b_transposed:
+        device_b = Transpose((1, 0)).cuda(to_device(np.ascontiguousarray(b.T), "cuda"))
+    monkeypatch.setattr(cuda_nn, "contiguous_copy", None)  # a copy would fail the test
+    assert_close(a @ b, cuda_nn.matmul(device_a, device_b).copy_to_host())
+
+
 def test_outputs_are_counted_by_the_cuda_allocator():
     a, b = to_device(normal((9, 5), np.float32), "cuda"), to_device(normal((5, 3), np.float32),
                                                                       "cuda")
