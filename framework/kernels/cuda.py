@@ -322,28 +322,49 @@ THREADS = {threads}
 
 
 @cuda.jit
-def kernel(x, params, start, count, out):
+def kernel(x, params, start, count, chunks, out, partials):
+    # Block b folds chunk b % chunks of output element b // chunks. With one chunk per output
+    # the block finishes it; with several, the chunks' accumulators go to `partials`, which
+    # finish_chunks folds.
     outer, reduced, inner = x.shape
-    partial = cuda.shared.array(THREADS, numba.{acc})
+    shared = cuda.shared.array(THREADS, numba.{acc})
     thread = cuda.threadIdx.x
-    for o in range(cuda.blockIdx.x, outer * inner, cuda.gridDim.x):
+    for task in range(cuda.blockIdx.x, outer * inner * chunks, cuda.gridDim.x):
+        o = task // chunks
+        chunk = task - o * chunks
         row = o // inner
         column = o - row * inner
         param = {param}
         acc = start
-        for r in range(thread, reduced, THREADS):
+        stop = (chunk + 1) * reduced // chunks
+        for r in range(chunk * reduced // chunks + thread, stop, THREADS):
             acc = combine(acc, term(x[row, r, column], param))
-        partial[thread] = acc
+        shared[thread] = acc
         cuda.syncthreads()
         step = THREADS // 2
         while step > 0:
             if thread < step:
-                partial[thread] = combine(partial[thread], partial[thread + step])
+                shared[thread] = combine(shared[thread], shared[thread + step])
             cuda.syncthreads()
             step //= 2
         if thread == 0:
-            out[o] = finish(partial[0], param, count)
-        cuda.syncthreads()  # partial[0] is read before the next output overwrites it
+            if chunks == 1:
+                out[o] = finish(shared[0], param, count)
+            else:
+                partials[o, chunk] = shared[0]
+        cuda.syncthreads()  # shared[0] is read before the next task overwrites it
+
+
+@cuda.jit
+def finish_chunks(partials, params, count, inner, out):
+    for o in range(cuda.grid(1), partials.shape[0], cuda.gridsize(1)):
+        row = o // inner
+        column = o - row * inner
+        param = {param}
+        acc = partials[o, 0]
+        for chunk in range(1, partials.shape[1]):
+            acc = combine(acc, partials[o, chunk])
+        out[o] = finish(acc, param, count)
 """
 
 
@@ -356,7 +377,26 @@ def fold_kernel(fold: Fold, accumulator: np.dtype):
         name=fold.name, acc=np.dtype(accumulator).name, fingerprint=print_, imports=imports,
         threads=THREADS_PER_BLOCK,
         param="params[row, column]" if fold.takes_param else "0.0")
-    return load_module(source, f"cuda_fold_{fold.name}").kernel
+    return load_module(source, f"cuda_fold_{fold.name}")
+
+
+# A reduction with fewer output elements than this many blocks' worth splits each one's
+# reduced axis into chunks, one block each, so that a full reduction fills the GPU; every
+# chunk still gives each thread several values.
+SPLIT_BELOW_BLOCKS = 2 if SIMULATED else 1024
+VALUES_PER_THREAD = 4
+
+
+def fold_chunks(outputs: int, reduced: int) -> int:
+    """Into how many chunks (one block each) to split each output element's reduced axis.
+
+    >>> fold_chunks(1, 10), fold_chunks(1, 10**8) == SPLIT_BELOW_BLOCKS, fold_chunks(10**6, 10**3)
+    (1, True, 1)
+    """
+    if outputs >= SPLIT_BELOW_BLOCKS:
+        return 1
+    per_block = THREADS_PER_BLOCK * VALUES_PER_THREAD
+    return max(1, min(-(-reduced // per_block), SPLIT_BELOW_BLOCKS // outputs))
 
 
 def run_fold(fold: Fold, blocks, out, start, params=None, count: float = 1.0) -> None:
@@ -364,14 +404,22 @@ def run_fold(fold: Fold, blocks, out, start, params=None, count: float = 1.0) ->
     elements), as `framework.kernels.cpu.run_fold` does on the CPU: `start` is the fold's
     identity, a NumPy scalar of the accumulator's dtype; `params` an (outer, inner) float64
     device array when the fold takes a parameter; `count` what `finish` divides by."""
-    outer, _, inner = blocks.shape
-    if not outer * inner:
+    outer, reduced, inner = blocks.shape
+    outputs = outer * inner
+    if not outputs:
         return
     if params is None:
         params = _no_params()
-    kernel = fold_kernel(fold, start.dtype)
-    kernel[min(outer * inner, MAX_BLOCKS), THREADS_PER_BLOCK](
-        blocks, params, start, np.float64(count), out.reshape(out.size))
+    kernels = fold_kernel(fold, start.dtype)
+    chunks = fold_chunks(outputs, reduced)
+    flat = out.reshape(out.size)
+    partials = (devices.empty((outputs, chunks), start.dtype, devices.device_of(blocks))
+                if chunks > 1 else _no_params())
+    kernels.kernel[min(outputs * chunks, MAX_BLOCKS), THREADS_PER_BLOCK](
+        blocks, params, start, np.float64(count), chunks, flat, partials)
+    if chunks > 1:
+        kernels.finish_chunks[launch_config(outputs)](partials, params, np.float64(count),
+                                                      inner, flat)
 
 
 @functools.cache

@@ -222,6 +222,17 @@ def test_integer_and_bool_reductions_match_the_cpu(name):
 
 
 @needs_cuda
+@pytest.mark.parametrize("name", ["sum", "max", "logsumexp", "var"])
+def test_a_long_reduction_is_split_over_blocks_then_finished(name):
+    from framework.kernels import cuda
+
+    x = np.random.default_rng(2).uniform(-2, 2, (2, 3 * cuda.THREADS_PER_BLOCK * 4 + 1))
+    assert cuda.fold_chunks(1, x.size) > 1  # the full reduction is split
+    for axis in (None, (1,)):
+        check_on_both_devices(primitive(name, axis), [x], np.float64)
+
+
+@needs_cuda
 def test_reductions_of_no_elements():
     empty = np.zeros((0, 3), np.float32)
     for name, expected in (("sum", 0.0), ("prod", 1.0), ("logsumexp", -np.inf)):
@@ -424,11 +435,16 @@ def test_every_kernel_compiles_to_ptx_for_a_gpu(monkeypatch):
                 start = (numbers if fold is reduction.MAX_FOLD and name == "logsumexp"
                          else np.asarray(op.start(numbers)).dtype if op.fold else
                          np.dtype(np.float64))
-                element = numba.from_dtype(numbers)
-                compile_ptx(cuda.fold_kernel(fold, start),
-                            (A(element, 3, "C"), A(f64, 2, "A"), numba.from_dtype(start), f64,
-                             A(numba.from_dtype(op.infer(Spec((2,), dtype)).dtype), 1, "C")),
+                element, accumulator = numba.from_dtype(numbers), numba.from_dtype(start)
+                out = A(numba.from_dtype(op.infer(Spec((2,), dtype)).dtype), 1, "C")
+                kernels = cuda.fold_kernel(fold, start)
+                compile_ptx(kernels.kernel,
+                            (A(element, 3, "C"), A(f64, 2, "A"), accumulator, f64,
+                             numba.int64, out, A(accumulator, 2, "C")),
                             f"{name} {fold.name} {dtype}")
+                compile_ptx(kernels.finish_chunks, (A(accumulator, 2, "C"), A(f64, 2, "A"), f64,
+                                                    numba.int64, out),
+                            f"{name} {fold.name} {dtype} chunks")
     for name in ARG_REDUCTIONS:
         for dtype in (np.float32, np.float64, np.int32, np.int64, np.uint8):
             kernel = cuda.arg_kernel(name, REGISTRY[name].beats, np.dtype(dtype))
