@@ -14,12 +14,17 @@ a row body. This package turns those into kernels. It imports nothing from `fram
   cached on disk: map (elementwise, any number of operands: zip is map of two), along an axis
   (row and block bodies), and reduce (folds and arg scans), each with its parallel threshold.
 
+- `cuda`: the CUDA backend, `numba.cuda.jit` templates over the same bodies and the same `Fold`
+  declarations: map (a thread per element, any broadcast and strides: `run_map`) and reduce (a
+  block per output element, or per chunk of a long one, and a tree in shared memory:
+  `run_fold`, `run_arg`); it also states how CUDA kernels allocate and launch. It is imported
+  only when a device array first meets a kernel, since numba.cuda chooses the simulator
+  (NUMBA_ENABLE_CUDASIM) when it is imported.
+
 A backend is a small set of higher-order loop templates over the same scalar bodies (the design
-of minitorch's `fast_ops.py` and `cuda_ops.py`). A CUDA backend slots in as `cuda.py` beside
-`cpu.py`: the same entry points (`map_kernels`, `run_along_axis`, `run_fold`, `run_arg`) with
-`numba.cuda.jit` templates (a thread per element for map, a block per row for reductions) over
-the same bodies and the same `Fold` declarations. The bodies and `maths` are plain arithmetic
-and bit moves, written to compile under numba.cuda as well; the vector scans are CPU code, which
-a CUDA reduce template replaces by its own tree reduction. Each op then gains a `cuda` kernel
-that calls `cuda.py` as its `cpu` kernel calls `cpu.py`.
+of minitorch's `fast_ops.py` and `cuda_ops.py`). The bodies are plain arithmetic, so numba
+compiles them for the GPU too; `cuda` gives the maths dispatchers GPU versions (libdevice's
+functions) and replaces the CPU-only intrinsics (vector scans, llvm.maximum) by its own tree
+reduction and comparisons. Each elementwise op and reduction has a `cuda` kernel that calls
+`cuda.py` as its `cpu` kernel calls `cpu.py`.
 """
