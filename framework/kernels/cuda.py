@@ -369,6 +369,21 @@ def kernel(x, params, start, count, chunks, out, partials):
 
 
 @cuda.jit
+def columns(x, params, start, count, out):
+    # One thread per output element, folding its values in order: for many neighbouring
+    # columns (inner axis), whose values neighbouring threads then read together.
+    outer, reduced, inner = x.shape
+    for o in range(cuda.grid(1), outer * inner, cuda.gridsize(1)):
+        row = o // inner
+        column = o - row * inner
+        param = {param}
+        acc = start
+        for r in range(reduced):
+            acc = combine(acc, term(x[row, r, column], param))
+        out[o] = finish(acc, param, count)
+
+
+@cuda.jit
 def finish_chunks(partials, params, count, inner, out):
     for o in range(cuda.grid(1), partials.shape[0], cuda.gridsize(1)):
         row = o // inner
@@ -393,6 +408,10 @@ def fold_kernel(fold: Fold, accumulator: np.dtype):
     return load_module(source, f"cuda_fold_{fold.name}")
 
 
+# From this many neighbouring columns on (a warp's worth), a reduction of a leading or middle
+# axis runs one thread per output element: a warp then reads 32 neighbouring values at a
+# time, where a block per element would read one value per memory transaction.
+COLUMNS_PER_THREAD_KERNEL = 32
 # A reduction with fewer output elements than this many blocks' worth splits each one's
 # reduced axis into chunks, one block each, so that a full reduction fills the GPU; every
 # chunk still gives each thread several values.
@@ -425,6 +444,11 @@ def run_fold(fold: Fold, blocks, out, start, params=None, count: float = 1.0) ->
     if params is None:
         params = _no_params(device)
     kernels = fold_kernel(fold, start.dtype)
+    if inner >= COLUMNS_PER_THREAD_KERNEL:
+        with on_device(device):
+            kernels.columns[launch_config(outputs)](blocks, params, start, np.float64(count),
+                                                   out.reshape(out.size))
+        return
     chunks = fold_chunks(outputs, reduced)
     flat = out.reshape(out.size)
     partials = (devices.empty((outputs, chunks), start.dtype, device) if chunks > 1
