@@ -118,15 +118,55 @@ def _reshaped(x, shape):
     return contiguous(x).reshape(tuple(shape))
 
 
-def strided_view(x, shape, strides):
-    """A view of x's memory with another shape and strides (in bytes), starting where x
-    starts: the caller makes sure every position it reaches lies inside x."""
+def strided_view(x, shape, strides, offset: int = 0):
+    """A view of x's memory with another shape and strides (in bytes), its first element
+    `offset` bytes from x's: the caller makes sure every position it reaches lies inside the
+    buffer x views. (Under the simulator NumPy checks that it does.)"""
     shape, strides = tuple(shape), tuple(strides)
+    if math.prod(shape) == 0:
+        return _empty(shape, x.dtype)  # nothing to view
     if SIMULATOR:
-        return type(x)(np.lib.stride_tricks.as_strided(x._ary, shape, strides))
-    if x.size == 0 or math.prod(shape) == 0:
-        return _empty(shape, x.dtype)
-    return type(x)(shape, strides, x.dtype, gpu_data=x.gpu_data)
+        ary = x._ary
+        root = ary
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        start = _address(ary) - _address(root) + offset
+        return type(x)(np.ndarray(shape, ary.dtype, buffer=root, offset=start, strides=strides))
+    # From the allocation's own pointer, so an offset may also step back (a reversed view).
+    root = x.gpu_data.owner
+    start = x.gpu_data.device_pointer_value - root.device_pointer_value + offset
+    return type(x)(shape, strides, x.dtype, gpu_data=root.view(start))
+
+
+def _address(array: np.ndarray) -> int:
+    return array.__array_interface__["data"][0]
+
+
+def basic_index_view(x, index: tuple):
+    """x[index] for a NumPy basic index (ints, slices of any step, None, Ellipsis; checked by
+    the op's rule), as a view of x's memory. NumPy works out the view's geometry on a stand-in
+    with x's shape and strides that is never read."""
+    stand_in = np.lib.stride_tricks.as_strided(np.empty(1, x.dtype), tuple(x.shape),
+                                               tuple(x.strides))
+    view = stand_in[index]
+    return strided_view(x, view.shape, view.strides, _address(view) - _address(stand_in))
+
+
+def slice_grad(g, shape: tuple, index: tuple):
+    """Zeros of `shape` with g written at the basic index `index`: getitem's adjoint."""
+    out = _empty(shape, g.dtype)
+    if out.size:
+        fill(out, 0)
+        copy_into(basic_index_view(out, index), g)
+    return out
+
+
+def copy_into(dest, source) -> None:
+    """dest[...] = source for device arrays of one shape, any strides (dest a view, say)."""
+    if dest.size:
+        if dest.ndim == 0:
+            dest, source = dest.reshape((1,)), source.reshape((1,))
+        _copy_kernel(dest.ndim)[launch_config(dest.size)](source, dest)
 
 
 def transpose(x, axes):

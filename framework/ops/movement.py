@@ -1079,6 +1079,11 @@ class Slice(Op):
     def cpu(self, x):
         return x[_numpy_index(self.index)]
 
+    def cuda(self, x):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.basic_index_view(x, _numpy_index(self.index))
+
     def vjp(self, g, inputs, out):
         (x,) = inputs
         return _bind_slice_grad(g, self.index, x, tuple(x.shape))
@@ -1135,6 +1140,14 @@ class SliceGrad(Op):
         fill(out, 0)
         copy_into(out[_numpy_index(self.index)], g)
         return out
+
+    def cuda(self, g, *like):
+        from framework.kernels import cuda_nn
+
+        shape = tuple(like[0].shape) if like else self.shape
+        if not is_known(shape):
+            return self.cpu(g, *like)  # raises the CPU's error, before reading anything
+        return cuda_nn.slice_grad(g, shape, _numpy_index(self.index))
 
     def vjp(self, g, inputs, out):
         return (bind(Slice(self.index), g),) + (None,) * (len(inputs) - 1)

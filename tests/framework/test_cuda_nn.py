@@ -43,9 +43,12 @@ from framework.ops.movement import (  # noqa: E402
     Gather,
     Reshape,
     ScatterAdd,
+    Slice,
+    SliceGrad,
     Squeeze,
     Transpose,
     Unsqueeze,
+    normalize_index,
 )
 from framework.ops.nn import (  # noqa: E402
     Embedding,
@@ -322,8 +325,8 @@ def test_contiguous_copy_of_a_strided_view_matches_the_cpu(dtype):
 def test_contiguous_copy_is_a_new_buffer():
     x = cuda.to_device(np.arange(6.0))
     copy = ContiguousCopy().cuda(x)
-    x[0] = 99.0
-    assert copy.copy_to_host()[0] == 0.0
+    x.copy_to_device(np.full(6, 99.0))
+    np.testing.assert_array_equal(copy.copy_to_host(), np.arange(6.0))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -348,7 +351,7 @@ def test_views_match_the_cpu_and_share_the_input_memory(op, shape):
     view = op.cuda(device_x)
     assert_close(op.cpu(x), view.copy_to_host())
     if view.size and op.cpu(x).size:  # the view reads the input's memory, as on the CPU
-        device_x[...] = x + 1
+        device_x.copy_to_device(x + 1)
         assert_close(op.cpu(x + 1), view.copy_to_host())
 
 
@@ -363,6 +366,42 @@ def test_views_of_strided_device_arrays_match_the_cpu(op, shape):
     host_view, device_view = _strided(x)
     assert not device_view.is_c_contiguous()
     assert_close(op.cpu(host_view), op.cuda(device_view).copy_to_host())
+
+
+GETITEM_INDICES = [
+    (1, slice(None, None, -2)), (-1,), (slice(3, 0, -1), None, Ellipsis, 2), (0, 1, 2),
+    (Ellipsis, None), (slice(5, 9),),
+]
+
+
+@pytest.mark.parametrize("index", GETITEM_INDICES)
+def test_getitem_views_match_the_cpu_and_share_the_input_memory(index):
+    x = normal((4, 5, 3), np.float32)
+    op = Slice(normalize_index(index, 3))
+    cpu_result, cuda_result = run_both(op, x)
+    assert_close(cpu_result, cuda_result)
+    device_x = to_device(x, "cuda")
+    view = op.cuda(device_x)
+    if view.size:
+        device_x.copy_to_device(x * 2)
+        assert_close(op.cpu(x * 2), view.copy_to_host())
+
+
+@pytest.mark.parametrize("index", GETITEM_INDICES)
+def test_getitem_of_views_with_negative_strides_matches_the_cpu(index):
+    """A reversed view starts at its buffer's end: a view of it may start before it."""
+    x = normal((4, 5, 3), np.float64)
+    reverse = Slice(normalize_index((slice(None, None, -1), Ellipsis, slice(None, None, -1)), 3))
+    op = Slice(normalize_index(index, 3))
+    view = op.cuda(reverse.cuda(to_device(x, "cuda")))
+    assert_close(op.cpu(reverse.cpu(x)), view.copy_to_host())
+
+
+@pytest.mark.parametrize("index", GETITEM_INDICES[:4])
+def test_slice_grad_matches_the_cpu(index):
+    normalized = normalize_index(index, 3)
+    g = normal(Slice(normalized).cpu(np.zeros((4, 5, 3))).shape, np.float32)
+    assert_close(*run_both(SliceGrad(normalized, (4, 5, 3)), g))
 
 
 @pytest.mark.parametrize("source, target", [
