@@ -37,13 +37,16 @@ Interface for CUDA kernels (this module, `framework.kernels.cuda_nn`, and any op
   cover every item. `THREADS_PER_BLOCK` is also the size of the shared-memory tree of the
   reduce template (a power of two; smaller under the simulator, where each thread is a Python
   thread). Kernels launch on the default stream, one after another; `to_host` waits for them.
-- Device: `current_device()` is the `Device('cuda', index)` of the current CUDA context.
+- Device: `current_device()` is the `Device('cuda', index)` of the current CUDA context; a
+  kernel runs on the current GPU, so launch inside `with on_device(device_of(out)):`, which
+  switches GPU only when the arrays live on another one.
 - Kernel caching: build each `cuda.jit` kernel once per body (functools.cache on the body), as
   this module's `map_kernel` and `fold_kernel` do; numba specializes it per argument types.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 
@@ -87,6 +90,14 @@ def launch_config(n: int) -> tuple[int, int]:
 def current_device() -> Device:
     """The `Device('cuda', index)` of the current CUDA context."""
     return Device("cuda", devices._current_cuda_index())
+
+
+def on_device(device: Device):
+    """The context to launch kernels in on `device`: that GPU's, when it is not the current
+    one (a kernel runs on the current GPU, wherever its arrays live)."""
+    if SIMULATED or device.index == devices._current_cuda_index():
+        return contextlib.nullcontext()
+    return cuda.gpus[device.index]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,7 +265,8 @@ def run_map(body, arrays, out_dtype, params=(), name: str = ""):
         target = out
     kernel = map_kernel(body, layout, 1 if flat else out.ndim, len(params), name)
     blocks, threads = launch_config(size)
-    kernel[blocks, threads](*operands, target, *params)
+    with on_device(devices.device_of(out)):
+        kernel[blocks, threads](*operands, target, *params)
     return out
 
 
@@ -289,7 +301,8 @@ def permuted(x, order: tuple):
             out.copy_to_device(x)
         else:
             blocks, threads = launch_config(out.size)
-            permute_kernel(x.ndim, tuple(order))[blocks, threads](x, out)
+            with on_device(devices.device_of(out)):
+                permute_kernel(x.ndim, tuple(order))[blocks, threads](x, out)
     return out
 
 
@@ -356,6 +369,21 @@ def kernel(x, params, start, count, chunks, out, partials):
 
 
 @cuda.jit
+def columns(x, params, start, count, out):
+    # One thread per output element, folding its values in order: for many neighbouring
+    # columns (inner axis), whose values neighbouring threads then read together.
+    outer, reduced, inner = x.shape
+    for o in range(cuda.grid(1), outer * inner, cuda.gridsize(1)):
+        row = o // inner
+        column = o - row * inner
+        param = {param}
+        acc = start
+        for r in range(reduced):
+            acc = combine(acc, term(x[row, r, column], param))
+        out[o] = finish(acc, param, count)
+
+
+@cuda.jit
 def finish_chunks(partials, params, count, inner, out):
     for o in range(cuda.grid(1), partials.shape[0], cuda.gridsize(1)):
         row = o // inner
@@ -380,6 +408,10 @@ def fold_kernel(fold: Fold, accumulator: np.dtype):
     return load_module(source, f"cuda_fold_{fold.name}")
 
 
+# From this many neighbouring columns on (a warp's worth), a reduction of a leading or middle
+# axis runs one thread per output element: a warp then reads 32 neighbouring values at a
+# time, where a block per element would read one value per memory transaction.
+COLUMNS_PER_THREAD_KERNEL = 32
 # A reduction with fewer output elements than this many blocks' worth splits each one's
 # reduced axis into chunks, one block each, so that a full reduction fills the GPU; every
 # chunk still gives each thread several values.
@@ -408,24 +440,33 @@ def run_fold(fold: Fold, blocks, out, start, params=None, count: float = 1.0) ->
     outputs = outer * inner
     if not outputs:
         return
+    device = devices.device_of(blocks)
     if params is None:
-        params = _no_params()
+        params = _no_params(device)
     kernels = fold_kernel(fold, start.dtype)
+    if inner >= COLUMNS_PER_THREAD_KERNEL:
+        with on_device(device):
+            kernels.columns[launch_config(outputs)](blocks, params, start, np.float64(count),
+                                                   out.reshape(out.size))
+        return
     chunks = fold_chunks(outputs, reduced)
     flat = out.reshape(out.size)
-    partials = (devices.empty((outputs, chunks), start.dtype, devices.device_of(blocks))
-                if chunks > 1 else _no_params())
-    kernels.kernel[min(outputs * chunks, MAX_BLOCKS), THREADS_PER_BLOCK](
-        blocks, params, start, np.float64(count), chunks, flat, partials)
-    if chunks > 1:
-        kernels.finish_chunks[launch_config(outputs)](partials, params, np.float64(count),
-                                                      inner, flat)
+    partials = (devices.empty((outputs, chunks), start.dtype, device) if chunks > 1
+                else _no_params(device))
+    with on_device(device):
+        kernels.kernel[min(outputs * chunks, MAX_BLOCKS), THREADS_PER_BLOCK](
+            blocks, params, start, np.float64(count), chunks, flat, partials)
+        if chunks > 1:
+            kernels.finish_chunks[launch_config(outputs)](partials, params, np.float64(count),
+                                                          inner, flat)
 
 
 @functools.cache
-def _no_params():
-    """What folds without a parameter receive in its place (never read)."""
-    return cuda.to_device(np.zeros((1, 1)))
+def _no_params(device: Device):
+    """What folds without a parameter receive in its place (never read): one per GPU, kept
+    for good, so not counted by the allocator (a constant, not a buffer of the program's)."""
+    with on_device(device):
+        return cuda.to_device(np.zeros((1, 1)))
 
 
 _ARG_TEMPLATE = """\
@@ -496,5 +537,7 @@ def run_arg(name: str, beats, blocks, out) -> None:
     reduced, inner), into device `out` (outer * inner int64 elements)."""
     outer, _, inner = blocks.shape
     if outer * inner:
-        arg_kernel(name, beats, blocks.dtype)[min(outer * inner, MAX_BLOCKS),
-                                              THREADS_PER_BLOCK](blocks, out.reshape(out.size))
+        kernel = arg_kernel(name, beats, blocks.dtype)
+        with on_device(devices.device_of(blocks)):
+            kernel[min(outer * inner, MAX_BLOCKS), THREADS_PER_BLOCK](blocks,
+                                                                      out.reshape(out.size))

@@ -233,6 +233,18 @@ def test_a_long_reduction_is_split_over_blocks_then_finished(name):
 
 
 @needs_cuda
+@pytest.mark.parametrize("name", ["mean", "min", "var"])
+def test_many_columns_reduce_one_thread_each(name):
+    from framework.kernels import cuda
+
+    columns = cuda.COLUMNS_PER_THREAD_KERNEL + 3
+    x = np.random.default_rng(4).uniform(-2, 2, (2, 5, columns)).astype(np.float32)
+    x[1, 2, 7] = np.nan
+    for axis in ((1,), (0, 1)):  # a middle axis; the leading axes, merged
+        check_on_both_devices(primitive(name, axis), [x], np.float32)
+
+
+@needs_cuda
 def test_reductions_of_no_elements():
     empty = np.zeros((0, 3), np.float32)
     for name, expected in (("sum", 0.0), ("prod", 1.0), ("logsumexp", -np.inf)):
@@ -442,6 +454,8 @@ def test_every_kernel_compiles_to_ptx_for_a_gpu(monkeypatch):
                             (A(element, 3, "C"), A(f64, 2, "A"), accumulator, f64,
                              numba.int64, out, A(accumulator, 2, "C")),
                             f"{name} {fold.name} {dtype}")
+                compile_ptx(kernels.columns, (A(element, 3, "C"), A(f64, 2, "A"), accumulator,
+                                              f64, out), f"{name} {fold.name} {dtype} columns")
                 compile_ptx(kernels.finish_chunks, (A(accumulator, 2, "C"), A(f64, 2, "A"), f64,
                                                     numba.int64, out),
                             f"{name} {fold.name} {dtype} chunks")
