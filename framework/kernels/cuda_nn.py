@@ -742,6 +742,90 @@ def probability_cross_entropy(logits, target):
 
 
 # ---------------------------------------------------------------------------------------------
+# Filled arrays, joins and splits, padding, one_hot: views and copies over the kernels above.
+
+
+def full(shape, dtype, value):
+    """A new array of `shape` filled with `value` converted to `dtype`."""
+    out = _empty(shape, dtype)
+    if out.size:
+        fill(out, value)
+    return out
+
+
+def from_host(array: np.ndarray):
+    """A device copy of a host array, counted by the allocator."""
+    out = _empty(array.shape, array.dtype)
+    if out.size:
+        out.copy_to_device(np.ascontiguousarray(array))
+    return out
+
+
+def _along(axis: int, entry) -> tuple:
+    """The basic index that takes `entry` (an int or a slice) along `axis`."""
+    return (slice(None),) * axis + (entry, Ellipsis)
+
+
+def concat(xs, axis: int):
+    """xs joined along an existing axis (shapes and dtypes checked by the rule)."""
+    shape = list(xs[0].shape)
+    shape[axis] = sum(x.shape[axis] for x in xs)
+    out = _empty(tuple(shape), xs[0].dtype)
+    offset = 0
+    for x in xs:
+        size = x.shape[axis]
+        copy_into(basic_index_view(out, _along(axis, slice(offset, offset + size))), x)
+        offset += size
+    return out
+
+
+def stack(xs, axis: int):
+    """Same-shaped xs joined along a new axis."""
+    shape = tuple(xs[0].shape)
+    out = _empty(shape[:axis] + (len(xs),) + shape[axis:], xs[0].dtype)
+    for position, x in enumerate(xs):
+        copy_into(basic_index_view(out, _along(axis, position)), x)
+    return out
+
+
+def split(x, axis: int, sizes) -> tuple:
+    """Views of consecutive parts of x along `axis`, of the given sizes."""
+    parts, offset = [], 0
+    for size in sizes:
+        parts.append(basic_index_view(x, _along(axis, slice(offset, offset + size))))
+        offset += size
+    return tuple(parts)
+
+
+def pad(x, pad_width, value):
+    """x with `value` around it: pad_width holds one (before, after) pair per axis."""
+    shape = tuple(before + d + after for d, (before, after) in zip(tuple(x.shape), pad_width))
+    out = full(shape, x.dtype, value)
+    if out.size:
+        interior = tuple(slice(before, before + d)
+                         for d, (before, _) in zip(tuple(x.shape), pad_width))
+        copy_into(basic_index_view(out, interior + (Ellipsis,)), x)
+    return out
+
+
+@cuda.jit
+def _one_hot_kernel(labels, out):
+    classes = out.shape[1]
+    for flat in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        r, c = flat // classes, flat % classes
+        out[r, c] = 1 if labels[r] == c else 0
+
+
+def one_hot(labels, num_classes: int, dtype):
+    """Rows of the identity picked by labels (checked to lie in [0, num_classes))."""
+    out = _empty(tuple(labels.shape) + (num_classes,), dtype)
+    if out.size:
+        _launch(_one_hot_kernel, out.size, _reshaped(labels, (labels.size,)),
+                out.reshape((labels.size, num_classes)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # Convolution: im2col and the tiled matmul. `geometry` is (stride_h, stride_w, pad_h, pad_w,
 # dilation_h, dilation_w, kernel_h, kernel_w), as on the CPU. A chunk of images unfolds into
 # columns (C * kH * kW, images, out_H * out_W), rows ordered by (channel, kernel row, kernel
@@ -1260,6 +1344,7 @@ def _compile_all(check, array, types, bit_functions) -> None:
     for kind in range(5):
         check(_pool_kernel(kind, dtype), x3, x3, x3, types.UniTuple(types.int64, 6))
     check(_first_outside_kernel, array(types.int64, 1), types.int64, array(types.int64, 1))
+    check(_one_hot_kernel, array(types.int64, 1), array(item, 2))
     for item in (types.float32, types.float64, types.int32, types.int64):
         check(_gather_kernel, array(item, 3), array(types.int64, 1), array(item, 3))
         check(_scatter_add_kernel, array(item, 3), array(types.int32, 1), array(item, 3))

@@ -42,6 +42,11 @@ class Full(Op):
     def cpu(self):
         return _filled(self.shape, self.dtype, self.value)
 
+    def cuda(self):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.full(self.shape, self.dtype, self.value)
+
 
 @register
 class FullLike(Op):
@@ -58,6 +63,11 @@ class FullLike(Op):
 
     def cpu(self, x):
         return _filled(x.shape, self.dtype or x.dtype, self.value)
+
+    def cuda(self, x):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.full(x.shape, self.dtype or x.dtype, self.value)
 
 
 def full(shape, value, dtype=None):

@@ -822,6 +822,11 @@ class Concat(Op):
         _join_along(out, xs, axis, lambda x: x.shape[axis])
         return out
 
+    def cuda(self, *xs):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.concat(xs, self.axis % xs[0].ndim)
+
     def vjp(self, g, inputs, out):
         sizes = [x.shape[self.axis % len(x.shape)] for x in inputs]
         if sizes.count(None) > 1:
@@ -858,6 +863,11 @@ class Stack(Op):
         out = empty(xs[0].shape[:axis] + (len(xs),) + xs[0].shape[axis:], xs[0].dtype)
         _join_along(out, xs, axis, lambda x: 1)
         return out
+
+    def cuda(self, *xs):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.stack(xs, self.axis % (xs[0].ndim + 1))
 
     def vjp(self, g, inputs, out):
         ndim = len(g.shape)
@@ -927,6 +937,13 @@ class Split(Op):
             parts.append(x[(slice(None),) * axis + (slice(offset, offset + size),)])
             offset += size
         return tuple(parts)
+
+    def cuda(self, x):
+        from framework.kernels import cuda_nn
+
+        axis = self.axis % x.ndim
+        shape = tuple(x.shape)
+        return cuda_nn.split(x, axis, self._resolved_sizes(shape[axis], shape))
 
     def vjp(self, g, inputs, out):
         # apply_vjp fills in zeros for parts that got no cotangent, and passes the cotangent
@@ -1453,6 +1470,11 @@ class Pad(Op):
         copy_into_window(out, x, [before for before, _ in self.pad_width])
         return out
 
+    def cuda(self, x):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.pad(x, self.pad_width, self.value)
+
     def vjp(self, g, inputs, out):
         index = tuple((before, -after if after else None, 1) for before, after in self.pad_width)
         return bind(Slice(index), g)
@@ -1539,6 +1561,13 @@ class OneHot(Op):
             kernel(flat, rows)
         return out
 
+    def cuda(self, labels):
+        from framework.kernels import cuda_nn
+
+        check_device_index_values(self.name, labels, self.num_classes,
+                                  f"num_classes={self.num_classes}", "label")
+        return cuda_nn.one_hot(labels, self.num_classes, self.dtype)
+
 
 def one_hot(labels, num_classes: int, dtype=dtypes.float32):
     """Rows of the identity picked by integer labels: shape labels.shape + (num_classes,).
@@ -1578,6 +1607,11 @@ class ShapeOf(Op):
                              "ask for int64")
         out[:] = x.shape
         return out
+
+    def cuda(self, x):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.from_host(self.cpu(x))  # the CPU kernel reads only x's shape
 
 
 def shape_of(x, dtype=dtypes.int32):

@@ -35,17 +35,24 @@ from framework.ops.conv import (  # noqa: E402
     MaxPool2dBackward,
     MaxPool2dGather,
 )
+from framework.ops.creation import Full, FullLike  # noqa: E402
 from framework.ops.elementwise import Cast  # noqa: E402
 from framework.ops.linalg import MatMul  # noqa: E402
 from framework.ops.movement import (  # noqa: E402
     BroadcastTo,
+    Concat,
     ContiguousCopy,
     Gather,
+    OneHot,
+    Pad,
     Reshape,
     ScatterAdd,
+    ShapeOf,
     Slice,
     SliceGrad,
+    Split,
     Squeeze,
+    Stack,
     Transpose,
     Unsqueeze,
     normalize_index,
@@ -487,6 +494,57 @@ def test_avg_pool2d_and_its_gradient_match_the_cpu(dtype, kernel, stride, paddin
     assert_close(pooled_cpu, pooled_cuda)
     g = normal(pooled_cpu.shape, dtype)
     assert_close(*run_both(AvgPool2dBackward(kernel, stride, padding, (5, 6)), g))
+
+
+# ---------------------------------------------------------------------------------------------
+# filled arrays, concat, stack, split, pad, one_hot, shape
+
+
+def test_full_and_full_like_match_the_cpu():
+    op = Full((2, 3), 2.5, np.dtype(np.float32))
+    assert_close(op.cpu(), op.cuda().copy_to_host())
+    x = normal((3, 4), np.float64)
+    for like in (FullLike(-1.0, None), FullLike(7, np.dtype(np.int32)),
+                 FullLike(1, np.dtype(np.bool_))):
+        assert_close(*run_both(like, x))
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_concat_and_stack_match_the_cpu(axis):
+    xs = [normal((2, 3, 2), np.float32), normal((2, 3, 2), np.float32)]
+    assert_close(*run_both(Stack(axis), *xs))
+    xs.append(normal((2, 3, 2), np.float32)[:, :1] if axis == 1 else
+              normal((2, 3, 2), np.float32))
+    assert_close(*run_both(Concat(axis), *xs))
+
+
+def test_split_parts_are_views_matching_the_cpu():
+    x = normal((3, 7), np.float64)
+    op = Split((2, -1, 1), None, 1)
+    device_x = to_device(x, "cuda")
+    parts = run_op(op, [device_x])[1]
+    for cpu_part, part in zip(op.cpu(x), parts, strict=True):
+        assert_close(cpu_part, part.copy_to_host())
+    device_x.copy_to_device(x + 1)
+    assert_close(op.cpu(x + 1)[1], parts[1].copy_to_host())
+
+
+def test_pad_matches_the_cpu():
+    op = Pad(((1, 0), (2, 3)), -4.0)
+    assert_close(*run_both(op, normal((2, 3), np.float32)))
+    host_view, device_view = _strided(normal((2, 3), np.float32))
+    assert_close(op.cpu(host_view), op.cuda(device_view).copy_to_host())
+
+
+def test_one_hot_matches_the_cpu_and_checks_its_labels():
+    labels = np.array([[2, 0], [3, 3]])
+    assert_close(*run_both(OneHot(4, np.dtype(np.float32)), labels))
+    with pytest.raises(IndexingError, match=r"label 3 at position \(1, 0\) is out of range"):
+        OneHot(3, np.dtype(np.float32)).cuda(to_device(labels, "cuda"))
+
+
+def test_shape_is_read_onto_the_device():
+    assert_close(*run_both(ShapeOf(np.dtype(np.int64)), np.zeros((4, 0, 3))))
 
 
 # ---------------------------------------------------------------------------------------------
