@@ -334,6 +334,11 @@ def test_transfers_are_explicit_and_keep_values_shapes_and_dtypes():
         np.testing.assert_array_equal(device.to_device(on_gpu, "cpu"), host)
     host = np.ones(3)
     assert device.to_host(host) is host
+    from numba import config, cuda
+
+    count = 1 if config.ENABLE_CUDASIM else len(cuda.gpus)  # the simulator has one GPU
+    with pytest.raises(DeviceError, match=f"'cuda:{count}' does not exist"):
+        device.to_device(host, f"cuda:{count}")
 
 
 @needs_cuda
