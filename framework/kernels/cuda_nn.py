@@ -826,6 +826,129 @@ def one_hot(labels, num_classes: int, dtype):
 
 
 # ---------------------------------------------------------------------------------------------
+# Scans, take/put along an axis, nonzero: a thread per lane (o, k) of an (outer, n, inner) view
+# walks the axis in order, as the CPU's loops do, so results (sums, last writes) are the CPU's.
+
+
+@cuda.jit
+def _scan_kernel(x, out, start, reverse, multiply):
+    n, inner = x.shape[1], x.shape[2]
+    for lane in range(cuda.grid(1), x.shape[0] * inner, cuda.gridsize(1)):
+        o, k = lane // inner, lane % inner
+        acc = start
+        for step in range(n):
+            j = n - 1 - step if reverse else step
+            if multiply:
+                acc *= x[o, j, k]
+            else:
+                acc += x[o, j, k]
+            out[o, j, k] = acc
+
+
+def scan(x, axis: int, reverse: bool, multiply: bool):
+    """Running sums (or products) along `axis`, accumulated in float64 or int64."""
+    out = _empty(x.shape, x.dtype)
+    if out.size:
+        outer, n, inner = _split_at(tuple(x.shape) or (1,), axis)
+        start = (np.float64 if np.dtype(x.dtype).kind == "f" else np.int64)(int(multiply))
+        _launch(_scan_kernel, outer * inner, _reshaped(x, (outer, n, inner)),
+                out.reshape((outer, n, inner)), start, reverse, multiply)
+    return out
+
+
+@cuda.jit
+def _take_kernel(x, indices, out):
+    count, inner = out.shape[1], out.shape[2]
+    for flat in range(cuda.grid(1), out.size, cuda.gridsize(1)):
+        o, rest = flat // (count * inner), flat % (count * inner)
+        j, k = rest // inner, rest % inner
+        out[o, j, k] = x[o, indices[o, j, k], k]
+
+
+@cuda.jit
+def _put_kernel(out, indices, values, accumulate):
+    count, inner = values.shape[1], values.shape[2]
+    for lane in range(cuda.grid(1), values.shape[0] * inner, cuda.gridsize(1)):
+        o, k = lane // inner, lane % inner
+        for j in range(count):
+            if accumulate:
+                out[o, indices[o, j, k], k] += values[o, j, k]
+            else:
+                out[o, indices[o, j, k], k] = values[o, j, k]
+
+
+def _corner_index(covered: tuple, shape: tuple, axis: int) -> tuple:
+    """The basic index of the leading corner of `shape` that indices of shape `covered`
+    address (all of the axis itself)."""
+    return tuple(slice(None) if d == axis else slice(0, n) for d, n in enumerate(covered))
+
+
+def take_along_axis(x, indices, axis: int):
+    """out[p] = x[p with its coordinate along axis replaced by indices[p]] (checked indices)."""
+    covered = tuple(indices.shape)
+    out = _empty(covered, x.dtype)
+    if out.size:
+        shape = (math.prod(covered[:axis]), covered[axis], math.prod(covered[axis + 1:]))
+        corner = basic_index_view(x, _corner_index(covered, tuple(x.shape), axis))
+        _launch(_take_kernel, out.size, _reshaped(corner, (shape[0], x.shape[axis], shape[2])),
+                _reshaped(indices, shape), out.reshape(shape))
+    return out
+
+
+def put_along_axis(x, indices, values, axis: int, accumulate: bool):
+    """A copy of x with values written (or added) where indices name along axis."""
+    out = contiguous_copy(x)
+    if indices.size:
+        covered = tuple(indices.shape)
+        shape = (math.prod(covered[:axis]), x.shape[axis], math.prod(covered[axis + 1:]))
+        corner = basic_index_view(out, _corner_index(covered, tuple(x.shape), axis))
+        whole = tuple(corner.shape) == tuple(out.shape)
+        target = out.reshape(shape) if whole else contiguous_copy(corner).reshape(shape)
+        index_shape = (shape[0], covered[axis], shape[2])
+        _launch(_put_kernel, shape[0] * shape[2], target, _reshaped(indices, index_shape),
+                _reshaped(values, index_shape), accumulate)
+        if not whole:  # the corner's rows are not evenly spaced: worked on a copy
+            copy_into(corner, target.reshape(tuple(corner.shape)))
+    return out
+
+
+@cuda.jit
+def _count_kernel(flat, count):
+    for i in range(cuda.grid(1), flat.size, cuda.gridsize(1)):
+        if flat[i] != 0:
+            cuda.atomic.add(count, 0, 1)
+
+
+@cuda.jit
+def _coordinates_kernel(flat, shape, out):
+    """One thread lists the coordinates in C order (nonzero is rarely hot: kept simple)."""
+    if cuda.grid(1) == 0:
+        row = 0
+        for i in range(flat.size):
+            if flat[i] != 0:
+                rest = i
+                for d in range(shape.size - 1, -1, -1):
+                    out[row, d] = rest % shape[d]
+                    rest //= shape[d]
+                row += 1
+
+
+def nonzero(x):
+    """The coordinates of x's non-zero elements, (count, x.ndim) int64 in C order. The count
+    comes back to the host (it is the result's shape)."""
+    flat = _reshaped(x, (x.size,))
+    count = 0
+    if flat.size:
+        counter = cuda.to_device(np.zeros(1, np.int64))
+        _launch(_count_kernel, flat.size, flat, counter)
+        count = int(counter.copy_to_host()[0])
+    out = _empty((count, x.ndim), np.int64)
+    if count and x.ndim:
+        _coordinates_kernel[1, 1](flat, cuda.to_device(np.array(x.shape, np.int64)), out)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # Convolution: im2col and the tiled matmul. `geometry` is (stride_h, stride_w, pad_h, pad_w,
 # dilation_h, dilation_w, kernel_h, kernel_w), as on the CPU. A chunk of images unfolds into
 # columns (C * kH * kW, images, out_H * out_W), rows ordered by (channel, kernel row, kernel
@@ -1345,6 +1468,13 @@ def _compile_all(check, array, types, bit_functions) -> None:
         check(_pool_kernel(kind, dtype), x3, x3, x3, types.UniTuple(types.int64, 6))
     check(_first_outside_kernel, array(types.int64, 1), types.int64, array(types.int64, 1))
     check(_one_hot_kernel, array(types.int64, 1), array(item, 2))
+    check(_scan_kernel, x3, x3, types.float64, types.boolean, types.boolean)
+    check(_scan_kernel, array(types.int64, 3), array(types.int64, 3), types.int64,
+          types.boolean, types.boolean)
+    check(_take_kernel, x3, array(types.int64, 3), x3)
+    check(_put_kernel, x3, array(types.int32, 3), x3, types.boolean)
+    check(_count_kernel, array(item, 1), array(types.int64, 1))
+    check(_coordinates_kernel, array(item, 1), array(types.int64, 1), array(types.int64, 2))
     for item in (types.float32, types.float64, types.int32, types.int64):
         check(_gather_kernel, array(item, 3), array(types.int64, 1), array(item, 3))
         check(_scatter_add_kernel, array(item, 3), array(types.int32, 1), array(item, 3))

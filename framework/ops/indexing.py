@@ -85,6 +85,18 @@ def _check_index_values(op: str, indices: np.ndarray, flat: np.ndarray, axis: in
                           f"range for axis {axis} (size {size}) of shape {shape}{note}")
 
 
+def _check_device_index_values(op: str, indices, axis: int, shape: tuple) -> None:
+    """`_check_index_values` for indices on a CUDA device: scanned there, and described by the
+    same error, from a host copy, when one is out of range."""
+    from framework.kernels import cuda_nn
+
+    if cuda_nn.first_outside(indices, shape[axis] if shape else 1) >= 0:
+        host = indices.copy_to_host()
+        _check_index_values(op, host, host.reshape(-1), axis, shape)
+        raise AssertionError(f"{op}: an index the device found out of range passed the host "
+                             "check")
+
+
 def _corner(x: np.ndarray, covered: tuple, axis: int) -> np.ndarray:
     """The leading corner of x that indices of shape `covered` address (a view)."""
     if all(d == axis or n == size for d, (n, size) in enumerate(zip(covered, x.shape))):
@@ -148,6 +160,15 @@ class TakeAlongAxis(Op):
             kernel = _take_parallel if out.size >= PARALLEL_MIN_SIZE else _take_serial
             kernel(source, index, _bits(out).reshape(index.shape))
         return out
+
+    def cuda(self, x, indices):
+        from framework.kernels import cuda_nn
+
+        if x.ndim == 0:  # one element: the 1-d case of length 1
+            return self.cuda(x.reshape((1,)), indices.reshape((1,))).reshape(())
+        axis = self.axis % x.ndim
+        _check_device_index_values(self.name, indices, axis, tuple(x.shape))
+        return cuda_nn.take_along_axis(x, indices, axis)
 
     def vjp(self, g, inputs, out):
         x, indices = inputs
@@ -250,6 +271,16 @@ class PutAlongAxis(Op):
             copy_into(window, scratch)
         return out
 
+    def cuda(self, x, indices, values):
+        from framework.kernels import cuda_nn
+
+        if x.ndim == 0:
+            return self.cuda(x.reshape((1,)), indices.reshape((1,)),
+                             values.reshape((1,))).reshape(())
+        axis = self.axis % x.ndim
+        _check_device_index_values(self.name, indices, axis, tuple(x.shape))
+        return cuda_nn.put_along_axis(x, indices, values, axis, self.accumulate)
+
     def vjp(self, g, inputs, out):
         _, indices, values = inputs
         picked = take_along_axis(g, indices, self.axis)
@@ -319,6 +350,11 @@ class NonZero(Op):
         if count and x.ndim:
             _nonzero_coordinates(flat, np.array(x.shape, np.int64), out)
         return out
+
+    def cuda(self, x):
+        from framework.kernels import cuda_nn
+
+        return cuda_nn.nonzero(x)
 
 
 def nonzero(x):

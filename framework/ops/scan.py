@@ -86,6 +86,12 @@ class Scan(Op):
             _scan_rows(lanes, target, start, reverse, self.multiply, 0, lanes.shape[0])
         return out
 
+    def cuda(self, x):
+        from framework.kernels import cuda_nn
+
+        axis = self.axis % x.ndim if x.ndim else 0
+        return cuda_nn.scan(x, axis, bool(getattr(self, "reverse", False)), self.multiply)
+
 
 @register
 class CumSum(Scan):

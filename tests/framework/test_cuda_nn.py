@@ -23,7 +23,7 @@ if not cuda.is_available():
                 allow_module_level=True)
 
 from framework.device import memory_allocated, to_device  # noqa: E402
-from framework.errors import IndexingError  # noqa: E402
+from framework.errors import IndexingError, IndexValueError  # noqa: E402
 from framework.kernels import cuda_nn  # noqa: E402
 from framework.ops.conv import (  # noqa: E402
     AvgPool2d,
@@ -37,6 +37,7 @@ from framework.ops.conv import (  # noqa: E402
 )
 from framework.ops.creation import Full, FullLike  # noqa: E402
 from framework.ops.elementwise import Cast  # noqa: E402
+from framework.ops.indexing import NonZero, PutAlongAxis, TakeAlongAxis  # noqa: E402
 from framework.ops.linalg import MatMul  # noqa: E402
 from framework.ops.movement import (  # noqa: E402
     BroadcastTo,
@@ -72,6 +73,7 @@ from framework.ops.nn import (  # noqa: E402
 )
 from framework.ops.random import Bernoulli, Dropout, Normal, Uniform  # noqa: E402
 from framework.ops.registry import run_op  # noqa: E402
+from framework.ops.scan import CumProd, CumSum  # noqa: E402
 
 RNG = np.random.default_rng(15)
 FLOATS = (np.float32, np.float64)
@@ -94,7 +96,8 @@ def run_both(op, *arrays):
 
 
 def _host(array, spec):
-    assert tuple(array.shape) == spec.shape and np.dtype(array.dtype) == spec.dtype
+    assert len(array.shape) == len(spec.shape) and np.dtype(array.dtype) == spec.dtype
+    assert all(known in (None, size) for size, known in zip(array.shape, spec.shape))
     return array.copy_to_host()
 
 
@@ -545,6 +548,48 @@ def test_one_hot_matches_the_cpu_and_checks_its_labels():
 
 def test_shape_is_read_onto_the_device():
     assert_close(*run_both(ShapeOf(np.dtype(np.int64)), np.zeros((4, 0, 3))))
+
+
+# ---------------------------------------------------------------------------------------------
+# cumsum, cumprod, take_along_axis, put_along_axis, nonzero
+
+
+@pytest.mark.parametrize("op", [CumSum(1, False), CumSum(0, True), CumProd(1)])
+@pytest.mark.parametrize("dtype", FLOATS + (np.int64,))
+def test_scans_match_the_cpu(op, dtype):
+    x = (RNG.integers(-3, 4, (3, 5, 2)) + (0.5 if np.dtype(dtype).kind == "f" else 0))
+    assert_close(*run_both(op, x.astype(dtype)))
+
+
+def test_scan_of_a_scalar_matches_the_cpu():
+    assert_close(*run_both(CumSum(0, False), np.array(2.5, np.float32)))
+
+
+@pytest.mark.parametrize("x_shape, indices_shape, axis", [((3, 4), (3, 6), 1),
+                                                          ((4, 3, 2), (2, 3, 1), 0), ((), (), 0)])
+def test_take_and_put_along_axis_match_the_cpu(x_shape, indices_shape, axis):
+    """Indices may cover only a corner of x; repeated indices keep the last write, or sum."""
+    x = normal(x_shape, np.float64)
+    indices = RNG.integers(0, x_shape[axis] if x_shape else 1, indices_shape)
+    assert_close(*run_both(TakeAlongAxis(axis), x, indices))
+    values = normal(indices_shape, np.float64)
+    for accumulate in (False, True):
+        assert_close(*run_both(PutAlongAxis(axis, accumulate), x, indices, values))
+
+
+def test_take_along_axis_refuses_an_index_out_of_range_as_the_cpu():
+    x, indices = np.zeros((2, 3)), np.array([[0, 3]])
+    with pytest.raises(IndexValueError) as on_cpu:
+        TakeAlongAxis(1).cpu(x, indices)
+    with pytest.raises(IndexValueError) as on_device:
+        TakeAlongAxis(1).cuda(to_device(x, "cuda"), to_device(indices, "cuda"))
+    assert str(on_device.value).split("\n")[0] == str(on_cpu.value).split("\n")[0]
+
+
+@pytest.mark.parametrize("x", [np.array([[0.0, np.nan], [-0.0, 2.0]]), np.zeros((2, 0)),
+                               np.array(3), np.array([False, True, True])])
+def test_nonzero_matches_the_cpu(x):
+    assert_close(*run_both(NonZero(), x))
 
 
 # ---------------------------------------------------------------------------------------------
