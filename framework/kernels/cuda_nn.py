@@ -949,6 +949,88 @@ def nonzero(x):
 
 
 # ---------------------------------------------------------------------------------------------
+# sort and topk: a thread per lane runs a stable merge sort of the lane's positions (insertion
+# sorted runs, then bottom-up merges) in scratch rows. A stable order is unique, so the values
+# and positions are the CPU's. NaN sorts above every number.
+
+SORT_RUN = 16
+
+
+@cuda.jit(device=True)
+def _before(a, b, descending):
+    """Whether a sorts strictly before b; NaN (a != a) is above every number."""
+    if descending:
+        return a > b or (a != a and b == b)
+    return a < b or (b != b and a == a)
+
+
+@cuda.jit(device=True)
+def _merge_pass(keys, source, target, lane, n, width, descending):
+    for start in range(0, n, 2 * width):
+        middle = start + width if start + width < n else n
+        stop = start + 2 * width if start + 2 * width < n else n
+        i, j = start, middle
+        for t in range(start, stop):
+            # The right run's element goes first only when strictly before: stable.
+            if j < stop and (i >= middle or _before(keys[lane, source[lane, j]],
+                                                    keys[lane, source[lane, i]], descending)):
+                target[lane, t] = source[lane, j]
+                j += 1
+            else:
+                target[lane, t] = source[lane, i]
+                i += 1
+
+
+@cuda.jit
+def _sort_kernel(x, descending, values, indices, keys, order, scratch):
+    n, inner, kept = x.shape[1], x.shape[2], values.shape[1]
+    for lane in range(cuda.grid(1), x.shape[0] * inner, cuda.gridsize(1)):
+        o, i = lane // inner, lane % inner
+        for j in range(n):
+            keys[lane, j] = x[o, j, i]
+            order[lane, j] = j
+        for start in range(0, n, SORT_RUN):
+            stop = start + SORT_RUN if start + SORT_RUN < n else n
+            for j in range(start + 1, stop):
+                item = order[lane, j]
+                t = j
+                while t > start and _before(keys[lane, item], keys[lane, order[lane, t - 1]],
+                                            descending):
+                    order[lane, t] = order[lane, t - 1]
+                    t -= 1
+                order[lane, t] = item
+        width, in_scratch = SORT_RUN, False
+        while width < n:
+            if in_scratch:
+                _merge_pass(keys, scratch, order, lane, n, width, descending)
+            else:
+                _merge_pass(keys, order, scratch, lane, n, width, descending)
+            in_scratch = not in_scratch
+            width *= 2
+        for j in range(kept):
+            position = scratch[lane, j] if in_scratch else order[lane, j]
+            values[o, j, i] = keys[lane, position]
+            indices[o, j, i] = position
+
+
+def sort(x, axis: int, kept: int, descending: bool):
+    """(values, int64 positions) of the first `kept` of each lane along `axis`, stably
+    sorted."""
+    shape = tuple(x.shape)
+    outer, n, inner = _split_at(shape or (1,), axis)
+    out_shape = shape[:axis] + (kept,) + shape[axis + 1:] if shape else ()
+    values, indices = _empty(out_shape, x.dtype), _empty(out_shape, np.int64)
+    if values.size:
+        lanes = outer * inner
+        keys = _empty((lanes, n), x.dtype)
+        order, scratch = _empty((lanes, n), np.int64), _empty((lanes, n), np.int64)
+        blocks = (outer, kept, inner)
+        _launch(_sort_kernel, lanes, _reshaped(x, (outer, n, inner)), descending,
+                values.reshape(blocks), indices.reshape(blocks), keys, order, scratch)
+    return values, indices
+
+
+# ---------------------------------------------------------------------------------------------
 # Convolution: im2col and the tiled matmul. `geometry` is (stride_h, stride_w, pad_h, pad_w,
 # dilation_h, dilation_w, kernel_h, kernel_w), as on the CPU. A chunk of images unfolds into
 # columns (C * kH * kW, images, out_H * out_W), rows ordered by (channel, kernel row, kernel
@@ -1474,6 +1556,8 @@ def _compile_all(check, array, types, bit_functions) -> None:
     check(_take_kernel, x3, array(types.int64, 3), x3)
     check(_put_kernel, x3, array(types.int32, 3), x3, types.boolean)
     check(_count_kernel, array(item, 1), array(types.int64, 1))
+    int2 = array(types.int64, 2)
+    check(_sort_kernel, x3, types.boolean, x3, array(types.int64, 3), x2, int2, int2)
     check(_coordinates_kernel, array(item, 1), array(types.int64, 1), array(types.int64, 2))
     for item in (types.float32, types.float64, types.int32, types.int64):
         check(_gather_kernel, array(item, 3), array(types.int64, 1), array(item, 3))

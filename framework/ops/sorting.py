@@ -179,6 +179,14 @@ class SortAlongAxis(Op):
                 _sort_lanes(lanes, descending, value_blocks, index_blocks, 0, count)
         return values, indices
 
+    def cuda(self, x):
+        from framework.kernels import cuda_nn
+
+        shape = tuple(x.shape)
+        axis = self.axis % max(len(shape), 1)
+        kept = self.kept(shape[axis] if shape else 1, shape, axis)
+        return cuda_nn.sort(x, axis, kept, bool(self.descending_order))
+
     def vjp(self, g, inputs, out):
         (x,) = inputs
         return put_along_axis(zeros_like(x), out[1], g[0], self.axis, accumulate=True)

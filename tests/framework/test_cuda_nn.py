@@ -74,6 +74,7 @@ from framework.ops.nn import (  # noqa: E402
 from framework.ops.random import Bernoulli, Dropout, Normal, Uniform  # noqa: E402
 from framework.ops.registry import run_op  # noqa: E402
 from framework.ops.scan import CumProd, CumSum  # noqa: E402
+from framework.ops.sorting import Sort, TopK  # noqa: E402
 
 RNG = np.random.default_rng(15)
 FLOATS = (np.float32, np.float64)
@@ -590,6 +591,27 @@ def test_take_along_axis_refuses_an_index_out_of_range_as_the_cpu():
                                np.array(3), np.array([False, True, True])])
 def test_nonzero_matches_the_cpu(x):
     assert_close(*run_both(NonZero(), x))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the simulator's NumPy
+@pytest.mark.parametrize("op", [Sort(-1, False), Sort(0, True), TopK(3, 1, True),
+                                TopK(2, -1, False), TopK(0, 0, True)])
+def test_sort_and_topk_match_the_cpu(op):
+    """Lanes longer than a run (merges), ties (stable: the lower index first) and NaN (above
+    every number)."""
+    x = RNG.integers(0, 5, (3, 21)).astype(np.float32)
+    x[1, 4] = x[2, 19] = np.nan
+    x = x.T if op.axis == 0 else x
+    cpu_values, cpu_indices = op.cpu(np.ascontiguousarray(x))
+    spec, (values, indices) = run_op(op, [to_device(x, "cuda")])
+    assert_close(cpu_values, values.copy_to_host())
+    np.testing.assert_array_equal(indices.copy_to_host(), cpu_indices)
+
+
+def test_sort_of_a_scalar_matches_the_cpu():
+    x = np.array(1.5, np.float64)
+    cpu_result, cuda_result = run_both(Sort(-1, False), x)
+    assert_close(cpu_result[0], cuda_result[0])
 
 
 # ---------------------------------------------------------------------------------------------
