@@ -1499,7 +1499,12 @@ def compile_for_gpu(cc=(8, 0), bit_functions=None) -> int:
     compiled = []
 
     def check(kernel, *argument_types):
-        cuda.compile_ptx(kernel.py_func, argument_types, cc=cc)
+        ptx, _ = cuda.compile_ptx(kernel.py_func, argument_types, cc=cc)
+        # A function NVVM could not lower stays an external declaration, which would fail
+        # only when a GPU loads the module.
+        external = [line for line in ptx.splitlines() if ".extern" in line]
+        if external:
+            raise RuntimeError(f"{kernel.py_func.__name__} {argument_types}: {external}")
         compiled.append(kernel)
 
     # numba compiles the device functions a kernel calls for the current GPU's compute
