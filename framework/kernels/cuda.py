@@ -64,9 +64,9 @@ from framework.kernels.folds import Fold
 from framework.shapes import broadcast_shapes
 
 # Under numba's simulator (NUMBA_ENABLE_CUDASIM=1), kernels run as Python, each GPU thread a
-# Python thread: the templates then call the bodies' Python functions (compiling their CPU
-# versions would cost more than the tests that use them), and blocks are small. What only a
-# real compile checks (each body's GPU lowering) is checked by compiling PTX in the tests.
+# Python thread: the templates then call the bodies' CPU versions (see `_imports`), and blocks
+# are small. What only a real compile checks (each body's GPU lowering) is checked by
+# compiling PTX in the tests.
 SIMULATED = bool(numba_config.ENABLE_CUDASIM)
 # Threads per block of every launch: a multiple of the 32-thread warp, and a power of two for
 # the reduce template's tree.
