@@ -1,25 +1,34 @@
-"""CUDA kernels (numba.cuda) for the ops that are not elementwise: matmul and linear, the
-softmax family and cross-entropy, contiguous copies.
+"""CUDA kernels (numba.cuda) for the ops that are not elementwise, with the functions that
+launch them: every op of `framework.ops` whose CUDA entry is not an elementwise map or a
+reduction of `framework.kernels.cuda` calls one of these.
 
 Each launch function takes device arrays whose shapes and dtypes the op's rule has accepted
-(the rule runs once, in `registry.run_op`, before any kernel) and returns new device arrays.
-Values a rule cannot see (class labels) are the op's to check before it calls a kernel that
-indexes with them; `first_outside` scans them on the device. Every output comes from `_empty`,
-the one place that allocates.
+(the rule runs once, in `registry.run_op`, before any kernel) and returns new device arrays or
+views. Values a rule cannot see (class labels, indices) are the op's to check before it calls a
+kernel that indexes with them; `first_outside` scans them on the device. Every output comes
+from `_empty`, the one place that allocates (the device's allocator, which counts it).
 
-- matmul: one tiled kernel for every product. A block computes a 64 x 64 tile of an output
-  matrix, walking the shared dimension 16 at a time through shared memory; each of its 256
-  threads keeps a 4 x 4 piece of the tile in registers. Transposed operands are read in place
-  (compile-time variants), stacks broadcast through per-matrix index arrays as on the CPU, and
-  linear's bias is added in the same pass that stores the tile.
-- softmax family: one block per row, threads striding along the row; the row's maximum and its
-  sum of exponentials go through shared-memory tree reductions. Values are taken relative to
-  the maximum and sums end in float64, as in the CPU kernels, so NaN, +-inf and -inf rows give
-  what the CPU gives.
+- layout: views (transpose, broadcast_to, squeeze / unsqueeze, reshape, getitem, split) made
+  from the input's memory with new strides; one strided copy kernel for everything else
+  (contiguous copies, casts, joins, padding, slice_grad).
+- matmul, linear and its gradients, and convolution's GEMMs: one tiled kernel. A block computes
+  a 64 x 64 tile of an output matrix, walking the shared dimension 16 at a time through shared
+  memory; each of its 256 threads keeps a 4 x 4 piece of the tile in registers. Transposed
+  operands are read in place (compile-time variants), stacks broadcast through per-matrix
+  index arrays as on the CPU, and linear's bias is added as the tile is stored.
+- softmax family and cross-entropy: one block per row, threads striding along the row; the
+  row's maximum and its sum of exponentials go through shared-memory tree reductions, relative
+  to the maximum and summed in float64 as on the CPU, so NaN, +-inf and -inf rows give what
+  the CPU gives.
+- convolution (im2col, col2im) and pooling: a thread per element; every backward op is a
+  gather, so no two threads write one place and sums run in the CPU's order.
+- gather, scatter_add (atomic adds), embedding, take / put along an axis, scans, sort and topk
+  (a thread per lane, in the CPU's order), nonzero, one_hot, and the random ops, which draw
+  the CPU's counter-based streams.
 
 Only an op's `cuda` entry imports this module (inside its body), so `import framework` never
 imports numba.cuda (see `framework.kernels.cuda`). Tests run these kernels under numba's CUDA
-simulator (`NUMBA_ENABLE_CUDASIM=1`).
+simulator (`NUMBA_ENABLE_CUDASIM=1`) and compile them for a real GPU (`compile_for_gpu`).
 
 The matmul tiling a GPU runs (device arrays need a GPU or the simulator; the tests show their
 use):
@@ -75,8 +84,26 @@ def _empty(shape, dtype):
     return device.empty(tuple(shape), np.dtype(dtype), current_device())
 
 
+def _launch(kernel, count: int, *arguments) -> None:
+    """A grid-stride kernel over `count` items (none: no launch, as CUDA wants)."""
+    if count:
+        kernel[launch_config(count)](*arguments)
+
+
+def fill(out, value) -> None:
+    """Set every element of a C-contiguous device array to `value`."""
+    flat = out.reshape((out.size,))
+    _launch(_fill_value_kernel, flat.size, flat, np.dtype(out.dtype).type(value))
+
+
+@cuda.jit
+def _fill_value_kernel(flat, value):
+    for j in range(cuda.grid(1), flat.size, cuda.gridsize(1)):
+        flat[j] = value
+
+
 # ---------------------------------------------------------------------------------------------
-# Layout: contiguous copies (any number of dimensions), the form reshapes need.
+# Layout: one strided copy kernel (any number of dimensions), and views.
 
 _COPY_SOURCE = """
 def copy_{ndim}d(x, out):
@@ -90,8 +117,9 @@ def copy_{ndim}d(x, out):
 
 @functools.cache
 def _copy_kernel(ndim: int):
-    """A kernel copying a strided `ndim`-d array into a C-contiguous one, a thread per element
-    (generated: an index tuple needs one name per dimension)."""
+    """A kernel copying an `ndim`-d array into another of its shape, both of any strides (and
+    converting to the target's dtype), a thread per element (generated: an index tuple needs
+    one name per dimension)."""
     lines = []
     for axis in range(ndim - 1, -1, -1):
         lines.append(f"        i{axis} = rest % out.shape[{axis}]")
@@ -1104,12 +1132,6 @@ def _fold(cols, dx, start, geometry, zero):
         dx[start + n, c, ih, iw] = total
 
 
-def _launch(kernel, count: int, *arguments) -> None:
-    """A grid-stride kernel over `count` items (none: no launch, as CUDA wants)."""
-    if count:
-        kernel[launch_config(count)](*arguments)
-
-
 def _conv_chunks(batch: int, rows: int, length: int, itemsize: int):
     """(first image, images) chunks whose columns stay within CHUNK_BYTES."""
     size = max(1, min(batch, CHUNK_BYTES // max(rows * length * itemsize, 1)))
@@ -1195,18 +1217,6 @@ def conv2d_weight_grad(x, g, geometry: tuple, groups: int):
         _launch_matmul(_by_group(grads, groups), _by_group(columns, groups), partial, *index,
                        transpose_b=True, accumulate=start > 0)
     return dw
-
-
-def fill(out, value) -> None:
-    """Set every element of a C-contiguous device array to `value`."""
-    flat = out.reshape((out.size,))
-    _launch(_fill_value_kernel, flat.size, flat, np.dtype(out.dtype).type(value))
-
-
-@cuda.jit
-def _fill_value_kernel(flat, value):
-    for j in range(cuda.grid(1), flat.size, cuda.gridsize(1)):
-        flat[j] = value
 
 
 # ---------------------------------------------------------------------------------------------
