@@ -8,11 +8,9 @@ GPU the same tests run the GPU's tiling; `test_kernels_compile_for_a_gpu` compil
 for a real GPU wherever the CUDA toolkit's NVVM is installed.
 """
 
-import glob
 import os
 import subprocess
 import sys
-import textwrap
 
 import numpy as np
 import pytest
@@ -708,24 +706,29 @@ def test_dropout_keeps_the_cpu_elements(dtype, p):
 # The GPU's own tiling, compiled for a real GPU (the simulator does not compile)
 
 
-def _nvvm_found() -> bool:
-    return bool(glob.glob("/usr/local/cuda*/nvvm/lib64/libnvvm.so*")
-                or glob.glob("/usr/local/cuda*/lib*/libnvvm.so*")
-                or os.environ.get("CUDA_HOME"))
+_COMPILE_SCRIPT = """
+import sys
+try:
+    from numba.cuda.cudadrv import nvvm
+    nvvm.NVVM()
+except Exception as error:  # NVVM missing, whatever the reason: nothing to compile with
+    print("no NVVM:", error)
+    sys.exit(3)
+from framework.kernels import cuda_nn
+from framework.ops.random import BIT_FUNCTIONS
+print(cuda_nn.compile_for_gpu(cc=(8, 0), bit_functions=BIT_FUNCTIONS))
+"""
 
 
-@pytest.mark.skipif(not _nvvm_found(), reason="the CUDA toolkit's NVVM is not installed")
 def test_kernels_compile_for_a_gpu():
-    """Every kernel of cuda_nn, at the GPU's tiling and both float dtypes, compiles to PTX.
-    Run in a fresh interpreter without the simulator: numba.cuda picks one at import."""
-    script = textwrap.dedent("""
-        from framework.kernels import cuda_nn
-        from framework.ops.random import BIT_FUNCTIONS
-        print(cuda_nn.compile_for_gpu(cc=(8, 0), bit_functions=BIT_FUNCTIONS))
-    """)
+    """Every kernel of cuda_nn, at the GPU's tiling, compiles to PTX with nothing left
+    undeclared. Run in a fresh interpreter without the simulator (numba.cuda picks one when
+    first imported); skipped where the CUDA toolkit's NVVM is not installed."""
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env=env, timeout=600, cwd=os.path.dirname(os.path.dirname(
-                              os.path.dirname(os.path.abspath(__file__)))))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = subprocess.run([sys.executable, "-c", _COMPILE_SCRIPT], capture_output=True,
+                          text=True, env=env, timeout=600, cwd=root)
+    if done.returncode == 3:
+        pytest.skip(done.stdout.strip())
     assert done.returncode == 0, done.stderr[-3000:]
-    assert int(done.stdout.split()[-1]) >= 20
+    assert int(done.stdout.split()[-1]) >= 50
