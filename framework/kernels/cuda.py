@@ -49,11 +49,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import sys
+import threading
 
 import numpy as np
 from numba import config as numba_config
 from numba import cuda, types
 from numba.core.extending import overload
+from numba.np import numpy_support
 
 from framework import device as devices
 from framework.codegen import load_module
@@ -74,6 +77,39 @@ THREADS_PER_BLOCK = 8 if SIMULATED else 256
 # Grid-stride loops cover any size, so grids are capped: enough blocks to fill every
 # multiprocessor of the largest GPUs several times over.
 MAX_BLOCKS = 8 * 1024
+
+
+def _serialize_simulated_shared_arrays() -> None:
+    """numba's simulator makes a block's shared array when the first of its threads asks for
+    it, with a check-then-store two threads can interleave: each then works on an array of its
+    own, and a tree reduction reads partial results no thread wrote there (an argmax that
+    missed its NaN, one run in a few). The same lookup (the array of a source line), under a
+    lock."""
+    from numba.cuda.simulator import kernelapi
+
+    simulated = getattr(kernelapi, "FakeCUDAShared", None)
+    if simulated is None:
+        return
+    original, lock = simulated.array, threading.Lock()
+
+    def array(self, shape, dtype):
+        if shape == 0:  # dynamic shared memory: one buffer made up front, nothing to race
+            return original(self, shape, dtype)
+        caller = sys._getframe(1)
+        line = (caller.f_code.co_filename, caller.f_lineno)
+        with lock:
+            found = self._allocations.get(line)
+            if found is None:
+                if isinstance(dtype, types.Type):
+                    dtype = numpy_support.as_dtype(dtype)
+                found = self._allocations[line] = np.empty(shape, dtype)
+        return found
+
+    simulated.array = array
+
+
+if SIMULATED:
+    _serialize_simulated_shared_arrays()
 
 
 def launch_config(n: int) -> tuple[int, int]:
