@@ -1,9 +1,10 @@
 """`python -m compare cost`: what each paradigm pays, and when, measured in one run.
 
 A graph is paid for up front: building the model, its gradients and the optimizer's update
-as symbolic nodes, before any number flows, and compiling the training step (the Session
-compiles it on its second run). After that a training step is one `Session.run` of the
-compiled step.
+as symbolic nodes, before any number flows, and compiling the training step (`Session.compile`
+here; a Session left to itself compiles a plan on its second run, into one numba function once
+the plan has run 50 times). After that a training step is one `Session.run` of the compiled
+step.
 Eager pays as it goes: every op of every step checks its arguments, runs its kernel and
 records a tape node, and that bookkeeping is the same whether the tensor holds ten numbers or
 ten million. This demo measures both costs on the same training step (an SGD step of the
@@ -161,8 +162,8 @@ def measure_step(label: str, batch: int, hidden: int, repeats: int = 15,
     start = time.perf_counter()
     session.run([train_op, loss], feed)
     first_run_s = time.perf_counter() - start
-    # What the Session does on the step's second run, made explicit to read its compile time:
-    # the runs below use this compiled step.
+    # Compiled explicitly, to read its compile time (the whole step as numba functions, or
+    # read from the disk cache where an earlier process compiled it): the runs below use it.
     compiled = session.compile([train_op, loss], feed)
     metadata = RunMetadata()  # a run recording metadata is interpreted: it counts every op
     session.run([train_op, loss], feed, run_metadata=metadata)
@@ -288,8 +289,9 @@ def run(small: bool = False) -> Section:
              Table(["op", "time per call"], per_op, "eager per-op overhead")],
             [Text("Per build: the training step as graph nodes, built in a fresh graph "
                   "(model, then loss and tf.gradients, then the optimizer's update and the "
-                  "initializer), and the step compiled for its second run (the compiler's "
-                  "passes and code generation, `Compiled.seconds`), which the build "
+                  "initializer), and the step compiled (the compiler's passes and its code "
+                  "generation into numba functions, `Compiled.seconds`; from the disk cache "
+                  "when an earlier process compiled the same graph), which the build "
                   "includes. The first Session.run, interpreted, plans the run and loads any "
                   "kernel that eager's first step, run just before, did not."),
              Table(["", *(cost.label for cost in costs)], [
@@ -343,14 +345,14 @@ def _reading(costs: list[StepCost]) -> str:
         f"the graph's time per step there, and {wide_ratio:.2f}x for the wide MLP "
         f"({wide.parameters:,} parameters, batch {CONFIGS[-1][1]}), where the matrix products "
         f"dominate: {trend}.",
-        "The graph's build is paid once, before the first step; the Session compiles the "
-        "step on its second run. The compiled step is one generated Python function: the "
+        "The graph's build is paid once, before the first step; the compiled step then runs "
+        "the training step in generated numba functions (one for the MLP): the "
         f"compiler's passes leave {digits.compiled_nodes} nodes of the "
         f"{digits.graph_ops_run} ops the interpreter runs in a step of the digits MLP "
         "(gradients and updates included), every shape was checked once at compile time, "
-        "and each node calls its op's kernel directly. What it saves is the tape, the "
-        "argument handling and the shape rules; it still calls one kernel per op from "
-        f"Python{_fusion_note()}.",
+        "and each node's kernel is called from compiled code. What it saves is the tape, the "
+        "argument handling, the shape rules and the Python call of every kernel"
+        f"{_fusion_note()}.",
     ]
     return "\n\n".join(lines)
 
@@ -359,7 +361,7 @@ def _fusion_note() -> str:
     from graph.compile import PIPELINE
 
     if any("fusion" in name for name, _ in PIPELINE):
-        return ", though elementwise ops run fused"
+        return ", and chains of elementwise ops run fused"
     return ", and elementwise ops are not fused yet: each writes its result to memory"
 
 

@@ -283,8 +283,13 @@ class Session:
     """
 
     # A plan is compiled the second time it runs: a one-off run (an initializer, an eval)
-    # costs less interpreted than compiled.
+    # costs less interpreted than compiled. That first compile makes a step that calls each
+    # kernel from Python (milliseconds to build). A plan that keeps running (a training loop)
+    # is compiled again after WHOLE_STEP_AFTER_RUNS runs of that step, into numba functions
+    # (graph.compile.nopython: seconds the first time, then from the disk cache), which pays
+    # back within a few hundred steps. `Session.compile` makes the numba step at once.
     COMPILE_AFTER_RUNS = 2
+    WHOLE_STEP_AFTER_RUNS = 50
 
     def __init__(self, graph=None, *, compile=True):  # noqa: A002  (the natural name)
         self.graph = get_default_graph() if graph is None else graph
@@ -410,7 +415,20 @@ class Session:
         key = self._step_key(flat, feeds)
         step = self._steps.get(key, 0)
         if type(step) is not int:
-            return step
+            if step is None or step.whole:
+                return step
+            step.runs += 1
+            if step.runs < self.WHOLE_STEP_AFTER_RUNS:
+                return step
+            from graph.compile import NotCompilable, compile_run
+
+            with self._compile_lock:
+                if self._steps.get(key) is step:
+                    try:
+                        self._steps[key] = compile_run(self, plan, flat, feeds, fetches)
+                    except NotCompilable:
+                        step.whole = True  # keep the Python step; do not try again
+            return self._steps[key]
         if step + 1 < self.COMPILE_AFTER_RUNS:
             self._steps[key] = step + 1
             return None
@@ -420,7 +438,7 @@ class Session:
             step = self._steps.get(key, 0)
             if type(step) is int:
                 try:
-                    step = compile_run(self, plan, flat, feeds, fetches)
+                    step = compile_run(self, plan, flat, feeds, fetches, whole=False)
                 except NotCompilable:
                     step = None  # the interpreter runs it, and names any error
                 self._steps[key] = step

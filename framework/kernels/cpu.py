@@ -33,6 +33,7 @@ import numpy as np
 from framework.codegen import load_module, source_fingerprint
 from framework.kernels import folds, intrinsics, maths
 from framework.kernels.folds import Fold, value_term
+from framework.kernels.lowered import Lowered
 from framework.shapes import broadcast_shapes
 
 # Flags of every generated map kernel: none. The maths functions contract a * b + c into FMAs
@@ -699,3 +700,107 @@ def run_arg(name: str, scan, beats, blocks: np.ndarray, out: np.ndarray) -> None
         kernels.reduce_parallel(blocks, chunks, out.reshape(-1))
     else:
         kernels.reduce(blocks, out.reshape(-1))
+
+
+# ---------------------------------------------------------------------------------------------
+# Lowering: the statements that run these kernels inside one generated numba function (the
+# graph compiler's whole-step code), making the calls the Python drivers above make.
+
+
+def shape_literal(shape) -> str:
+    """A shape as Python source.
+
+    >>> shape_literal((2, 3)), shape_literal(())
+    ('(2, 3)', '()')
+    """
+    return repr(tuple(int(d) for d in shape))
+
+
+def dtype_literal(dtype) -> str:
+    """A dtype as numba source: `np.float32`, `np.bool_`.
+
+    >>> dtype_literal(np.dtype(bool)), dtype_literal(np.float64)
+    ('np.bool_', 'np.float64')
+    """
+    name = np.dtype(dtype).name
+    return "np.bool_" if name == "bool" else f"np.{name}"
+
+
+def map_lowering(module, shapes: tuple, out_shape: tuple, out_dtype, parallel_min_size: int,
+                 params=None) -> Lowered:
+    """The statements of a `map_kernels` module's call on contiguous operands of `shapes`, as
+    the elementwise drivers make it: the same layout, the same serial or parallel loop.
+    None where the operands need the ufunc (a broadcast the loops cannot lay out).
+
+    >>> print(map_lowering(map_kernels(maths.exp_float32, "f"), ((3,),), (3,), np.float32,
+    ...                    MAP_PARALLEL_MIN_SIZE).code)
+    {o0} = np.empty((3,), np.float32)
+    {kernel}({i0}.reshape(3), {o0}.reshape(3))
+    """
+    shapes = tuple(tuple(s) for s in shapes)
+    if len(set(shapes)) == 1:
+        layout, outer, inner = "f" * len(shapes), 0, 0
+    else:
+        _, layout, outer, inner = map_plan(shapes)
+        if layout is None:
+            return None
+    size = math.prod(out_shape)
+    lines = [f"{{o0}} = np.empty({shape_literal(out_shape)}, {dtype_literal(out_dtype)})"]
+    objects = {}
+    if size:
+        if outer:
+            parallel = size >= parallel_min_size and outer > 1
+            operands = [f"{{i{k}}}.reshape({outer}, {inner})" if code == "f"
+                        else f"{{i{k}}}.reshape({math.prod(shapes[k])})"
+                        for k, code in enumerate(layout)]
+            operands.append(f"{{o0}}.reshape({outer}, {inner})")
+        else:
+            parallel = size >= parallel_min_size
+            operands = [f"{{i{k}}}.reshape({math.prod(shapes[k])})" for k in range(len(shapes))]
+            operands.append(f"{{o0}}.reshape({size})")
+        objects["kernel"] = module.parallel if parallel else module.serial
+        if params is not None:
+            objects["params"] = params
+            operands.append("{params}")
+        lines.append(f"{{kernel}}({', '.join(operands)})")
+    return Lowered("\n".join(lines), objects)
+
+
+def along_axis_lowering(row_body, block_body, outer: int, inner: int, views: list,
+                        work: int) -> tuple:
+    """(statement, objects) of `run_along_axis` on arrays given as numba expressions (each
+    already shaped as `along_axis_view` shapes it): the same driver, serial or parallel."""
+    if outer * inner == 0:
+        return "", {}
+    tasks = outer * (1 if inner == 1 else -(-inner // BLOCK_WIDTH))
+    parallel = work >= AXIS_PARALLEL_MIN_SIZE and tasks > 1
+    drivers = axis_drivers(row_body, block_body, len(views), parallel)
+    if inner == 1:
+        return f"{{driver}}({outer}, {', '.join(views)})", {"driver": drivers.rows}
+    return f"{{driver}}({outer}, {inner}, {', '.join(views)})", {"driver": drivers.blocks}
+
+
+def along_axis_shape(outer: int, n: int | None, inner: int) -> tuple:
+    """The shape `along_axis_view` gives (outer, n, inner) arrays, as a literal's tuple."""
+    shape = (outer, inner) if n is None else (outer, n, inner)
+    return shape[:-1] if inner == 1 else shape
+
+
+def fold_lowering(fold: Fold, block_shape: tuple, dtype, start, blocks: str, out: str) -> tuple:
+    """(statement, objects) of `run_fold` on `blocks` (a numba expression: C-contiguous
+    (outer, reduced, inner) blocks of `dtype`) into `out` (a flat expression), for a fold
+    without a parameter: the same kernel, and the same split of the work between threads,
+    as the driver chooses now."""
+    assert not fold.takes_param
+    outer, reduced, inner = block_shape
+    chunks, parallel = work_split(outer, reduced, inner)
+    kernels = fold_kernels(fold)
+    objects = {"params": _no_params(outer), "start": start,
+               "group_zero": _group_zero(fold, np.dtype(dtype), start),
+               "count": np.float64(reduced)}
+    if parallel:
+        objects["reduce"] = kernels.reduce_parallel
+        return (f"{{reduce}}({blocks}, {{params}}, {{start}}, {{group_zero}}, {{count}}, "
+                f"{chunks}, {out})"), objects
+    objects["reduce"] = kernels.reduce
+    return f"{{reduce}}({blocks}, {{params}}, {{start}}, {{group_zero}}, {{count}}, {out})", objects

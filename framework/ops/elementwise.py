@@ -224,6 +224,20 @@ class Elementwise(Op):
         kernel(*[a.ravel() for a in arrays], out.ravel(), *params)
         return out
 
+    def nopython(self, *specs):
+        # The map loops the CPU kernel runs, on the same layouts (graph.compile's whole step).
+        if type(self).cpu is not Elementwise.cpu and specs[0].dtype.kind != "f":
+            return None  # the kernel checks values first (an integer division by zero)
+        dtype = specs[self.dtype_source].dtype
+        out_shape = broadcast_quickly([s.shape for s in specs], self.name)
+        shapes = tuple(tuple(s.shape) for s in specs)
+        layout = "f" * len(shapes) if len(set(shapes)) == 1 else cpu.map_plan(shapes)[1]
+        if layout is None:
+            return None
+        return cpu.map_lowering(self.kernels(layout), shapes, out_shape,
+                                self.output_dtype or dtype, self.parallel_min_size,
+                                self.kernel_params(dtype) if self.params else None)
+
     @classmethod
     def _flat_plan(cls) -> tuple:
         """What the contiguous same-shape path reads, in one class attribute: (serial and

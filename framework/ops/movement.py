@@ -31,6 +31,8 @@ from numba import prange
 from framework import dtypes
 from framework.device import empty
 from framework.errors import DTypeError, IndexingError, ShapeError
+from framework.kernels.cpu import shape_literal
+from framework.kernels.lowered import Lowered
 from framework.ops.dispatch import as_operand, bind, promote
 from framework.ops.registry import Op, Spec, cached_op, register, require_dtype, require_same_dtype
 from framework.shapes import as_shape, broadcast_shapes, is_known, normalize_axis, size_of
@@ -381,6 +383,10 @@ class Reshape(Op):
 
         return cuda_nn.reshape(x, self.infer(x).shape)
 
+    def nopython(self, x):
+        shape = self.infer(x).shape
+        return Lowered(f"{{o0}} = {{i0}}.reshape({shape_literal(shape)})", {})
+
     def vjp(self, g, inputs, out):
         (x,) = inputs
         return reshape(g, _static_or_inferred(x.shape))
@@ -514,6 +520,15 @@ class Transpose(Op):
 
         return cuda_nn.transpose(x, [axis % x.ndim for axis in self.axes])  # checked by infer
 
+    def nopython(self, x):
+        if list(self.axes) == sorted(self.axes):
+            return Lowered("{o0} = {i0}", {})
+        moved = sum(d != 1 for d in x.shape) > 1
+        # .T where it is one (numba compiles np.transpose's axes checks for seconds)
+        reverse = tuple(self.axes) == tuple(range(len(self.axes)))[::-1]
+        view = ".T" if reverse else f".transpose({tuple(self.axes)!r})"
+        return Lowered(f"{{o0}} = {{i0}}{view}", {}, contiguous=(not moved,), any_layout=True)
+
     def vjp(self, g, inputs, out):
         return bind(_inverse_transpose(self.axes), g)
 
@@ -620,6 +635,9 @@ class ContiguousCopy(Op):
         from framework.kernels import cuda_nn
 
         return cuda_nn.contiguous_copy(x)
+
+    def nopython(self, x):
+        return Lowered("{o0} = np.ascontiguousarray({i0})", {}, any_layout=True)
 
     def vjp(self, g, inputs, out):
         return g

@@ -35,9 +35,11 @@ from framework import dtypes
 from framework.device import empty
 from framework.errors import DTypeError, DualgraphError, ShapeError
 from framework.kernels import cpu, maths
+from framework.kernels.cpu import dtype_literal, shape_literal
+from framework.kernels.lowered import Lowered, joined, rebound
 from framework.ops.dispatch import as_operand, bind, promote
 from framework.ops.linalg import gemm, matmul_kernel
-from framework.ops.movement import check_index_values, contiguous
+from framework.ops.movement import _first_outside, check_index_values, contiguous
 from framework.ops.reduction import Mean, Sum
 from framework.ops.registry import Op, Spec, cached_op, register, require_dtype, require_same_dtype
 from framework.shapes import broadcast_shapes, normalize_axis
@@ -419,6 +421,9 @@ class LabelCrossEntropy(Op):
     def infer(self, logits, labels):
         return Spec(_label_loss_shape("cross_entropy", logits, labels), logits.dtype)
 
+    def nopython(self, logits, labels):
+        return _lower_label_loss(logits, labels)
+
     def cpu(self, logits, labels):
         outer, classes, inner, flat_labels = _checked_labels(logits, labels)
         out = empty(labels.shape, logits.dtype)
@@ -480,6 +485,9 @@ class LabelCrossEntropyGrad(Op):
                              f"{tuple(shape)}, got {tuple(g.shape)}")
         return Spec(logits.shape, logits.dtype)
 
+    def nopython(self, logits, labels, g):
+        return _lower_label_grad(logits, labels, g)
+
     def cpu(self, logits, labels, g):
         outer, classes, inner, flat_labels = _checked_labels(logits, labels)
         out = empty(logits.shape, logits.dtype)
@@ -519,6 +527,9 @@ class LabelCrossEntropyMean(Op):
         _label_loss_shape("cross_entropy", logits, labels)
         return Spec((), logits.dtype)
 
+    def nopython(self, logits, labels):
+        return _lower_label_loss_mean(logits, labels)
+
     def cpu(self, logits, labels):
         return _MEAN_OF_ALL.cpu(_LABEL_CROSS_ENTROPY.cpu(logits, labels))
 
@@ -549,6 +560,9 @@ class LabelCrossEntropyMeanGrad(Op):
             raise ShapeError(f"{self.name}: the loss gradient must be a scalar, got shape "
                              f"{tuple(g.shape)}")
         return Spec(logits.shape, logits.dtype)
+
+    def nopython(self, logits, labels, g):
+        return _lower_label_loss_mean_grad(logits, labels, g)
 
     def cpu(self, logits, labels, g):
         spread = empty(labels.shape, g.dtype)
@@ -739,6 +753,9 @@ class Linear(Op):
         shape = _linear_shape(x.shape, weight.shape, bias[0].shape if bias else None)
         return Spec.raw(shape, dtype)
 
+    def nopython(self, x, weight, *bias):
+        return _lower_linear(x, weight, bias)
+
     def cpu(self, x, weight, *bias):
         out_features, in_features = weight.shape
         out = empty(x.shape[:-1] + (out_features,), x.dtype)
@@ -846,6 +863,9 @@ class LinearWeightGrad(Op):
                              f"shapes {tuple(x_shape)} and {tuple(g_shape)}")
         return Spec((g_shape[1], x_shape[1]), dtype)
 
+    def nopython(self, x, g):
+        return _lower_linear_weight_grad(x, g)
+
     def cpu(self, x, g):
         (rows, in_features), out_features = x.shape, g.shape[1]
         product = empty((in_features, out_features), x.dtype)  # x.T @ g
@@ -898,6 +918,9 @@ class LinearGrad(Op):
         if self.grad_bias:
             specs.append(Spec((_merged(g_shape[1], w_shape[0]),), dtype))
         return tuple(specs)
+
+    def nopython(self, x, weight, g):
+        return _lower_linear_grad(self, x, weight, g)
 
     def cpu(self, x, weight, g):
         results = [_LINEAR_WEIGHT_GRAD.cpu(x, g)]
@@ -975,5 +998,131 @@ def linear(x, weight, bias=None):
 _LINEAR, _LINEAR_WITH_BIAS = Linear(False), Linear(True)  # built once, not per call
 _LINEAR_WEIGHT_GRAD = LinearWeightGrad()
 _SUM_OVER_ROWS = Sum((0,), False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Lowering (`Op.nopython`): the calls the CPU kernels above make, as statements of the graph
+# compiler's whole-step numba function. Same kernels, same layouts, so the same bits. Cases the
+# statements do not cover (empty operands, a dimension of zero) return None: the compiled step
+# then calls the CPU kernel for that node.
+
+
+def _lower_linear(x, weight, bias) -> Lowered | None:
+    out_features, in_features = weight.shape
+    rows = math.prod(x.shape[:-1])
+    if not rows or not in_features or not out_features:
+        return None
+    out_shape = tuple(x.shape[:-1]) + (out_features,)
+    x_rows = "{i0}" if len(x.shape) == 2 else f"{{i0}}.reshape({rows}, {in_features})"
+    out_rows = "{o0}" if len(out_shape) == 2 else f"{{o0}}.reshape({rows}, {out_features})"
+    head = f"{{o0}} = np.empty({shape_literal(out_shape)}, {dtype_literal(x.dtype)})"
+    if bias:
+        return Lowered(f"{head}\n{{gemm_add_row}}({x_rows}, {{i1}}.T, {{i2}}, {out_rows})",
+                       {"gemm_add_row": _gemm_add_row})
+    return Lowered(f"{head}\n{{gemm}}({x_rows}, {{i1}}.T, {out_rows})", {"gemm": gemm})
+
+
+def _lower_linear_weight_grad(x, g) -> Lowered | None:
+    (rows, in_features), out_features = x.shape, g.shape[1]
+    if not rows or not in_features or not out_features:
+        return None
+    return Lowered(f"{{o0}}_t = np.empty(({in_features}, {out_features}), "
+                   f"{dtype_literal(x.dtype)})\n"
+                   "{gemm}({i0}.T, {i1}, {o0}_t)\n{o0} = {o0}_t.T", {"gemm": gemm},
+                   contiguous=(False,))
+
+
+def _lower_linear_grad(op, x, weight, g) -> Lowered | None:
+    weight_grad = _lower_linear_weight_grad(x, g)
+    if weight_grad is None:
+        return None
+    outputs = [f"{{o{k}}}" for k in range(1 + op.grad_input + op.grad_bias)]
+    parts = [(rebound(weight_grad, ("{i0}", "{i2}"), (outputs[op.grad_input],)),
+              weight_grad.objects)]
+    contiguous = [False]
+    if op.grad_input:  # matmul_kernel's one GEMM on C-ordered operands
+        parts.insert(0, (f"{{o0}} = np.empty({shape_literal(x.shape)}, "
+                         f"{dtype_literal(x.dtype)})\n{{gemm}}({{i2}}, {{i1}}, {{o0}})",
+                         {"gemm": gemm}))
+        contiguous.insert(0, True)
+    if op.grad_bias:
+        bias_grad = _SUM_OVER_ROWS.nopython(g)
+        if bias_grad is None:
+            return None
+        parts.append((rebound(bias_grad, ("{i2}",), (outputs[-1],)), bias_grad.objects))
+        contiguous.append(True)
+    code, objects = joined(*parts)
+    return Lowered(code, objects, contiguous=tuple(contiguous))
+
+
+def _label_views(logits, labels, logits_name: str = "{i0}", labels_name: str = "{i1}"):
+    """(outer, classes, inner, the statement refusing a label out of range, its objects, the
+    logits' and labels' `along_axis_view` expressions): the label check runs first, as
+    `_checked_labels` runs it (a failure reruns the step on the interpreter, which names it)."""
+    outer, classes, inner = _split_at(tuple(logits.shape), 1)
+    count = math.prod(labels.shape)
+    check = (f"if {{first_outside}}({labels_name}.reshape({count}), 0, {classes}) >= 0:\n"
+             "    raise IndexError('cross_entropy: a class label is out of range')")
+    logits_view = (f"{logits_name}.reshape("
+                   f"{shape_literal(cpu.along_axis_shape(outer, classes, inner))})")
+    labels_view = (f"{labels_name}.reshape("
+                   f"{shape_literal(cpu.along_axis_shape(outer, None, inner))})")
+    return outer, classes, inner, check, {"first_outside": _first_outside}, logits_view, \
+        labels_view
+
+
+def _lower_label_loss(logits, labels) -> Lowered | None:
+    if not math.prod(logits.shape):
+        return None
+    outer, classes, inner, check, objects, logits_view, labels_view = _label_views(logits,
+                                                                                   labels)
+    out_view = f"{{o0}}.reshape({shape_literal(cpu.along_axis_shape(outer, None, inner))})"
+    call, drivers = cpu.along_axis_lowering(_label_loss_row, _label_loss_block, outer, inner,
+                                            [logits_view, labels_view, out_view],
+                                            math.prod(logits.shape))
+    head = f"{{o0}} = np.empty({shape_literal(labels.shape)}, {dtype_literal(logits.dtype)})"
+    code, objects = joined((check, objects), (head, {}), (call, drivers))
+    return Lowered(code, objects)
+
+
+def _lower_label_grad(logits, labels, g, g_name: str = "{i2}") -> Lowered | None:
+    if not math.prod(logits.shape):
+        return None
+    outer, classes, inner, check, objects, logits_view, labels_view = _label_views(logits,
+                                                                                   labels)
+    g_view = f"{g_name}.reshape({shape_literal(cpu.along_axis_shape(outer, None, inner))})"
+    out_view = (f"{{o0}}.reshape("
+                f"{shape_literal(cpu.along_axis_shape(outer, classes, inner))})")
+    call, drivers = cpu.along_axis_lowering(_label_grad_row, _label_grad_block, outer, inner,
+                                            [logits_view, labels_view, g_view, out_view],
+                                            math.prod(logits.shape))
+    head = f"{{o0}} = np.empty({shape_literal(logits.shape)}, {dtype_literal(logits.dtype)})"
+    code, objects = joined((check, objects), (head, {}), (call, drivers))
+    return Lowered(code, objects)
+
+
+def _lower_label_loss_mean(logits, labels) -> Lowered | None:
+    loss = _lower_label_loss(logits, labels)
+    if loss is None:
+        return None
+    mean = _MEAN_OF_ALL.nopython(Spec(tuple(labels.shape), logits.dtype))
+    if mean is None:
+        return None
+    code, objects = joined((rebound(loss, ("{i0}", "{i1}"), ("{o0}_loss",)), loss.objects),
+                           (rebound(mean, ("{o0}_loss",), ("{o0}",)), mean.objects))
+    return Lowered(code, objects)
+
+
+def _lower_label_loss_mean_grad(logits, labels, g) -> Lowered | None:
+    grad = _lower_label_grad(logits, labels, g, g_name="{o0}_spread")
+    if grad is None:
+        return None
+    # spread.fill(g * (1 / N)): one multiply in the loss's dtype, as the CPU kernel rounds it.
+    spread = (f"{{o0}}_spread = np.full({shape_literal(labels.shape)}, "
+              "{i2}.reshape(1)[0] * {inverse})")
+    code, objects = joined(
+        (spread, {"inverse": _inverse_count(math.prod(labels.shape), np.dtype(g.dtype))}),
+        (grad.code, grad.objects))
+    return Lowered(code, objects)
 
 from framework.ops import functions as F  # noqa: E402  (rules call back into the functions)

@@ -59,6 +59,7 @@ from framework import dtypes
 from framework.device import device_of, empty
 from framework.errors import ShapeError
 from framework.kernels import cpu, maths
+from framework.kernels.cpu import dtype_literal, shape_literal
 from framework.kernels.folds import Fold, value_term
 from framework.kernels.intrinsics import (
     maximum,
@@ -68,6 +69,7 @@ from framework.kernels.intrinsics import (
     scan_max,
     scan_min,
 )
+from framework.kernels.lowered import Lowered
 from framework.ops.dispatch import as_operand, bind
 from framework.ops.movement import contiguous
 from framework.ops.registry import Op, Spec, cached_op, register, require_dtype
@@ -270,6 +272,29 @@ class Reduction(Op):
         elif out.size:
             self.compute(as_blocks(x, axes), out)
         return out
+
+    def nopython(self, x):
+        # The one-fold reductions, on inputs whose blocks are a view (no axis reordering).
+        if self.fold is None or x.dtype == dtypes.bool_:
+            return None
+        shape = tuple(x.shape)
+        axes, out_shape, out_dtype, fast = _reduction_plan(self, shape, x.dtype)
+        outer, reduced, inner, order = blocks_plan(shape, axes)
+        if order is not None:
+            return None
+        head = f"{{o0}} = np.empty({shape_literal(out_shape)}, {dtype_literal(out_dtype)})"
+        if not size_of(out_shape):
+            return Lowered(head, {})
+        blocks = f"{{i0}}.reshape({outer}, {reduced}, {inner})"
+        out = f"{{o0}}.reshape({size_of(out_shape)})"
+        if fast is not None:  # what `cpu` runs on a contiguous input
+            _, kernel, arguments = fast
+            names = [f"{{a{k}}}" for k in range(len(arguments))]
+            objects = {"kernel": kernel, **{f"a{k}": a for k, a in enumerate(arguments)}}
+            return Lowered(f"{head}\n{{kernel}}({blocks}, {', '.join(names)}, {out})", objects)
+        call, objects = cpu.fold_lowering(self.fold, (outer, reduced, inner), x.dtype,
+                                          self.start(x.dtype), blocks, out)
+        return Lowered(f"{head}\n{call}", objects)
 
     def cuda(self, x):
         """The CUDA kernel: the same folds through the CUDA backend's reduce template."""

@@ -11,6 +11,8 @@ key caches with them. The class holds, in one place:
 - `cpu(*arrays)`: the numba CPU kernel entry point; outputs come from `framework.device.empty`;
 - `cuda`: the CUDA kernel entry point, or None until one is written;
 - `scalar`: for elementwise ops, the scalar body the fuser can compose;
+- `nopython(*specs)`: how the graph compiler runs the op inside one generated numba function
+  (a `Lowered`), or None where it has no such entry yet;
 - `vjp(g, inputs, out)`: the gradient rule, written with the neutral functions of
   `framework.ops.functions`, or `no_gradient = "why"` for ops without one.
 
@@ -28,6 +30,7 @@ import numpy as np
 
 from framework.device import Device, device_of
 from framework.errors import DeviceError, DTypeError
+from framework.kernels.lowered import Lowered
 
 
 class Spec:
@@ -103,6 +106,11 @@ class Op:
         raise NotImplementedError
 
     vjp = None  # vjp(self, g, inputs, out) -> one gradient per input (None where there is none)
+
+    def nopython(self, *specs) -> Lowered | None:
+        """How compiled code runs this op on inputs of these specs (every shape known), or
+        None: the compiled step then calls the CPU kernel from Python for this node."""
+        return None
 
     @property
     def attributes(self) -> dict:

@@ -32,6 +32,7 @@ compiled step: 3 nodes, ... ms to compile
 from __future__ import annotations
 
 import time
+import warnings
 
 from framework.viz import VizEdge, VizNode, shape_text, site_text, to_digraph
 from graph.compile.codegen import generate
@@ -60,6 +61,9 @@ class Compiled:
         self.seconds = seconds
         self.peak_bytes = getattr(program, "peak_bytes", None)
         self.stages = stages  # (name, snapshot of the program after it), built first
+        self.functions_source = None  # the numba functions' source (None: all Python calls)
+        self.in_python = []  # the nodes the step calls from Python, outside those functions
+        self.numba_functions = []  # the compiled functions themselves (numba dispatchers)
 
     def describe(self, stage=-1) -> tuple[list, list]:
         """The neutral drawing description (framework.viz) of the program as it stood after a
@@ -82,9 +86,12 @@ class Compiled:
         return found[-1]
 
     def source(self) -> str:
-        """The generated Python of the step: one line per node, each naming its op and the
-        user's line that created it."""
-        return self._source
+        """The generated code of the step: the numba functions that run most of it (one line
+        per node, each commented with its op and the user's line), then the Python step that
+        calls them and the nodes left outside them."""
+        if self.functions_source is None:
+            return self._source
+        return f"{self.functions_source}\n\n{self._source}"
 
     def explain(self) -> str:
         """The passes in order: nodes before and after, what each changed, how long it took."""
@@ -103,9 +110,11 @@ class Compiled:
         return f"<Compiled step of {len(self.program.nodes)} nodes>"
 
 
-def compile_run(session, ops, flat_fetches, feeds, structure=None) -> Compiled:
+def compile_run(session, ops, flat_fetches, feeds, structure=None, whole: bool = True) -> Compiled:
     """Compile the run of `ops` (a Session's plan) with these feeds, returning `flat_fetches`.
-    Raises NotCompilable where the plan cannot be compiled as it stands."""
+    With `whole`, runs of lowerable nodes become numba functions (seconds to compile the first
+    time, then read from the disk cache); else the step calls each kernel from Python
+    (milliseconds). Raises NotCompilable where the plan cannot be compiled as it stands."""
     start = time.perf_counter()
     program = build_program(ops, flat_fetches, feeds)
     stages = [("built", snapshot(program))]
@@ -121,9 +130,39 @@ def compile_run(session, ops, flat_fetches, feeds, structure=None) -> Compiled:
         report.append((name, before, len(program.nodes), changes,
                        time.perf_counter() - began))
         stages.append((name, snapshot(program)))
-    source, function = generate(program)
-    return Compiled(session, flat_fetches, structure, program, source, function, report,
-                    time.perf_counter() - start, stages)
+    began = time.perf_counter()
+    try:
+        source, function, functions_source, in_python = generate(program, whole=whole)
+    except Exception as error:  # numba refused the generated functions: a compiler bug
+        warnings.warn(f"graph compiler: the step's numba functions failed to compile "
+                      f"({type(error).__name__}: {str(error)[:300]}); the step calls each "
+                      "kernel from Python instead. Please report this.", RuntimeWarning,
+                      stacklevel=3)
+        source, function, functions_source, in_python = generate(program, whole=False)
+    report.append(("code generation", len(program.nodes), len(program.nodes),
+                   _generation_changes(program, functions_source, in_python),
+                   time.perf_counter() - began))
+    compiled = Compiled(session, flat_fetches, structure, program, source, function, report,
+                        time.perf_counter() - start, stages)
+    compiled.functions_source = functions_source
+    compiled.in_python = in_python
+    compiled.numba_functions = getattr(function, "numba_functions", [])
+    compiled.whole = whole
+    compiled.runs = 0
+    return compiled
+
+
+def _generation_changes(program, functions_source, in_python) -> dict:
+    """What code generation did: numba functions made, and the nodes left to Python calls."""
+    if functions_source is None:
+        return {"numba functions": 0, "nodes called from Python": len(in_python) or "all"}
+    functions = functions_source.count("@numba.njit")
+    changes = {"numba functions": functions, "nodes called from Python": len(in_python)}
+    if in_python:
+        names = sorted({node.primitive.name if node.is_primitive else node.kind.name
+                        for node in in_python})
+        changes["left to Python"] = ", ".join(names)
+    return changes
 
 
 def snapshot(program: Program) -> tuple:

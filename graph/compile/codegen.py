@@ -1,5 +1,6 @@
 """Code generation: a Program becomes the Python source of one function, `step(run, feeds)`,
-with one line per node in execution order.
+with one line per node in execution order, or per run of nodes compiled together into one
+numba function (graph.compile.nopython: without control flow, a training step is one call).
 
 Every shape is known when the step is generated, so the shape rules ran then and the step
 calls each op's kernel for its device directly (`Op.kernel`, chosen here once). Values are
@@ -12,19 +13,28 @@ from __future__ import annotations
 
 import linecache
 
+import numba
+import numpy as np
+
 from framework.device import cpu
+from graph.compile import nopython
 from graph.compile.program import Program
 from graph.ops import Const
 
 __all__ = ["generate"]
 
 
-def generate(program: Program, name: str = "step"):
-    """(source, the compiled function) for `program`."""
-    namespace: dict = {}
+def generate(program: Program, name: str = "step", whole: bool = True):
+    """(source, the compiled function, the compiled numba functions' source or None, the
+    nodes run from Python between them) for `program`. With `whole` (and no control flow),
+    runs of lowerable nodes become numba functions; else every node is a Python line."""
+    namespace: dict = {"_c": np.ascontiguousarray}
     lines = [f"def {name}(run, feeds):", "    read = run.variable_value"]
     names: dict = {}  # (node, index) -> the local (or global) name of that value
     tracks_values = program.has_control_flow
+    segments, segment_of, in_python = ([], {}, []) if tracks_values or not whole else \
+        nopython.lower_program(program)
+    compiled = _SegmentWriter(program, segments, segment_of) if segments else None
     if tracks_values:
         # Control flow runs subgraphs that read the values computed before it from the run.
         lines.append("    values = run.values")
@@ -41,12 +51,25 @@ def generate(program: Program, name: str = "step"):
         namespace[key] = obj
         return key
 
+    if compiled is not None:  # a segment may read a constant placed after its first node
+        for node in program.nodes:
+            if isinstance(node.kind, Const):
+                names[(node, 0)] = global_name(node.attrs["value"], "const")
     for number, node in enumerate(program.nodes):
         outputs = [f"v{number}_{index}" for index in range(len(node.specs))]
         where = _where(node)
+        segment = segment_of.get(node)
+        if segment is not None:
+            if node is segment.nodes[0]:
+                lines.extend(compiled.call(segment, value_of, global_name, names))
+            continue
         if node.feed is not None:
-            lines.append(f"    {outputs[0]} = feeds[{node.feed}]  # {where}")
+            contiguous = compiled is not None and compiled.feeds_segment(node)
+            feed = f"_c(feeds[{node.feed}])" if contiguous else f"feeds[{node.feed}]"
+            lines.append(f"    {outputs[0]} = {feed}  # {where}")
         elif isinstance(node.kind, Const):
+            if (node, 0) in names:
+                continue
             constant = global_name(node.attrs["value"], "const")
             names[(node, 0)] = constant
             if tracks_values and node.op is not None:
@@ -98,7 +121,18 @@ def generate(program: Program, name: str = "step"):
     # Registered with linecache, so a traceback through the step shows its lines.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(compile(source, filename, "exec"), namespace)
-    return source, namespace[name]
+    functions_source = compiled.finish() if compiled is not None else None
+    step = namespace[name]
+    step.numba_functions = [getattr(compiled.module, segment.name)
+                            for segment in segments] if compiled is not None else []
+    return source, step, functions_source, in_python
+
+
+def _c_ordered(value):
+    """A constant as the numba functions take it: C-ordered (a copy only where it is not)."""
+    if isinstance(value, np.ndarray) and not value.flags.c_contiguous:
+        return value.copy()
+    return value
 
 
 def _many(node) -> bool:
@@ -117,3 +151,178 @@ def _where(node) -> str:
     site = node.op.site
     place = f"{site.filename.rsplit('/', 1)[-1]}:{site.lineno}" if site is not None else "?"
     return f"{node.label} at {place}"
+
+
+class _SegmentWriter:
+    """Writes the numba functions of a program's segments and the Python lines calling them."""
+
+    def __init__(self, program: Program, segments: list, segment_of: dict):
+        self.program = program
+        self.segments = segments
+        self.segment_of = segment_of
+        self.objects: dict = {}  # global name -> kernel or constant the functions use
+        self.object_names: dict = {}  # id(kernel) -> its global name (kernels are shared)
+        self.sources: list[str] = []
+        self.module = None
+        needed_after: dict = {}  # value key -> the segments of its readers, and "outside"
+        for node in program.nodes:
+            reader = segment_of.get(node, "outside")
+            for value in node.inputs:
+                if value is not None:
+                    needed_after.setdefault(value, set()).add(reader)
+        for value in program.fetches:
+            if value is not None:
+                needed_after.setdefault(value, set()).add("outside")
+        self.needed_after = needed_after
+        for segment in segments:
+            self._write(segment)
+
+    def feeds_segment(self, node) -> bool:
+        return any(reader != "outside" for reader in self.needed_after.get((node, 0), ()))
+
+    # -- the numba function of one segment -------------------------------------------------
+
+    def _object(self, value) -> str:
+        name = self.object_names.get(id(value))
+        if name is None or self.objects[name] is not value:
+            name = f"k{len(self.objects)}"
+            self.objects[name] = value
+            self.object_names[id(value)] = name
+        return name
+
+    def _argument(self, segment, key) -> str:
+        if key not in segment.local:
+            name = f"a{len(segment.arguments)}"
+            segment.arguments.append(key)
+            segment.local[key] = name
+        return segment.local[key]
+
+    def _use(self, segment, value, contiguous: bool) -> str:
+        producer, index = value
+        if producer.kind is not None and producer.kind.is_variable:
+            staged = segment.staged.get(producer.op)
+            if staged is not None:
+                return staged
+            return self._argument(segment, ("variable", producer.op))
+        if value not in segment.local:  # made before the segment: an argument (made C-ordered)
+            return self._argument(segment, value)
+        name = segment.local[value]
+        if contiguous and not segment.is_contiguous.get(name, True):
+            twin = segment.contiguous.get(name)
+            if twin is None:
+                twin = segment.contiguous[name] = f"{name}_c"
+                segment.lines.append(f"{twin} = np.ascontiguousarray({name})")
+            return twin
+        return name
+
+    def _write(self, segment) -> None:
+        segment.is_contiguous = {}
+        for node in segment.nodes:
+            number = self.program.nodes.index(node)
+            segment.lines.append(f"# {_where(node)}")
+            if nopython.is_passthrough(node):
+                if node.specs and node.inputs:  # Identity: the same value under a new name
+                    segment.local[(node, 0)] = self._use(segment, node.inputs[0], False)
+                continue
+            if nopython.assign_lowerable(node):
+                variable = node.op.inputs[0].op
+                value = self._use(segment, node.inputs[1], False)
+                current = segment.staged.get(variable)
+                if current is None and type(node.kind) is not nopython.Assign:
+                    current = self._argument(segment, ("variable", variable))
+                target = f"s{number}"
+                expression = nopython._ASSIGN_EXPRESSION[type(node.kind)]
+                segment.lines.append(f"{target} = " + expression.format(value=value,
+                                                                         current=current))
+                segment.staged[variable] = target
+                segment.local[(node, 0)] = target
+                continue
+            lowered = nopython.lowering_of(node)
+            fields = {}
+            for k, value in enumerate(node.inputs):
+                fields[f"i{k}"] = self._use(segment, value, not lowered.any_layout)
+            for k, contiguous in enumerate(lowered.contiguous):
+                local = f"v{number}_{k}"
+                fields[f"o{k}"] = local
+                segment.local[(node, k)] = local
+                segment.is_contiguous[local] = contiguous
+            for key, value in lowered.objects.items():
+                fields[key] = self._object(value)
+            segment.lines.extend(lowered.code.format(**fields).splitlines())
+        # What the segment returns: its values read later outside it, and staged values.
+        produced = {key for key in segment.local if key in self.needed_after
+                    and key not in segment.arguments}
+        for node in segment.nodes:
+            for index in range(len(node.specs)):
+                key = (node, index)
+                if key in produced and self.needed_after[key] - {segment}:
+                    segment.results.append(key)
+        staged_results = [("staged", variable) for variable in segment.staged]
+        segment.results.extend(staged_results)
+        returned = [segment.local[key] if key[0] != "staged" else segment.staged[key[1]]
+                    for key in segment.results]
+        body = "\n".join(f"    {line}" for line in segment.lines)
+        result = f"({', '.join(returned)},)" if returned else "0"
+        parameters = ", ".join(segment.local[key] for key in segment.arguments)
+        self.sources.append(f"@numba.njit(cache=True)\ndef {segment.name}({parameters}):\n"
+                            f"{body}\n    return {result}\n")
+
+    # -- the Python lines around them -------------------------------------------------------
+
+    def call(self, segment, value_of, global_name, names) -> list[str]:
+        arguments = []
+        for key in segment.arguments:
+            if key[0] == "variable":
+                arguments.append(f"_c(read({global_name(key[1], 'var')}))")
+            else:
+                producer = key[0]
+                text = value_of(key)
+                if isinstance(producer.kind, Const):  # made C-ordered once, here
+                    value = producer.attrs["value"]
+                    ordered = _c_ordered(value)
+                    text = text if ordered is value else global_name(ordered, "const")
+                elif producer.feed is None:
+                    text = f"_c({text})"
+                arguments.append(text)
+        targets = []
+        stage_lines = []
+        for key in segment.results:
+            if key[0] == "staged":
+                variable = global_name(key[1], "var")
+                local = f"{variable}_new"
+                targets.append(local)
+                stage_lines.append(f"    run.stage({variable}, {local})")
+            else:
+                local = f"v{self.program.nodes.index(key[0])}_{key[1]}"
+                names[key] = local
+                targets.append(local)
+        function = global_name(self, "segments")
+        nodes = ", ".join(_where(node) for node in segment.nodes[:1])
+        call = f"{function}.module.{segment.name}({', '.join(arguments)})"
+        head = f"    {', '.join(targets)}, = {call}" if targets else f"    {call}"
+        return [f"    # {segment.name}: {len(segment.nodes)} nodes in one numba function, "
+                f"from {nodes}", head, *stage_lines]
+
+    def finish(self) -> str:
+        """The functions' source; loads (from numba's disk cache when it holds them) and
+        compiles them now, for the argument types the step will pass."""
+        source = "\n\n".join(self.sources)
+        self.module = nopython.load_segments(source, self.objects)
+        for segment in self.segments:
+            types = [numba.typeof(np.empty(self._spec(key).shape, self._spec(key).dtype))
+                     for key in segment.arguments]
+            function = getattr(self.module, segment.name)
+            try:
+                function.compile(tuple(types))
+            except Exception:
+                # A damaged cache entry (a half-written or corrupted index) is never trusted:
+                # drop this function's entries and compile it afresh, once.
+                function._cache.flush()
+                function.compile(tuple(types))
+        return source
+
+    def _spec(self, key):
+        if key[0] == "variable":
+            tensor = key[1].outputs[0]
+            return type("S", (), {"shape": tuple(tensor.shape), "dtype": tensor.dtype})
+        return key[0].specs[key[1]]

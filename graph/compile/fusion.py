@@ -102,6 +102,14 @@ class FusedElementwise:
             kernel(*[a.reshape(-1) for a in arrays], out.reshape(-1), *params)
         return out
 
+    def nopython(self, *specs):
+        """The group's kernel call inside the whole step's numba function (see `Op.nopython`)."""
+        if not specs:
+            return None
+        return cpu.map_lowering(self.module, tuple(tuple(s.shape) for s in specs), self.shape,
+                                self.dtype, self.parallel_min_size,
+                                self.params if len(self.params) else None)
+
     def __repr__(self) -> str:
         return self.name
 

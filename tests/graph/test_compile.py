@@ -8,6 +8,11 @@ matmuls, cond, while_loop, their gradients) and check compiled == interpreted, b
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import uuid
 import warnings
 
 import numpy as np
@@ -18,6 +23,8 @@ from hypothesis import strategies as st
 import graph as tf
 from framework.errors import ShapeError
 from graph.session import Run
+
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # -- the compiled step ------------------------------------------------------------------------
 
@@ -88,10 +95,14 @@ def test_source_and_explain_name_the_ops_and_the_passes():
         sess.run(init)
         compiled = sess.compile([train, loss], dict(zip((x, y), batch(0))))
     source = compiled.source()
-    assert source.startswith("def step(run, feeds):")
+    # The whole training step is one numba function; the Python step calls it and stages
+    # the variables' new values in the run (committed when the run succeeds).
+    assert source.startswith("@numba.njit(cache=True)\ndef segment_0(")
+    assert source.count("@numba.njit") == 1 and "\ndef step(run, feeds):" in source
     assert "linear 'dense/linear' at test_compile.py:" in source
-    assert "Assign" in source  # the updates run through their op kind, staged in the run
+    assert "AssignSub" in source and "run.stage(" in source
     explained = compiled.explain()
+    assert "numba functions 1, nodes called from Python 0" in explained
     for name in ("dead code", "algebraic simplification", "constant folding",
                  "common subexpressions", "memory plan"):
         assert name in explained
@@ -176,8 +187,8 @@ def test_common_subexpressions_and_dead_code():
     compiled, value = compiled_report(build)
     assert changes(compiled, "common subexpressions") == {"nodes merged": 1}
     np.testing.assert_allclose(value, 2 * np.exp([0.0, 1.0, 2.0], dtype=np.float32))
-    assert compiled.source().count("exp") == 1  # one exp, fused with the add
-    assert "fused(exp, add)" in compiled.source()
+    source = compiled.source()
+    assert "# fused(exp, add)" in source and "# exp '" not in source  # one exp, fused
 
 
 def test_elementwise_chains_fuse_into_one_kernel_with_the_same_bits():
@@ -193,7 +204,9 @@ def test_elementwise_chains_fuse_into_one_kernel_with_the_same_bits():
     compiled, _ = compiled_report(build)  # checks the interpreter's bits
     # exp(-abs(column)) is (64, 1): a group of its own, read by the other as a column.
     assert changes(compiled, "elementwise fusion") == {"groups fused": 2, "ops in them": 8}
-    kernels = [line for line in compiled.source().splitlines() if "= kernel" in line]
+    # Each node of the numba function is one commented block: two kernels, both fused.
+    kernels = [line for line in compiled.functions_source.splitlines()
+               if line.startswith("    # ")]
     assert len(kernels) == 2 and all("fused(" in line for line in kernels)
     assert "fused(abs, neg, exp)" in compiled.source()
     assert "fused(mul, add, tanh, mul, sub)" in compiled.draw().source  # a node lists its ops
@@ -338,3 +351,103 @@ def test_random_graphs_compile_to_the_interpreters_bits(program):
 @given(random_programs())
 def test_a_thousand_random_graphs_compile_to_the_interpreters_bits(program):
     assert_compiled_matches_interpreted(*program)
+
+
+# -- the disk cache of compiled steps ----------------------------------------------------------
+
+_CACHE_PROCESS = """
+import json, time
+import numpy as np
+import graph as tf
+with tf.Graph().as_default():
+    x = tf.placeholder(tf.float32, (4, 3), name="x")
+    w = tf.Variable(np.linspace(-1, 1, 6, dtype=np.float32).reshape(3, 2), name="w")
+    b = tf.Variable(np.zeros(2, np.float32), name="b")
+    loss = tf.reduce_mean(tf.square(tf.nn.relu(tf.matmul(x, w) + b) - 1.0))
+    train = tf.train.GradientDescentOptimizer(0.01).minimize(loss)
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        feed = {x: np.arange(12, dtype=np.float32).reshape(4, 3) / 10}
+        compiled = sess.compile([train, loss], feed)
+        losses = [float(sess.run([train, loss], feed)[1]) for _ in range(3)]
+        stats = [f.stats for f in compiled.numba_functions]
+        print(json.dumps({"hits": sum(sum(s.cache_hits.values()) for s in stats),
+                          "misses": sum(sum(s.cache_misses.values()) for s in stats),
+                          "functions": len(stats), "losses": losses,
+                          "file": compiled.numba_functions[0].py_func.__code__.co_filename}))
+"""
+
+
+def _compile_in_a_new_process(salt: str) -> tuple[dict, str]:
+    """(what the process printed, its standard error) of compiling and running a small
+    training step in a fresh process whose compiled-step file is named with `salt`."""
+    env = {**os.environ, "DUALGRAPH_COMPILE_SALT": salt}
+    result = subprocess.run([sys.executable, "-c", _CACHE_PROCESS], capture_output=True,
+                            text=True, env=env, check=True, cwd=_REPO)
+    return json.loads(result.stdout.strip().splitlines()[-1]), result.stderr
+
+
+def _cache_entries(report: dict) -> list:
+    """numba's cache files (index and data) of the compiled step's functions."""
+    stem = os.path.splitext(os.path.basename(report["file"]))[0]
+    root = os.environ.get("NUMBA_CACHE_DIR") or os.path.dirname(report["file"])
+    return [os.path.join(d, f) for d, _, files in os.walk(root) for f in files
+            if f.startswith(stem + ".segment_")]
+
+
+def test_a_second_process_loads_the_compiled_step_from_disk():
+    salt = f"test-{uuid.uuid4().hex}"
+    first, _ = _compile_in_a_new_process(salt)
+    second, _ = _compile_in_a_new_process(salt)
+    assert first["misses"] == first["functions"] >= 1 and first["hits"] == 0
+    assert second["hits"] == second["functions"] and second["misses"] == 0
+    assert second["losses"] == first["losses"]
+
+
+def test_a_damaged_cache_entry_is_rebuilt_not_trusted():
+    salt = f"test-{uuid.uuid4().hex}"
+    first, _ = _compile_in_a_new_process(salt)
+    entries = _cache_entries(first)
+    assert entries
+    for path in entries:
+        with open(path, "wb") as file:
+            file.write(b"\x00 not what numba wrote")
+    again, errors = _compile_in_a_new_process(salt)
+    assert "Warning" not in errors  # rebuilt in place, not a fall-back to Python calls
+    assert again["losses"] == first["losses"] and again["misses"] == again["functions"]
+    third, _ = _compile_in_a_new_process(salt)
+    assert third["hits"] == third["functions"]  # the rebuilt entry is good
+
+
+def test_two_processes_compiling_one_graph_at_once_both_succeed():
+    env = {**os.environ, "DUALGRAPH_COMPILE_SALT": f"test-{uuid.uuid4().hex}"}
+    processes = [subprocess.Popen([sys.executable, "-c", _CACHE_PROCESS], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env=env, cwd=_REPO)
+                 for _ in range(2)]
+    reports = []
+    for process in processes:
+        out, errors = process.communicate(timeout=600)
+        assert process.returncode == 0, errors
+        reports.append(json.loads(out.strip().splitlines()[-1]))
+    assert reports[0]["losses"] == reports[1]["losses"]
+
+
+def test_a_plan_that_keeps_running_moves_to_the_numba_step():
+    # Second run: a step calling each kernel from Python (cheap to build); after
+    # WHOLE_STEP_AFTER_RUNS runs of it, the numba step, with the same numbers all along.
+    g, x, y, loss, train, init = mlp_training()
+    feed = dict(zip((x, y), batch(0)))
+    with g.as_default(), tf.Session(compile=False) as reference:
+        reference.run(init)
+        expected = [reference.run([train, loss], feed)[1] for _ in range(60)]
+    with g.as_default(), tf.Session() as sess:
+        sess.run(init)
+        losses, kinds = [], []
+        for _ in range(60):
+            losses.append(sess.run([train, loss], feed)[1])
+            steps = [s for s in sess._steps.values() if s is not None and type(s) is not int]
+            kinds.append(bool(steps[0].numba_functions) if steps else None)
+    assert losses == expected
+    assert kinds[:2] == [None, False] and kinds[-1] is True
+    first = tf.Session.COMPILE_AFTER_RUNS + tf.Session.WHOLE_STEP_AFTER_RUNS - 1
+    assert kinds.index(True) == first
