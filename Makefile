@@ -86,9 +86,9 @@ browser:
 # core type is read when NumPy loads: the bits must not depend on the machine. A core type this
 # CPU cannot execute (SkylakeX needs AVX-512) is skipped with a line that says so.
 BITS_CORETYPES := Haswell SkylakeX Zen
-# Tests marked `slow` (the graph compiler's 1,000 random graphs, each compiled to numba
-# functions: about a second apiece) are left to `make test-slow`, run before a compiler change
-# is called done; `make test` checks 150 such graphs.
+# The graph compiler's 1,000-graph differential suite (marked `compiler_suite`: each random
+# graph is compiled to numba functions, about a second apiece) is left to `make test-slow`,
+# run before a compiler change is called done; `make test` checks 150 such graphs.
 # The CUDA kernels' tests, run once more under numba's CUDA simulator (no GPU needed). numba.cuda
 # reads NUMBA_ENABLE_CUDASIM when it is first imported, so they get a process of their own; in
 # the main run they skip where no GPU is found (and run for real where one is).
@@ -96,7 +96,7 @@ CUDA_SIM_TESTS := tests/framework/test_cuda.py tests/framework/test_cuda_nn.py
 
 test: venv dot browser
 	$(BIN)/ruff check .
-	$(NUMBA_ENV) NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 -m 'not slow' --doctest-modules --ignore-glob='*/__main__.py' \
+	$(NUMBA_ENV) NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 -m 'not compiler_suite' --doctest-modules --ignore-glob='*/__main__.py' \
 	    tests framework eager graph compare
 	$(NUMBA_ENV) NUMBA_ENABLE_CUDASIM=1 NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 \
 	    $(BIN)/python -m pytest -q -n 2 $(CUDA_SIM_TESTS)
@@ -108,7 +108,7 @@ test: venv dot browser
 	done
 
 test-slow: venv dot
-	$(NUMBA_ENV) NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 -m slow tests
+	$(NUMBA_ENV) NUMBA_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 -m compiler_suite tests
 
 demo: venv dot
 	$(NUMBA_ENV) $(BIN)/python -m compare

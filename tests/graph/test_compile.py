@@ -346,7 +346,7 @@ def test_random_graphs_compile_to_the_interpreters_bits(program):
     assert_compiled_matches_interpreted(*program)
 
 
-@pytest.mark.slow
+@pytest.mark.compiler_suite
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_programs())
 def test_a_thousand_random_graphs_compile_to_the_interpreters_bits(program):
