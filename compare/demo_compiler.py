@@ -1,9 +1,10 @@
 """`python -m compare compiler`: what the graph compiler does to the digits MLP's training step.
 
 A static graph exists so that it can be optimized as a whole before it runs. The Session
-compiles a plan the second time it runs: the shape rules run once on the feeds' shapes, the
-passes rewrite the step without changing a bit of what it computes, and code generation turns
-it into one Python function that calls the kernels directly. The section shows the step before
+compiles a plan (here explicitly, with `Session.compile`): the shape rules run once on the
+feeds' shapes, the passes rewrite the step without changing a bit of what it computes, and code
+generation turns it into one numba function that runs the whole training step, kernels,
+updates and all, with one Python call (graph.compile.nopython). The section shows the step before
 and after the passes, what each pass changed, the generated source, and the time per step
 interpreted and compiled, measured in one run on this machine.
 
@@ -89,12 +90,14 @@ def run(small: bool = False) -> Section:
                ["compiled", format_seconds(times["compiled"]),
                 str(len(compiled.program.nodes)), f"{compiled.peak_bytes:,}"]],
               f"batch {BATCH}, measured in one run on this machine"),
-        Code(compiled.source(), "the generated step (compiled.source()): one line per op, "
-                                "each naming the op and the line that created it"),
-        Text("Chains of elementwise ops (the SGD update's multiply, a ReLU's gradient) run "
-             "as one generated kernel each, with the separate kernels' bits. Not yet: one "
-             "numba-compiled function for the whole step; each kernel is still one Python "
-             "call."),
+        Code(compiled.source(), "the generated step (compiled.source()): the numba "
+                                "function, each op's statements under a comment naming the "
+                                "op and the line that created it, then the Python step that "
+                                "calls it and stages the variables' new values"),
+        Text("Chains of elementwise ops run as one generated kernel each, with the separate "
+             "kernels' bits, and the whole step is one numba function whose machine code "
+             "numba keeps on disk, so a second process compiling this graph reads it back "
+             "instead of compiling it again."),
     )
     return section
 

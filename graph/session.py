@@ -391,16 +391,19 @@ class Session:
                    for f in flat]
         return self._unflatten(structure, iter(results))
 
-    def compile(self, fetches, feed_dict=None):
+    def compile(self, fetches, feed_dict=None, whole: bool = True):
         """The compiled step that `run(fetches, feed_dict)` would use (compiling it now):
-        `.source()` shows its generated Python, `.explain()` what each pass did."""
+        `.source()` shows its generated code, `.explain()` what each pass did. With `whole`
+        (the default) the step runs in numba functions; `whole=False` makes the step that
+        calls each kernel from Python, as the Session's own first compile does (it moves to
+        numba functions after WHOLE_STEP_AFTER_RUNS runs)."""
         from graph.compile import compile_run
 
         flat: list = []
         self._flatten(fetches, flat)
         feeds = self._validate_feeds(feed_dict or {})
         plan, _ = self._plan(flat, feeds)
-        step = compile_run(self, plan, flat, feeds, fetches)
+        step = compile_run(self, plan, flat, feeds, fetches, whole=whole)
         self._steps[self._step_key(flat, feeds)] = step
         return step
 

@@ -6,7 +6,8 @@ A run's plan (the ops its fetches need) and its feeds' dtypes and static shapes 
 passes of `PIPELINE` (graph.compile.passes: dead code, algebraic simplification, constant
 folding, common subexpressions, elementwise fusion into generated kernels (graph.compile.fusion),
 the memory plan) rewrite it without changing a bit of what it computes, and code generation
-(graph.compile.codegen) turns it into one Python function that calls each kernel directly.
+(graph.compile.codegen) turns it into one Python function that calls each kernel directly,
+or, with `whole`, runs of lowerable nodes into numba functions (graph.compile.nopython).
 The interpreter (`Session(compile=False)`) stays as the reference the compiler is tested
 against.
 

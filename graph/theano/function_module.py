@@ -305,7 +305,9 @@ class Function:
                 step = self._compiled_for.get(key, _MISSING)
                 if step is _MISSING:
                     try:
-                        step = self.session.compile(self.fetches, feeds)
+                        # The Python-call step at once (milliseconds); the Session moves
+                        # a function called often to numba functions (Session docs).
+                        step = self.session.compile(self.fetches, feeds, whole=False)
                         self.not_compiled = None
                     except NotCompilable as reason:
                         step = None

@@ -108,7 +108,11 @@ def test_compile_time_cold_in_a_fresh_process_and_warm(results, text):
     assert times["processes"] == 1 and times["size"] == CASES_QUICK.mlp[0]
     assert times["cold_wall"] >= times["cold_compiled"] > 0
     assert times["warm_wall"] >= times["warm_compiled"] > 0 and times["first_run"] > 0
-    assert "cold: first compile in a fresh process" in text and "no disk cache" in text
+    assert times["disk_wall"] >= times["disk_compiled"] > 0
+    # The second fresh process reads the step's numba functions from disk: far less work.
+    assert times["disk_compiled"] < times["cold_compiled"]
+    assert "cold: a fresh process, nothing of this graph on disk" in text
+    assert "warm: a fresh process, its numba functions on disk" in text
 
 
 def test_peak_memory_of_one_step_compiled_against_eager(results, text):
@@ -117,9 +121,12 @@ def test_peak_memory_of_one_step_compiled_against_eager(results, text):
         f"CNN, batch {CASES_QUICK.cnn_batch}"]
     for _, by_system in results.memory:
         assert by_system[EAGER]["measured"] > 0 and by_system[INTERPRETED]["measured"] > 0
-        assert by_system[COMPILED]["measured"] > 0 and by_system[COMPILED]["planned"] > 0
+        compiled = by_system[COMPILED]
+        assert compiled["planned"] > 0
+        assert compiled["measured"] > 0 or compiled["inside_numba"]  # numba's buffers
     table = table_after(text, f"{GROUPS['memory']}:\n")
     assert [cells[0] for cells in table] == labels
+    assert table[0][3] == "not seen"  # the MLP step runs inside one numba function
     assert all(cells[1].endswith(("KiB", "MiB")) and float(cells[-1]) > 0 for cells in table)
 
 
