@@ -43,7 +43,7 @@ import numpy as np
 
 from framework.ops.registry import Spec
 from graph.core import GraphError, Operation, Tensor, constant, get_default_graph, site_of
-from graph.ops import GraphOp, register_graph_op
+from graph.ops import Const, GraphOp, Placeholder, register_graph_op
 
 try:
     from google.protobuf.message import DecodeError
@@ -323,9 +323,10 @@ def graph_def(graph) -> GraphDef:
             attr["_output_shapes"] = AttrValue(list=AttrValue.ListValue(shape=shapes))
             tf_dtype = _TF_DTYPES.get(op.outputs[0].dtype.name)
             if tf_dtype is not None:
-                attr["dtype" if op.kind.name in ("Placeholder", "VariableV2", "Const")
-                     else "T"] = AttrValue(type=DataType.Value(tf_dtype))
-        if op.kind.name == "Placeholder":
+                # TF's GraphDef: ops that make a value hold its type as 'dtype', others as 'T'
+                makes_value = op.kind.is_variable or isinstance(op.kind, (Placeholder, Const))
+                attr["dtype" if makes_value else "T"] = AttrValue(type=DataType.Value(tf_dtype))
+        if isinstance(op.kind, Placeholder):
             attr["shape"] = AttrValue(shape=_shape_proto(op.outputs[0].shape))
         if op.site is not None:
             attr["site"] = AttrValue(s=site_of(op).encode("utf-8"))
