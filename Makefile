@@ -93,6 +93,7 @@ BITS_CORETYPES := Haswell SkylakeX Zen
 # reads NUMBA_ENABLE_CUDASIM when it is first imported, so they get a process of their own; in
 # the main run they skip where no GPU is found (and run for real where one is).
 CUDA_SIM_TESTS := tests/framework/test_cuda.py tests/framework/test_cuda_nn.py
+CUDA_SIM_TESTS += tests/eager/test_cuda_eager.py
 
 test: venv dot browser
 	$(BIN)/ruff check .

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from eager.hooks import RemovableHandle
-from framework.device import empty
+from framework.device import empty, to_device
 from framework.errors import DualgraphError, describe_site
 from framework.ops.autodiff import apply_vjp, backprop
 from framework.ops.registry import Spec
@@ -483,6 +483,8 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
                 )
             seed = empty(y._array.shape, y._array.dtype)  # counted, like every buffer
             seed.fill(1)
+            if type(y._array) is not np.ndarray:  # on y's device, as y's gradient must be
+                seed = to_device(seed, y.device)
             g = Tensor._wrap(seed, None, None, 0)
         elif not isinstance(g, Tensor):
             g = Tensor(np.asarray(g, y.dtype))

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from eager.tensor import Tensor
+from eager.tensor import Tensor, _check_device, placed
 from framework import dtypes
+from framework.device import to_host
 from framework.errors import ArgumentError, CastError
 from framework.ops import random as framework_random
 
@@ -18,8 +19,9 @@ def _dtype(dtype, default=None):
     return dtypes.as_dtype(dtype) if dtype is not None else default
 
 
-def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
-    """A new tensor holding a copy of `data` (floats default to float32, ints to int64).
+def tensor(data, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    """A new tensor holding a copy of `data` (floats default to float32, ints to int64), on
+    `device` ('cpu' unless told: 'cuda' copies it to a GPU).
 
     Python numbers that the dtype cannot hold, and ragged nested lists, are refused, as in
     PyTorch; a NumPy array converts with NumPy's casting.
@@ -27,9 +29,11 @@ def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     >>> tensor([1, 2]).dtype, tensor([1.5]).dtype
     (dtype('int64'), dtype('float32'))
     """
+    if device is not None:
+        return placed(tensor(data, dtype, requires_grad), device)
     dtype = _dtype(dtype)
     if isinstance(data, Tensor):
-        data = data._array
+        data = to_host(data._array)
     if not isinstance(data, (np.ndarray, np.generic)):
         return Tensor(dtypes.array_from_python(data, dtype), requires_grad=requires_grad)
     array = np.array(data)
@@ -58,42 +62,48 @@ def _shape(size) -> tuple:
     return tuple(size)
 
 
-def zeros(*size, dtype=None, requires_grad=False) -> Tensor:
-    return Tensor(np.zeros(_shape(size), _dtype(dtype, dtypes.float32)), requires_grad)
+def zeros(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return placed(Tensor(np.zeros(_shape(size), _dtype(dtype, dtypes.float32)), requires_grad),
+                  device)
 
 
-def ones(*size, dtype=None, requires_grad=False) -> Tensor:
-    return Tensor(np.ones(_shape(size), _dtype(dtype, dtypes.float32)), requires_grad)
+def ones(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return placed(Tensor(np.ones(_shape(size), _dtype(dtype, dtypes.float32)), requires_grad),
+                  device)
 
 
-def empty(*size, dtype=None, requires_grad=False) -> Tensor:
-    return Tensor(np.empty(_shape(size), _dtype(dtype, dtypes.float32)), requires_grad)
+def empty(*size, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return placed(Tensor(np.empty(_shape(size), _dtype(dtype, dtypes.float32)), requires_grad),
+                  device)
 
 
-def full(size, fill_value, dtype=None, requires_grad=False) -> Tensor:
+def full(size, fill_value, dtype=None, requires_grad=False, device=None) -> Tensor:
     """A tensor of `size` filled with `fill_value` (dtype from the value when not given).
 
     >>> full((2,), 7).tolist(), full((2,), 7).dtype
     ([7, 7], dtype('int64'))
     """
     dtype = _dtype(dtype, dtypes.result_type(fill_value))
-    return Tensor(np.full(tuple(size), dtypes.checked_scalar(fill_value, dtype), dtype),
-                  requires_grad)
+    return placed(Tensor(np.full(tuple(size), dtypes.checked_scalar(fill_value, dtype), dtype),
+                         requires_grad), device)
 
 
-def zeros_like(x, dtype=None, requires_grad=False) -> Tensor:
-    return zeros(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
+def zeros_like(x, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return zeros(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad,
+                device=x.device if device is None else device)
 
 
-def ones_like(x, dtype=None, requires_grad=False) -> Tensor:
-    return ones(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad)
+def ones_like(x, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return ones(x.shape, dtype=dtype or x.dtype, requires_grad=requires_grad,
+                device=x.device if device is None else device)
 
 
-def full_like(x, fill_value, dtype=None, requires_grad=False) -> Tensor:
-    return full(x.shape, fill_value, dtype=dtype or x.dtype, requires_grad=requires_grad)
+def full_like(x, fill_value, dtype=None, requires_grad=False, device=None) -> Tensor:
+    return full(x.shape, fill_value, dtype=dtype or x.dtype, requires_grad=requires_grad,
+                device=x.device if device is None else device)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None) -> Tensor:
     """Evenly spaced values in [start, end) (int64 for int arguments, else float32).
 
     >>> arange(3).tolist()
@@ -105,7 +115,7 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False) -> Tensor:
         raise ArgumentError("arange: step must be nonzero")
     is_int = all(isinstance(v, int) for v in (start, end, step))
     dtype = _dtype(dtype, dtypes.int64 if is_int else dtypes.float32)
-    return Tensor(np.arange(start, end, step).astype(dtype), requires_grad)
+    return placed(Tensor(np.arange(start, end, step).astype(dtype), requires_grad), device)
 
 
 def linspace(start, end, steps: int, dtype=None, requires_grad=False) -> Tensor:
@@ -118,18 +128,20 @@ def manual_seed(seed: int) -> None:
     framework_random.manual_seed(seed)
 
 
-def rand(*size, dtype=None, generator=None, requires_grad=False) -> Tensor:
+def rand(*size, dtype=None, generator=None, requires_grad=False, device=None) -> Tensor:
     """Uniform in [0, 1) from the shared seeded generator."""
     source = generator or framework_random.default_generator
     values = source.uniform(_shape(size), 0.0, 1.0, _dtype(dtype, dtypes.float32))
-    return Tensor(values, requires_grad)
+    # Drawn on the CPU and copied: the same seed gives the same numbers on every device.
+    return placed(Tensor(values, requires_grad), device)
 
 
-def randn(*size, dtype=None, generator=None, requires_grad=False) -> Tensor:
+def randn(*size, dtype=None, generator=None, requires_grad=False, device=None) -> Tensor:
     """Standard normal from the shared seeded generator."""
     source = generator or framework_random.default_generator
     values = source.normal(_shape(size), 0.0, 1.0, _dtype(dtype, dtypes.float32))
-    return Tensor(values, requires_grad)
+    # Drawn on the CPU and copied: the same seed gives the same numbers on every device.
+    return placed(Tensor(values, requires_grad), device)
 
 
 def randint(low, high=None, size=(), dtype=None, generator=None) -> Tensor:
@@ -170,9 +182,9 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     >>> shared.tolist(), shared.dtype
     ([5.0, 0.0], dtype('float64'))
     """
-    from eager.tensor import _check_device
-
-    _check_device(device)
+    if device is not None:
+        _check_device(device)
+        return as_tensor(data, dtype).to(device)
     dtype = _dtype(dtype)
     if isinstance(data, Tensor):
         return data if dtype is None or dtype == data.dtype else data.to(dtype)

@@ -1,7 +1,8 @@
 """`eager.device`: PyTorch's device objects, for the idioms every tutorial starts with.
 
-Tensors and modules live on the CPU; `device("cuda")` can still be named (PyTorch allows it
-without a GPU), and moving anything there raises a `DeviceError` saying it is not available.
+Tensors and modules live on the CPU unless moved; `device("cuda")` can always be named (PyTorch
+allows it without a GPU), and moving anything there raises a `DeviceError` saying why where no
+GPU (nor numba's simulator) can be used.
 
 >>> import eager
 >>> device = eager.device("cuda" if eager.cuda.is_available() else "cpu")
@@ -11,8 +12,13 @@ without a GPU), and moving anything there raises a `DeviceError` saying it is no
 
 from __future__ import annotations
 
-from framework.device import Device
+import dataclasses
+from typing import ClassVar
+
+from framework.device import Device, to_device
 from framework.errors import DeviceError
+from framework.ops.dispatch import bind
+from framework.ops.registry import Op, Spec, cached_op
 
 __all__ = ["device"]
 
@@ -47,3 +53,35 @@ def device(type, index: int | None = None) -> Device:  # noqa: A002  (PyTorch's 
                               or index < 0):
         raise DeviceError(f"device(): device index must be a non-negative int, got {index!r}")
     return Device(kind, index)
+
+
+@dataclasses.dataclass(frozen=True)
+class ToDevice(Op):
+    """A copy of a tensor on `target` (`Tensor.to(device)`), recorded for autograd as PyTorch
+    records it: the gradient is copied back to `source`, the input's device. Not a registered
+    primitive: a transfer between devices, not arithmetic, and only eager moves one tensor at a
+    time (the graph front-end places whole ops).
+
+    >>> import numpy as np
+    >>> from framework.device import cpu
+    >>> ToDevice(cpu, cpu).cpu(np.ones(2))
+    array([1., 1.])
+    """
+
+    name: ClassVar[str] = "to_device"
+    vjp_needs_inputs: ClassVar[bool] = False
+
+    target: Device
+    source: Device
+
+    def infer(self, x):
+        return Spec(x.shape, x.dtype)
+
+    def cpu(self, x):
+        return to_device(x, self.target)
+
+    def cuda(self, x):
+        return to_device(x, self.target)
+
+    def vjp(self, g, inputs, out):
+        return [bind(cached_op(ToDevice, self.source, self.target), g)]

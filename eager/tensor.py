@@ -14,9 +14,19 @@ import numpy as np
 
 from eager import autograd
 from eager.autograd import AccumulateGrad, AnomalyError, Node, _state, record_site
+from eager.devices import ToDevice
 from eager.hooks import RemovableHandle
 from framework import dtypes
-from framework.device import Device, as_device, cpu, empty
+from framework.device import (
+    Device,
+    allocator,
+    as_device,
+    cpu,
+    device_of,
+    empty,
+    to_device,
+    to_host,
+)
 from framework.errors import (
     ArgumentError,
     CastError,
@@ -28,9 +38,10 @@ from framework.errors import (
 )
 from framework.ops import F, register_frontend
 from framework.ops import random as framework_random
+from framework.ops.dispatch import bind, is_device_array
 from framework.ops.reduction import Sum
+from framework.ops.registry import cached_op, run_op
 from framework.ops.registry import primitive as registered
-from framework.ops.registry import run_op
 from framework.shapes import as_shape, normalize_axis
 
 _MaxResult = namedtuple("max", ["values", "indices"])
@@ -56,7 +67,8 @@ class Tensor:
     __array_priority__ = 1000  # numpy_array * tensor -> Tensor.__rmul__, not an object array
 
     def __init__(self, data, requires_grad: bool = False, name: str | None = None):
-        data = np.asarray(data)
+        if not is_device_array(data):  # a device buffer is kept where it is, never copied
+            data = np.asarray(data)
         if data.dtype not in dtypes.ALL:
             data = data.astype(dtypes.result_type(data.dtype) if data.dtype.kind in "biuf"
                                else dtypes.as_dtype(data.dtype))
@@ -96,7 +108,9 @@ class Tensor:
     shape = property(attrgetter("_array.shape"))
     dtype = property(attrgetter("_array.dtype"))
     ndim = property(attrgetter("_array.ndim"))
-    device = property(lambda self: cpu)
+    device = property(lambda self: cpu if type(self._array) is np.ndarray
+                      else device_of(self._array))
+    is_cuda = property(lambda self: self.device.type == "cuda")
     is_leaf = property(lambda self: self.grad_fn is None)
     T = property(lambda self: self.permute(*reversed(range(self.ndim))))
     mT = property(lambda self: self.transpose(-2, -1))
@@ -179,8 +193,9 @@ class Tensor:
         return self.shape[0]
 
     def __repr__(self) -> str:
-        body = np.array2string(self._array, separator=", ", prefix="tensor(", precision=4)
-        extras = []
+        body = np.array2string(to_host(self._array), separator=", ", prefix="tensor(",
+                               precision=4)
+        extras = [] if type(self._array) is np.ndarray else [f"device='{self.device}'"]
         if self.dtype != dtypes.float32 and self.dtype != dtypes.int64:
             extras.append(f"dtype={self.dtype}")
         if self.grad_fn is not None:
@@ -195,19 +210,29 @@ class Tensor:
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. "
                                "Use tensor.detach().numpy() instead.")
-        return self._array
+        return self._host_array("numpy")
 
     def __array__(self, dtype=None, copy=None):
-        return self._array if dtype is None else self._array.astype(dtype)
+        array = self._host_array("numpy")
+        return array if dtype is None else array.astype(dtype)
+
+    def _host_array(self, function: str) -> np.ndarray:
+        """The NumPy buffer of a CPU tensor; for a tensor on another device, PyTorch's
+        TypeError: a copy to the host is never made silently."""
+        array = self._array
+        if type(array) is not np.ndarray:
+            raise TypeError(f"can't convert {self.device} device type tensor to {function}. "
+                            "Use Tensor.cpu() to copy the tensor to host memory first.")
+        return array
 
     def item(self):
         if self._array.size != 1:
             raise RuntimeError(f"a Tensor with {self._array.size} elements cannot be converted "
                                "to a Python scalar")
-        return self._array.reshape(()).item()
+        return to_host(self._array).reshape(()).item()
 
     def tolist(self):
-        return self._array.tolist()
+        return to_host(self._array).tolist()
 
     def __float__(self):
         return float(self.item())
@@ -267,8 +292,14 @@ class Tensor:
             elif self.grad is None:
                 # A fresh buffer, from the allocator so it counts: the gradient may alias a
                 # saved or seed value, or another leaf's gradient (x + y passes one to both).
-                buffer = empty(g._array.shape, g._array.dtype)
-                np.copyto(buffer, g._array)
+                source = g._array
+                if type(source) is np.ndarray:
+                    buffer = empty(source.shape, source.dtype)
+                    np.copyto(buffer, source)
+                else:  # on a GPU: a device-to-device copy, on the gradient's device
+                    buffer = empty(source.shape, source.dtype, device_of(source))
+                    if buffer.size:
+                        buffer.copy_to_device(source)
                 self.grad = Tensor._wrap(buffer, None, None, 0)
             else:
                 self.grad = Tensor._wrap(F.add(self.grad._array, g._array), None, None, 0)
@@ -368,8 +399,8 @@ class Tensor:
         return F.ne(F.sum(F.cast(self, dtypes.bool_), _dims(dim), keepdim), 0)
 
     def clone(self) -> Tensor:
-        return F.add(self, F.zeros_like(self)) if self.requires_grad else Tensor(
-            self._array.copy())
+        return F.add(self, F.zeros_like(self)) if self.requires_grad else Tensor._wrap(
+            _copied(self._array), None, None, 0)
 
     def contiguous(self) -> Tensor:
         return self if self._array.flags.c_contiguous else self.clone()
@@ -385,8 +416,8 @@ class Tensor:
         """
         from eager.creation import tensor as make_tensor  # creation imports this module
 
-        _check_device(device)
-        return make_tensor(data, self.dtype if dtype is None else dtype, requires_grad)
+        return make_tensor(data, self.dtype if dtype is None else dtype, requires_grad,
+                           device=self.device if device is None else device)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
         """A new tensor of zeros of `size`, with this tensor's dtype unless told."""
@@ -421,12 +452,12 @@ class Tensor:
         if None in shape:
             raise ShapeError(f"a new tensor's size must be fully known, got {shape}")
         dtype = self._array.dtype if dtype is None else dtypes.as_dtype(dtype)
-        _check_device(device)
+        device = self.device if device is None else _check_device(device)
         if value is None:
             array = np.empty(shape, dtype)
         else:
             array = np.full(shape, dtypes.checked_scalar(value, dtype), dtype)
-        return Tensor(array, requires_grad)
+        return placed(Tensor(array, requires_grad), device)
 
     # -- in-place ops ---------------------------------------------------------------------------
 
@@ -444,7 +475,10 @@ class Tensor:
             except ValueError:
                 raise DualgraphError(f"in-place op: the result has shape {result.shape}, which "
                                      f"cannot be written into shape {self.shape}") from None
-        np.copyto(self._array, result._array, casting="unsafe")
+        if type(self._array) is np.ndarray:
+            np.copyto(self._array, result._array, casting="unsafe")
+        else:
+            self._write_on_device(result._array)
         self._version[0] += 1
         if result.requires_grad and autograd.is_grad_enabled():
             if result.shape != self.shape:
@@ -455,12 +489,25 @@ class Tensor:
             self.requires_grad = True
         return self
 
+    def _write_on_device(self, values) -> None:
+        """`_assign`'s copy into a device buffer: values cast and broadcast on the device (a
+        host source, which only `copy_` passes, is copied there: PyTorch's copy_ crosses
+        devices), then one device-to-device copy."""
+        if type(values) is np.ndarray or isinstance(values, np.generic):
+            values = to_device(np.asarray(values), self.device)
+        if values.dtype != self._array.dtype:
+            values = F.cast(values, self._array.dtype)
+        if values.shape != self._array.shape:
+            values = F.contiguous_copy(F.broadcast_to(values, self._array.shape))
+        if self._array.size:
+            self._array.copy_to_device(values)
+
     def _original(self) -> Tensor:
         """What an in-place op reads: the op may save its input for backward, and this buffer
         is about to be overwritten, so a recorded op reads a copy (PyTorch's "original self")
         with its own version counter."""
         if self.requires_grad and autograd.is_grad_enabled():
-            return Tensor._wrap(self._array.copy(), None, self.grad_fn, self.output_nr)
+            return Tensor._wrap(_copied(self._array), None, self.grad_fn, self.output_nr)
         return self
 
     def _inplace(self, function, *args) -> Tensor:
@@ -522,10 +569,16 @@ class Tensor:
     def _overwrite(self, values) -> None:
         """Write `values` (checked already) over every element: the old contents and their
         history are gone, so a non-leaf becomes a constant (a leaf keeps requires_grad)."""
-        if np.ndim(values) == 0:
-            self._array.fill(values)
+        array = self._array
+        if type(array) is not np.ndarray:  # on a GPU: the values made here, copied there
+            host = np.empty(array.shape, array.dtype)
+            np.copyto(host, values, casting="unsafe")
+            if host.size:
+                array.copy_to_device(host)
+        elif np.ndim(values) == 0:
+            array.fill(values)
         else:
-            np.copyto(self._array, values)
+            np.copyto(array, values)
         self._version[0] += 1
         if autograd.is_grad_enabled() and self.grad_fn is not None:
             self.grad_fn, self.output_nr = None, 0
@@ -840,16 +893,35 @@ class Tensor:
         >>> x.to("cpu") is x, x.to(eager.float64).dtype, x.to(eager.ones(1)).dtype
         (True, dtype('float64'), dtype('float32'))
         """
-        dtype, copy = _to_arguments(args, kwargs)
+        dtype, device, copy = _to_arguments(args, kwargs)
         result = self if dtype is None else F.cast(self, dtype)
+        if device is not None and resolved(device) != self.device:
+            # A copy on the other device, recorded for autograd: the gradient comes back to
+            # this tensor's device.
+            return bind(cached_op(ToDevice, resolved(device), self.device), result)
         return result.clone() if copy and result is self else result
 
     def cpu(self) -> Tensor:
-        """This tensor (every tensor lives on the CPU)."""
-        return self
+        """This tensor if it is on the CPU, else a copy there.
+
+        >>> import eager
+        >>> x = eager.ones(2)
+        >>> x.cpu() is x
+        True
+        """
+        return self.to(cpu)
 
     def cuda(self, device=None, non_blocking: bool = False) -> Tensor:
-        raise DeviceError("cuda() is not available yet: tensors live on cpu")
+        """A copy on a GPU ('cuda', or `device`: an index, 'cuda:1' or a device), or this tensor
+        if it is there already; a DeviceError says why where no GPU can be used."""
+        if device is None:
+            device = "cuda"
+        elif isinstance(device, int) and not isinstance(device, bool):
+            device = f"cuda:{device}"
+        target = _check_device(device)
+        if target.type != "cuda":
+            raise DeviceError(f"cuda(): expected a cuda device, got {str(target)!r}")
+        return self.to(target)
 
     def type(self, dtype=None, non_blocking: bool = False):
         """Without `dtype`, PyTorch's name of this tensor's type ('torch.FloatTensor': the
@@ -1053,18 +1125,38 @@ def _to_arguments(args: tuple, kwargs: dict) -> tuple:
         raise TypeError(f"to() received {len(args)} positional arguments; it takes a dtype, "
                         "device or tensor, then at most non_blocking and copy")
     copy = kwargs.get("copy", flags[1] if len(flags) == 2 else False)
-    _check_device(device)
-    return (None if dtype is None else dtypes.as_dtype(dtype)), bool(copy)
+    device = None if device is None else _check_device(device)
+    return (None if dtype is None else dtypes.as_dtype(dtype)), device, bool(copy)
 
 
-def _check_device(device) -> None:
-    """Refuse any device but the CPU (None: the CPU), and anything that is no device."""
+def _check_device(device) -> Device:
+    """`device` ('cpu', 'cuda', 'cuda:0' or a device) as a Device; a DeviceError for anything
+    that is no device, or a CUDA device where no GPU (nor numba's simulator) can be used."""
+    device = as_device(device)
+    if device.type == "cuda":
+        allocator(device)  # says why no GPU can be used, or that this index does not exist
+    return device
+
+
+def resolved(device: Device) -> Device:
+    """'cuda' as the GPU it means now ('cuda:0'); any other device as it is."""
+    if device.type == "cuda" and device.index is None:
+        return allocator(device).device
+    return device
+
+
+def placed(tensor: Tensor, device) -> Tensor:
+    """A new CPU leaf `tensor` (a creation function's result) moved to `device` (None: left
+    on the CPU), still a leaf with its own requires_grad."""
     if device is None:
-        return
-    if isinstance(device, str) and device.partition(":")[0] == "cuda":
-        raise DeviceError(f"device {device!r} is not available yet; tensors live on cpu")
-    if as_device(device) != cpu:
-        raise DeviceError(f"device {device!r} is not available yet; tensors live on cpu")
+        return tensor
+    device = resolved(_check_device(device))
+    if device == cpu:
+        return tensor
+    with autograd.no_grad():
+        moved = tensor.to(device)
+    moved.requires_grad = tensor.requires_grad
+    return moved
 
 
 def _dims(dim):
@@ -1124,15 +1216,18 @@ class EagerFrontend:
 
     def apply(self, op, args):
         # The hot path of every eager op: plain loops, local names and attribute reads.
-        inputs, arrays, needs_grad = [], [], False
+        inputs, arrays, needs_grad, constants = [], [], False, False
         for arg in args:
             if not isinstance(arg, Tensor):  # a constant operand
                 arg = (Tensor._wrap(arg, None, None, 0) if type(arg) is np.ndarray
                        and arg.dtype in _SUPPORTED else Tensor(np.asarray(arg)))
+                constants = True
             inputs.append(arg)
             arrays.append(arg._array)
             if arg.requires_grad:
                 needs_grad = True
+        if constants:
+            _constants_to_device(args, inputs, arrays)
         return self.run(op, inputs, arrays, needs_grad)
 
     def run(self, op, inputs: list, arrays: list, needs_grad: bool):
@@ -1180,6 +1275,24 @@ class EagerFrontend:
 
 
 _new_tensor = object.__new__
+
+
+def _copied(array):
+    """A copy of a buffer on its own device."""
+    return array.copy() if type(array) is np.ndarray else F.contiguous_copy(array)
+
+
+def _constants_to_device(args, inputs: list, arrays: list) -> None:
+    """Beside a tensor on a GPU, a Python number or 0-d constant (what `x * 2.0` promotes 2.0
+    to) goes to that GPU, as PyTorch takes scalars with a CUDA tensor. Other host constants,
+    and CPU tensors, stay where they are: the seam refuses the mix, naming both devices."""
+    device = next((t.device for t in inputs if type(t._array) is not np.ndarray), None)
+    if device is None:
+        return
+    for i, arg in enumerate(args):
+        if not isinstance(arg, Tensor) and arrays[i].ndim == 0:
+            arrays[i] = to_device(arrays[i], device)
+            inputs[i] = Tensor._wrap(arrays[i], None, None, 0)
 
 
 def _edges_of(inputs) -> list:

@@ -17,9 +17,10 @@ import numpy as np
 from eager.autograd import no_grad
 from eager.hooks import RemovableHandle
 from eager.nn.parameter import Parameter
-from eager.tensor import Tensor
+from eager.tensor import Tensor, _check_device
 from framework import dtypes
-from framework.device import Device
+from framework.device import Device, to_device
+from framework.ops import F
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -428,18 +429,27 @@ class Module:
     # -- dtype conversion -------------------------------------------------------------------------
 
     def _cast_floats(self, dtype) -> Module:
+        return self._convert(dtypes.as_dtype(dtype), None)
+
+    def _convert(self, dtype, device) -> Module:
         # Parameters keep their identity (an optimizer holding them still sees them); only
-        # their data is replaced, as PyTorch's Module._apply does.
-        dtype = dtypes.as_dtype(dtype)
+        # their data is replaced, as PyTorch's Module._apply does. `dtype` applies to floating
+        # point state, `device` (None: stay) to all of it, gradients included.
+        def converted(array):
+            if dtype is not None and array.dtype.kind == "f" and array.dtype != dtype:
+                array = (array.astype(dtype) if type(array) is np.ndarray
+                         else F.cast(array, dtype))
+            return array if device is None else to_device(array, device)
+
         for module in self.modules():
             for param in module._parameters.values():
-                if param is not None and param.dtype.kind == "f":
-                    param._array = param._array.astype(dtype, copy=False)
+                if param is not None:
+                    param._array = converted(param._array)
                     if param.grad is not None:
-                        param.grad = Tensor(param.grad._array.astype(dtype, copy=False))
+                        param.grad = Tensor._wrap(converted(param.grad._array), None, None, 0)
             for buffer in module._buffers.values():
-                if buffer is not None and buffer.dtype.kind == "f":
-                    buffer._array = buffer._array.astype(dtype, copy=False)
+                if buffer is not None:
+                    buffer._array = converted(buffer._array)
         return self
 
     def double(self) -> Module:
@@ -457,23 +467,38 @@ class Module:
         return self._cast_floats(dtypes.float32)
 
     def to(self, dtype=None, device=None) -> Module:
-        """`to(dtype)` casts floating point state; `to("cpu")` or `to(eager.device("cpu"))` is
-        accepted (tensors live there); another device raises RuntimeError."""
+        """Move parameters and buffers (and their gradients) to a device and/or cast floating
+        point state to a dtype, in place: `to(dtype)`, `to(device)`, `to(device, dtype)`, or
+        keywords. Returns the module. A device that cannot be used is a DeviceError, raised
+        before anything moves.
+
+        >>> import eager
+        >>> from eager import nn
+        >>> nn.Linear(2, 2).to("cpu", eager.float64).weight.dtype
+        dtype('float64')
+        """
         if isinstance(dtype, Device) or (isinstance(dtype, str)
                                          and dtype.partition(":")[0] in ("cpu", "cuda")):
-            dtype, device = None, dtype
-        if device is not None and str(device) != "cpu":
-            raise RuntimeError(f"device {device!r} is not available yet; modules live on cpu")
+            dtype, device = device, dtype
+        if device is not None:
+            device = _check_device(device)  # before anything moves
         if dtype is not None:
             dtype = dtypes.as_dtype(dtype)
             if dtype.kind != "f":
                 raise TypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
-            self._cast_floats(dtype)
-        return self
+        return self._convert(dtype, device)
 
     def cpu(self) -> Module:
-        """Modules already live on the CPU; returns self (for PyTorch code that calls it)."""
-        return self
+        """Move parameters and buffers to the CPU, in place; returns the module."""
+        return self.to("cpu")
+
+    def cuda(self, device=None) -> Module:
+        """Move parameters and buffers to a GPU ('cuda', or an index / device), in place."""
+        if device is None:
+            device = "cuda"
+        elif isinstance(device, int) and not isinstance(device, bool):
+            device = f"cuda:{device}"
+        return self.to(device)
 
     # -- hooks ------------------------------------------------------------------------------------
 

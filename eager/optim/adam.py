@@ -5,8 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 from eager.optim._kernels import FlatParameter, adam_update, flat_gradient, unused
-from eager.optim.optimizer import Optimizer, _check_number, bump_version, state_view
+from eager.optim.optimizer import (
+    Optimizer,
+    _check_number,
+    bump_version,
+    device_gradient,
+    device_zeros,
+    on_device,
+    state_view,
+    write_on_device,
+)
 from eager.tensor import Tensor
+from framework.ops import F
 
 __all__ = ["Adam", "AdamW"]
 
@@ -63,14 +73,16 @@ class Adam(Optimizer):
                 continue
             value = param._array
             scalar = value.dtype.type  # hyper-parameters rounded to the parameter's dtype
-            grad = flat_gradient(self._gradient(param), value.dtype)
+            device = on_device(value)
+            zeros = device_zeros if device else _host_zeros
             state = self.state[param]
             if not state:
+                # The step count stays on the CPU, as PyTorch keeps it by default.
                 state["step"] = Tensor(np.zeros((), np.float32))
-                state["exp_avg"] = Tensor(np.zeros(value.shape, value.dtype))
-                state["exp_avg_sq"] = Tensor(np.zeros(value.shape, value.dtype))
+                state["exp_avg"] = zeros(value)
+                state["exp_avg_sq"] = zeros(value)
             if amsgrad and "max_exp_avg_sq" not in state:  # also when switched on later
-                state["max_exp_avg_sq"] = Tensor(np.zeros(value.shape, value.dtype))
+                state["max_exp_avg_sq"] = zeros(value)
             step_tensor = state["step"]
             step_tensor._array[...] += 1
             step = float(step_tensor._array)
@@ -78,6 +90,10 @@ class Adam(Optimizer):
             step_size = lr / (1 - beta1 ** step)
             bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
             lerp_weight = scalar(1 - beta1)
+            if device:
+                self._update_on_device(param, group, state, step_size, bias_correction2_sqrt)
+                continue
+            grad = flat_gradient(self._gradient(param), value.dtype)
 
             written = [step_tensor, state["exp_avg"], state["exp_avg_sq"], param]
             maximum = unused(value.dtype)
@@ -94,6 +110,40 @@ class Adam(Optimizer):
             work.write_back()
             for tensor in written:
                 bump_version(tensor)
+
+
+    def _update_on_device(self, param: Tensor, group: dict, state: dict, step_size: float,
+                          bias_correction2_sqrt: float) -> None:
+        """The step of `adam_update`, as ops on the parameter's GPU (m and v stay there)."""
+        lr, weight_decay = group["lr"], group["weight_decay"]
+        beta1, beta2 = group["betas"]
+        value = param._array
+        g = device_gradient(param, bool(group["maximize"]))
+        if weight_decay != 0:
+            if self._decoupled_weight_decay:
+                value = F.mul(value, 1 - lr * weight_decay)
+            else:
+                g = F.add(g, F.mul(value, weight_decay))
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        m = exp_avg._array
+        write_on_device(exp_avg, F.add(m, F.mul(F.sub(g, m), 1 - beta1)))
+        v = F.add(F.mul(exp_avg_sq._array, beta2), F.mul(F.mul(g, g), 1 - beta2))
+        write_on_device(exp_avg_sq, v)
+        written = [state["step"], exp_avg, exp_avg_sq, param]
+        if group["amsgrad"]:
+            largest = state["max_exp_avg_sq"]
+            v = F.maximum(largest._array, v)
+            write_on_device(largest, v)
+            written.append(largest)
+        denominator = F.add(F.div(F.sqrt(v), bias_correction2_sqrt), group["eps"])
+        write_on_device(param, F.sub(value, F.mul(F.div(exp_avg._array, denominator),
+                                                  step_size)))
+        for tensor in written:
+            bump_version(tensor)
+
+
+def _host_zeros(like) -> Tensor:
+    return Tensor(np.zeros(like.shape, like.dtype))
 
 
 class AdamW(Adam):

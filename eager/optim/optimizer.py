@@ -16,7 +16,9 @@ import numpy as np
 
 from eager import autograd
 from eager.tensor import Tensor
+from framework.device import device_of, to_device
 from framework.errors import ArgumentError
+from framework.ops import F
 
 __all__ = ["Optimizer"]
 
@@ -321,3 +323,29 @@ def state_view(tensor: Tensor) -> np.ndarray:
 def bump_version(tensor: Tensor) -> None:
     """Count an in-place write to `tensor`'s buffer, as the in-place Tensor ops do."""
     tensor._version[0] += 1
+
+
+def on_device(array) -> bool:
+    """Whether a parameter's buffer lives on a GPU: its update then runs there, as ops."""
+    return type(array) is not np.ndarray
+
+
+def device_zeros(like) -> Tensor:
+    """A state tensor of zeros on `like`'s device, with its shape and dtype."""
+    return Tensor._wrap(to_device(np.zeros(like.shape, like.dtype), device_of(like)),
+                        None, None, 0)
+
+
+def device_gradient(param: Tensor, maximize: bool):
+    """`param`'s gradient on its device, in its dtype, negated for `maximize`."""
+    grad = param.grad._array
+    if grad.dtype != param._array.dtype:
+        grad = F.cast(grad, param._array.dtype)
+    return F.neg(grad) if maximize else grad
+
+
+def write_on_device(tensor: Tensor, values) -> None:
+    """Overwrite `tensor`'s device buffer with `values` (same shape, same device), in place:
+    whoever holds the tensor, or a view of it, sees the update, as on the CPU."""
+    if values.size:
+        tensor._array.copy_to_device(values)

@@ -5,8 +5,18 @@ from __future__ import annotations
 import numpy as np
 
 from eager.optim._kernels import FlatParameter, flat_gradient, sgd_update, unused
-from eager.optim.optimizer import Optimizer, _check_number, bump_version, state_view
+from eager.optim.optimizer import (
+    Optimizer,
+    _check_number,
+    bump_version,
+    device_gradient,
+    device_zeros,
+    on_device,
+    state_view,
+    write_on_device,
+)
 from eager.tensor import Tensor
+from framework.ops import F
 
 __all__ = ["SGD"]
 
@@ -57,6 +67,9 @@ class SGD(Optimizer):
             if param.grad is None:
                 continue
             value = param._array
+            if on_device(value):
+                self._update_on_device(param, group)
+                continue
             hyper = hypers.get(value.dtype)
             if hyper is None:
                 hyper = hypers[value.dtype] = np.array(hyper_values, value.dtype)
@@ -79,3 +92,26 @@ class SGD(Optimizer):
             bump_version(param)
             if buffer is not None:
                 bump_version(buffer)
+
+    def _update_on_device(self, param: Tensor, group: dict) -> None:
+        """The step of `sgd_update`, as ops on the parameter's GPU (state stays there too)."""
+        momentum, lr = group["momentum"], group["lr"]
+        value = param._array
+        g = device_gradient(param, bool(group["maximize"]))
+        if group["weight_decay"] != 0:
+            g = F.add(g, F.mul(value, group["weight_decay"]))
+        if momentum != 0:
+            state = self.state[param]
+            buffer = state.get("momentum_buffer")
+            if buffer is None:  # the first step's buffer is the gradient itself, copied
+                buffer = state["momentum_buffer"] = device_zeros(value)
+                write_on_device(buffer, g)
+            else:
+                write_on_device(buffer, F.add(F.mul(buffer._array, momentum),
+                                              F.mul(g, 1 - group["dampening"])))
+                bump_version(buffer)
+            g = (F.add(g, F.mul(buffer._array, momentum)) if group["nesterov"]
+                 else buffer._array)
+        write_on_device(param, F.sub(value, F.mul(g, lr)))
+        bump_version(param)
+

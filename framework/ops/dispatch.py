@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from framework import dtypes
+from framework.device import device_of, to_device
 from framework.errors import DualgraphError
 from framework.ops.registry import Op, execute, run_on_cpu
 
@@ -27,8 +28,31 @@ class ArrayFrontend:
     def apply(self, op: Op, args):
         for a in args:
             if type(a) is not np.ndarray:
-                return execute(op, *[np.asarray(a) for a in args])
+                return execute(op, *_operands(args))
         return execute(op, *args)
+
+
+def is_device_array(value) -> bool:
+    """Whether `value` is a numba.cuda device array (a simulated one too)."""
+    return getattr(value, "__cuda_ndarray__", False) is True
+
+
+def _operands(args) -> list:
+    """`args` as arrays for the seam, never copied off the device they are on. Beside a device
+    array, a Python number or a 0-d host constant (what `promote` makes of `x * 2.0`) goes to
+    that device, as PyTorch takes a scalar with a CUDA tensor; any other host array stays on
+    the host, and the seam refuses the mix naming both devices."""
+    device = next((device_of(a) for a in args if is_device_array(a)), None)
+    if device is None:
+        return [np.asarray(a) for a in args]
+    operands = []
+    for a in args:
+        if not is_device_array(a):
+            a = np.asarray(a)
+            if a.ndim == 0:
+                a = to_device(a, device)
+        operands.append(a)
+    return operands
 
 
 ARRAYS = ArrayFrontend()
@@ -84,7 +108,7 @@ def as_operand(value, dtype=None):
     """A front-end value passes through (cast to `dtype` if given); anything else -> an array."""
     if dtype is None and type(value) is np.ndarray and value.dtype in _SUPPORTED:
         return value  # the common case, on every op call: nothing to convert
-    if frontend_of_type(type(value)) is not None:
+    if frontend_of_type(type(value)) is not None or is_device_array(value):
         return value if dtype is None or value.dtype == dtype else _cast(value, dtype)
     if dtype is None:
         dtype = dtypes.result_type(value) if dtypes.is_weak_scalar(value) else None
@@ -118,7 +142,8 @@ def promote(*values):
 
 
 def _is_value(v) -> bool:
-    return type(v) is np.ndarray or frontend_of_type(type(v)) is not None
+    return (type(v) is np.ndarray or frontend_of_type(type(v)) is not None
+            or is_device_array(v))
 
 
 def _keeps_dtype(value, number_type) -> bool:

@@ -1,0 +1,250 @@
+"""Eager tensors and modules on the 'cuda' device: moves, creation on a device, ops through the
+device's kernels, autograd and optimizers there, and the errors PyTorch gives.
+
+Without a GPU these tests run under numba's CUDA simulator: `make test` runs this file again with
+NUMBA_ENABLE_CUDASIM=1 (numba.cuda reads it when first imported, hence a process of its own). In
+a plain run on a machine without a GPU they skip, except those about the missing device. On a
+machine with a GPU every test runs for real.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import eager
+from eager import nn, optim
+from eager.nn import functional as NF
+from framework import device
+from framework.errors import DeviceError
+
+try:
+    device.require_cuda()
+    CUDA_PROBLEM = None
+except DeviceError as error:
+    CUDA_PROBLEM = error.problem
+
+needs_cuda = pytest.mark.skipif(
+    CUDA_PROBLEM is not None,
+    reason="no CUDA device here (make test runs this file under NUMBA_ENABLE_CUDASIM=1)")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _quick_thread_switches():
+    """The simulator runs a block's threads as Python threads: with Python's default switch
+    interval (5 ms), each barrier of a reduction costs milliseconds."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-4)
+    yield
+    sys.setswitchinterval(interval)
+
+
+def _this_line_of(function) -> str:
+    return f"in {function.__name__}"
+
+
+# -- without a GPU ------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(CUDA_PROBLEM is None, reason="a CUDA device (or the simulator) is here")
+def test_without_a_gpu_cuda_is_unavailable_and_moving_there_says_why():
+    assert eager.cuda.is_available() is False and eager.cuda.device_count() == 0
+    x = eager.ones(2)
+    with pytest.raises(DeviceError, match="'cuda' is not available.*NUMBA_ENABLE_CUDASIM"):
+        x.to("cuda")
+    with pytest.raises(DeviceError, match="not available"):
+        eager.zeros(2, device="cuda")
+    net = nn.Linear(2, 2)
+    with pytest.raises(DeviceError, match="not available"):
+        net.cuda()
+    assert net.weight.device == device.cpu and x.device == device.cpu
+
+
+# -- moves and creation -------------------------------------------------------------------------
+
+
+@needs_cuda
+def test_cuda_is_available_with_a_gpu_or_the_simulator():
+    assert eager.cuda.is_available() is True
+    assert eager.cuda.device_count() >= 1
+
+
+@needs_cuda
+def test_to_cuda_and_back_copies_each_time():
+    x = eager.tensor([[1.0, -2.0], [3.5, 4.0]])
+    on_gpu = x.to("cuda")
+    assert on_gpu.device == eager.device("cuda:0") and on_gpu.is_cuda and not x.is_cuda
+    assert x.cuda().device == on_gpu.device and x.to(eager.device("cuda", 0)).is_cuda
+    x.add_(1.0)  # the copy on the GPU is its own memory
+    back = on_gpu.cpu()
+    assert back.device == device.cpu and not back.is_cuda
+    np.testing.assert_array_equal(back.numpy(), [[1.0, -2.0], [3.5, 4.0]])
+    # Already there: the tensor itself, as in PyTorch (a copy only with copy=True).
+    assert on_gpu.to("cuda") is on_gpu and on_gpu.cuda() is on_gpu and x.cpu() is x
+    copied = on_gpu.to("cuda", copy=True)
+    assert copied is not on_gpu and copied.tolist() == on_gpu.tolist()
+    # A dtype and a device at once; to(other) takes other's device and dtype.
+    both = x.to("cuda", eager.float64)
+    assert both.is_cuda and both.dtype == np.float64
+    like = eager.tensor([1, 2]).to(both)
+    assert like.is_cuda and like.dtype == np.float64
+
+
+@needs_cuda
+def test_numpy_of_a_cuda_tensor_is_pytorchs_type_error():
+    x = eager.ones(3, device="cuda")
+    with pytest.raises(TypeError, match="can't convert cuda:0 device type tensor to numpy. "
+                                        r"Use Tensor.cpu\(\)"):
+        x.numpy()
+    with pytest.raises(TypeError, match="Use Tensor.cpu"):
+        np.asarray(x)
+    # What reads values without a NumPy array copies them back itself.
+    assert x.tolist() == [1.0, 1.0, 1.0] and x.sum().item() == 3.0
+    assert "device='cuda:0'" in repr(x)
+
+
+@needs_cuda
+def test_creation_functions_take_a_device():
+    made = [eager.tensor([1.0, 2.0], device="cuda"), eager.zeros(2, 3, device="cuda"),
+            eager.ones(4, device="cuda"), eager.empty(2, device="cuda"),
+            eager.full((2,), 7, device="cuda"), eager.arange(5, device="cuda"),
+            eager.rand(3, device="cuda"), eager.randn(3, device="cuda"),
+            eager.zeros_like(eager.ones(2, device="cuda")),
+            eager.ones(2).new_zeros(3, device="cuda"),
+            eager.ones(2, device="cuda").new_ones(3)]
+    assert all(t.is_cuda for t in made)
+    assert made[4].tolist() == [7, 7] and made[5].tolist() == [0, 1, 2, 3, 4]
+    assert made[4].dtype == np.int64 and made[1].shape == (2, 3)
+    # The same seed draws the same numbers on either device.
+    eager.manual_seed(3)
+    on_cpu = eager.randn(5)
+    eager.manual_seed(3)
+    np.testing.assert_array_equal(eager.randn(5, device="cuda").cpu().numpy(), on_cpu.numpy())
+    leaf = eager.zeros(2, requires_grad=True, device="cuda")
+    assert leaf.is_leaf and leaf.requires_grad and leaf.grad_fn is None
+
+
+# -- ops, and the mixed-device error ------------------------------------------------------------
+
+
+@needs_cuda
+def test_ops_run_on_the_device_of_their_inputs():
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((3, 4)).astype(np.float32), rng.standard_normal((4, 2))
+    x, y = eager.tensor(a), eager.tensor(b.astype(np.float32))
+    on_gpu = ((x.cuda() * 2.0 + 1) @ y.cuda()).relu().sum(dim=0)
+    assert on_gpu.is_cuda
+    np.testing.assert_allclose(on_gpu.cpu().numpy(), ((x * 2.0 + 1) @ y).relu().sum(dim=0)
+                               .numpy(), rtol=1e-5, atol=1e-6)
+
+
+@needs_cuda
+def test_tensors_of_two_devices_in_one_op_name_both_devices_and_the_line():
+    x, y = eager.ones(2, 2), eager.ones(2, 2, device="cuda")
+    with pytest.raises(DeviceError, match=r"(?s)add: inputs are on different devices "
+                                          r"\(cpu, cuda:0\).*test_cuda_eager.py.*x \+ y"):
+        x + y
+    with pytest.raises(DeviceError, match="different devices"):
+        nn.Linear(2, 2)(y)  # parameters on the CPU, the batch on the GPU
+    # Nothing half-applied: an in-place op refused for its devices leaves its target alone.
+    with pytest.raises(DeviceError, match="different devices"):
+        x.add_(y)
+    assert x.tolist() == [[1.0, 1.0], [1.0, 1.0]] and x._version[0] == 0
+
+
+# -- autograd, modules and optimizers -----------------------------------------------------------
+
+
+@needs_cuda
+def test_gradients_stay_on_the_device_and_flow_back_through_moves():
+    w = eager.tensor([[0.5, -1.0], [2.0, 0.25]], requires_grad=True, device="cuda")
+    x = eager.tensor([[1.0, 2.0]], device="cuda")
+    (x @ w).tanh().sum().backward()
+    assert w.grad.is_cuda
+    expected = eager.tensor([[1.0, 2.0]]).T @ (1 - (eager.tensor([[1.0, 2.0]]) @ w.detach()
+                                                    .cpu()).tanh() ** 2)
+    np.testing.assert_allclose(w.grad.cpu().numpy(), expected.numpy(), rtol=1e-5)
+    # A CPU leaf moved to the GPU by an op gets its gradient on the CPU, as in PyTorch.
+    leaf = eager.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    (leaf.cuda() * leaf.cuda()).sum().backward()
+    assert not leaf.grad.is_cuda and leaf.grad.tolist() == [2.0, 4.0, 6.0]
+
+
+@needs_cuda
+def test_gradient_through_a_move_matches_float64_finite_differences():
+    weights = np.array([0.3, -1.2, 2.0])
+
+    def f(values):
+        x = eager.tensor(values, dtype=eager.float64, requires_grad=True)
+        out = (x.cuda().tanh() * eager.tensor(weights, device="cuda")).sum().cpu()
+        return x, out
+
+    point = np.array([0.1, -0.7, 1.3])
+    x, out = f(point)
+    out.backward()
+    step = 1e-6
+    numeric = [(f(point + step * e)[1].item() - f(point - step * e)[1].item()) / (2 * step)
+               for e in np.eye(3)]
+    np.testing.assert_allclose(x.grad.numpy(), numeric, rtol=1e-6)
+
+
+def _mlp():
+    eager.manual_seed(0)
+    return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+
+
+def _train(net, make_optimizer, where: str, steps: int = 3) -> list:
+    rng = np.random.default_rng(1)
+    inputs = eager.tensor(rng.standard_normal((6, 4)).astype(np.float32), device=where)
+    labels = eager.tensor(rng.integers(0, 3, 6), device=where)
+    optimizer = make_optimizer(net.parameters())
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = NF.cross_entropy(net(inputs), labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses
+
+
+@needs_cuda
+@pytest.mark.parametrize("make_optimizer", [
+    lambda params: optim.SGD(params, lr=0.1),
+    lambda params: optim.SGD(params, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+    lambda params: optim.Adam(params, lr=0.01, amsgrad=True),
+    lambda params: optim.AdamW(params, lr=0.01),
+], ids=["sgd", "sgd-nesterov", "adam-amsgrad", "adamw"])
+def test_mlp_training_on_cuda_matches_the_cpu(make_optimizer):
+    on_cpu = _mlp()
+    cpu_losses = _train(on_cpu, make_optimizer, "cpu")
+    on_gpu = _mlp().cuda()
+    gpu_losses = _train(on_gpu, make_optimizer, "cuda")
+    # The GPU's kernels sum in another order: close, not equal.
+    np.testing.assert_allclose(gpu_losses, cpu_losses, rtol=1e-5)
+    for (name, p_cpu), p_gpu in zip(on_cpu.named_parameters(), on_gpu.parameters()):
+        assert p_gpu.is_cuda and p_gpu.grad.is_cuda, name
+        np.testing.assert_allclose(p_gpu.detach().cpu().numpy(), p_cpu.detach().numpy(),
+                                   rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+@needs_cuda
+def test_module_moves_its_parameters_and_buffers_in_place():
+    net = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
+    weight = net[0].weight
+    optimizer = optim.SGD(net.parameters(), lr=0.1)  # made before the move, as PyTorch allows
+    assert net.to("cuda") is net
+    assert net[0].weight is weight and weight.is_cuda and weight.requires_grad
+    assert all(b.is_cuda for b in net.buffers())
+    batch = eager.tensor(np.random.default_rng(2).standard_normal((4, 3)), eager.float32,
+                         device="cuda")
+    (net(batch) ** 3).sum().backward()  # a plain sum of normalized values would be constant
+    before = weight.detach().cpu().numpy()
+    optimizer.step()
+    assert weight.is_cuda and not np.array_equal(weight.detach().cpu().numpy(), before)
+    assert net.cpu() is net and not weight.is_cuda and not weight.grad.is_cuda
+    assert all(not b.is_cuda for b in net.buffers())
+    net.cuda().to(eager.float64)
+    assert weight.is_cuda and weight.dtype == np.float64
