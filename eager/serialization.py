@@ -2,9 +2,10 @@
 
 The file is the framework's checkpoint (`framework.checkpoint`): an ``.npz`` with a JSON
 manifest, written atomically and checked on load, readable by the graph front-end too. Tensors
-are saved as their arrays; every array comes back as a Tensor (not requiring grad, like the
-tensors of a `state_dict`). Numbers, strings, None, and nested dicts, lists and tuples (an
-optimizer's `state_dict`) come back as they were, int dict keys included.
+are saved as their arrays (a GPU's copied to the host); every array comes back as a Tensor on the
+CPU (not requiring grad, like the tensors of a `state_dict`), which `load_state_dict` copies into
+a module wherever its parameters live. Numbers, strings, None, and nested dicts, lists and
+tuples (an optimizer's `state_dict`) come back as they were, int dict keys included.
 
 >>> import os, tempfile
 >>> import eager
@@ -21,6 +22,7 @@ import numpy as np
 
 from eager.tensor import Tensor
 from framework.checkpoint import CheckpointError, load_state, save_state
+from framework.device import to_host
 
 __all__ = ["save", "load", "CheckpointError"]
 
@@ -58,7 +60,7 @@ def load(path, map_location=None, *, weights_only: bool = True) -> dict:
 
 def _to_arrays(value):
     if isinstance(value, Tensor):
-        return value._array
+        return to_host(value._array)  # a tensor on a GPU is saved from a copy on the host
     if isinstance(value, dict):
         return {key: _to_arrays(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -379,9 +379,9 @@ class Tensor:
         if not self.is_leaf:
             raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
                                "support the deepcopy protocol at the moment")
-        copied = Tensor(self._array.copy(), self.requires_grad, self.name)
+        copied = Tensor(_copied(self._array), self.requires_grad, self.name)
         if self.grad is not None:
-            copied.grad = Tensor(self.grad._array.copy())
+            copied.grad = Tensor(_copied(self.grad._array))
         memo[id(self)] = copied
         return copied
 
@@ -475,8 +475,9 @@ class Tensor:
             except ValueError:
                 raise DualgraphError(f"in-place op: the result has shape {result.shape}, which "
                                      f"cannot be written into shape {self.shape}") from None
-        if type(self._array) is np.ndarray:
-            np.copyto(self._array, result._array, casting="unsafe")
+        if type(self._array) is np.ndarray:  # (a device source only from copy_: PyTorch's
+            # copy_ crosses devices; an op mixing them was refused before it ran)
+            np.copyto(self._array, to_host(result._array), casting="unsafe")
         else:
             self._write_on_device(result._array)
         self._version[0] += 1

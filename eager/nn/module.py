@@ -357,7 +357,8 @@ class Module:
                               f"{array.shape} from checkpoint, the shape in current model is "
                               f"{target.shape}.")
             else:
-                copies.append((target, array))
+                # A Tensor is copied as one: copy_ brings it from whichever device it is on.
+                copies.append((target, value if isinstance(value, Tensor) else array))
         if strict:
             if unexpected:
                 errors.insert(0, f"Unexpected key(s) in state_dict: {_quoted(unexpected)}.")

@@ -16,7 +16,7 @@ import numpy as np
 
 from eager import autograd
 from eager.tensor import Tensor
-from framework.device import device_of, to_device
+from framework.device import device_of, to_device, to_host
 from framework.errors import ArgumentError
 from framework.ops import F
 
@@ -288,14 +288,15 @@ def _check_number(group: dict, key: str, description: str, low: float = 0.0,
 
 def _snapshot(value):
     if isinstance(value, Tensor):
-        return Tensor(value._array.copy())
+        return value.clone().detach()  # a copy on the tensor's own device
     return copy.deepcopy(value)
 
 
 def _restore(key: str, value, param: Tensor, index):
-    """A saved state value as this optimizer's own: arrays copied into fresh Tensors."""
+    """A saved state value as this optimizer's own: arrays copied into fresh Tensors, on the
+    parameter's device (the step count stays on the CPU), as PyTorch's load_state_dict does."""
     if isinstance(value, Tensor):
-        value = value._array
+        value = to_host(value._array)
     if not isinstance(value, np.ndarray):
         if key == "step" and isinstance(value, (int, float, np.number)):
             return Tensor(np.array(value, np.float32))
@@ -310,7 +311,9 @@ def _restore(key: str, value, param: Tensor, index):
         raise ValueError(f"the saved {key!r} of parameter {index!r} has shape {value.shape}, but "
                          f"the parameter has shape {param.shape}")
     dtype = param.dtype if value.dtype.kind == "f" else value.dtype
-    return Tensor(np.array(value, dtype=dtype, order="C"))
+    restored = Tensor(np.array(value, dtype=dtype, order="C"))
+    return restored if not on_device(param._array) else Tensor._wrap(
+        to_device(restored._array, param.device), None, None, 0)
 
 
 def state_view(tensor: Tensor) -> np.ndarray:

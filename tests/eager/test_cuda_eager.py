@@ -9,6 +9,7 @@ machine with a GPU every test runs for real.
 
 from __future__ import annotations
 
+import copy
 import sys
 
 import numpy as np
@@ -39,10 +40,6 @@ def _quick_thread_switches():
     sys.setswitchinterval(1e-4)
     yield
     sys.setswitchinterval(interval)
-
-
-def _this_line_of(function) -> str:
-    return f"in {function.__name__}"
 
 
 # -- without a GPU ------------------------------------------------------------------------------
@@ -248,3 +245,46 @@ def test_module_moves_its_parameters_and_buffers_in_place():
     assert all(not b.is_cuda for b in net.buffers())
     net.cuda().to(eager.float64)
     assert weight.is_cuda and weight.dtype == np.float64
+
+
+@needs_cuda
+def test_in_place_ops_write_the_device_buffer():
+    x = eager.tensor([1.0, 2.0, 3.0], device="cuda")
+    view = x[1:]
+    x.add_(1.0).mul_(eager.tensor([2.0, 2.0, 2.0], device="cuda"))
+    assert x.is_cuda and x.tolist() == [4.0, 6.0, 8.0] and view.tolist() == [6.0, 8.0]
+    x.clamp_(5.0, 7.0)
+    assert x.tolist() == [5.0, 6.0, 7.0]
+    x.fill_(2)
+    assert x.tolist() == [2.0, 2.0, 2.0]
+    # copy_ is PyTorch's explicit copy across devices, both ways.
+    x.copy_(eager.tensor([7.0, 8.0, 9.0]))
+    on_cpu = eager.zeros(3)
+    on_cpu.copy_(x)
+    assert x.is_cuda and not on_cpu.is_cuda and on_cpu.tolist() == [7.0, 8.0, 9.0]
+    twin = copy.deepcopy(x)
+    x.zero_()
+    assert twin.is_cuda and twin.tolist() == [7.0, 8.0, 9.0] and x.tolist() == [0.0] * 3
+
+
+@needs_cuda
+def test_state_saved_from_the_gpu_loads_into_a_model_on_either_device(tmp_path):
+    net = _mlp().cuda()
+    optimizer = optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    _train(net, lambda params: optimizer, "cuda", steps=1)
+    eager.save(net.state_dict(), tmp_path / "model.npz")
+    state = optimizer.state_dict()
+    expected = [p.detach().cpu().numpy() for p in net.parameters()]
+    for where in ("cpu", "cuda"):
+        restored = _mlp().to(where)
+        restored.load_state_dict(eager.load(tmp_path / "model.npz"))
+        for p, values in zip(restored.parameters(), expected):
+            assert p.device.type == where
+            np.testing.assert_array_equal(p.detach().cpu().numpy(), values)
+    # The optimizer's state comes back on its parameters' device, and training goes on.
+    again = optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    again.load_state_dict(state)
+    assert all(s["momentum_buffer"].is_cuda for s in again.state.values())
+    again.zero_grad(set_to_none=False)
+    assert all(p.grad.is_cuda and not p.grad.cpu().numpy().any() for p in net.parameters())
+    _train(net, lambda params: again, "cuda", steps=1)
