@@ -48,6 +48,7 @@ def _quick_thread_switches():
 @pytest.mark.skipif(CUDA_PROBLEM is None, reason="a CUDA device (or the simulator) is here")
 def test_without_a_gpu_cuda_is_unavailable_and_moving_there_says_why():
     assert eager.cuda.is_available() is False and eager.cuda.device_count() == 0
+    assert not eager.accelerator.is_available() and eager.accelerator.current_accelerator() is None
     x = eager.ones(2)
     with pytest.raises(DeviceError, match="'cuda' is not available.*NUMBA_ENABLE_CUDASIM"):
         x.to("cuda")
@@ -66,6 +67,9 @@ def test_without_a_gpu_cuda_is_unavailable_and_moving_there_says_why():
 def test_cuda_is_available_with_a_gpu_or_the_simulator():
     assert eager.cuda.is_available() is True
     assert eager.cuda.device_count() >= 1
+    # The quickstart's device line picks it.
+    assert eager.accelerator.is_available() and eager.accelerator.device_count() >= 1
+    assert eager.accelerator.current_accelerator().type == "cuda"
 
 
 @needs_cuda
