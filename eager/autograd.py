@@ -22,6 +22,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from eager.devices import host_copy
 from eager.hooks import RemovableHandle
 from framework.device import empty, to_device
 from framework.errors import DualgraphError, describe_site
@@ -525,7 +526,7 @@ def run_backward(outputs, grad_outputs, retain_graph: bool, create_graph: bool,
         grads = node.run_vjp(cotangents, create_graph)
         if anomaly:
             for i, g in enumerate(grads):
-                if g is not None and np.isnan(g).any():  # a buffer, or a Tensor's __array__
+                if g is not None and np.isnan(host_copy(getattr(g, "_array", g))).any():
                     raise AnomalyError(
                         f"gradient {i} of {node.name} is NaN; the op {node.op.name} was "
                         f"called at {site_text(node.site)}", node.op.name, node.site)

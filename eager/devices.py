@@ -15,10 +15,12 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar
 
-from framework.device import Device, to_device
+import numpy as np
+
+from framework.device import Device, to_device, to_host
 from framework.errors import DeviceError
 from framework.ops.dispatch import bind
-from framework.ops.registry import Op, Spec, cached_op
+from framework.ops.registry import Op, Spec, cached_op, primitive
 
 __all__ = ["device"]
 
@@ -81,7 +83,23 @@ class ToDevice(Op):
         return to_device(x, self.target)
 
     def cuda(self, x):
-        return to_device(x, self.target)
+        return host_copy(x) if self.target.type == "cpu" else to_device(x, self.target)
 
     def vjp(self, g, inputs, out):
         return [bind(cached_op(ToDevice, self.source, self.target), g)]
+
+
+def host_copy(array) -> np.ndarray:
+    """A buffer's values as a NumPy array (a NumPy array as it is). A strided device view (a
+    transpose, a broadcast gradient) is made contiguous on its device first: a copy to the host
+    moves one contiguous block.
+
+    >>> host_copy(np.arange(2))
+    array([0, 1])
+    """
+    if type(array) is np.ndarray:
+        return array
+    if not array.is_c_contiguous():
+        array = bind(primitive("contiguous_copy"), array)
+    return to_host(array)
+

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from eager.devices import host_copy
 from eager.tensor import Tensor
 from framework.checkpoint import CheckpointError, load_state, save_state
-from framework.device import to_host
 
 __all__ = ["save", "load", "CheckpointError"]
 
@@ -60,7 +60,7 @@ def load(path, map_location=None, *, weights_only: bool = True) -> dict:
 
 def _to_arrays(value):
     if isinstance(value, Tensor):
-        return to_host(value._array)  # a tensor on a GPU is saved from a copy on the host
+        return host_copy(value._array)  # a tensor on a GPU is saved from a copy on the host
     if isinstance(value, dict):
         return {key: _to_arrays(item) for key, item in value.items()}
     if isinstance(value, list):

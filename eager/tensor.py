@@ -14,8 +14,9 @@ import numpy as np
 
 from eager import autograd
 from eager.autograd import AccumulateGrad, AnomalyError, Node, _state, record_site
-from eager.devices import ToDevice
+from eager.devices import ToDevice, host_copy
 from eager.hooks import RemovableHandle
+from framework import device as framework_device
 from framework import dtypes
 from framework.device import (
     Device,
@@ -25,7 +26,6 @@ from framework.device import (
     device_of,
     empty,
     to_device,
-    to_host,
 )
 from framework.errors import (
     ArgumentError,
@@ -193,7 +193,7 @@ class Tensor:
         return self.shape[0]
 
     def __repr__(self) -> str:
-        body = np.array2string(to_host(self._array), separator=", ", prefix="tensor(",
+        body = np.array2string(host_copy(self._array), separator=", ", prefix="tensor(",
                                precision=4)
         extras = [] if type(self._array) is np.ndarray else [f"device='{self.device}'"]
         if self.dtype != dtypes.float32 and self.dtype != dtypes.int64:
@@ -229,10 +229,10 @@ class Tensor:
         if self._array.size != 1:
             raise RuntimeError(f"a Tensor with {self._array.size} elements cannot be converted "
                                "to a Python scalar")
-        return to_host(self._array).reshape(()).item()
+        return host_copy(self._array).reshape(()).item()
 
     def tolist(self):
-        return to_host(self._array).tolist()
+        return host_copy(self._array).tolist()
 
     def __float__(self):
         return float(self.item())
@@ -477,7 +477,7 @@ class Tensor:
                                      f"cannot be written into shape {self.shape}") from None
         if type(self._array) is np.ndarray:  # (a device source only from copy_: PyTorch's
             # copy_ crosses devices; an op mixing them was refused before it ran)
-            np.copyto(self._array, to_host(result._array), casting="unsafe")
+            np.copyto(self._array, host_copy(result._array), casting="unsafe")
         else:
             self._write_on_device(result._array)
         self._version[0] += 1
@@ -1313,7 +1313,7 @@ def _edges_of(inputs) -> list:
 def _check_outputs(op, outputs) -> None:
     """Anomaly mode: a NaN in a float output fails here, naming the op and the user's line."""
     for y in outputs:
-        if y.dtype.kind == "f" and np.isnan(y._array).any():
+        if y.dtype.kind == "f" and np.isnan(host_copy(y._array)).any():  # (a GPU's: a copy)
             from eager.autograd import site_text
 
             site = record_site()
@@ -1321,7 +1321,16 @@ def _check_outputs(op, outputs) -> None:
 
 
 def _aliases(result: np.ndarray, source: np.ndarray) -> bool:
+    if type(result) is not np.ndarray:
+        return type(source) is not np.ndarray and _device_aliases(result, source)
     return result.base is not None and np.may_share_memory(result, source)
+
+
+def _device_aliases(result, source) -> bool:
+    """Whether two device arrays view one buffer (a device array has no NumPy `.base`)."""
+    if framework_device._simulated():  # the simulator's arrays wrap NumPy arrays
+        return np.may_share_memory(result._ary, source._ary)
+    return framework_device._buffer_owner(result) is framework_device._buffer_owner(source)
 
 
 _EAGER = EagerFrontend()

@@ -15,8 +15,9 @@ from collections import defaultdict
 import numpy as np
 
 from eager import autograd
+from eager.devices import host_copy
 from eager.tensor import Tensor
-from framework.device import device_of, to_device, to_host
+from framework.device import device_of, to_device
 from framework.errors import ArgumentError
 from framework.ops import F
 
@@ -296,7 +297,7 @@ def _restore(key: str, value, param: Tensor, index):
     """A saved state value as this optimizer's own: arrays copied into fresh Tensors, on the
     parameter's device (the step count stays on the CPU), as PyTorch's load_state_dict does."""
     if isinstance(value, Tensor):
-        value = to_host(value._array)
+        value = host_copy(value._array)
     if not isinstance(value, np.ndarray):
         if key == "step" and isinstance(value, (int, float, np.number)):
             return Tensor(np.array(value, np.float32))

@@ -104,6 +104,11 @@ def test_numpy_of_a_cuda_tensor_is_pytorchs_type_error():
     # What reads values without a NumPy array copies them back itself.
     assert x.tolist() == [1.0, 1.0, 1.0] and x.sum().item() == 3.0
     assert "device='cuda:0'" in repr(x)
+    # Strided views (a transpose, a broadcast) come back whole too.
+    grid = eager.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], device="cuda")
+    assert grid.T.cpu().tolist() == [[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]]
+    assert grid.T.tolist() == [[1.0, 4.0], [2.0, 5.0], [3.0, 6.0]]
+    assert eager.ones(1, 3, device="cuda").expand(2, 3).cpu().tolist() == [[1.0] * 3] * 2
 
 
 @needs_cuda
@@ -171,6 +176,17 @@ def test_gradients_stay_on_the_device_and_flow_back_through_moves():
     leaf = eager.tensor([1.0, 2.0, 3.0], requires_grad=True)
     (leaf.cuda() * leaf.cuda()).sum().backward()
     assert not leaf.grad.is_cuda and leaf.grad.tolist() == [2.0, 4.0, 6.0]
+
+
+@needs_cuda
+def test_anomaly_mode_finds_a_nan_on_the_gpu_forward_and_backward():
+    with eager.detect_anomaly():
+        with pytest.raises(eager.AnomalyError, match="sqrt produced NaN"):
+            eager.tensor([-1.0, 4.0], device="cuda").sqrt()
+        x = eager.tensor([0.0, 4.0], requires_grad=True, device="cuda")
+        loss = (x.sqrt() * 0.0).sum()  # finite; sqrt's gradient at 0 is 0 * inf = NaN
+        with pytest.raises(eager.AnomalyError, match="gradient 0 of .* is NaN"):
+            loss.backward()
 
 
 @needs_cuda
@@ -266,6 +282,9 @@ def test_in_place_ops_write_the_device_buffer():
     on_cpu = eager.zeros(3)
     on_cpu.copy_(x)
     assert x.is_cuda and not on_cpu.is_cuda and on_cpu.tolist() == [7.0, 8.0, 9.0]
+    # A view shares its base's version counter: autograd sees a change through either.
+    assert x.view(3, 1)._version is x._version and x[1:]._version is x._version
+    assert (x * 1).view(3, 1)._version is not x._version
     twin = copy.deepcopy(x)
     x.zero_()
     assert twin.is_cuda and twin.tolist() == [7.0, 8.0, 9.0] and x.tolist() == [0.0] * 3
