@@ -388,6 +388,9 @@ class Tensor:
     def __reduce_ex__(self, protocol):
         if not self.is_leaf:
             raise RuntimeError("only leaf tensors can be pickled; detach() it first")
+        if type(self._array) is not np.ndarray:  # its values, and the device to restore them on
+            return (_unpickled_on, (host_copy(self._array), self.requires_grad, self.name,
+                                    str(self.device)))
         return (Tensor, (self._array, self.requires_grad, self.name))
 
     def all(self, dim=None, keepdim=False):
@@ -1276,6 +1279,13 @@ class EagerFrontend:
 
 
 _new_tensor = object.__new__
+
+
+def _unpickled_on(values, requires_grad: bool, name, device: str) -> Tensor:
+    """A pickled GPU tensor, back on its device (as PyTorch restores one)."""
+    tensor = Tensor._wrap(to_device(values, device), None, None, 0)
+    tensor.requires_grad, tensor.name = requires_grad, name
+    return tensor
 
 
 def _copied(array):

@@ -10,6 +10,7 @@ machine with a GPU every test runs for real.
 from __future__ import annotations
 
 import copy
+import pickle
 import sys
 
 import numpy as np
@@ -286,8 +287,10 @@ def test_in_place_ops_write_the_device_buffer():
     assert x.view(3, 1)._version is x._version and x[1:]._version is x._version
     assert (x * 1).view(3, 1)._version is not x._version
     twin = copy.deepcopy(x)
+    pickled = pickle.loads(pickle.dumps(x))
     x.zero_()
     assert twin.is_cuda and twin.tolist() == [7.0, 8.0, 9.0] and x.tolist() == [0.0] * 3
+    assert pickled.is_cuda and pickled.tolist() == [7.0, 8.0, 9.0]
 
 
 @needs_cuda
