@@ -657,6 +657,9 @@ class Tensor:
         index = _unwrap_index(index)
         if not isinstance(value, (Tensor, np.ndarray)):
             value = dtypes.array_from_python(value, self.dtype)  # Python numbers: checked
+        if isinstance(value, Tensor) and value.device != self.device and value.ndim:
+            raise DeviceError(f"setitem: the value is on {value.device} but the tensor is on "
+                              f"{self.device}; move one with .to() first")
         value_requires_grad = isinstance(value, Tensor) and value.requires_grad
         if autograd.is_grad_enabled() and (self.requires_grad or value_requires_grad):
             # Recorded as out = where(window, value spread into place, self): gradients flow
@@ -666,13 +669,17 @@ class Tensor:
                                      "here; use a basic index (ints, slices)")
             window = np.zeros(self.shape, bool)
             window[index] = True
+            window = placed(Tensor(window), self.device)  # (a Python number's too, below)
             shape = self._array[index].shape
-            value = value if isinstance(value, Tensor) else Tensor(np.asarray(value, self.dtype))
+            value = value if isinstance(value, Tensor) else placed(
+                Tensor(np.asarray(value, self.dtype)), self.device)
             spread = F.slice_grad(F.broadcast_to(F.cast(value, self.dtype), shape), index,
                                   self.shape)
             self._assign(F.where(window, spread, self._original()))
             return
-        self._array[index] = value._array if isinstance(value, Tensor) else value
+        if isinstance(value, Tensor):  # (a 0-d value on another device: through the host)
+            value = value._array if value.device == self.device else host_copy(value._array)
+        self._array[index] = value
         self._version[0] += 1
 
     # -- indexing and shape ----------------------------------------------------------------------

@@ -283,6 +283,17 @@ def test_in_place_ops_write_the_device_buffer():
     on_cpu = eager.zeros(3)
     on_cpu.copy_(x)
     assert x.is_cuda and not on_cpu.is_cuda and on_cpu.tolist() == [7.0, 8.0, 9.0]
+    # Assignment through an index, recorded for autograd too.
+    w = eager.tensor([1.0, 2.0, 3.0], requires_grad=True, device="cuda")
+    y = w * 2.0
+    y[1:2] = eager.tensor([5.0], device="cuda")
+    y[2] = 4.0
+    (y * y).sum().backward()
+    assert y.is_cuda and y.tolist() == [2.0, 5.0, 4.0] and w.grad.tolist() == [8.0, 0.0, 0.0]
+    with pytest.raises(DeviceError, match="value is on cuda:0 but the tensor is on cpu"):
+        on_cpu[1:] = x[1:]
+    on_cpu[0] = x[0]  # a single element may cross, as in PyTorch
+    assert on_cpu.tolist() == [7.0, 8.0, 9.0]
     # A view shares its base's version counter: autograd sees a change through either.
     assert x.view(3, 1)._version is x._version and x[1:]._version is x._version
     assert (x * 1).view(3, 1)._version is not x._version
