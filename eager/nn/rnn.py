@@ -23,7 +23,7 @@ import numpy as np
 from eager.nn import functional, init
 from eager.nn.layers import _empty_parameter, _float_dtype, _size
 from eager.nn.module import Module
-from eager.tensor import Tensor
+from eager.tensor import Tensor, placed
 from framework.errors import ArgumentError, DualgraphError, ShapeError
 from framework.ops import F
 
@@ -118,7 +118,8 @@ class _CellBase(Module):
     def _batched_state(self, state, input, unbatched: bool, what: str):
         """A state as (N, hidden_size): zeros when None, else checked against the input."""
         if state is None:
-            return Tensor(np.zeros((input.shape[0], self.hidden_size), self.weight_ih.dtype))
+            return placed(Tensor(np.zeros((input.shape[0], self.hidden_size),
+                                          self.weight_ih.dtype)), self.weight_ih.device)
         expected = (self.hidden_size,) if unbatched else (input.shape[0], self.hidden_size)
         if state.shape != expected:
             raise ShapeError(f"{type(self).__name__}: {what} must have shape {expected} for an "
@@ -357,7 +358,8 @@ class _RecurrentBase(Module):
             states = [s if s is None else s.unsqueeze(1) for s in states]
         batch = input.shape[batch_axis]
         directions = 2 if self.bidirectional else 1
-        zeros = Tensor(np.zeros((batch, self.hidden_size), self.weight_ih_l0.dtype))
+        zeros = placed(Tensor(np.zeros((batch, self.hidden_size), self.weight_ih_l0.dtype)),
+                       self.weight_ih_l0.device)  # on the parameters' device
         # Per (layer, direction): the state as one Tensor or (h, c), each (batch, hidden).
         per_layer = [s.split(1, 0) if s is not None else None for s in states]
         initial = [tuple(zeros if parts is None else parts[k].squeeze(0) for parts in per_layer)

@@ -325,3 +325,17 @@ def test_state_saved_from_the_gpu_loads_into_a_model_on_either_device(tmp_path):
     again.zero_grad(set_to_none=False)
     assert all(p.grad.is_cuda and not p.grad.cpu().numpy().any() for p in net.parameters())
     _train(net, lambda params: again, "cuda", steps=1)
+
+
+@needs_cuda
+@pytest.mark.parametrize("make", [nn.RNN, nn.LSTM, nn.GRU], ids=["rnn", "lstm", "gru"])
+def test_recurrent_layers_start_from_zero_states_on_their_device(make):
+    eager.manual_seed(0)
+    on_cpu = make(3, 2, batch_first=True)
+    on_gpu = copy.deepcopy(on_cpu).cuda()
+    batch = np.random.default_rng(3).standard_normal((2, 4, 3)).astype(np.float32)
+    out_cpu, out_gpu = on_cpu(eager.tensor(batch))[0], on_gpu(eager.tensor(batch, device="cuda"))[0]
+    assert out_gpu.is_cuda
+    np.testing.assert_allclose(out_gpu.detach().cpu().numpy(), out_cpu.detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+
