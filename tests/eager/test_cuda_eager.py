@@ -339,3 +339,15 @@ def test_recurrent_layers_start_from_zero_states_on_their_device(make):
     np.testing.assert_allclose(out_gpu.detach().cpu().numpy(), out_cpu.detach().numpy(),
                                rtol=1e-5, atol=1e-6)
 
+
+@needs_cuda
+def test_gradient_clipping_scales_gradients_on_their_device():
+    w = eager.tensor([3.0, 4.0], requires_grad=True, device="cuda")
+    (w * w).sum().backward()  # gradient [6, 8], norm 10
+    assert nn.utils.clip_grad_norm_([w], max_norm=5.0).item() == pytest.approx(10.0)
+    assert w.grad.is_cuda
+    np.testing.assert_allclose(w.grad.cpu().numpy(), [3.0, 4.0], rtol=1e-6)
+    nn.utils.clip_grad_value_([w], clip_value=3.5)
+    assert w.grad.is_cuda
+    np.testing.assert_allclose(w.grad.cpu().numpy(), [3.0, 3.5], rtol=1e-6)
+

@@ -12,6 +12,7 @@ import numbers
 import numpy as np
 
 from eager.autograd import no_grad
+from eager.devices import host_copy
 from eager.tensor import Tensor
 from framework import dtypes
 from framework.errors import ArgumentError
@@ -54,7 +55,9 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     grads = _gradients(params, "clip_grad_norm_")
     if not grads:
         return Tensor(np.array(0.0, dtypes.float32))
-    norms = [_vector_norm(grad._array, norm_type, grad.dtype) for grad in grads]
+    # A GPU's gradients are read through host copies (one transfer each): the total is one
+    # number, and the scaling below runs on each gradient's own device.
+    norms = [_vector_norm(host_copy(grad._array), norm_type, grad.dtype) for grad in grads]
     norm_dtype = np.result_type(*norms)
     total = _vector_norm(np.array(norms, norm_dtype), norm_type, norm_dtype)
     if error_if_nonfinite and not np.isfinite(total):
@@ -67,7 +70,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
                                  norm_dtype.type(1.0))
     with no_grad():
         for grad in grads:
-            grad.mul_(Tensor(np.asarray(coefficient, grad.dtype)))
+            grad.mul_(np.asarray(coefficient, grad.dtype))  # a constant: on grad's device
     return Tensor(np.asarray(total, norm_dtype))
 
 
