@@ -296,10 +296,8 @@ class Tensor:
                 if type(source) is np.ndarray:
                     buffer = empty(source.shape, source.dtype)
                     np.copyto(buffer, source)
-                else:  # on a GPU: a device-to-device copy, on the gradient's device
-                    buffer = empty(source.shape, source.dtype, device_of(source))
-                    if buffer.size:
-                        buffer.copy_to_device(source)
+                else:  # on a GPU: a contiguous copy there (the gradient may be a broadcast)
+                    buffer = _copied(source)
                 self.grad = Tensor._wrap(buffer, None, None, 0)
             else:
                 self.grad = Tensor._wrap(F.add(self.grad._array, g._array), None, None, 0)
@@ -502,7 +500,9 @@ class Tensor:
         if values.dtype != self._array.dtype:
             values = F.cast(values, self._array.dtype)
         if values.shape != self._array.shape:
-            values = F.contiguous_copy(F.broadcast_to(values, self._array.shape))
+            values = F.broadcast_to(values, self._array.shape)
+        if not values.is_c_contiguous():  # a device copy moves one contiguous block
+            values = F.contiguous_copy(values)
         if self._array.size:
             self._array.copy_to_device(values)
 

@@ -64,6 +64,8 @@ class Adam(Optimizer):
             _check_number({"beta": beta}, "beta", f"beta parameter at index {index}", 0.0, 1.0,
                           high_inclusive=False)
 
+    updates_on_device = True
+
     def _update_group(self, group: dict) -> None:
         lr, eps, weight_decay = group["lr"], group["eps"], group["weight_decay"]
         beta1, beta2 = group["betas"]

@@ -18,7 +18,7 @@ from eager import autograd
 from eager.devices import host_copy
 from eager.tensor import Tensor
 from framework.device import device_of, to_device
-from framework.errors import ArgumentError
+from framework.errors import ArgumentError, DeviceError
 from framework.ops import F
 
 __all__ = ["Optimizer"]
@@ -158,6 +158,14 @@ class Optimizer:
                     raise RuntimeError(f"{where}: a parameter of shape {param.shape} has a "
                                        f"gradient of shape {grad.shape}; .grad must match its "
                                        f"tensor. No parameter was updated.")
+                if grad.device != param.device:
+                    raise DeviceError(f"{where} is on {param.device} but its gradient is on "
+                                      f"{grad.device}; they must share a device. No parameter "
+                                      "was updated.")
+                if on_device(param._array) and not self.updates_on_device:
+                    raise DeviceError(f"{type(self).__name__} cannot update parameters on "
+                                      f"{param.device} yet ({where} is there); SGD, Adam and "
+                                      "AdamW can. No parameter was updated.")
 
     def _evaluate(self, closure):
         """Run `closure` (which recomputes the loss and calls backward) with grad enabled."""
@@ -174,6 +182,9 @@ class Optimizer:
             for group in self.param_groups:
                 self._update_group(group)
         return loss
+
+    # Whether `_update_group` updates parameters that live on a GPU (as ops there).
+    updates_on_device = False
 
     def _update_group(self, group: dict) -> None:
         """The update rule of one parameter group (each optimizer's own)."""
@@ -351,5 +362,7 @@ def device_gradient(param: Tensor, maximize: bool):
 def write_on_device(tensor: Tensor, values) -> None:
     """Overwrite `tensor`'s device buffer with `values` (same shape, same device), in place:
     whoever holds the tensor, or a view of it, sees the update, as on the CPU."""
+    if not values.is_c_contiguous():  # (a .grad set to a view) a copy moves one block
+        values = F.contiguous_copy(values)
     if values.size:
         tensor._array.copy_to_device(values)

@@ -59,6 +59,8 @@ class SGD(Optimizer):
                              f"(got momentum={group['momentum']}, "
                              f"dampening={group['dampening']})")
 
+    updates_on_device = True
+
     def _update_group(self, group: dict) -> None:
         momentum = group["momentum"]
         hyper_values = (group["lr"], momentum, 1 - group["dampening"], group["weight_decay"])

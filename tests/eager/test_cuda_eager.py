@@ -351,3 +351,18 @@ def test_gradient_clipping_scales_gradients_on_their_device():
     assert w.grad.is_cuda
     np.testing.assert_allclose(w.grad.cpu().numpy(), [3.0, 3.5], rtol=1e-6)
 
+
+@needs_cuda
+def test_an_optimizer_step_that_cannot_run_on_the_device_changes_nothing():
+    first = eager.tensor([1.0, 2.0], requires_grad=True, device="cuda")
+    second = eager.tensor([3.0], requires_grad=True, device="cuda")
+    (first.sum() + second.sum()).backward()  # a sum's gradient: a broadcast view, copied
+    assert first.grad.is_cuda and first.grad.tolist() == [1.0, 1.0]
+    with pytest.raises(DeviceError, match="RMSprop cannot update parameters on cuda:0"):
+        optim.RMSprop([first, second], lr=0.1).step()
+    second.grad = eager.ones(1)  # a gradient left on the CPU
+    sgd = optim.SGD([first, second], lr=0.1)
+    with pytest.raises(DeviceError, match="is on cuda:0 but its gradient is on cpu"):
+        sgd.step()
+    assert first.tolist() == [1.0, 2.0] and second.tolist() == [3.0]
+
