@@ -20,6 +20,8 @@ from numba import prange
 from framework import dtypes
 from framework.device import empty
 from framework.errors import ArgumentError, DTypeError, DualgraphError, ShapeError
+from framework.kernels.cpu import dtype_literal
+from framework.kernels.lowered import Lowered
 from framework.ops.dispatch import as_operand, bind, promote
 from framework.ops.movement import contiguous
 from framework.ops.registry import Op, Spec, register, require_dtype, require_same_dtype
@@ -84,6 +86,19 @@ class MatMul(Op):
 
     def cpu(self, a, b):
         return matmul_kernel(a, b)
+
+    def nopython(self, a, b):
+        # matmul_kernel's one-GEMM case: two float matrices, each read by BLAS in the layout
+        # it has (C, or F for a transposed view: numba picks the same trans flags as for the
+        # CPU kernel's arrays), so the same call and the same bits.
+        if len(a.shape) != 2 or len(b.shape) != 2 or a.dtype.kind != "f":
+            return None
+        (m, k), n = a.shape, b.shape[1]
+        if not m or not n or not k:
+            return None
+        return Lowered(f"{{o0}} = np.empty(({m}, {n}), {dtype_literal(a.dtype)})\n"
+                       "{gemm}({i0}, {i1}, {o0})", {"gemm": gemm_as_blas_reads},
+                       any_layout=True)
 
     def cuda(self, a, b):
         from framework.kernels import cuda_nn
@@ -268,6 +283,23 @@ def gemm(a, b, out):
     """out = a @ b for float matrices on BLAS (`_blas_operand` layouts): one GEMM, with three
     arguments so numba dispatches it cheaply (it compiles once per pair of layouts)."""
     np.dot(a, b, out)
+
+
+@numba.njit(cache=True)
+def gemm_as_blas_reads(a, b, out):
+    """`gemm` on `_blas_operand(a)` and `_blas_operand(b)`, decided at run time in compiled
+    code, where an array's layout may be known only then: C- or F-ordered operands are read
+    in place, others copied to C order, so the call (and its bits) is the CPU kernel's."""
+    a_c = a.flags.c_contiguous or not a.flags.f_contiguous
+    b_c = b.flags.c_contiguous or not b.flags.f_contiguous
+    if a_c and b_c:
+        gemm(np.ascontiguousarray(a), np.ascontiguousarray(b), out)
+    elif a_c:
+        gemm(np.ascontiguousarray(a), np.asfortranarray(b), out)
+    elif b_c:
+        gemm(np.asfortranarray(a), np.ascontiguousarray(b), out)
+    else:
+        gemm(np.asfortranarray(a), np.asfortranarray(b), out)
 
 
 @numba.njit(cache=True)

@@ -283,6 +283,19 @@ class _AlongAxis(Op):
                              cpu.along_axis_view(out, outer, n, inner)), x.size)
         return out
 
+    def nopython(self, x):
+        axis = normalize_axis(self.axis, len(x.shape), self.name)
+        outer, n, inner = _split_at(tuple(x.shape) or (1,), axis)
+        size = math.prod(x.shape)
+        if not size:
+            return None
+        view = shape_literal(cpu.along_axis_shape(outer, n, inner))
+        call, objects = cpu.along_axis_lowering(
+            type(self).row_body, type(self).block_body, outer, inner,
+            [f"{{i0}}.reshape({view})", f"{{o0}}.reshape({view})"], size)
+        head = f"{{o0}} = np.empty({shape_literal(x.shape)}, {dtype_literal(x.dtype)})"
+        return Lowered(f"{head}\n{call}", objects)
+
     def cuda(self, x):
         from framework.kernels import cuda_nn
 
@@ -597,6 +610,21 @@ class ProbabilityCrossEntropy(Op):
 
     def infer(self, logits, target):
         return Spec(_probability_loss_shape("cross_entropy", logits, target), logits.dtype)
+
+    def nopython(self, logits, target):
+        outer, classes, inner = _split_at(tuple(logits.shape), 1)
+        size = math.prod(logits.shape)
+        if not size:
+            return None
+        rows = shape_literal(cpu.along_axis_shape(outer, classes, inner))
+        losses = shape_literal(cpu.along_axis_shape(outer, None, inner))
+        call, objects = cpu.along_axis_lowering(
+            _probability_loss_row, _probability_loss_block, outer, inner,
+            [f"{{i0}}.reshape({rows})", f"{{i1}}.reshape({rows})",
+             f"{{o0}}.reshape({losses})"], size)
+        out_shape = tuple(logits.shape[:1]) + tuple(logits.shape[2:])
+        head = f"{{o0}} = np.empty({shape_literal(out_shape)}, {dtype_literal(logits.dtype)})"
+        return Lowered(f"{head}\n{call}", objects)
 
     def cpu(self, logits, target):
         outer, classes, inner = _split_at(logits.shape, 1)

@@ -64,9 +64,7 @@ def generate(program: Program, name: str = "step", whole: bool = True):
                 lines.extend(compiled.call(segment, value_of, global_name, names))
             continue
         if node.feed is not None:
-            contiguous = compiled is not None and compiled.feeds_segment(node)
-            feed = f"_c(feeds[{node.feed}])" if contiguous else f"feeds[{node.feed}]"
-            lines.append(f"    {outputs[0]} = {feed}  # {where}")
+            lines.append(f"    {outputs[0]} = feeds[{node.feed}]  # {where}")
         elif isinstance(node.kind, Const):
             if (node, 0) in names:
                 continue
@@ -128,9 +126,12 @@ def generate(program: Program, name: str = "step", whole: bool = True):
     return source, step, functions_source, in_python
 
 
-def _c_ordered(value):
-    """A constant as the numba functions take it: C-ordered (a copy only where it is not)."""
-    if isinstance(value, np.ndarray) and not value.flags.c_contiguous:
+def _blas_layout(value):
+    """A constant as the numba functions take it: C- or F-ordered as it is (the layouts the
+    CPU kernels read in place), else a C copy."""
+    if not isinstance(value, np.ndarray):
+        return np.asarray(value)
+    if not (value.flags.c_contiguous or value.flags.f_contiguous):
         return value.copy()
     return value
 
@@ -177,9 +178,6 @@ class _SegmentWriter:
         for segment in segments:
             self._write(segment)
 
-    def feeds_segment(self, node) -> bool:
-        return any(reader != "outside" for reader in self.needed_after.get((node, 0), ()))
-
     # -- the numba function of one segment -------------------------------------------------
 
     def _object(self, value) -> str:
@@ -191,10 +189,21 @@ class _SegmentWriter:
         return name
 
     def _argument(self, segment, key) -> str:
+        """The parameter holding a value made outside the segment. Variables arrive
+        C-ordered; a constant in its own layout if BLAS can read it so (C or F), as the CPU
+        kernels read it; a feed or a Python call's value as it is (C usually, but a feed may
+        be a transposed array): statements that need C order get a C twin, made when needed
+        (`np.ascontiguousarray` returns a C array itself), so every kernel sees the layout
+        the interpreter's kernel would see."""
         if key not in segment.local:
             name = f"a{len(segment.arguments)}"
             segment.arguments.append(key)
             segment.local[key] = name
+            if key[0] != "variable":
+                producer = key[0]
+                value = producer.attrs["value"] if isinstance(producer.kind, Const) else None
+                known_c = isinstance(value, np.ndarray) and value.flags.c_contiguous
+                segment.is_contiguous[name] = known_c
         return segment.local[key]
 
     def _use(self, segment, value, contiguous: bool) -> str:
@@ -204,8 +213,8 @@ class _SegmentWriter:
             if staged is not None:
                 return staged
             return self._argument(segment, ("variable", producer.op))
-        if value not in segment.local:  # made before the segment: an argument (made C-ordered)
-            return self._argument(segment, value)
+        if value not in segment.local:  # made before the segment: an argument
+            self._argument(segment, value)
         name = segment.local[value]
         if contiguous and not segment.is_contiguous.get(name, True):
             twin = segment.contiguous.get(name)
@@ -277,12 +286,10 @@ class _SegmentWriter:
             else:
                 producer = key[0]
                 text = value_of(key)
-                if isinstance(producer.kind, Const):  # made C-ordered once, here
+                if isinstance(producer.kind, Const):  # C or F as it is; else C, once
                     value = producer.attrs["value"]
-                    ordered = _c_ordered(value)
+                    ordered = _blas_layout(value)
                     text = text if ordered is value else global_name(ordered, "const")
-                elif producer.feed is None:
-                    text = f"_c({text})"
                 arguments.append(text)
         targets = []
         stage_lines = []
@@ -309,8 +316,7 @@ class _SegmentWriter:
         source = "\n\n".join(self.sources)
         self.module = nopython.load_segments(source, self.objects)
         for segment in self.segments:
-            types = [numba.typeof(np.empty(self._spec(key).shape, self._spec(key).dtype))
-                     for key in segment.arguments]
+            types = [self._type(key) for key in segment.arguments]
             function = getattr(self.module, segment.name)
             try:
                 function.compile(tuple(types))
@@ -320,6 +326,14 @@ class _SegmentWriter:
                 function._cache.flush()
                 function.compile(tuple(types))
         return source
+
+    def _type(self, key):
+        """The numba type the step will most likely pass: a constant's own; C order for the
+        rest (an argument of another layout compiles one more version when first seen)."""
+        if key[0] != "variable" and isinstance(key[0].kind, Const):
+            return numba.typeof(_blas_layout(key[0].attrs["value"]))
+        spec = self._spec(key)
+        return numba.typeof(np.empty(spec.shape, spec.dtype))
 
     def _spec(self, key):
         if key[0] == "variable":
