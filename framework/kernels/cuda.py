@@ -153,7 +153,9 @@ def _cuda_dispatch(function):
 
 for _dispatcher, _function in ((maths.exp, math.exp), (maths.exp_nonpositive, math.exp),
                                (maths.log, math.log), (maths.tanh, math.tanh)):
-    overload(_dispatcher, target="cuda", inline="always")(_cuda_dispatch(_function))
+    # Not inline="always": numba keeps one cache of inlined overloads across targets, and a
+    # GPU compile then changed what later CPU compiles of the same dispatcher inlined.
+    overload(_dispatcher, target="cuda")(_cuda_dispatch(_function))
 overload(maths.as_type_of, target="cuda", inline="always")(maths._as_type_of_typed)
 
 

@@ -485,3 +485,42 @@ def compile_every_kernel_to_ptx():
             kernel = cuda.arg_kernel(name, REGISTRY[name].beats, np.dtype(dtype))
             compile_ptx(kernel, (A(numba.from_dtype(np.dtype(dtype)), 3, "C"),
                                  A(numba.int64, 1, "C")), f"{name} {dtype}")
+
+
+_CPU_AFTER_GPU = """
+import types, numba, numpy as np
+from numba import cuda as numba_cuda
+numba_cuda.dispatcher.get_current_device = lambda: types.SimpleNamespace(
+    compute_capability=(8, 0))
+from framework.kernels import cuda, maths
+from framework.ops.registry import REGISTRY
+A = numba.types.Array
+kernel = cuda.map_kernel(REGISTRY["exp"].scalar, ("f",), 1, 0, "exp")
+numba_cuda.compile_ptx(kernel.py_func, (A(numba.float32, 1, "C"),) * 2, cc=(8, 0))
+@numba.njit(error_model="numpy", fastmath={"contract"})
+def through_dispatcher(x, out):
+    for i in range(x.size):
+        out[i] = maths.exp(x[i])
+@numba.njit(error_model="numpy", fastmath={"contract"})
+def direct(x, out):
+    for i in range(x.size):
+        out[i] = maths.exp_float32(x[i])
+x = np.linspace(0.01, 5, 1001).astype(np.float32)
+a, b = np.empty_like(x), np.empty_like(x)
+through_dispatcher(x, a)
+direct(x, b)
+print(int((a != b).sum()))
+"""
+
+
+@pytest.mark.skipif(_nvvm_problem() is not None, reason=str(_nvvm_problem()))
+def test_compiling_for_the_gpu_leaves_the_cpu_kernels_bits_alone(tmp_path):
+    # A fresh numba cache, so the CPU loop is compiled after the GPU kernel, in one process:
+    # the maths dispatchers' GPU overloads must not change what the CPU compiles.
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    env["NUMBA_CACHE_DIR"] = str(tmp_path)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = subprocess.run([sys.executable, "-c", _CPU_AFTER_GPU], capture_output=True,
+                          text=True, env=env, timeout=900, cwd=root)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[-1] == "0"
