@@ -32,16 +32,24 @@ compiled step: 3 nodes, ... ms to compile
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
 
+from framework.errors import _PACKAGE_DIRS
 from framework.viz import VizEdge, VizNode, shape_text, site_text, to_digraph
 from graph.compile.codegen import generate
 from graph.compile.passes import PIPELINE
 from graph.compile.program import NotCompilable, Program, build_program
 from graph.ops import Const
 
-__all__ = ["PIPELINE", "Compiled", "NotCompilable", "compile_run"]
+__all__ = ["PIPELINE", "Compiled", "FallbackWarning", "NotCompilable", "compile_run"]
+
+
+class FallbackWarning(UserWarning):
+    """Nodes of a step compiled to numba functions that have no compiled path (no `nopython`
+    entry for their op or shapes, randomness, Python-run control flow): each runs from Python
+    between the functions, as the interpreter runs it. The step is still right, only slower."""
 
 
 class Compiled:
@@ -143,6 +151,8 @@ def compile_run(session, ops, flat_fetches, feeds, structure=None, whole: bool =
     report.append(("code generation", len(program.nodes), len(program.nodes),
                    _generation_changes(program, functions_source, in_python),
                    time.perf_counter() - began))
+    if whole and in_python:
+        _warn_fallback(in_python)
     compiled = Compiled(session, flat_fetches, structure, program, source, function, report,
                         time.perf_counter() - start, stages)
     compiled.functions_source = functions_source
@@ -164,6 +174,25 @@ def _generation_changes(program, functions_source, in_python) -> dict:
                         for node in in_python})
         changes["left to Python"] = ", ".join(names)
     return changes
+
+
+def _warn_fallback(in_python) -> None:
+    """One FallbackWarning naming the nodes left to Python and their lines, shown at the user's
+    line that compiled the step (Session.run or Session.compile)."""
+    named = []
+    for node in in_python[:6]:
+        name = node.primitive.name if node.is_primitive else node.kind.name
+        site = node.op.site if node.op is not None else None
+        place = f" at {site.filename.rsplit('/', 1)[-1]}:{site.lineno}" if site else ""
+        named.append(f"{name} {node.op.name!r}{place}" if node.op is not None else name)
+    more = f" and {len(in_python) - 6} more" if len(in_python) > 6 else ""
+    message = (f"graph compiler: {len(in_python)} node(s) have no compiled path and run from "
+               f"Python between the step's numba functions: {'; '.join(named)}{more} "
+               "(the results are the same; `compiled.explain()` lists them)")
+    frame, level = sys._getframe(1), 2  # level 2: the caller of this function
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIRS):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, FallbackWarning, stacklevel=level)
 
 
 def snapshot(program: Program) -> tuple:

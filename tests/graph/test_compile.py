@@ -451,3 +451,38 @@ def test_a_plan_that_keeps_running_moves_to_the_numba_step():
     assert kinds[:2] == [None, False] and kinds[-1] is True
     first = tf.Session.COMPILE_AFTER_RUNS + tf.Session.WHOLE_STEP_AFTER_RUNS - 1
     assert kinds.index(True) == first
+
+
+# -- nodes with no compiled path ---------------------------------------------------------------
+
+
+def test_a_node_with_no_compiled_path_is_named_in_a_warning_at_the_users_line():
+    from graph.compile import FallbackWarning
+
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, (2, 3))
+        noise = tf.random_normal((2, 3), seed=1, name="noise")
+        y = tf.reduce_sum(tf.exp(x) + noise)
+        feed = {x: np.ones((2, 3), np.float32)}
+        with tf.Session(compile=False) as sess:
+            expected = sess.run(y, feed)
+        with tf.Session() as sess:
+            with pytest.warns(FallbackWarning) as caught:
+                compiled = sess.compile(y, feed)
+            value = sess.run(y, feed)
+    message = str(caught[0].message)
+    assert "normal 'noise'" in message and "test_compile.py" in message
+    assert caught[0].filename == __file__  # shown at the line that compiled the step
+    assert "left to Python normal" in compiled.explain()
+    assert value == expected  # the node ran, from Python, with the same seeded stream
+
+
+def test_a_step_compiled_whole_warns_about_nothing():
+    g, x, y, loss, train, init = mlp_training()
+    images, labels = batch(0)
+    with g.as_default(), tf.Session() as sess:
+        sess.run(init)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # every node has a compiled path: no warning
+            compiled = sess.compile([train, loss], {x: images, y: labels})
+    assert compiled.in_python == [] and len(compiled.numba_functions) == 1
