@@ -22,6 +22,7 @@ import numpy as np
 
 from framework.codegen import load_module
 from framework.device import empty
+from framework.errors import DeviceError, ShapeError
 from framework.kernels import cpu
 from framework.ops.elementwise import Elementwise
 from framework.ops.movement import contiguous
@@ -55,6 +56,7 @@ class FusedElementwise:
         self.members = members
         self.dtype = np.dtype(dtype)
         self.shape = tuple(shape)
+        self.input_shapes = tuple(tuple(shape) for shape in input_shapes)
         self.op_names = [op.name for op, *_ in members]
         self.name = f"fused({', '.join(self.op_names)})"
         _, self.layout, self.outer, self.inner = cpu.map_plan(tuple(input_shapes) or ((),))
@@ -62,8 +64,9 @@ class FusedElementwise:
                                       for op, *_ in members if op.params] or
                                      [np.empty(0, self.dtype)])
         self.parallel_min_size = min(type(op).parallel_min_size for op, *_ in members)
-        self.module = cpu.map_kernels(self._body(len(input_shapes)), self.layout,
-                                      len(self.params), "fused")
+        self.body = self._body(len(input_shapes))
+        self.module = cpu.map_kernels(self.body, self.layout, len(self.params), "fused")
+        self._cuda_params = None  # the params as NumPy scalars, made on the first GPU call
 
     def _body(self, inputs: int):
         imports, lines, param = [], [], 0
@@ -82,7 +85,34 @@ class FusedElementwise:
         return load_module(source, "fused_body").fused
 
     def kernel(self, device):
-        return self
+        """The group's entry point for a device, as `Op.kernel` gives an op's: itself (the
+        CPU kernel) or `cuda`."""
+        if device.type == "cpu":
+            return self
+        if device.type == "cuda":
+            return self.cuda
+        raise DeviceError(f"{self.name} has no {device.type} kernel")
+
+    def cuda(self, *arrays):
+        """The group on device arrays: the same composed body through the CUDA backend's map
+        template, one launch for the whole group. Its strided layout reads any operand through
+        its own strides, so a broadcast or transposed input needs no copy first.
+
+        On the GPU the members' transcendental functions are libdevice's (as the ops' own CUDA
+        kernels use), so a float32 result may differ from the CPU kernel's in the last bits.
+        """
+        from framework.kernels import cuda  # numba.cuda: imported once a device array exists
+
+        # The kernel reads what the group was built for and nothing else (a GPU does not
+        # bounds-check): checked here, before the launch.
+        shapes = tuple(tuple(a.shape) for a in arrays)
+        if shapes != self.input_shapes or any(a.dtype != self.dtype for a in arrays):
+            raise ShapeError(f"{self.name} was built for {self.dtype} inputs of shapes "
+                             f"{self.input_shapes}; it got "
+                             f"{', '.join(f'{a.dtype} {s}' for a, s in zip(arrays, shapes))}")
+        if self._cuda_params is None:
+            self._cuda_params = tuple(self.params)
+        return cuda.run_map(self.body, arrays, self.dtype, self._cuda_params, "fused")
 
     def __call__(self, *arrays):
         # The map template reads contiguous operands (a transposed view is copied first).
