@@ -726,6 +726,26 @@ def dtype_literal(dtype) -> str:
     return "np.bool_" if name == "bool" else f"np.{name}"
 
 
+# Outputs the whole-step numba functions allocate (graph.compile.nopython) come from numba's
+# allocator, which, unlike NumPy's, does not ask Linux for transparent huge pages: the first
+# write to a fresh 40 MB buffer then takes one page fault per 4 KiB, measured here at 30 ms
+# against NumPy's 3.4 ms. NumPy advises from 4 MiB up; so do we, in generated code.
+HUGE_PAGE_MIN_BYTES = 1 << 22
+_MADV_HUGEPAGE = 14  # Linux's value
+_PAGE = 4096
+
+
+@numba.njit
+def advise_huge_pages(array) -> None:
+    """Ask the kernel to back `array`'s whole pages with huge pages (madvise MADV_HUGEPAGE), as
+    NumPy does for its large buffers. Only advice: refused, it changes nothing. Linux only
+    (`graph.compile` calls it only there). Not cached: its callers inline it."""
+    start = (array.ctypes.data + _PAGE - 1) // _PAGE * _PAGE
+    end = (array.ctypes.data + array.nbytes) // _PAGE * _PAGE
+    if end > start:
+        intrinsics.madvise(start, end - start, _MADV_HUGEPAGE)
+
+
 def map_lowering(module, shapes: tuple, out_shape: tuple, out_dtype, parallel_min_size: int,
                  params=None) -> Lowered:
     """The statements of a `map_kernels` module's call on contiguous operands of `shapes`, as

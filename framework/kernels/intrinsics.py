@@ -8,7 +8,9 @@ into the caller, where the loop vectorizer sees plain arithmetic instead of a ca
   vectorize);
 - `maximum` and `minimum` are LLVM's NaN-propagating llvm.maximum / llvm.minimum;
 - `scan_max`, `scan_min`, `scan_argmax` and `scan_argmin` scan a contiguous row with explicit
-  vectors: numba vectorizes neither an argmax loop nor a max that must keep NaN.
+  vectors: numba vectorizes neither an argmax loop nor a max that must keep NaN;
+- `madvise` is the C library's madvise(2), called by name (so a function calling it can be
+  cached on disk: no address is baked into its code), for `cpu.advise_huge_pages`.
 """
 
 from __future__ import annotations
@@ -54,6 +56,28 @@ def float_from_bits(typingctx, bits):
         return builder.bitcast(args[0], context.get_value_type(float_type))
 
     return float_type(bits), codegen
+
+
+@intrinsic
+def madvise(typingctx, address, length, advice):
+    """madvise(2) on `length` bytes at the integer `address` (both page-aligned); returns its
+    result (0, or -1 where the kernel refused the advice). Linux and other POSIX systems only."""
+    if not (isinstance(address, types.Integer) and isinstance(length, types.Integer)
+            and isinstance(advice, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        bytes_pointer = llvm_ir.IntType(8).as_pointer()
+        size_t = llvm_ir.IntType(64)
+        function_type = llvm_ir.FunctionType(llvm_ir.IntType(32),
+                                             [bytes_pointer, size_t, llvm_ir.IntType(32)])
+        function = cgutils.get_or_insert_function(builder.module, function_type, "madvise")
+        start, size, how = (context.cast(builder, value, kind, target) for value, kind, target
+                            in zip(args, signature.args, (types.uintp, types.uintp, types.int32)))
+        result = builder.call(function, [builder.inttoptr(start, bytes_pointer), size, how])
+        return builder.sext(result, llvm_ir.IntType(64))
+
+    return types.int64(address, length, advice), codegen
 
 
 def _extremum(a, b, float_name: str, signed_name: str, unsigned_name: str):

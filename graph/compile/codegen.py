@@ -12,16 +12,22 @@ through their op kind (`kind.run`), with the run's state, as the interpreter run
 from __future__ import annotations
 
 import linecache
+import sys
 
 import numba
 import numpy as np
 
 from framework.device import cpu
+from framework.kernels import cpu as cpu_kernels
 from graph.compile import nopython
-from graph.compile.program import Program
+from graph.compile.program import Program, spec_bytes
 from graph.ops import Const
 
 __all__ = ["generate"]
+
+# Whether the numba functions advise huge pages for their large outputs (cpu.advise_huge_pages):
+# where madvise's MADV_HUGEPAGE means that, on Linux.
+_HUGE_PAGES = sys.platform.startswith("linux")
 
 
 def generate(program: Program, name: str = "step", whole: bool = True):
@@ -257,7 +263,15 @@ class _SegmentWriter:
                 segment.is_contiguous[local] = contiguous
             for key, value in lowered.objects.items():
                 fields[key] = self._object(value)
-            segment.lines.extend(lowered.code.format(**fields).splitlines())
+            large = {f"{fields[f'o{k}']} = np.empty(": fields[f"o{k}"]
+                     for k, spec in enumerate(node.specs)
+                     if _HUGE_PAGES and spec_bytes(spec) >= cpu_kernels.HUGE_PAGE_MIN_BYTES}
+            for line in lowered.code.format(**fields).splitlines():
+                segment.lines.append(line)
+                allocated = large.get(line.split("np.empty(", 1)[0] + "np.empty(")
+                if allocated is not None:  # a large output: huge pages, as NumPy's would get
+                    advise = self._object(cpu_kernels.advise_huge_pages)
+                    segment.lines.append(f"{advise}({allocated})")
         # What the segment returns: its values read later outside it, and staged values.
         produced = {key for key in segment.local if key in self.needed_after
                     and key not in segment.arguments}

@@ -237,3 +237,35 @@ def test_a_second_process_loads_every_kernel_it_runs_from_the_disk_cache():
     run()  # compiles (and caches) whatever this cache does not hold yet
     hits, misses = run()
     assert misses == 0 and hits >= 10
+
+
+# -- huge pages for the large buffers numba functions allocate --------------------------------
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="madvise's advice is Linux's")
+def test_madvise_links_by_name_and_the_kernel_accepts_the_advice():
+    from framework.kernels import intrinsics
+
+    @numba.njit
+    def advise(array, advice):
+        page = 4096
+        start = (array.ctypes.data + page - 1) // page * page
+        return intrinsics.madvise(start, 4 * page, advice)
+
+    buffer = np.zeros(16 * 4096, np.uint8)
+    assert advise(buffer, 0) == 0  # MADV_NORMAL: valid on every Linux
+    assert advise(buffer, 12345) == -1  # advice the kernel does not know: refused, not a crash
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="madvise's advice is Linux's")
+def test_advising_huge_pages_keeps_every_value_and_accepts_any_size():
+    @numba.njit
+    def fill(n):
+        out = np.empty(n, np.float32)
+        cpu.advise_huge_pages(out)
+        for i in range(n):
+            out[i] = i
+        return out
+
+    for n in (0, 1, 1023, 1 << 22):  # empty, smaller than a page, 16 MiB
+        np.testing.assert_array_equal(fill(n), np.arange(n, dtype=np.float32))

@@ -486,3 +486,30 @@ def test_a_step_compiled_whole_warns_about_nothing():
             warnings.simplefilter("error")  # every node has a compiled path: no warning
             compiled = sess.compile([train, loss], {x: images, y: labels})
     assert compiled.in_python == [] and len(compiled.numba_functions) == 1
+
+
+def test_large_outputs_of_the_numba_functions_ask_for_huge_pages_before_their_first_write():
+    from framework.kernels import cpu
+
+    elements = cpu.HUGE_PAGE_MIN_BYTES // 4  # float32: exactly the threshold
+    with tf.Graph().as_default():
+        big = tf.placeholder(tf.float32, (elements,))
+        small = tf.placeholder(tf.float32, (8,))
+        outputs = [tf.exp(big) * 2.0, tf.exp(small) * 2.0]
+        feed = {big: np.linspace(-1, 1, elements, dtype=np.float32),
+                small: np.linspace(-1, 1, 8, dtype=np.float32)}
+        with tf.Session(compile=False) as sess:
+            expected = sess.run(outputs, feed)
+        with tf.Session() as sess:
+            compiled = sess.compile(outputs, feed)
+            got = sess.run(outputs, feed)
+    module = sys.modules[compiled.numba_functions[0].py_func.__module__]
+    advise = [name for name in dir(module) if getattr(module, name) is cpu.advise_huge_pages]
+    lines = compiled.functions_source.splitlines()
+    calls = [i for i, line in enumerate(lines) if advise and line.strip().startswith(
+        f"{advise[0]}(")] if sys.platform.startswith("linux") else []
+    if sys.platform.startswith("linux"):
+        assert len(calls) == 1  # the large output only
+        assert f"= np.empty(({elements},)" in lines[calls[0] - 1]  # right after its allocation
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
