@@ -19,7 +19,7 @@ import numpy as np
 
 from framework.device import cpu
 from framework.kernels import cpu as cpu_kernels
-from graph.compile import nopython
+from graph.compile import control, nopython
 from graph.compile.program import Program, spec_bytes
 from graph.ops import Const
 
@@ -90,6 +90,12 @@ def generate(program: Program, name: str = "step", whole: bool = True):
         else:
             kind = global_name(node.kind, "kind")
             op = global_name(node.op, "op")
+            if node.control is not None and not tracks_values:
+                # A lowered cond or loop run by its op kind (the step without numba
+                # functions): its plans read its inputs from the run, by tensor.
+                for tensor, value in zip(node.op.inputs, node.inputs):
+                    lines.append(f"    run.values[{global_name(tensor, 'tensor')}] = "
+                                 f"{value_of(value)}")
             arguments = ", ".join("None" if v is None else value_of(v) for v in node.inputs)
             if outputs:
                 lines.append(f"    {', '.join(outputs)}, = {kind}.run(run, {op}, "
@@ -171,6 +177,9 @@ class _SegmentWriter:
         self.object_names: dict = {}  # id(kernel) -> its global name (kernels are shared)
         self.sources: list[str] = []
         self.module = None
+        # Locals are named by node number; the nodes of lowered conds' and loops' plans are
+        # numbered after the program's own, in the order they are written.
+        self.numbers = {node: number for number, node in enumerate(program.nodes)}
         needed_after: dict = {}  # value key -> the segments of its readers, and "outside"
         for node in program.nodes:
             reader = segment_of.get(node, "outside")
@@ -226,52 +235,63 @@ class _SegmentWriter:
             twin = segment.contiguous.get(name)
             if twin is None:
                 twin = segment.contiguous[name] = f"{name}_c"
-                segment.lines.append(f"{twin} = np.ascontiguousarray({name})")
+                segment.emit(f"{twin} = np.ascontiguousarray({name})")
             return twin
         return name
+
+    def number(self, node) -> int:
+        return self.numbers.setdefault(node, len(self.numbers))
 
     def _write(self, segment) -> None:
         segment.is_contiguous = {}
         for node in segment.nodes:
-            number = self.program.nodes.index(node)
-            segment.lines.append(f"# {_where(node)}")
-            if nopython.is_passthrough(node):
-                if node.specs and node.inputs:  # Identity: the same value under a new name
-                    segment.local[(node, 0)] = self._use(segment, node.inputs[0], False)
-                continue
-            if nopython.assign_lowerable(node):
-                variable = node.op.inputs[0].op
-                value = self._use(segment, node.inputs[1], False)
-                current = segment.staged.get(variable)
-                if current is None and type(node.kind) is not nopython.Assign:
-                    current = self._argument(segment, ("variable", variable))
-                target = f"s{number}"
-                expression = nopython._ASSIGN_EXPRESSION[type(node.kind)]
-                segment.lines.append(f"{target} = " + expression.format(value=value,
-                                                                         current=current))
-                segment.staged[variable] = target
-                segment.local[(node, 0)] = target
-                continue
-            lowered = nopython.lowering_of(node)
-            fields = {}
-            for k, value in enumerate(node.inputs):
-                fields[f"i{k}"] = self._use(segment, value, not lowered.any_layout)
-            for k, contiguous in enumerate(lowered.contiguous):
-                local = f"v{number}_{k}"
-                fields[f"o{k}"] = local
-                segment.local[(node, k)] = local
-                segment.is_contiguous[local] = contiguous
-            for key, value in lowered.objects.items():
-                fields[key] = self._object(value)
-            large = {f"{fields[f'o{k}']} = np.empty(": fields[f"o{k}"]
-                     for k, spec in enumerate(node.specs)
-                     if _HUGE_PAGES and spec_bytes(spec) >= cpu_kernels.HUGE_PAGE_MIN_BYTES}
-            for line in lowered.code.format(**fields).splitlines():
-                segment.lines.append(line)
-                allocated = large.get(line.split("np.empty(", 1)[0] + "np.empty(")
-                if allocated is not None:  # a large output: huge pages, as NumPy's would get
-                    advise = self._object(cpu_kernels.advise_huge_pages)
-                    segment.lines.append(f"{advise}({allocated})")
+            self.write_node(segment, node)
+        self._finish_segment(segment)
+
+    def write_node(self, segment, node) -> None:
+        """The statements of one node (a cond's or loop's with those of its plans)."""
+        number = self.number(node)
+        segment.emit(f"# {_where(node)}")
+        if node.control is not None:
+            control.write(self, segment, node, number)
+            return
+        if nopython.is_passthrough(node):
+            if node.specs and node.inputs:  # Identity: the same value under a new name
+                segment.local[(node, 0)] = self._use(segment, node.inputs[0], False)
+            return
+        if nopython.assign_lowerable(node):
+            variable = node.op.inputs[0].op
+            value = self._use(segment, node.inputs[1], False)
+            current = segment.staged.get(variable)
+            if current is None and type(node.kind) is not nopython.Assign:
+                current = self._argument(segment, ("variable", variable))
+            target = f"s{number}"
+            expression = nopython._ASSIGN_EXPRESSION[type(node.kind)]
+            segment.emit(f"{target} = " + expression.format(value=value, current=current))
+            segment.staged[variable] = target
+            segment.local[(node, 0)] = target
+            return
+        lowered = nopython.lowering_of(node)
+        fields = {}
+        for k, value in enumerate(node.inputs):
+            fields[f"i{k}"] = self._use(segment, value, not lowered.any_layout)
+        for k, contiguous in enumerate(lowered.contiguous):
+            local = f"v{number}_{k}"
+            fields[f"o{k}"] = local
+            segment.local[(node, k)] = local
+            segment.is_contiguous[local] = contiguous
+        for key, value in lowered.objects.items():
+            fields[key] = self._object(value)
+        large = {f"{fields[f'o{k}']} = np.empty(": fields[f"o{k}"]
+                 for k, spec in enumerate(node.specs)
+                 if _HUGE_PAGES and spec_bytes(spec) >= cpu_kernels.HUGE_PAGE_MIN_BYTES}
+        for line in lowered.code.format(**fields).splitlines():
+            segment.emit(line)
+            allocated = large.get(line.split("np.empty(", 1)[0] + "np.empty(")
+            if allocated is not None:  # a large output: huge pages, as NumPy's would get
+                segment.emit(f"{self._object(cpu_kernels.advise_huge_pages)}({allocated})")
+
+    def _finish_segment(self, segment) -> None:
         # What the segment returns: its values read later outside it, and staged values.
         produced = {key for key in segment.local if key in self.needed_after
                     and key not in segment.arguments}
@@ -299,7 +319,9 @@ class _SegmentWriter:
                 arguments.append(f"_c(read({global_name(key[1], 'var')}))")
             else:
                 producer = key[0]
-                text = value_of(key)
+                # A constant of a lowered cond's or loop's plan is no value of the step's.
+                text = value_of(key) if key in names or not isinstance(producer.kind, Const) \
+                    else global_name(producer.attrs["value"], "const")
                 if isinstance(producer.kind, Const):  # C or F as it is; else C, once
                     value = producer.attrs["value"]
                     ordered = _blas_layout(value)

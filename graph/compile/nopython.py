@@ -50,6 +50,10 @@ class Segment:
         self.local: dict = {}  # value key -> local name inside the function
         self.contiguous: dict = {}  # local name -> its C-contiguous twin, once made
         self.staged: dict = {}  # variable op -> local name of its newest value
+        self.indent = ""  # inside a cond's arm or a loop's body: the statements' indentation
+
+    def emit(self, line: str) -> None:
+        self.lines.append(self.indent + line)
 
     @property
     def name(self) -> str:
@@ -111,6 +115,7 @@ def lower_program(program: Program):
                 node.kind is not None and node.kind.is_variable):
             continue
         lowerable = (lowering_of(node) is not None or assign_lowerable(node)
+                     or node.control is not None  # a cond or loop: a real `if` or `while`
                      or (is_passthrough(node) and current is not None))
         if lowerable:
             if current is None:

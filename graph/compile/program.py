@@ -32,6 +32,9 @@ class Node:
     primitive: object = None  # the registry op, for primitive nodes
     attrs: dict = dataclasses.field(default_factory=dict)
     feed: int | None = None  # for a fed value: its position among the feeds
+    # For a cond or while_loop that runs inside the numba functions: its plans as Nodes
+    # (graph.compile.control); None where it runs its plans on the interpreter's path.
+    control: object = None
 
     @property
     def is_primitive(self) -> bool:
@@ -77,10 +80,12 @@ class Program:
 
     @property
     def has_control_flow(self) -> bool:
-        """Whether a node runs subgraphs (cond, while): they read the run's values by tensor,
-        so every graph value must stay as it is, where they can find it."""
-        return any(node.op is not None and node.kind is not None and node.kind.contexts(node.op)
-                   for node in self.nodes)
+        """Whether a node runs subgraphs (cond, while) on the interpreter's path: they read
+        the run's values by tensor, so every graph value must stay as it is, where they can
+        find it. A cond or loop lowered into the numba functions (`node.control`) does not
+        count: its plans read the step's own values."""
+        return any(node.op is not None and node.kind is not None and node.control is None
+                   and node.kind.contexts(node.op) for node in self.nodes)
 
     def copy(self) -> Program:
         return Program(list(self.nodes), list(self.fetches), set(self.roots), self.feed_specs)
@@ -93,6 +98,8 @@ class NotCompilable(Exception):
 def build_program(ops, fetches, feeds) -> Program:
     """The Program of a run of `ops` (the Session's plan, in order) with `feeds` ({tensor:
     array}) returning `fetches` (Tensors or Operations)."""
+    from graph.compile.control import contexts_of, lower_control, mirrored_contexts
+
     made: dict = {}  # graph Tensor -> (node, index)
     feed_specs = []
     nodes = []
@@ -104,6 +111,7 @@ def build_program(ops, fetches, feeds) -> Program:
         feed_specs.append((value.dtype.str, value.shape))
     by_op: dict = {}
     roots = set()
+    fed = set(feeds)
     for op in ops:
         kind = op.kind
         inputs = []
@@ -126,11 +134,17 @@ def build_program(ops, fetches, feeds) -> Program:
             specs = list(specs) if isinstance(specs, tuple) else [specs]
         else:
             specs = _built_specs(op)
+        control = None
+        if kind.contexts(op):  # a cond or loop whose plans can run in numba gets them here
+            found = lower_control(op, [None if v is None else v[0].specs[v[1]]
+                                       for v in inputs], fed)
+            if found is not None:
+                control, specs = found
         if any(d is None for spec in specs for d in spec.shape):
             # A control-flow op's outputs may vary in shape from run to run.
             specs = _built_specs(op)
         node = Node(kind=kind, inputs=inputs, specs=specs, op=op, primitive=op.primitive,
-                    attrs=op.attrs)
+                    attrs=op.attrs, control=control)
         nodes.append(node)
         by_op[op] = node
         for index, tensor in enumerate(op.outputs):
@@ -138,6 +152,12 @@ def build_program(ops, fetches, feeds) -> Program:
                 made[tensor] = (node, index)
         if not kind.is_variable and not node.pure:
             roots.add(node)  # effects, randomness, raising: must run when planned
+    # A cond whose branch values its gradient's cond (run by the interpreter) reads from the
+    # run must leave them there: it runs on the interpreter's path too.
+    mirrored = mirrored_contexts(nodes)
+    for node in nodes:
+        if node.control is not None and mirrored.intersection(contexts_of(node)):
+            node.control = None
     for op in ops:
         for control in op.control_inputs:
             if control in by_op:

@@ -1,0 +1,317 @@
+"""`cond` and `while_loop` inside the step's numba functions: a real `if` and a real loop.
+
+The interpreter runs a Cond or a While by executing its branches' (or its cond's and body's)
+plans of graph ops against the run's values, by tensor. Here those plans become Nodes, as
+graph.compile.program builds the run's own plan: the shape rules run once, on the concrete
+shapes of this run's feeds. Where every node of every plan (nested conds and loops too) can be
+lowered, and every value has one static shape and dtype, the node gets a `LoweredCond` or a
+`LoweredWhile` (`node.control`) and the code generator writes it as `if pred: ... else: ...`
+or `while ...: ...` around the plans' own statements, so the branch not taken never runs.
+
+Everything else stays on the interpreter's path, where a plan reads values by tensor: a branch
+that assigns, draws random numbers or raises from Python; a branch whose shape rule refuses
+this run's shapes (the interpreter raises only if that branch is taken); results whose shapes
+differ between the branches or across iterations; a loop that keeps a record for its gradient;
+and a cond whose branch values its gradient's cond reads (the gradient reads them from the run).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+
+import numpy as np
+
+from framework.ops.registry import Spec
+from graph.control_flow import Cond, LoopVar, While
+from graph.ops import PRIMITIVE, Const
+
+__all__ = ["LoweredCond", "LoweredWhile", "lower_control", "mirrored_contexts"]
+
+
+@dataclasses.dataclass(eq=False)
+class Plan:
+    """A cond branch, a loop's cond or a loop's body as Nodes in execution order; `results`
+    are the value keys it gives (the branch's outputs, the loop's predicate, the new loop
+    values)."""
+
+    nodes: list
+    results: list
+
+
+@dataclasses.dataclass(eq=False)
+class LoweredCond:
+    """How a Cond runs in numba: `inputs[k]` stands, inside the branches, for the node's input
+    k + 1 (its captured values; input 0 is the predicate)."""
+
+    inputs: list
+    branches: tuple  # (true Plan, false Plan)
+
+
+@dataclasses.dataclass(eq=False)
+class LoweredWhile:
+    """How a While runs in numba: `variables` stand for the loop variables (set before each
+    iteration), `captured[k]` for the node's input `len(variables) + k`; `limit` is the
+    maximum_iterations attribute, `limit_input` whether it is the node's last input instead."""
+
+    variables: list
+    captured: list
+    cond: Plan
+    body: Plan
+    limit: int | None
+    limit_input: bool
+
+
+class _Refused(Exception):
+    """A plan that cannot run inside numba: its op stays on the interpreter's path."""
+
+
+def _stand_in(spec, op=None, kind=None):
+    from graph.compile.program import Node
+
+    return Node(kind=kind, inputs=[], specs=[spec], op=op)
+
+
+def lower_control(op, in_specs: list, fed: set):
+    """(the LoweredCond or LoweredWhile, the output specs) of a Cond or While `op` whose inputs
+    have `in_specs` (all known), or None where it must run on the interpreter's path. `fed`:
+    the run's fed tensors (a fed value inside a plan is the feed, which the interpreter keeps)."""
+    if any(spec is None or None in spec.shape for spec in in_specs):
+        return None
+    try:
+        if type(op.kind) is Cond:
+            return _lower_cond(op, in_specs, fed)
+        if type(op.kind) is While:
+            return _lower_while(op, in_specs, fed)
+    except _Refused:
+        return None
+    return None
+
+
+def _lower_cond(op, in_specs, fed):
+    if in_specs[0].shape != () or np.dtype(in_specs[0].dtype) != np.bool_:
+        raise _Refused  # the interpreter checks the predicate when it runs
+    inputs = [_stand_in(spec) for spec in in_specs[1:]]
+    bound = {tensor: (node, 0) for tensor, node in zip(op.inputs[1:], inputs)}
+    branches = []
+    for branch in op.attrs["branches"]:
+        plan = _plan(branch.plan, branch.outputs, bound, fed)
+        branches.append(plan)
+    specs = []
+    true, false = branches
+    for a, b in zip(true.results, false.results):
+        spec_a, spec_b = a[0].specs[a[1]], b[0].specs[b[1]]
+        if tuple(spec_a.shape) != tuple(spec_b.shape) or spec_a.dtype != spec_b.dtype:
+            raise _Refused  # one static shape for the result, whichever branch runs
+        specs.append(Spec(tuple(spec_a.shape), spec_a.dtype))
+    return LoweredCond(inputs, tuple(branches)), specs
+
+
+def _lower_while(op, in_specs, fed):
+    loop = op.attrs["loop"]
+    if loop.keep_record:
+        raise _Refused  # its gradient reads the record the interpreter's loop keeps
+    count = len(loop.standins)
+    captured_count = op.attrs["num_captured"]
+    limit_input = len(op.inputs) > count + captured_count
+    if limit_input and in_specs[-1].shape != ():
+        raise _Refused
+    variables = [_stand_in(Spec(tuple(spec.shape), spec.dtype), standin.op, standin.op.kind)
+                 for spec, standin in zip(in_specs[:count], loop.standins)]
+    captured = [_stand_in(spec) for spec in in_specs[count:count + captured_count]]
+    bound = {standin: (node, 0) for standin, node in zip(loop.standins, variables)}
+    bound.update((tensor, (node, 0))
+                 for tensor, node in zip(op.inputs[count:count + captured_count], captured))
+    cond = _plan(loop.cond_plan, [loop.pred], bound, fed)
+    pred = cond.results[0]
+    pred_spec = pred[0].specs[pred[1]]
+    if pred_spec.shape != () or np.dtype(pred_spec.dtype) != np.bool_:
+        raise _Refused
+    body = _plan(loop.body_plan, loop.body_outputs, bound, fed)
+    for variable, result in zip(variables, body.results):
+        before, after = variable.specs[0], result[0].specs[result[1]]
+        if tuple(before.shape) != tuple(after.shape) or before.dtype != after.dtype:
+            raise _Refused  # a loop variable whose shape changes: the interpreter's loop
+    lowered = LoweredWhile(variables, captured, cond, body, op.attrs["maximum_iterations"],
+                           limit_input)
+    specs = [variable.specs[0] for variable in variables] + [Spec((), np.dtype(object))]
+    return lowered, specs
+
+
+def _plan(plan, results, bound: dict, fed) -> Plan:
+    """The Nodes of a control-flow plan whose outside values are `bound` ({tensor: key})."""
+    from graph.compile import nopython
+    from graph.compile.program import Node
+
+    if plan.foreign:
+        raise _Refused  # a gradient's plan reads the forward values from the run
+    made = dict(bound)
+    nodes = []
+    for op in plan.ops:
+        if any(tensor in fed for tensor in op.outputs):
+            raise _Refused
+        if op.outputs and all(tensor in made for tensor in op.outputs):
+            continue  # a loop variable's stand-in: the loop sets it
+        kind = op.kind
+        if kind.assigns or kind.is_variable:
+            raise _Refused
+        inputs = []
+        for tensor in op.inputs:
+            if tensor not in made:
+                raise _Refused  # a value the plan does not make nor capture
+            inputs.append(made[tensor])
+        in_specs = [key[0].specs[key[1]] for key in inputs]
+        if kind is PRIMITIVE:
+            try:
+                specs = op.primitive.infer(*in_specs)
+            except Exception:  # the interpreter raises it if (and only if) this plan runs
+                raise _Refused from None
+            specs = list(specs) if isinstance(specs, tuple) else [specs]
+            node = Node(kind=kind, inputs=inputs, specs=specs, op=op, primitive=op.primitive,
+                        attrs=op.attrs)
+            if nopython.lowering_of(node) is None:
+                raise _Refused
+        elif isinstance(kind, Const):
+            value = op.attrs["value"]
+            node = Node(kind=kind, inputs=[], specs=[Spec(np.shape(value), value.dtype)],
+                        op=op, attrs=op.attrs)
+        elif type(kind) in (Cond, While):
+            found = lower_control(op, in_specs, fed)
+            if found is None:
+                raise _Refused
+            control, specs = found
+            node = Node(kind=kind, inputs=inputs, specs=specs, op=op, attrs=op.attrs)
+            node.control = control
+        else:
+            node = Node(kind=kind, inputs=inputs, specs=list(in_specs[:1]), op=op,
+                        attrs=op.attrs)
+            if not nopython.is_passthrough(node) or (op.outputs and not inputs):
+                raise _Refused
+            node.specs = node.specs[:len(op.outputs)]
+        if any(None in spec.shape for spec in node.specs[:len(op.outputs)]
+               if np.dtype(spec.dtype).kind != "O"):
+            raise _Refused
+        nodes.append(node)
+        for index, tensor in enumerate(op.outputs):
+            made[tensor] = (node, index)
+    keys = []
+    for tensor in results:
+        if tensor not in made:
+            raise _Refused  # e.g. a variable returned as it is: read from the run
+        keys.append(made[tensor])
+    return Plan(nodes, keys)
+
+
+def mirrored_contexts(nodes) -> set:
+    """The control-flow contexts whose values a gradient's context in `nodes` reads from the
+    run (a cond's branches, read by the cond of its gradient)."""
+    mirrored = set()
+    for node in nodes:
+        if node.op is None or node.kind is None:
+            continue
+        for context in node.kind.contexts(node.op):
+            for inner in context.subtree():
+                mirrored.update(inner.mirrors)
+    return mirrored
+
+
+def contexts_of(node) -> list:
+    """Every context a control-flow node runs, nested ones included."""
+    return [inner for context in node.kind.contexts(node.op) for inner in context.subtree()]
+
+
+def is_loop_variable(node) -> bool:
+    return type(node.kind) is LoopVar
+
+
+# -- code generation ---------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _nested(segment):
+    """Statements inside an arm or a loop: indented, and the contiguous twins they make stay
+    theirs (a twin made in one arm does not exist in the other, nor after the `if`)."""
+    indent, twins = segment.indent, dict(segment.contiguous)
+    segment.indent += "    "
+    try:
+        yield
+    finally:
+        segment.indent, segment.contiguous = indent, twins
+
+
+def write(writer, segment, node, number) -> None:
+    """The statements of a lowered cond or loop in `segment` (graph.compile.codegen's
+    `_SegmentWriter` writes each node of their plans)."""
+    if isinstance(node.control, LoweredCond):
+        _write_cond(writer, segment, node, number)
+    else:
+        _write_while(writer, segment, node, number)
+
+
+def _bind(writer, segment, stand_ins, values) -> None:
+    for stand_in, value in zip(stand_ins, values):
+        segment.local[(stand_in, 0)] = writer._use(segment, value, False)
+
+
+def _write_plan(writer, segment, plan) -> list:
+    """Write the plan's nodes; the local names of its results."""
+    for node in plan.nodes:
+        if not isinstance(node.kind, Const):  # a constant is an argument of the function
+            writer.write_node(segment, node)
+    return [writer._use(segment, key, False) for key in plan.results]
+
+
+def _write_cond(writer, segment, node, number) -> None:
+    lowered = node.control
+    pred = writer._use(segment, node.inputs[0], False)
+    _bind(writer, segment, lowered.inputs, node.inputs[1:])
+    outputs = [f"v{number}_{k}" for k in range(len(node.specs))]
+    contiguous = [True] * len(outputs)
+    segment.emit(f"if {pred}[()]:")
+    for arm, plan in enumerate(lowered.branches):
+        if arm:
+            segment.emit("else:")
+        with _nested(segment):
+            results = _write_plan(writer, segment, plan)
+            for k, (output, result) in enumerate(zip(outputs, results)):
+                segment.emit(f"{output} = {result}")
+                contiguous[k] = contiguous[k] and segment.is_contiguous.get(result, True)
+            if not results:
+                segment.emit("pass")
+    for k, output in enumerate(outputs):
+        segment.local[(node, k)] = output
+        segment.is_contiguous[output] = contiguous[k]
+
+
+def _write_while(writer, segment, node, number) -> None:
+    lowered = node.control
+    count = len(lowered.variables)
+    initial = [writer._use(segment, value, False) for value in node.inputs[:count]]
+    _bind(writer, segment, lowered.captured,
+          node.inputs[count:count + len(lowered.captured)])
+    names = [f"v{writer.number(variable)}_0" for variable in lowered.variables]
+    for variable, name in zip(lowered.variables, names):
+        segment.local[(variable, 0)] = name
+        segment.is_contiguous[name] = False  # an iteration may give another layout
+    segment.emit(f"{', '.join(names)}, = ({', '.join(initial)},)")
+    limit = None
+    if lowered.limit_input:
+        limit = f"int({writer._use(segment, node.inputs[-1], False)}[()])"
+    elif lowered.limit is not None:
+        limit = str(int(lowered.limit))
+    counter = f"i{number}"
+    if limit is None:
+        segment.emit("while True:")
+    else:
+        segment.emit(f"{counter} = 0")
+        segment.emit(f"while {counter} < {limit}:")
+    with _nested(segment):
+        pred, = _write_plan(writer, segment, lowered.cond)
+        segment.emit(f"if not {pred}[()]:")
+        segment.emit("    break")
+        results = _write_plan(writer, segment, lowered.body)
+        segment.emit(f"{', '.join(names)}, = ({', '.join(results)},)")
+        if limit is not None:
+            segment.emit(f"{counter} += 1")
+    for k, name in enumerate(names):
+        segment.local[(node, k)] = name
