@@ -31,6 +31,7 @@ import time
 import warnings
 
 import numpy as np
+from numba.core.runtime._nrt_python import _MemInfo
 
 from framework import dtypes
 from framework.errors import DualgraphError
@@ -267,6 +268,8 @@ class Run:
         the whole run succeeds (see the assign ops in `graph.ops`)."""
         self.staged[variable] = value
         self.shared_ids.add(id(value))
+        if type(value.base) is _MemInfo:  # made in numba: every array numba returns of
+            self.shared_ids.add(("numba", value.base.data))  # this buffer starts here
         return value
 
 
@@ -470,11 +473,18 @@ class Session:
     @staticmethod
     def _detached(value, shared_ids):
         """`value`, copied if it is (a view of) an array the graph or session owns; a 0-d
-        result comes back as a NumPy scalar, as TensorFlow 1 returns it."""
+        result comes back as a NumPy scalar, as TensorFlow 1 returns it. An array the compiled
+        step's numba functions allocated (numba's memory record with no NumPy parent) is the
+        run's own, as a kernel's output is: returned as it is, unless it was staged as a
+        variable's value (`stage` notes its buffer: each array numba returns of one buffer is
+        another Python object)."""
         if isinstance(value, np.ndarray):
             if value.ndim == 0:
                 return value[()]
-            if value.base is not None or id(value) in shared_ids:
+            base = value.base
+            if id(value) in shared_ids or base is not None and (
+                    type(base) is not _MemInfo or base.parent is not None
+                    or ("numba", base.data) in shared_ids):
                 return value.copy()
         return value
 

@@ -513,3 +513,25 @@ def test_large_outputs_of_the_numba_functions_ask_for_huge_pages_before_their_fi
         assert f"= np.empty(({elements},)" in lines[calls[0] - 1]  # right after its allocation
     for a, b in zip(got, expected):
         np.testing.assert_array_equal(a, b)
+
+
+def test_fetched_arrays_never_alias_what_the_session_keeps_and_fresh_ones_are_not_copied():
+    start = np.arange(6, dtype=np.float32).reshape(2, 3)
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, (2, 3))
+        v = tf.Variable(start)
+        new = tf.assign_add(v, x)
+        fetches = [tf.transpose(v), tf.reshape(v, (6,)), new, tf.transpose(new),
+                   tf.exp(x) * 2.0]
+        feed = {x: np.ones((2, 3), np.float32)}
+        with tf.Session() as sess:
+            sess.run(v.initializer)
+            compiled = sess.compile(fetches, feed)
+            assert compiled.in_python == []  # every value below came out of a numba function
+            got = sess.run(fetches, feed)
+            for array in got[:4]:  # a user writing into a fetched array...
+                array[...] = -1.0
+            kept = sess.run(v)  # ...changes nothing the session holds
+    np.testing.assert_array_equal(kept, start + 1.0)
+    # The numba function's own output came back as it is: no copy of a fresh buffer.
+    assert type(got[4].base).__name__ == "_MemInfo" and got[4].base.parent is None
