@@ -10,9 +10,9 @@ from eager.optim.optimizer import (
     _check_number,
     bump_version,
     device_gradient,
-    device_zeros,
     on_device,
     state_view,
+    state_zeros,
     write_on_device,
 )
 from eager.tensor import Tensor
@@ -75,16 +75,14 @@ class Adam(Optimizer):
                 continue
             value = param._array
             scalar = value.dtype.type  # hyper-parameters rounded to the parameter's dtype
-            device = on_device(value)
-            zeros = device_zeros if device else _host_zeros
             state = self.state[param]
             if not state:
                 # The step count stays on the CPU, as PyTorch keeps it by default.
                 state["step"] = Tensor(np.zeros((), np.float32))
-                state["exp_avg"] = zeros(value)
-                state["exp_avg_sq"] = zeros(value)
+                state["exp_avg"] = state_zeros(value)
+                state["exp_avg_sq"] = state_zeros(value)
             if amsgrad and "max_exp_avg_sq" not in state:  # also when switched on later
-                state["max_exp_avg_sq"] = zeros(value)
+                state["max_exp_avg_sq"] = state_zeros(value)
             step_tensor = state["step"]
             step_tensor._array[...] += 1
             step = float(step_tensor._array)
@@ -92,7 +90,7 @@ class Adam(Optimizer):
             step_size = lr / (1 - beta1 ** step)
             bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
             lerp_weight = scalar(1 - beta1)
-            if device:
+            if on_device(value):
                 self._update_on_device(param, group, state, step_size, bias_correction2_sqrt)
                 continue
             grad = flat_gradient(self._gradient(param), value.dtype)
@@ -142,10 +140,6 @@ class Adam(Optimizer):
                                                   step_size)))
         for tensor in written:
             bump_version(tensor)
-
-
-def _host_zeros(like) -> Tensor:
-    return Tensor(np.zeros(like.shape, like.dtype))
 
 
 class AdamW(Adam):

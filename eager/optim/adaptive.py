@@ -1,15 +1,27 @@
 """RMSprop and Adagrad: per-coordinate step sizes from running squared gradients.
 
 The updates follow PyTorch's single-tensor formulas operation by operation, in the parameter's
-dtype (hyper-parameters rounded to it), writing the parameter and its state in place.
+dtype (hyper-parameters rounded to it), writing the parameter and its state in place: on the
+host with NumPy, on a GPU with the same operations as ops there, so both give the same values.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from eager.optim.optimizer import Optimizer, _check_number, bump_version, state_view
+from eager.optim.optimizer import (
+    Optimizer,
+    _check_number,
+    bump_version,
+    device_gradient,
+    on_device,
+    state_beside,
+    state_view,
+    state_zeros,
+    write_on_device,
+)
 from eager.tensor import Tensor
+from framework.ops import F
 
 __all__ = ["Adagrad", "RMSprop"]
 
@@ -17,10 +29,6 @@ __all__ = ["Adagrad", "RMSprop"]
 def _writable(tensor: Tensor) -> np.ndarray:
     """A state tensor's buffer, made writable and contiguous (a loaded one may be neither)."""
     return state_view(tensor).reshape(tensor.shape)
-
-
-def _zeros_like(value: np.ndarray, fill: float = 0.0) -> Tensor:
-    return Tensor(np.full(value.shape, fill, value.dtype))
 
 
 class RMSprop(Optimizer):
@@ -58,6 +66,8 @@ class RMSprop(Optimizer):
         _check_number(group, "alpha", "alpha value")
         _check_number(group, "momentum", "momentum value")
 
+    updates_on_device = True
+
     def _update_group(self, group: dict) -> None:
         for param in group["params"]:
             if param.grad is None:
@@ -65,17 +75,23 @@ class RMSprop(Optimizer):
             value = param._array
             scalar = value.dtype.type
             alpha, momentum = scalar(group["alpha"]), group["momentum"]
-            grad = np.asarray(self._gradient(param), value.dtype)
             state = self.state[param]
             if not state:
                 state["step"] = Tensor(np.zeros((), np.float32))
-                state["square_avg"] = _zeros_like(value)
+                state["square_avg"] = state_zeros(value)
             if momentum > 0 and "momentum_buffer" not in state:
-                state["momentum_buffer"] = _zeros_like(value)
+                state["momentum_buffer"] = state_zeros(value)
             if group["centered"] and "grad_avg" not in state:
-                state["grad_avg"] = _zeros_like(value)
-            written = [state["step"], state["square_avg"], param]
+                state["grad_avg"] = state_zeros(value)
+            for key in ("square_avg", "momentum_buffer", "grad_avg"):
+                if key in state:  # where the model moved since the last step, state follows
+                    state_beside(state, key, value)
             state["step"]._array[...] += 1
+            if on_device(value):
+                self._update_on_device(param, group, state)
+                continue
+            written = [state["step"], state["square_avg"], param]
+            grad = np.asarray(self._gradient(param), value.dtype)
             if group["maximize"]:
                 grad = -grad
             if group["weight_decay"] != 0:
@@ -101,6 +117,39 @@ class RMSprop(Optimizer):
                 value -= scalar(group["lr"]) * (grad / denominator)
             for tensor in written:
                 bump_version(tensor)
+
+    def _update_on_device(self, param: Tensor, group: dict, state: dict) -> None:
+        """The host update's operations, in its order, as ops on the parameter's GPU, where
+        the state stays (the ops round each Python number to the parameter's dtype, as
+        `scalar` does on the host)."""
+        value = param._array
+        alpha, momentum = group["alpha"], group["momentum"]
+        g = device_gradient(param, bool(group["maximize"]))
+        if group["weight_decay"] != 0:
+            g = F.add(g, F.mul(value, group["weight_decay"]))
+        square_avg = state["square_avg"]
+        v = F.add(F.mul(square_avg._array, alpha), F.mul(F.mul(g, 1 - alpha), g))
+        write_on_device(square_avg, v)
+        written = [state["step"], square_avg, param]
+        if group["centered"]:
+            grad_avg = state["grad_avg"]
+            average = F.add(grad_avg._array, F.mul(F.sub(g, grad_avg._array), 1 - alpha))
+            write_on_device(grad_avg, average)
+            written.append(grad_avg)
+            denominator = F.sqrt(F.sub(v, F.mul(average, average)))
+        else:
+            denominator = F.sqrt(v)
+        denominator = F.add(denominator, group["eps"])
+        if momentum > 0:
+            buffer = state["momentum_buffer"]
+            step = F.add(F.mul(buffer._array, momentum), F.div(g, denominator))
+            write_on_device(buffer, step)
+            written.append(buffer)
+        else:
+            step = F.div(g, denominator)
+        write_on_device(param, F.sub(value, F.mul(step, group["lr"])))
+        for tensor in written:
+            bump_version(tensor)
 
 
 class Adagrad(Optimizer):
@@ -134,7 +183,7 @@ class Adagrad(Optimizer):
         for group in self.param_groups:  # PyTorch creates the state with the optimizer
             for param in group["params"]:
                 self.state[param]["step"] = Tensor(np.zeros((), np.float32))
-                self.state[param]["sum"] = _zeros_like(param._array,
+                self.state[param]["sum"] = state_zeros(param._array,
                                                        group["initial_accumulator_value"])
 
     def _check_group(self, group: dict) -> None:
@@ -143,26 +192,39 @@ class Adagrad(Optimizer):
         _check_number(group, "initial_accumulator_value", "initial_accumulator_value")
         _check_number(group, "eps", "epsilon value")
 
+    updates_on_device = True
+
     def _update_group(self, group: dict) -> None:
         for param in group["params"]:
             if param.grad is None:
                 continue
             value = param._array
             scalar = value.dtype.type
-            grad = np.asarray(self._gradient(param), value.dtype)
             state = self.state[param]
             if "sum" not in state:  # a parameter group added after construction
                 state["step"] = Tensor(np.zeros((), np.float32))
-                state["sum"] = _zeros_like(value, group["initial_accumulator_value"])
+                state["sum"] = state_zeros(value, group["initial_accumulator_value"])
+            # Made with the optimizer: where the model moved since, the sum follows it.
+            total_tensor = state_beside(state, "sum", value)
             state["step"]._array[...] += 1
             step = float(state["step"]._array)
-            if group["maximize"]:
-                grad = -grad
-            if group["weight_decay"] != 0:
-                grad = grad + scalar(group["weight_decay"]) * value
             clr = group["lr"] / (1 + (step - 1) * group["lr_decay"])
-            total = _writable(state["sum"])
-            total += grad * grad
-            value -= scalar(clr) * (grad / (np.sqrt(total) + scalar(group["eps"])))
-            for tensor in (state["step"], state["sum"], param):
+            if on_device(value):  # the same operations, as ops on the parameter's GPU
+                g = device_gradient(param, bool(group["maximize"]))
+                if group["weight_decay"] != 0:
+                    g = F.add(g, F.mul(value, group["weight_decay"]))
+                total = F.add(total_tensor._array, F.mul(g, g))
+                write_on_device(total_tensor, total)
+                direction = F.div(g, F.add(F.sqrt(total), group["eps"]))
+                write_on_device(param, F.sub(value, F.mul(direction, clr)))
+            else:
+                grad = np.asarray(self._gradient(param), value.dtype)
+                if group["maximize"]:
+                    grad = -grad
+                if group["weight_decay"] != 0:
+                    grad = grad + scalar(group["weight_decay"]) * value
+                total = _writable(total_tensor)
+                total += grad * grad
+                value -= scalar(clr) * (grad / (np.sqrt(total) + scalar(group["eps"])))
+            for tensor in (state["step"], total_tensor, param):
                 bump_version(tensor)

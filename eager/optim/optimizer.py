@@ -164,8 +164,8 @@ class Optimizer:
                                       "was updated.")
                 if on_device(param._array) and not self.updates_on_device:
                     raise DeviceError(f"{type(self).__name__} cannot update parameters on "
-                                      f"{param.device} yet ({where} is there); SGD, Adam and "
-                                      "AdamW can. No parameter was updated.")
+                                      f"{param.device} ({where} is there); the optimizers of "
+                                      "eager.optim can. No parameter was updated.")
 
     def _evaluate(self, closure):
         """Run `closure` (which recomputes the loss and calls backward) with grad enabled."""
@@ -345,10 +345,23 @@ def on_device(array) -> bool:
     return type(array) is not np.ndarray
 
 
-def device_zeros(like) -> Tensor:
-    """A state tensor of zeros on `like`'s device, with its shape and dtype."""
-    return Tensor._wrap(to_device(np.zeros(like.shape, like.dtype), device_of(like)),
-                        None, None, 0)
+def state_zeros(like, fill: float = 0.0) -> Tensor:
+    """A state tensor filled with `fill` (zeros by default), with the shape and dtype of the
+    parameter buffer `like`, on its device."""
+    values = np.full(like.shape, fill, like.dtype)
+    if not on_device(like):
+        return Tensor(values)
+    return Tensor._wrap(to_device(values, device_of(like)), None, None, 0)
+
+
+def state_beside(state: dict, key: str, like) -> Tensor:
+    """`state[key]`, first moved to the device of the parameter buffer `like` where it lives
+    on another (state made before `Module.to` moved the parameter, as Adagrad's is)."""
+    tensor = state[key]
+    if device_of(tensor._array) != device_of(like):
+        tensor = state[key] = Tensor._wrap(to_device(host_copy(tensor._array),
+                                                     device_of(like)), None, None, 0)
+    return tensor
 
 
 def device_gradient(param: Tensor, maximize: bool):

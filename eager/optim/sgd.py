@@ -10,9 +10,9 @@ from eager.optim.optimizer import (
     _check_number,
     bump_version,
     device_gradient,
-    device_zeros,
     on_device,
     state_view,
+    state_zeros,
     write_on_device,
 )
 from eager.tensor import Tensor
@@ -82,7 +82,7 @@ class SGD(Optimizer):
                 buffer = state.get("momentum_buffer")
                 first_step = buffer is None
                 if first_step:
-                    buffer = Tensor(np.zeros(value.shape, value.dtype))
+                    buffer = state_zeros(value)
                     state["momentum_buffer"] = buffer
                 buffer_view = state_view(buffer)
             else:
@@ -106,7 +106,7 @@ class SGD(Optimizer):
             state = self.state[param]
             buffer = state.get("momentum_buffer")
             if buffer is None:  # the first step's buffer is the gradient itself, copied
-                buffer = state["momentum_buffer"] = device_zeros(value)
+                buffer = state["momentum_buffer"] = state_zeros(value)
                 write_on_device(buffer, g)
             else:
                 write_on_device(buffer, F.add(F.mul(buffer._array, momentum),

@@ -234,7 +234,14 @@ def _train(net, make_optimizer, where: str, steps: int = 3) -> list:
     lambda params: optim.SGD(params, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
     lambda params: optim.Adam(params, lr=0.01, amsgrad=True),
     lambda params: optim.AdamW(params, lr=0.01),
-], ids=["sgd", "sgd-nesterov", "adam-amsgrad", "adamw"])
+    lambda params: optim.RMSprop(params, lr=0.01),
+    lambda params: optim.RMSprop(params, lr=0.01, momentum=0.9, centered=True,
+                                 weight_decay=0.01),
+    lambda params: optim.Adagrad(params, lr=0.1, lr_decay=0.01, weight_decay=0.01,
+                                 initial_accumulator_value=0.1),
+    lambda params: optim.Adagrad(params, lr=0.1, maximize=True),
+], ids=["sgd", "sgd-nesterov", "adam-amsgrad", "adamw", "rmsprop", "rmsprop-centered-momentum",
+        "adagrad-decays", "adagrad-maximize"])
 def test_mlp_training_on_cuda_matches_the_cpu(make_optimizer):
     on_cpu = _mlp()
     cpu_losses = _train(on_cpu, make_optimizer, "cpu")
@@ -358,11 +365,61 @@ def test_an_optimizer_step_that_cannot_run_on_the_device_changes_nothing():
     second = eager.tensor([3.0], requires_grad=True, device="cuda")
     (first.sum() + second.sum()).backward()  # a sum's gradient: a broadcast view, copied
     assert first.grad.is_cuda and first.grad.tolist() == [1.0, 1.0]
-    with pytest.raises(DeviceError, match="RMSprop cannot update parameters on cuda:0"):
-        optim.RMSprop([first, second], lr=0.1).step()
+
+    class HostOnly(optim.Optimizer):  # a user's optimizer that updates NumPy buffers
+        def _update_group(self, group):
+            for param in group["params"]:
+                param._array -= group["lr"] * param.grad._array
+
+    with pytest.raises(DeviceError, match="HostOnly cannot update parameters on cuda:0"):
+        HostOnly([first, second], {"lr": 0.1, "weight_decay": 0}).step()
     second.grad = eager.ones(1)  # a gradient left on the CPU
     sgd = optim.SGD([first, second], lr=0.1)
     with pytest.raises(DeviceError, match="is on cuda:0 but its gradient is on cpu"):
         sgd.step()
     assert first.tolist() == [1.0, 2.0] and second.tolist() == [3.0]
 
+
+@needs_cuda
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("make_optimizer", [
+    lambda params: optim.RMSprop(params, lr=0.01, alpha=0.9, eps=1e-6, momentum=0.5,
+                                 centered=True, maximize=True),
+    lambda params: optim.Adagrad(params, lr=0.5, lr_decay=0.1, eps=1e-6),
+], ids=["rmsprop", "adagrad"])
+def test_rmsprop_and_adagrad_update_on_the_gpu_in_place_as_on_the_cpu(make_optimizer, dtype):
+    rng = np.random.default_rng(4)
+    start = rng.standard_normal((3, 5)).astype(dtype)
+    grads = [rng.standard_normal((3, 5)).astype(dtype) for _ in range(3)]
+    results = {}
+    for where in ("cpu", "cuda"):
+        w = eager.tensor(start, requires_grad=True, device=where)
+        buffer = w._array
+        optimizer = make_optimizer([w])
+        for grad in grads:
+            w.grad = eager.tensor(grad, device=where)
+            optimizer.step()
+        assert w._array is buffer  # updated in place: views and references see the step
+        states = {key: value.cpu().numpy() for key, value in optimizer.state[w].items()
+                  if key != "step"}
+        assert all(value.is_cuda == (where == "cuda") for key, value
+                   in optimizer.state[w].items() if key != "step")
+        results[where] = w.detach().cpu().numpy(), states
+    (w_cpu, state_cpu), (w_gpu, state_gpu) = results["cpu"], results["cuda"]
+    rtol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(w_gpu, w_cpu, rtol=rtol, atol=rtol)
+    assert state_gpu.keys() == state_cpu.keys()
+    for key in state_cpu:
+        np.testing.assert_allclose(state_gpu[key], state_cpu[key], rtol=rtol, atol=rtol,
+                                   err_msg=key)
+
+
+@needs_cuda
+def test_adagrads_state_follows_a_model_moved_after_the_optimizer_was_made():
+    net = _mlp()
+    optimizer = optim.Adagrad(net.parameters(), lr=0.1)  # its sums are made here, on the CPU
+    reference = _mlp()
+    losses = _train(net.cuda(), lambda params: optimizer, "cuda")
+    np.testing.assert_allclose(losses, _train(reference, lambda params: optim.Adagrad(
+        params, lr=0.1), "cpu"), rtol=1e-5)
+    assert all(state["sum"].is_cuda for state in optimizer.state.values())
