@@ -203,7 +203,9 @@ def test_elementwise_chains_fuse_into_one_kernel_with_the_same_bits():
 
     compiled, _ = compiled_report(build)  # checks the interpreter's bits
     # exp(-abs(column)) is (64, 1): a group of its own, read by the other as a column.
-    assert changes(compiled, "elementwise fusion") == {"groups fused": 2, "ops in them": 8}
+    assert changes(compiled, "elementwise fusion") == {
+        "groups fused": 2, "ops in them": 8,
+        "groups": "fused(abs, neg, exp); fused(mul, add, tanh, mul, sub)"}  # as explain() shows
     # Each node of the numba function is one commented block: two kernels, both fused.
     kernels = [line for line in compiled.functions_source.splitlines()
                if line.startswith("    # ")]
