@@ -360,7 +360,9 @@ def to_device(array, device):
 
 def to_host(array) -> np.ndarray:
     """`array` as a NumPy array: a device array is copied back (waiting for the kernels that
-    write it), a NumPy array is returned as it is.
+    write it), a NumPy array is returned as it is. A strided device view (a transpose, a
+    slice with a step) is first made contiguous on its device, as a copy to the host moves one
+    contiguous block.
 
     >>> to_host(np.float32([1.5]))
     array([1.5], dtype=float32)
@@ -370,6 +372,10 @@ def to_host(array) -> np.ndarray:
     if isinstance(array, np.generic):
         return np.asarray(array)
     device_of(array)  # a clear error for anything that is not a buffer
+    if not array.is_c_contiguous():
+        from framework.kernels import cuda  # numba.cuda: imported once a device array exists
+
+        array = cuda.contiguous(array)
     out = _cpu_empty(array.shape, array.dtype)
     if out.size:
         array.copy_to_host(out)

@@ -312,6 +312,30 @@ def test_the_allocator_counts_device_buffers_until_their_last_view_is_gone():
 
 
 @needs_cuda
+def test_strided_device_views_reach_the_host_with_their_values():
+    host = np.arange(60, dtype=np.float32).reshape(3, 4, 5)
+    on_gpu = to_gpu(host)
+    gc.collect()
+    before = device.memory_allocated("cuda")
+    views = {"transpose": (on_gpu.T, host.T), "axes": (on_gpu.transpose((1, 2, 0)),
+                                                       host.transpose(1, 2, 0)),
+             "step": (on_gpu[::2, :, 1::2], host[::2, :, 1::2]),
+             "column": (on_gpu[:, 1, 3], host[:, 1, 3]), "empty": (on_gpu[:, 2:2].T,
+                                                                   host[:, 2:2].T),
+             "integers": (to_gpu(np.arange(6).reshape(2, 3)).T, np.arange(6).reshape(2, 3).T)}
+    for name, (view, want) in views.items():
+        got = device.to_host(view)
+        assert type(got) is np.ndarray and got.flags.c_contiguous, name
+        assert got.dtype == want.dtype, name
+        np.testing.assert_array_equal(got, want, err_msg=name)
+    # And on to a device: to_device goes through the host for another device's view.
+    np.testing.assert_array_equal(device.to_device(on_gpu.T, "cpu"), host.T)
+    del views, view
+    gc.collect()
+    assert device.memory_allocated("cuda") == before  # the contiguous copies are freed
+
+
+@needs_cuda
 def test_kernel_outputs_are_counted_on_their_device_not_the_cpu():
     x = to_gpu(np.ones((3, 5), np.float32))
     gc.collect()
