@@ -94,6 +94,7 @@ BITS_CORETYPES := Haswell SkylakeX Zen
 # the main run they skip where no GPU is found (and run for real where one is).
 CUDA_SIM_TESTS := tests/framework/test_cuda.py tests/framework/test_cuda_nn.py
 CUDA_SIM_TESTS += tests/eager/test_cuda_eager.py
+CUDA_SIM_TESTS += tests/graph/test_graph_cuda.py
 CUDA_SIM_TESTS += tests/graph/test_fusion_cuda.py
 
 test: venv dot browser

@@ -55,6 +55,7 @@ from graph.initializers import (
 )
 from graph.not_built import NotBuiltError, missing_names
 from graph.ops import check_graph_ops as _check_graph_ops  # noqa: E402
+from graph.placement import ConfigProto, DeviceSpec, device
 from graph.random_ops import (
     get_seed,
     multinomial,
@@ -124,7 +125,7 @@ __all__ = [  # noqa: F405  (with the star-imported TensorFlow-named ops of graph
     "truncated_normal", "random_shuffle", "multinomial",
     "AUTO_REUSE", "VariableScope", "get_local_variable", "get_variable", "get_variable_scope",
     "variable_scope", "double", "placeholder_with_default", "convert_to_tensor",
-    "NotBuiltError",
+    "NotBuiltError", "ConfigProto", "DeviceSpec", "device",
 ]
 
 double = float64  # TensorFlow's other name for float64

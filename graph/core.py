@@ -234,6 +234,11 @@ class Tensor:
                 "placeholder(tf.float32, [None, 3]), or tensor.set_shape([None, 3])")
         return len(self.shape)
 
+    @property
+    def device(self) -> str:
+        """The device of the op that makes this tensor ("" when unplaced), as in TF1."""
+        return self.op.device
+
     def get_shape(self) -> TensorShape:
         return self.shape
 
@@ -297,7 +302,8 @@ class Operation:
     """A node of the graph: one op application (or a placeholder, variable, assign, ...)."""
 
     __slots__ = ("graph", "kind", "type", "name", "inputs", "outputs", "control_inputs",
-                 "attrs", "primitive", "site", "scope", "context", "id", "__weakref__")
+                 "attrs", "primitive", "site", "scope", "context", "id", "device",
+                 "__weakref__")
 
     def __init__(self, graph, kind, name, inputs, output_specs, primitive=None, attrs=None,
                  control_inputs=(), site=None):
@@ -313,6 +319,9 @@ class Operation:
         self.scope = graph._scope_stack[-1] if graph._scope_stack else ""
         self.context = graph._context_stack[-1] if graph._context_stack else None
         self.id = next(graph._ids)
+        # TF1's canonical device string ("/device:GPU:0"), "" when unplaced: set from the
+        # graph's `device` scopes (graph.placement) when the node is added.
+        self.device = ""
         self.outputs = tuple(Tensor(self, i, s.shape, s.dtype) for i, s in enumerate(output_specs))
 
     def run(self, feed_dict=None, session=None):
@@ -366,6 +375,7 @@ class Graph:
         self._scope_stack: list[str] = []
         self._context_stack: list = []
         self._control_stack: list[list[Operation]] = []
+        self._device_stack: list = []  # the open `device` scopes (graph.placement)
         self._ids = itertools.count()
         self.collections: dict[str, list] = {}
         self._lock = threading.RLock()
@@ -461,6 +471,10 @@ class Graph:
         control = list(dict.fromkeys(op for frame in self._control_stack for op in frame))
         op = Operation(self, kind, self.unique_name(name or op_type), inputs, specs,
                        primitive, attrs, control, site or user_frame())
+        if self._device_stack:
+            from graph.placement import apply_device_scopes
+
+            apply_device_scopes(self._device_stack, op)
         with self._lock:
             if op.name in self._names:
                 raise GraphError(f"the graph already has an operation named {op.name!r}")
@@ -508,6 +522,14 @@ class Graph:
             yield scoped + "/" if scoped else ""
         finally:
             self._scope_stack.pop()
+
+    def device(self, device_name_or_function):
+        """Place the ops created inside on a device (TensorFlow 1's `Graph.device`): a string
+        such as "/gpu:0", "/cpu:0" or "cuda", a function op -> device string, or None to
+        clear the enclosing scopes. See `graph.placement.device`."""
+        from graph.placement import device_scope
+
+        return device_scope(self, device_name_or_function)
 
     @contextlib.contextmanager
     def control_dependencies(self, control_inputs):

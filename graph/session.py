@@ -34,6 +34,7 @@ import numpy as np
 from numba.core.runtime._nrt_python import _MemInfo
 
 from framework import dtypes
+from framework.device import to_device, to_host
 from framework.errors import DualgraphError
 from framework.ops.autodiff import toposort
 from framework.ops.random import seed_key
@@ -153,7 +154,7 @@ class Run:
     """
 
     def __init__(self, session, feeds, index: int = 0, metadata: RunMetadata | None = None,
-                 timed: bool = False):
+                 timed: bool = False, placement=None):
         self.session = session
         self.index = index  # the n-th run of this session: random ops draw anew in each run
         self.feeds = feeds
@@ -168,6 +169,10 @@ class Run:
         if metadata is not None:
             # Chosen once per run, so `execute` pays nothing when no metadata is asked for.
             self._run_op = self._run_op_timed if timed else self._run_op_counted
+        if placement is not None:  # a plan with ops on a GPU (graph.placement)
+            self.placement = placement
+            self.copies: dict = {}  # (id(value), device) -> (value, its copy there)
+            self.execute = self._execute_placed
 
     def reseeded(self, primitive):
         """A random op with its build-time seed combined with this run's index, so each run
@@ -228,20 +233,35 @@ class Run:
                       for i, t in enumerate(op.inputs)]
             try:
                 results = self._run_op(op, inputs)
-            except DualgraphError as error:
-                if op.kind.names_itself:
-                    raise
-                wrapped = type(error)(f"{error.problem}\n  while running {op.name!r} created "
-                                      f"at {site_of(op)}", error.site)
-                for key, value in vars(error).items():  # what else the error carries
-                    vars(wrapped).setdefault(key, value)
-                raise wrapped from None
             except Exception as error:
-                if hasattr(error, "add_note"):  # Python 3.11+: the traceback names the node
-                    error.add_note(f"while running {op.name!r} created at {site_of(op)}")
-                raise
+                _raise_naming(op, error)
             for tensor, value in zip(op.outputs, results):
                 if tensor not in feeds:  # a fed output keeps the fed value
+                    values[tensor] = value
+
+    def _execute_placed(self, ops) -> None:
+        """`execute` for a plan with ops on a GPU: each op runs on its device
+        (graph.placement), its inputs copied there first where they live elsewhere."""
+        from graph.placement import run_on
+
+        values = self.values
+        feeds = self.feeds
+        placement = self.placement
+        moved = placement.moved
+        for op in ops:
+            if op.outputs and all(t in values for t in op.outputs):
+                continue
+            device = placement.device_for(op)
+            assigns = op.kind.assigns
+            try:
+                inputs = [None if i == 0 and assigns else
+                          moved(self, t, self.value_of(t), device)
+                          for i, t in enumerate(op.inputs)]
+                results = run_on(self, op, device, inputs)
+            except Exception as error:
+                _raise_naming(op, error)
+            for tensor, value in zip(op.outputs, results):
+                if tensor not in feeds:
                     values[tensor] = value
 
     def _run_op(self, op: Operation, inputs):
@@ -273,6 +293,21 @@ class Run:
         return value
 
 
+def _raise_naming(op: Operation, error: Exception):
+    """Re-raise `error`, raised while running `op`, naming the op and the user's line."""
+    if isinstance(error, DualgraphError):
+        if op.kind.names_itself:
+            raise error
+        wrapped = type(error)(f"{error.problem}\n  while running {op.name!r} created "
+                              f"at {site_of(op)}", error.site)
+        for key, value in vars(error).items():  # what else the error carries
+            vars(wrapped).setdefault(key, value)
+        raise wrapped from None
+    if hasattr(error, "add_note"):  # Python 3.11+: the traceback names the node
+        error.add_note(f"while running {op.name!r} created at {site_of(op)}")
+    raise error
+
+
 class Session:
     """Runs graphs: `with Session() as sess: sess.run(fetches, feed_dict)`.
 
@@ -294,8 +329,16 @@ class Session:
     COMPILE_AFTER_RUNS = 2
     WHOLE_STEP_AFTER_RUNS = 50
 
-    def __init__(self, graph=None, *, compile=True):  # noqa: A002  (the natural name)
+    def __init__(self, graph=None, *, compile=True, config=None):  # noqa: A002
+        from graph.placement import ConfigProto
+
+        if config is not None and not isinstance(config, ConfigProto):
+            raise GraphError(f"Session: config must be a tf.ConfigProto or None, got "
+                             f"{type(config).__name__} {config!r}")
         self.graph = get_default_graph() if graph is None else graph
+        # Placement (graph.placement): soft placement, logging; `tf.device` scopes say where.
+        self.config = config or ConfigProto()
+        self._constant_copies: dict = {}  # (id(constant), device) -> (constant, its copy)
         self._variables: dict[Operation, np.ndarray] = {}  # replaced on commit, never mutated
         self._update_lock = threading.RLock()
         self._plans: dict = {}
@@ -369,12 +412,12 @@ class Session:
         flat: list = []
         structure = self._flatten(fetches, flat)
         feeds = self._validate_feeds(feed_dict or {})
-        plan, updates = self._plan(flat, feeds)
+        plan, updates, placement = self._plan(flat, feeds)
         timed = options is not None and options.trace_level != RunOptions.NO_TRACE
         # Runs that record metadata are interpreted: it counts and times every op.
         step = (self._compiled_step(plan, flat, feeds, fetches)
                 if self.compiles and run_metadata is None else None)
-        run = Run(self, feeds, next(self._run_counter), run_metadata, timed)
+        run = Run(self, feeds, next(self._run_counter), run_metadata, timed, placement)
         try:
             if updates:  # one atomic read-modify-write: lock before the first read
                 run.lock_for_update()
@@ -405,7 +448,7 @@ class Session:
         flat: list = []
         self._flatten(fetches, flat)
         feeds = self._validate_feeds(feed_dict or {})
-        plan, _ = self._plan(flat, feeds)
+        plan, _, _ = self._plan(flat, feeds)
         step = compile_run(self, plan, flat, feeds, fetches, whole=whole)
         self._steps[self._step_key(flat, feeds)] = step
         return step
@@ -477,7 +520,7 @@ class Session:
         step's numba functions allocated (numba's memory record with no NumPy parent) is the
         run's own, as a kernel's output is: returned as it is, unless it was staged as a
         variable's value (`stage` notes its buffer: each array numba returns of one buffer is
-        another Python object)."""
+        another Python object). A value on a GPU comes back as a NumPy array (a copy)."""
         if isinstance(value, np.ndarray):
             if value.ndim == 0:
                 return value[()]
@@ -486,6 +529,9 @@ class Session:
                     type(base) is not _MemInfo or base.parent is not None
                     or ("numba", base.data) in shared_ids):
                 return value.copy()
+        elif getattr(value, "__cuda_ndarray__", False):
+            value = to_host(value)
+            return value[()] if value.ndim == 0 else value
         return value
 
     def _flatten(self, fetches, flat):
@@ -550,13 +596,17 @@ class Session:
         return feeds
 
     def _plan(self, fetches, feeds) -> tuple:
-        """(the ops to run, in order; whether any of them may assign a variable), cached per
-        (fetches, fed tensors)."""
+        """(the ops to run, in order; whether any of them may assign a variable; their
+        Placement, None when none is on a GPU), cached per (fetches, fed tensors). A placement
+        that cannot run raises here, before anything runs."""
         key = (tuple(id(f) for f in fetches), frozenset(id(t) for t in feeds))
         plan = self._plans.get(key)
         if plan is None:
+            from graph.placement import plan_placement
+
             ops = self._needed_ops(fetches, feeds)
-            plan = self._plans[key] = (ops, _may_assign(ops))
+            placement = plan_placement(ops, self.config)
+            plan = self._plans[key] = (ops, _may_assign(ops), placement)
         return plan
 
     def _needed_ops(self, fetches, feeds) -> list:
@@ -582,6 +632,12 @@ class Session:
         if array.shape != variable.shape:
             raise GraphError(f"value of shape {array.shape} for variable {variable.op.name!r} "
                              f"of shape {variable.shape}")
+        if variable.op.device:  # a variable placed on a GPU is resident there
+            from graph.placement import plan_placement
+
+            placement = plan_placement([variable.op], self.config)
+            if placement is not None:
+                array = to_device(array, placement.device_for(variable.op))
         with self._update_lock:
             committed = dict(self._variables)
             committed[variable.op] = array
@@ -589,7 +645,7 @@ class Session:
 
     def variable_values(self) -> dict:
         """Name -> current value of every initialized variable (a snapshot: copies)."""
-        return {op.name: value.copy() for op, value in self._variables.items()}
+        return {op.name: to_host(value).copy() for op, value in self._variables.items()}
 
 
 def _may_assign(ops) -> bool:
@@ -662,8 +718,8 @@ def _remove_default(session) -> None:
 class InteractiveSession(Session):
     """A Session that makes itself the default on creation (for notebooks)."""
 
-    def __init__(self, graph=None, *, compile=True):  # noqa: A002
-        super().__init__(graph, compile=compile)
+    def __init__(self, graph=None, *, compile=True, config=None):  # noqa: A002
+        super().__init__(graph, compile=compile, config=config)
         _thread_defaults.sessions.append(self)
 
     def close(self) -> None:

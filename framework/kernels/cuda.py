@@ -579,3 +579,75 @@ def run_arg(name: str, beats, blocks, out) -> None:
         with on_device(devices.device_of(blocks)):
             kernel[min(outer * inner, MAX_BLOCKS), THREADS_PER_BLOCK](blocks,
                                                                       out.reshape(out.size))
+
+
+# ---------------------------------------------------------------------------------------------
+# Counting kernel launches: on a GPU every launch costs (several microseconds plus a few per
+# argument), so how many a step makes is the measure that fusion and the compiled step improve.
+
+
+class LaunchCounter:
+    """The kernel launches made inside a `counting_launches()` block (`count`)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __repr__(self) -> str:
+        return f"<LaunchCounter: {self.count} launches>"
+
+
+_counting_lock = threading.Lock()
+_counters: list[LaunchCounter] = []  # the open blocks; each launch counts in all of them
+_patched: list = []  # (class, attribute, original) while any block is open
+
+
+def _launch_entry():
+    """numba's kernel class and the method every launch goes through: the dispatcher's `call`
+    on a GPU (numba-cuda's `kernel[grid, block](...)` ends there), the simulator kernel's
+    `__call__` under NUMBA_ENABLE_CUDASIM (which device functions also go through: they are
+    not launches)."""
+
+    def probe():  # never launched: only its dispatcher's class is wanted
+        pass
+
+    kind = type(cuda.jit(probe))
+    return (kind, "__call__") if SIMULATED else (kind, "call")
+
+
+def _counted(original, simulated: bool):
+    def launch(self, *args, **kwargs):
+        if not (simulated and self._device):
+            with _counting_lock:
+                for counter in _counters:
+                    counter.count += 1
+        return original(self, *args, **kwargs)
+
+    return launch
+
+
+@contextlib.contextmanager
+def counting_launches():
+    """Count the CUDA kernel launches made inside the block, by any thread (numba's launch
+    entry point is wrapped while a block is open; blocks may nest).
+
+    >>> with counting_launches() as launches:
+    ...     pass
+    >>> launches.count
+    0
+    """
+    counter = LaunchCounter()
+    with _counting_lock:
+        if not _counters:
+            kind, name = _launch_entry()
+            original = kind.__dict__[name]
+            setattr(kind, name, _counted(original, SIMULATED))
+            _patched.append((kind, name, original))
+        _counters.append(counter)
+    try:
+        yield counter
+    finally:
+        with _counting_lock:
+            _counters.remove(counter)
+            if not _counters:
+                kind, name, original = _patched.pop()
+                setattr(kind, name, original)

@@ -73,6 +73,10 @@ class Compiled:
         self.functions_source = None  # the numba functions' source (None: all Python calls)
         self.in_python = []  # the nodes the step calls from Python, outside those functions
         self.numba_functions = []  # the compiled functions themselves (numba dispatchers)
+        # With ops on a GPU: the CUDA kernel launches of one step, counted on its first run
+        # (None on the CPU, and until the step has run once).
+        self.on_gpu = False
+        self.launches = None
 
     def describe(self, stage=-1) -> tuple[list, list]:
         """The neutral drawing description (framework.viz) of the program as it stood after a
@@ -110,6 +114,10 @@ class Compiled:
             changed = ", ".join(f"{k} {v}" for k, v in changes.items()) or "no change"
             lines.append(f"  {name:<26} {before:>4} -> {after:<4} nodes  {changed}  "
                          f"({seconds * 1e3:.2f} ms)")
+        if self.on_gpu:
+            lines.append("kernel launches per step: " + (
+                str(self.launches) if self.launches is not None
+                else "not counted yet (counted on the step's first run)"))
         return "\n".join(lines)
 
     def run(self, feed_dict=None):
@@ -124,7 +132,10 @@ def compile_run(session, ops, flat_fetches, feeds, structure=None, whole: bool =
     With `whole`, runs of lowerable nodes become numba functions (seconds to compile the first
     time, then read from the disk cache); else the step calls each kernel from Python
     (milliseconds). Raises NotCompilable where the plan cannot be compiled as it stands."""
+    from graph.placement import plan_placement
+
     start = time.perf_counter()
+    placement = plan_placement(ops, session.config)
     program = build_program(ops, flat_fetches, feeds)
     stages = [("built", snapshot(program))]
     report = []
@@ -141,18 +152,28 @@ def compile_run(session, ops, flat_fetches, feeds, structure=None, whole: bool =
         stages.append((name, snapshot(program)))
     began = time.perf_counter()
     try:
-        source, function, functions_source, in_python = generate(program, whole=whole)
+        source, function, functions_source, in_python = generate(program, whole=whole,
+                                                                 placement=placement)
     except Exception as error:  # numba refused the generated functions: a compiler bug
         warnings.warn(f"graph compiler: the step's numba functions failed to compile "
                       f"({type(error).__name__}: {str(error)[:300]}); the step calls each "
                       "kernel from Python instead. Please report this.", RuntimeWarning,
                       stacklevel=3)
-        source, function, functions_source, in_python = generate(program, whole=False)
+        source, function, functions_source, in_python = generate(program, whole=False,
+                                                                 placement=placement)
     report.append(("code generation", len(program.nodes), len(program.nodes),
                    _generation_changes(program, functions_source, in_python),
                    time.perf_counter() - began))
     if whole and in_python:
-        _warn_fallback(in_python)
+        if placement is not None:  # nodes on a GPU run from Python by design
+            from graph.placement import program_devices
+
+            on_gpu = program_devices(program, placement)
+            in_python_on_cpu = [node for node in in_python if node not in on_gpu]
+            if in_python_on_cpu:
+                _warn_fallback(in_python_on_cpu)
+        else:
+            _warn_fallback(in_python)
     compiled = Compiled(session, flat_fetches, structure, program, source, function, report,
                         time.perf_counter() - start, stages)
     compiled.functions_source = functions_source
@@ -160,7 +181,26 @@ def compile_run(session, ops, flat_fetches, feeds, structure=None, whole: bool =
     compiled.numba_functions = getattr(function, "numba_functions", [])
     compiled.whole = whole
     compiled.runs = 0
+    if placement is not None:
+        compiled.on_gpu = True
+        compiled.function = _counting_first_run(compiled, function)
     return compiled
+
+
+def _counting_first_run(compiled: Compiled, function):
+    """`function`, counting the CUDA kernel launches of its first run into
+    `compiled.launches`; later runs call `function` itself."""
+
+    def first_run(run, feeds):
+        from framework.kernels.cuda import counting_launches
+
+        with counting_launches() as launches:
+            results = function(run, feeds)
+        compiled.launches = launches.count
+        compiled.function = function
+        return results
+
+    return first_run
 
 
 def _generation_changes(program, functions_source, in_python) -> dict:

@@ -17,11 +17,12 @@ import sys
 import numba
 import numpy as np
 
-from framework.device import cpu
+from framework.device import cpu, to_device, to_host
 from framework.kernels import cpu as cpu_kernels
 from graph.compile import control, nopython
 from graph.compile.program import Program, spec_bytes
 from graph.ops import Const
+from graph.placement import move, program_devices, run_on
 
 __all__ = ["generate"]
 
@@ -30,17 +31,27 @@ __all__ = ["generate"]
 _HUGE_PAGES = sys.platform.startswith("linux")
 
 
-def generate(program: Program, name: str = "step", whole: bool = True):
+def generate(program: Program, name: str = "step", whole: bool = True, placement=None):
     """(source, the compiled function, the compiled numba functions' source or None, the
     nodes run from Python between them) for `program`. With `whole` (and no control flow),
-    runs of lowerable nodes become numba functions; else every node is a Python line."""
+    runs of lowerable nodes become numba functions; else every node is a Python line.
+
+    With a `placement` (graph.placement: some ops run on a GPU), each node on a GPU calls its
+    op's CUDA kernel from Python (never inside the numba functions), its inputs moved to the
+    device first; the other nodes read host copies."""
     namespace: dict = {"_c": np.ascontiguousarray}
+    on_gpu = None
+    if placement is not None:
+        on_gpu = program_devices(program, placement)
+        namespace.update(_c=_host_contiguous, _h=to_host, _move=move, _run_on=run_on)
     lines = [f"def {name}(run, feeds):", "    read = run.variable_value"]
     names: dict = {}  # (node, index) -> the local (or global) name of that value
     tracks_values = program.has_control_flow
     segments, segment_of, in_python = ([], {}, []) if tracks_values or not whole else \
-        nopython.lower_program(program)
+        nopython.lower_program(program, on_gpu or ())
     compiled = _SegmentWriter(program, segments, segment_of) if segments else None
+    if compiled is not None:
+        compiled.placed = on_gpu is not None
     if tracks_values:
         # Control flow runs subgraphs that read the values computed before it from the run.
         lines.append("    values = run.values")
@@ -82,6 +93,9 @@ def generate(program: Program, name: str = "step", whole: bool = True):
             continue
         elif node.kind.is_variable:
             continue  # read where used
+        elif on_gpu is not None and getattr(node, "control", None) is None:
+            lines.append(_placed_line(program, node, on_gpu.get(node, cpu), outputs, value_of,
+                                      global_name))
         elif node.is_primitive and node.pure and _static(program, node):
             kernel = global_name(node.primitive.kernel(cpu), "kernel")
             arguments = ", ".join(value_of(v) for v in node.inputs)
@@ -138,6 +152,39 @@ def generate(program: Program, name: str = "step", whole: bool = True):
     return source, step, functions_source, in_python
 
 
+def _host_contiguous(value):
+    """A variable's value as a numba function reads it: on the host, C-ordered."""
+    return np.ascontiguousarray(to_host(value))
+
+
+def _placed_line(program, node, device, outputs, value_of, global_name) -> str:
+    """The line of a node in a step with ops on a GPU: its kernel for its device (or its op
+    kind, through `graph.placement.run_on`), each input moved there first; a constant read on
+    the GPU is copied there once, now."""
+    device_name = global_name(device, "device")
+
+    def argument(value) -> str:
+        if value is None:
+            return "None"  # an assign's target
+        producer = value[0]
+        if isinstance(producer.kind, Const):
+            if device.type == "cpu":
+                return value_of(value)
+            return global_name(to_device(producer.attrs["value"], device), "const")
+        if device.type == "cpu" and producer.feed is not None:
+            return value_of(value)
+        return f"_move(run, {value_of(value)}, {device_name})"
+
+    arguments = ", ".join(argument(v) for v in node.inputs)
+    where = f"{_where(node)} on {device}"
+    if node.is_primitive and node.pure and _static(program, node):
+        kernel = global_name(node.primitive.kernel(device), "kernel")
+        targets = ", ".join(outputs) + ("," if len(outputs) == 1 and _many(node) else "")
+        return f"    {targets} = {kernel}({arguments})  # {where}"
+    call = f"_run_on(run, {global_name(node.op, 'op')}, {device_name}, [{arguments}])"
+    return f"    {', '.join(outputs)}, = {call}  # {where}" if outputs else f"    {call}  # {where}"
+
+
 def _blas_layout(value):
     """A constant as the numba functions take it: C- or F-ordered as it is (the layouts the
     CPU kernels read in place), else a C copy."""
@@ -177,6 +224,7 @@ class _SegmentWriter:
         self.object_names: dict = {}  # id(kernel) -> its global name (kernels are shared)
         self.sources: list[str] = []
         self.module = None
+        self.placed = False  # some nodes run on a GPU: values read from them come to the host
         # Locals are named by node number; the nodes of lowered conds' and loops' plans are
         # numbered after the program's own, in the order they are written.
         self.numbers = {node: number for number, node in enumerate(program.nodes)}
@@ -326,6 +374,8 @@ class _SegmentWriter:
                     value = producer.attrs["value"]
                     ordered = _blas_layout(value)
                     text = text if ordered is value else global_name(ordered, "const")
+                elif self.placed:  # a value from a node on a GPU comes to the host
+                    text = f"_h({text})"
                 arguments.append(text)
         targets = []
         stage_lines = []

@@ -103,8 +103,9 @@ def is_passthrough(node) -> bool:
     return type(node.kind) in (NoOp, Identity) and node.op is not None
 
 
-def lower_program(program: Program):
-    """Split `program` into segments: returns (segments by node, the nodes left to Python)."""
+def lower_program(program: Program, on_gpu=()):
+    """Split `program` into segments: returns (segments by node, the nodes left to Python).
+    Nodes in `on_gpu` (they run on a GPU: graph.placement) are never lowered."""
     _refine_shapes(program)
     segments: list[Segment] = []
     current = None
@@ -114,9 +115,10 @@ def lower_program(program: Program):
         if node.feed is not None or isinstance(node.kind, Const) or (
                 node.kind is not None and node.kind.is_variable):
             continue
-        lowerable = (lowering_of(node) is not None or assign_lowerable(node)
-                     or node.control is not None  # a cond or loop: a real `if` or `while`
-                     or (is_passthrough(node) and current is not None))
+        lowerable = node not in on_gpu and (
+            lowering_of(node) is not None or assign_lowerable(node)
+            or node.control is not None  # a cond or loop: a real `if` or `while`
+            or (is_passthrough(node) and current is not None))
         if lowerable:
             if current is None:
                 current = Segment(len(segments))
