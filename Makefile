@@ -96,6 +96,7 @@ CUDA_SIM_TESTS := tests/framework/test_cuda.py tests/framework/test_cuda_nn.py
 CUDA_SIM_TESTS += tests/eager/test_cuda_eager.py
 CUDA_SIM_TESTS += tests/graph/test_graph_cuda.py
 CUDA_SIM_TESTS += tests/graph/test_fusion_cuda.py
+CUDA_SIM_TESTS += tests/compare/test_gpu_check.py
 
 test: venv dot browser
 	$(BIN)/ruff check .

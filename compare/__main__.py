@@ -78,6 +78,12 @@ def _bench_graph(args) -> None:
     print(bench_graph.main(repeats=args.repeats, quick=args.small, names=args.names))
 
 
+def _gpu_check(args) -> int:
+    from compare import gpu_check
+
+    return gpu_check.main(small=args.small, out=args.out, repeats=min(args.repeats, 7))
+
+
 # Every demo runnable alone, in the order of --help. Those of the report (the first six; see
 # `compare.report.REPORT_DEMOS`) also run, in that order, when no demo is named.
 DEMOS = {
@@ -100,6 +106,8 @@ DEMOS = {
     "api-coverage": (_api_coverage, "which of PyTorch's common names eager has, of TF1's graph "
                                     "and of Theano's graph.theano: out/api_coverage_*.md "
                                     "(--out x.html: pages)"),
+    "gpu-check": (_gpu_check, "on a lent GPU, in one run: the CUDA tests for real, bandwidth, "
+                              "matmul, the MLP step, launches; --out x.json (exit 2: no GPU)"),
 }
 BENCHMARKS = {
     "ops": (_ops, "the registry table and every kernel timed against NumPy"),
@@ -190,8 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out and args.demo in ("train", "both-ways"):
         parser.error(f"--out: `{args.demo}` prints text only; the report's version of it is "
                      "`same-model`")
-    DEMOS[args.demo][0](args)
-    return 0
+    return DEMOS[args.demo][0](args) or 0
 
 
 if __name__ == "__main__":
