@@ -110,12 +110,16 @@ def generate(program: Program, name: str = "step", whole: bool = True, placement
                 for tensor, value in zip(node.op.inputs, node.inputs):
                     lines.append(f"    run.values[{global_name(tensor, 'tensor')}] = "
                                  f"{value_of(value)}")
-            arguments = ", ".join("None" if v is None else value_of(v) for v in node.inputs)
+            arguments = ", ".join("None" if v is None else value_of(v)
+                                  for v in node.inputs[:len(node.op.inputs)])
+            call = f"{kind}.run(run, {op}, [{arguments}])"
+            exports = len(outputs) - len(node.op.outputs)
+            if exports > 0:  # a lowered cond's values for its gradient's (graph.compile.control),
+                call = f"(*{call}{', None' * exports})"  # which reads them from the run here
             if outputs:
-                lines.append(f"    {', '.join(outputs)}, = {kind}.run(run, {op}, "
-                             f"[{arguments}])  # {where}")
+                lines.append(f"    {', '.join(outputs)}, = {call}  # {where}")
             else:
-                lines.append(f"    {kind}.run(run, {op}, [{arguments}])  # {where}")
+                lines.append(f"    {call}  # {where}")
         for index, local in enumerate(outputs):
             names[(node, index)] = local
             if tracks_values and node.op is not None and index < len(node.op.outputs):

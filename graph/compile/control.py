@@ -11,8 +11,14 @@ or `while ...: ...` around the plans' own statements, so the branch not taken ne
 Everything else stays on the interpreter's path, where a plan reads values by tensor: a branch
 that assigns, draws random numbers or raises from Python; a branch whose shape rule refuses
 this run's shapes (the interpreter raises only if that branch is taken); results whose shapes
-differ between the branches or across iterations; a loop that keeps a record for its gradient;
-and a cond whose branch values its gradient's cond reads (the gradient reads them from the run).
+differ between the branches or across iterations; a loop that keeps a record for its gradient.
+
+The gradient of a cond is a cond on the same predicate whose branches read values the forward
+branches made (TensorFlow's "foreign" values), which the interpreter finds in the run. Lowered,
+the forward cond returns them as extra outputs (`exports`: the taken branch's value, and an
+unused placeholder array from the other arm) and the gradient's cond takes them as extra inputs,
+so the program's passes and the code generator see an ordinary edge. Where either cond stays on
+the interpreter's path, so does the other.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from framework.ops.registry import Spec
 from graph.control_flow import Cond, LoopVar, While
 from graph.ops import PRIMITIVE, Const
 
-__all__ = ["LoweredCond", "LoweredWhile", "lower_control", "mirrored_contexts"]
+__all__ = ["LoweredCond", "LoweredWhile", "branch_values", "demote", "export", "lower_control"]
 
 
 @dataclasses.dataclass(eq=False)
@@ -37,15 +43,21 @@ class Plan:
 
     nodes: list
     results: list
+    made: dict = dataclasses.field(default_factory=dict)  # graph Tensor -> value key
 
 
 @dataclasses.dataclass(eq=False)
 class LoweredCond:
     """How a Cond runs in numba: `inputs[k]` stands, inside the branches, for the node's input
-    k + 1 (its captured values; input 0 is the predicate)."""
+    k + 1 (its captured values; input 0 is the predicate). A gradient's cond reads values of
+    its forward cond's branches: `foreign[j]` is (its stand-in, (forward node, branch index,
+    value key)), the node's input `len(op.inputs) + j`. `exports` are the forward cond's
+    extra outputs, after the op's own: (branch index, value key) each."""
 
     inputs: list
     branches: tuple  # (true Plan, false Plan)
+    foreign: list = dataclasses.field(default_factory=list)
+    exports: list = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(eq=False)
@@ -72,15 +84,17 @@ def _stand_in(spec, op=None, kind=None):
     return Node(kind=kind, inputs=[], specs=[spec], op=op)
 
 
-def lower_control(op, in_specs: list, fed: set):
+def lower_control(op, in_specs: list, fed: set, sources=None):
     """(the LoweredCond or LoweredWhile, the output specs) of a Cond or While `op` whose inputs
     have `in_specs` (all known), or None where it must run on the interpreter's path. `fed`:
-    the run's fed tensors (a fed value inside a plan is the feed, which the interpreter keeps)."""
+    the run's fed tensors (a fed value inside a plan is the feed, which the interpreter keeps).
+    `sources` ({tensor: (node, branch index, value key)}) finds the values of lowered conds'
+    branches that a gradient's cond reads."""
     if any(spec is None or None in spec.shape for spec in in_specs):
         return None
     try:
         if type(op.kind) is Cond:
-            return _lower_cond(op, in_specs, fed)
+            return _lower_cond(op, in_specs, fed, sources or {})
         if type(op.kind) is While:
             return _lower_while(op, in_specs, fed)
     except _Refused:
@@ -88,14 +102,24 @@ def lower_control(op, in_specs: list, fed: set):
     return None
 
 
-def _lower_cond(op, in_specs, fed):
+def _lower_cond(op, in_specs, fed, sources):
     if in_specs[0].shape != () or np.dtype(in_specs[0].dtype) != np.bool_:
         raise _Refused  # the interpreter checks the predicate when it runs
     inputs = [_stand_in(spec) for spec in in_specs[1:]]
     bound = {tensor: (node, 0) for tensor, node in zip(op.inputs[1:], inputs)}
     branches = []
+    foreign = []
     for branch in op.attrs["branches"]:
-        plan = _plan(branch.plan, branch.outputs, bound, fed)
+        branch_bound = dict(bound)
+        for tensor in branch.plan.foreign:  # a gradient's branch: the forward branch's values
+            source = sources.get(tensor)
+            if source is None:
+                raise _Refused
+            key = source[2]
+            stand_in = _stand_in(key[0].specs[key[1]])
+            branch_bound[tensor] = (stand_in, 0)
+            foreign.append((stand_in, source))
+        plan = _plan(branch.plan, branch.outputs, branch_bound, fed)
         branches.append(plan)
     specs = []
     true, false = branches
@@ -104,7 +128,50 @@ def _lower_cond(op, in_specs, fed):
         if tuple(spec_a.shape) != tuple(spec_b.shape) or spec_a.dtype != spec_b.dtype:
             raise _Refused  # one static shape for the result, whichever branch runs
         specs.append(Spec(tuple(spec_a.shape), spec_a.dtype))
-    return LoweredCond(inputs, tuple(branches)), specs
+    return LoweredCond(inputs, tuple(branches), foreign), specs
+
+
+def branch_values(node) -> dict:
+    """{tensor: (node, branch index, value key)} of the values made inside the branches of a
+    lowered cond `node` (not inside conds or loops nested there), for its gradient's cond."""
+    found = {}
+    for index, plan in enumerate(node.control.branches):
+        inside = set(plan.nodes)
+        for tensor, key in plan.made.items():
+            if key[0] in inside:
+                found[tensor] = (node, index, key)
+    return found
+
+
+def export(node, branch: int, key) -> tuple:
+    """The value key of a lowered cond's output giving `key`, made in branch `branch`, to a
+    gradient's cond: a new output of `node` the first time."""
+    exports = node.control.exports
+    if (branch, key) not in exports:
+        exports.append((branch, key))
+        node.specs.append(key[0].specs[key[1]])
+    return (node, len(node.op.outputs) + exports.index((branch, key)))
+
+
+def demote(nodes) -> None:
+    """Send back to the interpreter's path the lowered conds and loops whose branch values
+    a cond run there reads, and the lowered gradients' conds of forward conds run there, until
+    none is left: the two run together on one path or the other."""
+    changed = True
+    while changed:
+        changed = False
+        mirrored = mirrored_contexts([node for node in nodes if node.control is None])
+        for node in nodes:
+            control = node.control
+            if control is None:
+                continue
+            reads = getattr(control, "foreign", ())
+            if mirrored.intersection(contexts_of(node)) or any(
+                    source[0].control is None for _, source in reads):
+                node.control = None
+                node.specs = node.specs[:len(node.op.outputs)]  # no exports
+                node.inputs = node.inputs[:len(node.op.inputs)]  # no foreign values
+                changed = True
 
 
 def _lower_while(op, in_specs, fed):
@@ -143,7 +210,7 @@ def _plan(plan, results, bound: dict, fed) -> Plan:
     from graph.compile import nopython
     from graph.compile.program import Node
 
-    if plan.foreign:
+    if any(tensor not in bound for tensor in plan.foreign):
         raise _Refused  # a gradient's plan reads the forward values from the run
     made = dict(bound)
     nodes = []
@@ -199,11 +266,11 @@ def _plan(plan, results, bound: dict, fed) -> Plan:
         if tensor not in made:
             raise _Refused  # e.g. a variable returned as it is: read from the run
         keys.append(made[tensor])
-    return Plan(nodes, keys)
+    return Plan(nodes, keys, made)
 
 
 def mirrored_contexts(nodes) -> set:
-    """The control-flow contexts whose values a gradient's context in `nodes` reads from the
+    """The control-flow contexts whose values a gradient's context of `nodes` reads from the
     run (a cond's branches, read by the cond of its gradient)."""
     mirrored = set()
     for node in nodes:
@@ -264,7 +331,10 @@ def _write_plan(writer, segment, plan) -> list:
 def _write_cond(writer, segment, node, number) -> None:
     lowered = node.control
     pred = writer._use(segment, node.inputs[0], False)
-    _bind(writer, segment, lowered.inputs, node.inputs[1:])
+    own = len(node.op.outputs)  # then the exports, and the foreign values after the inputs
+    _bind(writer, segment, lowered.inputs, node.inputs[1:len(node.op.inputs)])
+    _bind(writer, segment, [stand_in for stand_in, _ in lowered.foreign],
+          node.inputs[len(node.op.inputs):])
     outputs = [f"v{number}_{k}" for k in range(len(node.specs))]
     contiguous = [True] * len(outputs)
     segment.emit(f"if {pred}[()]:")
@@ -273,14 +343,25 @@ def _write_cond(writer, segment, node, number) -> None:
             segment.emit("else:")
         with _nested(segment):
             results = _write_plan(writer, segment, plan)
+            for branch, key in lowered.exports:
+                # The gradient's cond runs the same arm: the other arm's is never read.
+                results.append(writer._use(segment, key, False) if branch == arm else
+                               _placeholder(key[0].specs[key[1]]))
             for k, (output, result) in enumerate(zip(outputs, results)):
                 segment.emit(f"{output} = {result}")
-                contiguous[k] = contiguous[k] and segment.is_contiguous.get(result, True)
+                contiguous[k] = contiguous[k] and segment.is_contiguous.get(result, k < own)
             if not results:
                 segment.emit("pass")
     for k, output in enumerate(outputs):
         segment.local[(node, k)] = output
         segment.is_contiguous[output] = contiguous[k]
+
+
+def _placeholder(spec) -> str:
+    """An array of `spec`'s type, for a variable that one arm of an `if` must also assign."""
+    dtype = np.dtype(spec.dtype)
+    name = "bool_" if dtype == np.bool_ else dtype.name
+    return f"np.empty({tuple(spec.shape)!r}, np.{name})"
 
 
 def _write_while(writer, segment, node, number) -> None:

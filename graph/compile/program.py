@@ -98,7 +98,7 @@ class NotCompilable(Exception):
 def build_program(ops, fetches, feeds) -> Program:
     """The Program of a run of `ops` (the Session's plan, in order) with `feeds` ({tensor:
     array}) returning `fetches` (Tensors or Operations)."""
-    from graph.compile.control import contexts_of, lower_control, mirrored_contexts
+    from graph.compile.control import LoweredCond, branch_values, demote, export, lower_control
 
     made: dict = {}  # graph Tensor -> (node, index)
     feed_specs = []
@@ -112,6 +112,7 @@ def build_program(ops, fetches, feeds) -> Program:
     by_op: dict = {}
     roots = set()
     fed = set(feeds)
+    sources: dict = {}  # a value made in a lowered cond's branch -> where (control.export)
     for op in ops:
         kind = op.kind
         inputs = []
@@ -137,9 +138,12 @@ def build_program(ops, fetches, feeds) -> Program:
         control = None
         if kind.contexts(op):  # a cond or loop whose plans can run in numba gets them here
             found = lower_control(op, [None if v is None else v[0].specs[v[1]]
-                                       for v in inputs], fed)
+                                       for v in inputs], fed, sources)
             if found is not None:
                 control, specs = found
+                # A gradient's cond reads its forward cond's branch values as extra inputs.
+                inputs += [export(node, branch, key)
+                           for _, (node, branch, key) in getattr(control, "foreign", ())]
         if any(d is None for spec in specs for d in spec.shape):
             # A control-flow op's outputs may vary in shape from run to run.
             specs = _built_specs(op)
@@ -147,17 +151,16 @@ def build_program(ops, fetches, feeds) -> Program:
                     attrs=op.attrs, control=control)
         nodes.append(node)
         by_op[op] = node
+        if isinstance(control, LoweredCond):
+            sources.update(branch_values(node))
         for index, tensor in enumerate(op.outputs):
             if tensor not in feeds:
                 made[tensor] = (node, index)
         if not kind.is_variable and not node.pure:
             roots.add(node)  # effects, randomness, raising: must run when planned
     # A cond whose branch values its gradient's cond (run by the interpreter) reads from the
-    # run must leave them there: it runs on the interpreter's path too.
-    mirrored = mirrored_contexts(nodes)
-    for node in nodes:
-        if node.control is not None and mirrored.intersection(contexts_of(node)):
-            node.control = None
+    # run must leave them there: it runs on the interpreter's path too, and the reverse.
+    demote(nodes)
     for op in ops:
         for control in op.control_inputs:
             if control in by_op:

@@ -289,12 +289,14 @@ def random_programs(draw):
 
 
 def build_random_graph(shapes, steps, seed):
-    """Build the recipe's graph: (placeholders, output, gradients, feed values)."""
+    """Build the recipe's graph: (output, gradients or None, feed values). Half the graphs have
+    no gradients: every cond and loop of theirs must run inside the numba functions (a loop
+    whose gradient reads its record stays on the interpreter's path)."""
     rng = np.random.default_rng(seed)
     inputs = [tf.placeholder(tf.float64, shape) for shape in shapes]
     values = list(inputs)
     weight = tf.constant(rng.standard_normal((4, 2)))
-    pred = tf.placeholder(tf.bool, ())
+    pred, inner_pred = tf.placeholder(tf.bool, ()), tf.placeholder(tf.bool, ())
     for kind, a, b, c in steps:
         x, z = values[a % len(values)], values[b % len(values)]
         if kind <= 2:
@@ -310,9 +312,19 @@ def build_random_graph(shapes, steps, seed):
             y = reduce(x, axis=axis, keepdims=bool(a % 2))
         elif kind == 6 and x.shape and x.shape[-1] == 4:
             y = tf.matmul(tf.reshape(x, (-1, 4)), weight)
+        elif kind == 7 and c % 2:  # nested
+            y = tf.cond(pred, lambda x=x: tf.cond(inner_pred, lambda: tf.tanh(x),
+                                                  lambda: x - 1.0),
+                        lambda x=x: tf.abs(x) * 2.0)
         elif kind == 7:
             y = tf.cond(pred, lambda x=x: tf.exp(tf.clip_by_value(x, -3.0, 3.0)),
                         lambda x=x, z=z: x * 2.0)
+        elif kind == 8 and c % 3 == 0:  # a cond inside, and an iteration limit
+            _, y = tf.while_loop(
+                lambda i, acc: i < 5,
+                lambda i, acc, x=x: (i + 1, tf.cond(tf.reduce_sum(acc) > 0.0,
+                                                    lambda: acc * 0.5, lambda: acc + x)),
+                [tf.constant(0), x], maximum_iterations=3)
         elif kind == 8 and not x.shape:
             _, y = tf.while_loop(lambda i, acc: i < 3,
                                  lambda i, acc, x=x: (i + 1, acc * 0.5 + x),
@@ -321,23 +333,27 @@ def build_random_graph(shapes, steps, seed):
             y = x + tf.constant(float(c))  # constant operands, for folding
         values.append(y)
     output = tf.reduce_sum(values[-1]) + tf.reduce_sum(values[-1] * values[-1])
-    gradients = [g for g in tf.gradients(output, inputs) if g is not None]
+    gradients = [g for g in tf.gradients(output, inputs) if g is not None] \
+        if (seed // 4) % 2 == 0 else None
     feed = {t: rng.uniform(-2, 2, shape) for t, shape in zip(inputs, shapes)}
     feed[pred] = bool(seed % 2)
+    feed[inner_pred] = bool((seed // 2) % 2)
     return output, gradients, feed
 
 
 def assert_compiled_matches_interpreted(shapes, steps, seed):
     with tf.Graph().as_default():
         output, gradients, feed = build_random_graph(shapes, steps, seed)
-        fetches = [output, *gradients]
+        fetches = [output, *(gradients or [])]
         with tf.Session(compile=False) as sess:
             expected = sess.run(fetches, feed)
         with tf.Session() as sess:
-            sess.compile(fetches, feed)
+            compiled = sess.compile(fetches, feed)
             with warnings.catch_warnings():
                 warnings.simplefilter("error")  # a compiled step that fails is a bug
                 got = sess.run(fetches, feed)
+    if gradients is None:  # every cond and loop runs inside the numba functions
+        assert not compiled.program.has_control_flow
     for a, b in zip(got, expected):
         np.testing.assert_array_equal(a, b)
 

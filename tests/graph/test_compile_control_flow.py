@@ -176,7 +176,9 @@ def test_a_step_without_numba_functions_runs_lowered_control_flow_by_its_op():
     assert "nodes merged 1" in compiled.explain()
 
 
-def test_gradients_through_cond_match_the_interpreter():
+def test_gradients_through_cond_run_in_the_numba_function():
+    # The gradient's cond reads values the forward branches made: the forward cond returns
+    # them as extra outputs, and both conds are real `if`s in one numba function.
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float64, (2, 2), name="x")
         w = tf.Variable(np.array([[0.5, -1.0], [2.0, 0.25]]), name="w")
@@ -190,13 +192,37 @@ def test_gradients_through_cond_match_the_interpreter():
             with tf.Session(compile=False) as sess:
                 sess.run(init)
                 expected = sess.run([loss, *grads], feed)
-            with tf.Session() as sess:
-                sess.run(init)
-                sess.compile([loss, *grads], feed)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("error")
-                    got = sess.run([loss, *grads], feed)
+            for whole in (True, False):
+                with tf.Session() as sess:
+                    sess.run(init)
+                    compiled = sess.compile([loss, *grads], feed, whole=whole)
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("error")
+                        got = sess.run([loss, *grads], feed)
+                assert_same_bits(got, expected)
+                assert not compiled.program.has_control_flow
+            source = numba_functions(compiled := sess.compile([loss, *grads], feed))
+            assert "Cond 'cond/Cond'" in source and "Cond 'gradients/cond_grad/Cond'" in source
+            assert "numba functions 1, nodes called from Python 0" in compiled.explain()
+
+
+def test_a_cond_whose_gradient_stays_in_python_stays_there_too():
+    # The gradient's cond calls ops with no compiled path: it runs on the interpreter's
+    # path, which reads the forward branch's values from the run, so the forward cond runs
+    # there too (alone, it runs in numba).
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float64, (2, 3), name="x")
+        pred = tf.placeholder(tf.bool, (), name="pred")
+        y = tf.cond(pred, lambda: x * tf.reduce_sum(x), lambda: x * 2.0)
+        feed = {x: np.arange(6.0).reshape(2, 3) / 5, pred: True}
+        with tf.Session() as sess:
+            assert not sess.compile(y, feed).program.has_control_flow
+        grads = tf.gradients(tf.reduce_sum(y * y), [x])  # a broadcast_to: no compiled path
+        for taken in (True, False):
+            feed = {x: np.arange(6.0).reshape(2, 3) / 5, pred: taken}
+            compiled, got, expected = compiled_and_interpreted([y, *grads], feed)
             assert_same_bits(got, expected)
+            assert compiled.program.has_control_flow
 
 
 def test_a_while_loop_with_gradients_stays_on_the_interpreters_path():
