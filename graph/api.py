@@ -13,6 +13,14 @@ import numpy as np
 from framework import dtypes
 from framework.ops import F
 from graph.core import GraphError, Tensor, constant, get_default_graph
+from graph.dynamic_shapes import (
+    fill_to,
+    holds_tensor,
+    range_of,
+    reshape_static_shape,
+    reshape_to,
+    shape_argument,
+)
 
 
 def _axis(axis):
@@ -118,7 +126,28 @@ def cast(x, dtype, name=None):
 
 
 def reshape(x, shape, name=None):
-    return _scoped(name, lambda: F.reshape(x, tuple(shape)))
+    """x's elements in a new shape; one entry may be -1 (inferred). The shape may mix ints and
+    scalar int tensors, or be a 1-d int tensor (tf.shape(y)), read when the graph runs.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     x = tf.placeholder(tf.float32, (None, 2, 3))
+    ...     flat = tf.reshape(x, [tf.shape(x)[0], -1])
+    ...     with tf.Session() as sess:
+    ...         print(flat.shape, sess.run(flat, {x: np.ones((4, 2, 3))}).shape)
+    (None, 6) (4, 6)
+    """
+    if not holds_tensor(shape):
+        return _scoped(name, lambda: F.reshape(x, tuple(shape)))
+
+    def build():
+        value = _node(x)
+        known, tensor = shape_argument("reshape", shape, minus_one=True)
+        if tensor is None:
+            return F.reshape(value, known)
+        return reshape_to(value, tensor, reshape_static_shape(value, known, tensor))
+
+    return _scoped(name, build)
 
 
 def shape(x, name=None, out_type=dtypes.int32):
@@ -187,7 +216,11 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
         if labels.dtype.kind not in "iu":
             raise GraphError(f"one_hot: indices must be integers, got {labels.name!r} of dtype "
                              f"{labels.dtype}")
-        if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 0:
+        if isinstance(depth, Tensor):
+            if depth.dtype.kind not in "iu" or depth.shape.ndims not in (None, 0):
+                raise GraphError(f"one_hot: depth must be a scalar int, got {depth.name!r} of "
+                                 f"shape {depth.shape} and dtype {depth.dtype}")
+        elif isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 0:
             raise GraphError(f"one_hot: depth must be a non-negative int, got {depth!r}")
         rank = labels.ndim + 1
         where_ = -1 if axis is None else axis
@@ -198,7 +231,11 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
         out_dtype = _one_hot_dtype(on_value, off_value, dtype)
         on = _one_hot_value("on_value", 1 if on_value is None else on_value, out_dtype)
         off = _one_hot_value("off_value", 0 if off_value is None else off_value, out_dtype)
-        classes = constant(np.arange(int(depth), dtype=labels.dtype), name="depth_range")
+        if isinstance(depth, Tensor):  # known when the graph runs: a range read then
+            zero, one = (constant(np.asarray(v, labels.dtype)) for v in (0, 1))
+            classes = range_of(zero, F.cast(depth, labels.dtype), one, name="depth_range")
+        else:
+            classes = constant(np.arange(int(depth), dtype=labels.dtype), name="depth_range")
         result = F.where(F.eq(F.unsqueeze(labels, -1), classes), on, off)
         return result if where_ in (-1, rank - 1) else F.moveaxis(result, -1, where_)
 
@@ -290,11 +327,39 @@ def where(condition, x, y, name=None):
 
 
 def zeros(shape, dtype=dtypes.float32, name="zeros"):
-    return constant(np.zeros(tuple(shape), dtypes.as_dtype(dtype)), name=name)
+    """Zeros of `shape`: ints, a scalar (a 1-d shape), or shapes known when the graph runs
+    (scalar int tensors in the list, or a 1-d int tensor such as tf.shape(x)).
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     x = tf.placeholder(tf.float32, (None, 3))
+    ...     z = tf.zeros([tf.shape(x)[0], 4])
+    ...     with tf.Session() as sess:
+    ...         print(z.shape, sess.run(z, {x: np.ones((2, 3))}).shape, sess.run(tf.zeros(2)))
+    (None, 4) (2, 4) [0. 0.]
+    """
+    return _filled("zeros", shape, 0, dtype, name)
 
 
 def ones(shape, dtype=dtypes.float32, name="ones"):
-    return constant(np.ones(tuple(shape), dtypes.as_dtype(dtype)), name=name)
+    """Ones of `shape` (as `zeros` takes it)."""
+    return _filled("ones", shape, 1, dtype, name)
+
+
+def _filled(function, shape, number, dtype, name):
+    dtype = dtypes.as_dtype(dtype)
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, _builtins.bool):
+        shape = (shape,)  # TF1 reads a scalar as a 1-d shape
+    if not holds_tensor(shape):
+        return constant(np.full(tuple(shape), number, dtype), name=name)
+
+    def build():
+        known, tensor = shape_argument(function, shape, scalar_ok=True)
+        if tensor is None:
+            return constant(np.full(known, number, dtype), name=function)
+        return fill_to(tensor, constant(np.asarray(number, dtype), name="value"), known)
+
+    return _scoped(name, build)
 
 
 def zeros_like(x, dtype=None, name=None):
@@ -364,6 +429,8 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
     """
     if limit is None:
         start, limit = 0, start
+    if _builtins.any(isinstance(v, Tensor) for v in (start, limit, delta)):
+        return _range_at_run_time(start, limit, delta, dtype, name)
     values = [_python_scalar(what, v) for what, v in
               (("start", start), ("limit", limit), ("delta", delta))]
     if delta == 0:
@@ -374,6 +441,34 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
             (dtypes.int64 if dtypes.int64 in kinds else dtypes.int32)
     dtype = dtypes.as_dtype(dtype)
     return constant(np.arange(start, limit, delta).astype(dtype), name=name)
+
+
+def _range_at_run_time(start, limit, delta, dtype, name):
+    """range with bounds known when the graph runs (tf.range(tf.shape(x)[0])): the dtype is
+    `dtype`, else float32 if any bound is a float, int64 if any is int64, else int32."""
+    bounds = (("start", start), ("limit", limit), ("delta", delta))
+    kinds = []
+    for what, v in bounds:
+        if isinstance(v, Tensor):
+            if v.shape.ndims not in (None, 0) or v.dtype.kind not in "iuf":
+                raise GraphError(f"range: {what} must be a scalar number, got {v.name!r} of "
+                                 f"shape {v.shape} and dtype {v.dtype}")
+            kinds.append(v.dtype)
+        else:
+            kinds.append(_python_value_dtype(_python_scalar(what, v)))
+    if dtype is None:
+        dtype = dtypes.float32 if _builtins.any(k.kind == "f" for k in kinds) else \
+            (dtypes.int64 if dtypes.int64 in kinds else dtypes.int32)
+    dtype = dtypes.as_dtype(dtype)
+    if not isinstance(delta, Tensor) and delta == 0:
+        raise GraphError("range: delta must not be 0")
+
+    def build():
+        nodes = [(v if v.dtype == dtype else F.cast(v, dtype)) if isinstance(v, Tensor)
+                 else constant(np.asarray(v, dtype), name=what) for what, v in bounds]
+        return range_of(*nodes)
+
+    return _scoped(name, build)
 
 
 def fill(dims, value, name=None):
@@ -387,6 +482,8 @@ def fill(dims, value, name=None):
      [9 9 9]]
     """
     def build():
+        if holds_tensor(dims) or isinstance(dims, (int, np.integer)):
+            return _fill_at_run_time()
         if isinstance(value, Tensor):
             if value.ndim != 0:
                 raise GraphError(f"fill: value must be a scalar, got {value.name!r} of shape "
@@ -396,6 +493,54 @@ def fill(dims, value, name=None):
             raise GraphError(f"fill: value must be a scalar, got {value!r}")
         return constant(np.full(_static_dims("fill", dims), value,
                                 _python_value_dtype(value)), name="fill")
+
+    def _fill_at_run_time():
+        known, tensor = shape_argument("fill", dims, scalar_ok=True)
+        if isinstance(value, Tensor):
+            scalar = value
+        elif np.ndim(value) == 0:
+            scalar = constant(value, dtype=_python_value_dtype(value), name="value")
+        else:
+            raise GraphError(f"fill: value must be a scalar, got {value!r}")
+        if scalar.shape.ndims not in (None, 0):
+            raise GraphError(f"fill: value must be a scalar, got {scalar.name!r} of shape "
+                             f"{scalar.shape}")
+        if tensor is None:
+            return F.contiguous_copy(F.broadcast_to(scalar, known))
+        return fill_to(tensor, scalar, known)
+
+    return _scoped(name, build)
+
+
+def broadcast_to(input, shape, name=None):  # noqa: A002  (TensorFlow's argument name)
+    """`input` stretched to `shape` by the broadcasting rules (ints, or shapes known when the
+    graph runs, as `reshape` takes them). Gradients sum the stretched axes back.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     x = tf.placeholder(tf.float32, (None, 3))
+    ...     row = tf.broadcast_to([1.0, 2.0, 3.0], tf.shape(x))
+    ...     with tf.Session() as sess:
+    ...         print(row.shape, sess.run(row, {x: np.zeros((2, 3))}))
+    (None, 3) [[1. 2. 3.]
+     [1. 2. 3.]]
+    """
+    from graph.dynamic_shapes import DynamicBroadcastTo, _add
+
+    def build():
+        x = _node(input)
+        if not holds_tensor(shape):
+            return F.contiguous_copy(F.broadcast_to(x, _static_dims("broadcast_to", shape)))
+        known, tensor = shape_argument("broadcast_to", shape)
+        if tensor is None:
+            return F.contiguous_copy(F.broadcast_to(x, known))
+        if known is not None and x.shape.ndims is not None:
+            if x.ndim > len(known) or _builtins.any(
+                    a is not None and b is not None and a not in (1, b)
+                    for a, b in zip(reversed(tuple(x.shape)), reversed(known))):
+                raise GraphError(f"broadcast_to: cannot broadcast {x.name!r} of shape {x.shape} "
+                                 f"to {list(known)}")
+        return _add(DynamicBroadcastTo(), [x, tensor], "BroadcastTo", known)
 
     return _scoped(name, build)
 
@@ -438,11 +583,28 @@ def tile(input, multiples, name=None):  # noqa: A002  (TensorFlow's argument nam
     """
     def build():
         x = _node(input)
+        if holds_tensor(multiples):
+            return _tile_at_run_time(x)
         reps = _static_dims("tile", multiples)
         if len(reps) != x.ndim:
             raise GraphError(f"tile: multiples {list(reps)} must have one entry for each of "
                              f"the {x.ndim} axes of {x.name!r}")
         return F.tile(x, reps)
+
+    def _tile_at_run_time(x):
+        from graph.dynamic_shapes import DynamicTile, _add
+
+        known, tensor = shape_argument("tile", multiples)
+        if tensor is None:
+            return tile(x, list(known))
+        if x.shape.ndims is None:
+            raise GraphError(f"tile: the rank of {x.name!r} must be known when building")
+        if known is not None and len(known) != x.ndim:
+            raise GraphError(f"tile: multiples of length {len(known)} must have one entry for "
+                             f"each of the {x.ndim} axes of {x.name!r}")
+        static = (None,) * x.ndim if known is None else tuple(
+            None if m is None or d is None else m * d for m, d in zip(known, x.shape))
+        return _add(DynamicTile(), [x, tensor], "Tile", static)
 
     return _scoped(name, build)
 

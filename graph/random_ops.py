@@ -498,8 +498,9 @@ def _shape_argument(function, shape) -> tuple:
         if shape.dtype.kind not in "iu" or shape.shape.ndims not in (None, 1):
             raise GraphError(f"{function}: shape must be a 1-d int tensor, got {shape.name!r} "
                              f"of shape {shape.shape} and dtype {shape.dtype}")
-        length = shape.shape[0] if shape.shape.ndims == 1 else None
-        return (None if length is None else (None,) * length), shape
+        from graph.dynamic_shapes import known_shape_value
+
+        return known_shape_value(shape), shape
     if isinstance(shape, np.ndarray):
         shape = shape.tolist()
     if not isinstance(shape, (list, tuple)):
@@ -531,5 +532,7 @@ def _stacked_shape(function, shape) -> tuple:
         else:
             raise GraphError(f"{function}: shape must hold ints >= 0 or scalar int tensors, "
                              f"got {d!r}")
-    known = tuple(None if isinstance(d, Tensor) else int(d) for d in shape)
+    from graph.dynamic_shapes import known_scalar_value
+
+    known = tuple(known_scalar_value(d) if isinstance(d, Tensor) else int(d) for d in shape)
     return known, F.stack(parts, 0)

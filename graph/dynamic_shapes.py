@@ -1,0 +1,451 @@
+"""Shapes given as tensors: TensorFlow 1's `tf.reshape(x, [tf.shape(x)[0], -1])` idioms.
+
+TF1 code passes shapes known only when the graph runs: a list mixing ints and scalar int
+tensors (`[tf.shape(x)[0], 4]`, `[batch_size, 10]` with a fed `batch_size`), or a 1-d int
+tensor (`tf.shape(y)`). One mechanism serves every function that takes such a shape:
+
+- `shape_argument` reads the user's argument once, at build time: plain ints stay plain ints
+  (the caller's static path, unchanged), anything else becomes one 1-d int64 tensor plus what
+  is known of it now (`known_shape_value`, TF1's `constant_value_as_shape`), so the result's
+  static shape keeps every dimension known when building;
+- the graph ops below (`RunTimeShaped` and its kinds) read that tensor when the graph runs,
+  check its value (`run_time_dims`) and raise a GraphError naming the problem, the node and
+  the user's line before any kernel sees it, then call the shared kernels with plain ints.
+
+The ops run from Python in both the interpreter and the compiled step (a non-primitive
+node), so a Session gives the same values either way.
+
+>>> import graph as tf
+>>> with tf.Graph().as_default():
+...     x = tf.placeholder(tf.float32, (None, 3))
+...     flat = tf.reshape(x, [tf.shape(x)[0], -1])
+...     with tf.Session() as sess:
+...         print(flat.shape, sess.run(flat, {x: [[1.0, 2.0, 3.0]]}).shape)
+(None, 3) (1, 3)
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from framework import dtypes
+from framework.ops import F
+from framework.ops.registry import Spec
+from graph.core import GraphError, Tensor, constant, site_of
+from graph.ops import GraphOp, register_graph_op, sum_to_shape_of
+
+__all__ = ["DynamicBroadcastTo", "DynamicFill", "DynamicRange", "DynamicReshape",
+           "DynamicTile", "holds_tensor", "known_scalar_value", "known_shape_value",
+           "run_time_dims", "shape_argument"]
+
+
+# ---------------------------------------------------------------------------------------------
+# What is known of a shape tensor at build time
+
+
+def _primitive_name(tensor: Tensor):
+    primitive = tensor.op.primitive
+    return None if primitive is None else primitive.name
+
+
+def known_scalar_value(tensor: Tensor):
+    """The int a scalar int tensor is sure to hold when the graph runs, where the graph says so
+    now (a constant, or an entry of tf.shape(x) whose size x's static shape knows); else None.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     x = tf.placeholder(tf.float32, (None, 3))
+    ...     known_scalar_value(tf.shape(x)[1]), known_scalar_value(tf.shape(x)[0])
+    (3, None)
+    """
+    if tensor.op.type == "Const":
+        value = tensor.op.attrs["value"]
+        return int(value) if value.ndim == 0 and value.dtype.kind in "iu" else None
+    name = _primitive_name(tensor)
+    if name == "cast" and tensor.dtype.kind in "iu":
+        return known_scalar_value(tensor.op.inputs[0])
+    if name == "getitem":
+        index = tensor.op.primitive.index
+        source = tensor.op.inputs[0]
+        if len(index) == 1 and type(index[0]) is int and source.shape.ndims == 1:
+            values = known_shape_value(source)
+            if values is not None and -len(values) <= index[0] < len(values):
+                return values[index[0]]
+    return None
+
+
+def known_shape_value(tensor: Tensor):
+    """TF1's `constant_value_as_shape`: the entries of a 1-d int tensor known at build time, a
+    tuple with None where an entry is known only when the graph runs (None: not even the length
+    is known). It sees through constants, tf.shape, casts, slices, tf.stack and tf.concat.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     x = tf.placeholder(tf.float32, (None, 3))
+    ...     known_shape_value(tf.shape(x)), known_shape_value(tf.stack([tf.shape(x)[1], 7]))
+    ((None, 3), (3, 7))
+    """
+    if tensor.shape.ndims != 1:
+        return None
+    if tensor.op.type == "Const":
+        return tuple(int(v) for v in tensor.op.attrs["value"])
+    name = _primitive_name(tensor)
+    if name == "shape":
+        source = tensor.op.inputs[0]
+        return None if source.shape.ndims is None else tuple(source.shape)
+    if name == "cast" and tensor.dtype.kind in "iu":
+        return known_shape_value(tensor.op.inputs[0])
+    if name == "stack" and all(t.shape.ndims == 0 for t in tensor.op.inputs):
+        return tuple(known_scalar_value(t) for t in tensor.op.inputs)
+    if name == "concat":
+        parts = [known_shape_value(t) for t in tensor.op.inputs]
+        if all(part is not None for part in parts):
+            return tuple(d for part in parts for d in part)
+    if name == "getitem":
+        index = tensor.op.primitive.index
+        values = known_shape_value(tensor.op.inputs[0])
+        if values is not None and len(index) == 1 and type(index[0]) is tuple:
+            return values[slice(*index[0])]
+    length = tensor.shape[0]
+    return None if length is None else (None,) * length
+
+
+def _dimension_source(tensor: Tensor):
+    """(x, axis) where a scalar int tensor is tf.shape(x)[axis] (through casts), else None."""
+    name = _primitive_name(tensor)
+    if name == "cast" and tensor.dtype.kind in "iu":
+        return _dimension_source(tensor.op.inputs[0])
+    if name == "getitem" and _primitive_name(tensor.op.inputs[0]) == "shape":
+        index = tensor.op.primitive.index
+        source = tensor.op.inputs[0].op.inputs[0]
+        if len(index) == 1 and type(index[0]) is int and source.shape.ndims is not None:
+            return source, index[0] % source.shape.ndims
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the user's shape argument
+
+
+def holds_tensor(shape) -> bool:
+    """Whether a shape argument is a Tensor or a list/tuple holding one: the dynamic path."""
+    return isinstance(shape, Tensor) or (isinstance(shape, (list, tuple)) and
+                                         any(isinstance(d, Tensor) for d in shape))
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def shape_argument(function: str, shape, *, scalar_ok: bool = False, minus_one: bool = False):
+    """The shape argument of `function`, read once at build time: a 1-d int64 tensor holding it
+    when the graph runs, and what is known of it now (`known_shape_value`, with -1 kept where
+    `minus_one` allows it). A scalar (int or scalar int tensor) means a 1-d shape where
+    `scalar_ok`. A constant tensor gives plain ints: (ints, None), the caller's static path.
+    Anything that cannot be a shape is refused here, naming it."""
+    allowed = "ints >= 0" + (" or -1" if minus_one else "")
+    if isinstance(shape, Tensor):
+        if shape.op.type == "Const" and shape.dtype.kind in "iu" and shape.shape.ndims in (0, 1):
+            value = shape.op.attrs["value"]
+            return shape_argument(function, value.tolist(), scalar_ok=scalar_ok,
+                                  minus_one=minus_one)
+        if shape.dtype.kind not in "iu" or shape.shape.ndims not in (None, 0, 1) or (
+                shape.shape.ndims == 0 and not scalar_ok):
+            raise GraphError(f"{function}: a shape tensor must be a 1-d int32 or int64 tensor"
+                             f"{' (or a scalar)' if scalar_ok else ''}, got {shape.name!r} of "
+                             f"shape {shape.shape} and dtype {shape.dtype}")
+        if shape.shape.ndims == 0:
+            shape = F.reshape(shape, (1,))
+        return known_shape_value(shape), F.cast(shape, dtypes.int64)
+    if _is_int(shape) and scalar_ok:
+        shape = [shape]
+    if isinstance(shape, np.ndarray) and shape.ndim == 1:
+        shape = shape.tolist()
+    if not isinstance(shape, (list, tuple)):
+        raise GraphError(f"{function}: the shape must be a list of {allowed} and scalar int "
+                         f"tensors, or a 1-d int tensor such as tf.shape(x); got {shape!r}")
+    parts, known = [], []
+    for d in shape:
+        if isinstance(d, Tensor):
+            if d.dtype.kind not in "iu" or d.shape.ndims not in (None, 0):
+                raise GraphError(f"{function}: each entry of a shape must be an int or a "
+                                 f"scalar int tensor, got {d.name!r} of shape {d.shape} and "
+                                 f"dtype {d.dtype}")
+            parts.append(F.cast(d, dtypes.int64))
+            known.append(known_scalar_value(d))
+        elif _is_int(d) and (d >= 0 or (minus_one and d == -1)):
+            parts.append(constant(np.int64(d), name="dim"))
+            known.append(int(d))
+        else:
+            raise GraphError(f"{function}: a shape must hold {allowed} or scalar int tensors, "
+                             f"got {d!r} in {list(shape)!r}")
+    if not any(isinstance(d, Tensor) for d in shape):
+        return tuple(known), None
+    return tuple(known), F.stack(parts, 0)
+
+
+def run_time_dims(op, value, *, minus_one: bool = False, what: str = "shape") -> tuple:
+    """The dims a shape tensor holds in this run, as ints, after checking them: a 1-d integer
+    array of sizes >= 0 (and at most one -1 where `minus_one`). A bad value raises a
+    GraphError naming the problem, `op` and the user's line, before any kernel runs."""
+    value = np.asarray(value)
+    where = f"in {op.type} {op.name!r} created at {site_of(op)}"
+    if value.dtype.kind not in "iu":
+        raise GraphError(f"the {what} must hold integers, got dtype {value.dtype} {where}")
+    if value.ndim != 1:
+        raise GraphError(f"the {what} must be 1-d, got a value of shape {value.shape} {where}")
+    dims = tuple(int(d) for d in value)
+    if minus_one and dims.count(-1) > 1:
+        raise GraphError(f"the {what} {list(dims)} has more than one -1; only one dimension "
+                         f"can be inferred {where}")
+    if any(d < 0 and not (minus_one and d == -1) for d in dims):
+        raise GraphError(f"the {what} {list(dims)} has a negative size {where}")
+    return dims
+
+
+def _output_fits(op, result):
+    """Refuse a result whose shape contradicts the static shape promised at build time (a fed
+    shape tensor can disagree with it)."""
+    static = op.outputs[0].shape
+    if not static.is_compatible_with(np.shape(result)):
+        raise GraphError(f"{op.type} {op.name!r} created at {site_of(op)}: the result has shape "
+                         f"{np.shape(result)} in this run, but its static shape is {static}")
+    return (result,)
+
+
+# ---------------------------------------------------------------------------------------------
+# The graph ops
+
+
+class RunTimeShaped(GraphOp):
+    """Base of the ops whose output shape is an input's value: input `shape_input` is a 1-d int
+    tensor, read and checked (`run_time_dims`) when the graph runs; `compute` then makes the
+    result with plain ints. The static shape is `attrs["static_shape"]`, worked out when built."""
+
+    names_itself = True
+    shape_input: ClassVar[int] = 1
+    minus_one: ClassVar[bool] = False
+    what: ClassVar[str] = "shape"
+
+    def infer(self, inputs, attrs):
+        return [Spec.raw(attrs["static_shape"], self.out_dtype(inputs, attrs))]
+
+    def out_dtype(self, inputs, attrs):
+        return inputs[0].dtype
+
+    def run(self, run, op, inputs):
+        dims = run_time_dims(op, inputs[self.shape_input], minus_one=self.minus_one,
+                             what=self.what)
+        return _output_fits(op, self.compute(op, inputs, dims))
+
+    def compute(self, op, inputs, dims):
+        raise NotImplementedError
+
+    def error(self, op, problem: str):
+        return GraphError(f"{problem}, in {op.type} {op.name!r} created at {site_of(op)}")
+
+
+def _add(kind, inputs, name, static_shape, **attrs) -> Tensor:
+    graph = next(t.graph for t in inputs)
+    attrs["static_shape"] = None if static_shape is None else tuple(static_shape)
+    return graph.add_operation(kind, inputs, name=name, attrs=attrs).outputs[0]
+
+
+@register_graph_op
+class DynamicReshape(RunTimeShaped):
+    """x (input 0) in the shape input 1 holds when the graph runs (one entry may be -1): TF1's
+    Reshape with a shape tensor. Its gradient reshapes back to x's run-time shape."""
+
+    name = "DynamicReshape"
+    viz_family = "movement"
+    minus_one = True
+
+    def compute(self, op, inputs, dims):
+        x = inputs[0]
+        size = int(np.prod(np.shape(x), dtype=np.int64))
+        known = int(np.prod([d for d in dims if d != -1], dtype=np.int64))
+        if -1 in dims:
+            if known == 0 or size % known:
+                raise self.error(op, f"cannot reshape a value of shape {np.shape(x)} ({size} "
+                                     f"elements) into {list(dims)}: {known} does not divide "
+                                     f"{size}")
+            dims = tuple(size // known if d == -1 else d for d in dims)
+        elif known != size:
+            raise self.error(op, f"cannot reshape a value of shape {np.shape(x)} ({size} "
+                                 f"elements) into {list(dims)} ({known} elements)")
+        return F.reshape(x, dims)
+
+    def gradient(self, op, cotangents, needs):
+        x = op.inputs[0]
+        if not needs[0] or x.dtype.kind != "f":
+            return [None, None]
+        return [reshape_to(cotangents[0], F.shape_of(x, dtypes.int64), tuple(x.shape)
+                           if x.shape.ndims is not None else None), None]
+
+
+def reshape_to(x: Tensor, shape: Tensor, static_shape) -> Tensor:
+    """A DynamicReshape node: `x` in the shape the 1-d int tensor `shape` holds at run time."""
+    return _add(DynamicReshape(), [x, shape], "Reshape", static_shape)
+
+
+def reshape_static_shape(x: Tensor, known, shape_tensor: Tensor):
+    """The static shape of tf.reshape(x, shape) for a shape known in part (`known`, from
+    `shape_argument`): TF1's inference of the -1 entry, where the numbers decide it. With
+    x (None, 3) and [tf.shape(x)[0], -1] the unknown sizes are the same one, so -1 is 3."""
+    if known is None:
+        return None
+    if -1 not in known:
+        return tuple(known)
+    if x.shape.ndims is None:
+        return tuple(None if d == -1 else d for d in known)
+    in_known = [d for d in x.shape if d is not None]
+    in_size = int(np.prod(in_known, dtype=np.int64))
+    out_known = [d for d in known if d is not None and d != -1]
+    out_size = int(np.prod(out_known, dtype=np.int64))
+    inferred = None
+    in_unknown = [axis for axis, d in enumerate(x.shape) if d is None]
+    out_unknown = [i for i, d in enumerate(known) if d is None]
+    if not in_unknown and not out_unknown:
+        inferred = in_size // out_size if out_size and in_size % out_size == 0 else None
+    elif len(in_unknown) == 1 and len(out_unknown) == 1 and shape_tensor is not None:
+        # The unknown output entry is provably x's unknown size: they cancel.
+        entry = _stacked_entry(shape_tensor, out_unknown[0])
+        source = None if entry is None else _dimension_source(entry)
+        if source == (x, in_unknown[0]) and out_size and in_size % out_size == 0:
+            inferred = in_size // out_size
+    return tuple(inferred if d == -1 else d for d in known)
+
+
+def _stacked_entry(shape_tensor: Tensor, index: int):
+    """Entry `index` of a tf.stack-ed shape tensor (as the user gave it, before casts)."""
+    tensor = shape_tensor
+    while _primitive_name(tensor) == "cast":
+        tensor = tensor.op.inputs[0]
+    if _primitive_name(tensor) != "stack":
+        return None
+    entry = tensor.op.inputs[index]
+    while _primitive_name(entry) == "cast":
+        entry = entry.op.inputs[0]
+    return entry
+
+
+@register_graph_op
+class DynamicFill(RunTimeShaped):
+    """The scalar input 1 repeated to the shape input 0 holds when the graph runs: TF1's Fill
+    (zeros, ones, fill) with a shape tensor. No gradient to the shape; the value's is the sum."""
+
+    name = "DynamicFill"
+    viz_family = "creation"
+    shape_input = 0
+
+    def out_dtype(self, inputs, attrs):
+        return inputs[1].dtype
+
+    def compute(self, op, inputs, dims):
+        value = np.asarray(inputs[1])
+        if value.ndim != 0:
+            raise self.error(op, f"the fill value must be a scalar, got shape {value.shape}")
+        return np.full(dims, value, op.outputs[0].dtype)
+
+    def gradient(self, op, cotangents, needs):
+        wanted = needs[1] and op.inputs[1].dtype.kind == "f"
+        return [None, F.sum(cotangents[0]) if wanted else None]
+
+
+def fill_to(shape: Tensor, value: Tensor, static_shape, name="Fill") -> Tensor:
+    """A DynamicFill node: the scalar `value` repeated to the run-time `shape`."""
+    return _add(DynamicFill(), [shape, value], name, static_shape)
+
+
+@register_graph_op
+class DynamicTile(RunTimeShaped):
+    """x (input 0) repeated input 1's value times along each axis, read when the graph runs:
+    TF1's Tile with a multiples tensor. The gradient sums the copies back."""
+
+    name = "DynamicTile"
+    viz_family = "movement"
+    what = "multiples"
+
+    def compute(self, op, inputs, dims):
+        x = inputs[0]
+        if len(dims) != np.ndim(x):
+            raise self.error(op, f"multiples {list(dims)} must have one entry for each of the "
+                                 f"{np.ndim(x)} axes of the input (shape {np.shape(x)})")
+        return F.tile(x, dims)
+
+    def gradient(self, op, cotangents, needs):
+        x, multiples = op.inputs
+        if not needs[0] or x.dtype.kind != "f":
+            return [None, None]
+        # g of shape (m0 * d0, m1 * d1, ...) seen as (m0, d0, m1, d1, ...): sum the m axes.
+        pairs = F.stack([multiples, F.shape_of(x, dtypes.int64)], 1)
+        spread = reshape_to(cotangents[0], F.reshape(pairs, (-1,)),
+                            tuple(d for size in x.shape for d in (None, size)))
+        return [F.sum(spread, tuple(range(0, 2 * x.ndim, 2))), None]
+
+
+@register_graph_op
+class DynamicBroadcastTo(RunTimeShaped):
+    """x (input 0) stretched by broadcasting to the shape input 1 holds when the graph runs:
+    TF1's BroadcastTo with a shape tensor. The gradient sums the stretched axes back."""
+
+    name = "DynamicBroadcastTo"
+    viz_family = "movement"
+
+    def compute(self, op, inputs, dims):
+        x = inputs[0]
+        try:
+            fits = len(dims) >= np.ndim(x) and np.broadcast_shapes(np.shape(x), dims) == dims
+        except ValueError:
+            fits = False
+        if not fits:
+            raise self.error(op, f"cannot broadcast a value of shape {np.shape(x)} to "
+                                 f"{list(dims)}")
+        return F.contiguous_copy(F.broadcast_to(x, dims))
+
+    def gradient(self, op, cotangents, needs):
+        x = op.inputs[0]
+        if not needs[0] or x.dtype.kind != "f":
+            return [None, None]
+        return [sum_to_shape_of(cotangents[0], x), None]
+
+
+@register_graph_op
+class DynamicRange(GraphOp):
+    """start, start + delta, ... below limit (inputs 0, 1, 2: scalars read when the graph
+    runs): TF1's Range with tensor bounds, e.g. tf.range(tf.shape(x)[0])."""
+
+    name = "DynamicRange"
+    no_gradient = "a sequence of numbers: TensorFlow's Range has no gradient either"
+    viz_family = "creation"
+    names_itself = True
+
+    def infer(self, inputs, attrs):
+        return [Spec.raw((attrs["length"],), inputs[0].dtype)]
+
+    def run(self, run, op, inputs):
+        where = f"in {op.type} {op.name!r} created at {site_of(op)}"
+        values = []
+        for what, value in zip(("start", "limit", "delta"), inputs):
+            if np.ndim(value) != 0:
+                raise GraphError(f"range: {what} must be a scalar, got a value of shape "
+                                 f"{np.shape(value)} {where}")
+            values.append(np.asarray(value)[()])
+        start, limit, delta = values
+        if delta == 0:
+            raise GraphError(f"range: delta must not be 0 {where}")
+        result = np.arange(start, limit, delta).astype(op.outputs[0].dtype)
+        return _output_fits(op, result)
+
+
+def range_of(start: Tensor, limit: Tensor, delta: Tensor, name="range") -> Tensor:
+    """A DynamicRange node over scalar tensors of one dtype."""
+    length = None
+    values = [t.op.attrs["value"][()] if t.op.type == "Const" and t.ndim == 0 else
+              known_scalar_value(t) for t in (start, limit, delta)]
+    if None not in values and values[2] != 0:
+        length = len(np.arange(*values))
+    return start.graph.add_operation(DynamicRange(), [start, limit, delta], name=name,
+                                     attrs={"length": length}).outputs[0]
