@@ -1,12 +1,14 @@
 """Code generation: a Program becomes the Python source of one function, `step(run, feeds)`,
 with one line per node in execution order, or per run of nodes compiled together into one
-numba function (graph.compile.nopython: without control flow, a training step is one call).
+numba function (graph.compile.nopython: a training step is one call; a cond is a real `if`
+and a while_loop a real loop inside it, graph.compile.control).
 
 Every shape is known when the step is generated, so the shape rules ran then and the step
 calls each op's kernel for its device directly (`Op.kernel`, chosen here once). Values are
 local variables, freed after their last use (the memory plan). Variables are read where each
-consumer runs, as the interpreter reads them; assigns, control flow and random ops run
-through their op kind (`kind.run`), with the run's state, as the interpreter runs them.
+consumer runs, as the interpreter reads them; assigns, random ops and control flow left to
+Python run through their op kind (`kind.run`), with the run's state, as the interpreter
+runs them.
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ _HUGE_PAGES = sys.platform.startswith("linux")
 
 def generate(program: Program, name: str = "step", whole: bool = True, placement=None):
     """(source, the compiled function, the compiled numba functions' source or None, the
-    nodes run from Python between them) for `program`. With `whole` (and no control flow),
-    runs of lowerable nodes become numba functions; else every node is a Python line.
+    nodes run from Python between them) for `program`. With `whole` (and no control flow
+    left to Python), runs of lowerable nodes become numba functions; else every node is a
+    Python line.
 
     With a `placement` (graph.placement: some ops run on a GPU), each node on a GPU calls its
     op's CUDA kernel from Python (never inside the numba functions), its inputs moved to the
@@ -393,6 +396,8 @@ class _SegmentWriter:
                 local = f"v{self.program.nodes.index(key[0])}_{key[1]}"
                 names[key] = local
                 targets.append(local)
+                if segment.local[key] in segment.aliases:  # maybe an argument: a constant...
+                    stage_lines.append(f"    run.shared_ids.add(id({local}))")
         function = global_name(self, "segments")
         nodes = ", ".join(_where(node) for node in segment.nodes[:1])
         call = f"{function}.module.{segment.name}({', '.join(arguments)})"

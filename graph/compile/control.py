@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 
 import numpy as np
 
@@ -337,6 +338,7 @@ def _write_cond(writer, segment, node, number) -> None:
           node.inputs[len(node.op.inputs):])
     outputs = [f"v{number}_{k}" for k in range(len(node.specs))]
     contiguous = [True] * len(outputs)
+    aliases = [False] * len(outputs)
     segment.emit(f"if {pred}[()]:")
     for arm, plan in enumerate(lowered.branches):
         if arm:
@@ -350,11 +352,21 @@ def _write_cond(writer, segment, node, number) -> None:
             for k, (output, result) in enumerate(zip(outputs, results)):
                 segment.emit(f"{output} = {result}")
                 contiguous[k] = contiguous[k] and segment.is_contiguous.get(result, k < own)
+                aliases[k] = aliases[k] or _may_alias(segment, result)
             if not results:
                 segment.emit("pass")
     for k, output in enumerate(outputs):
         segment.local[(node, k)] = output
         segment.is_contiguous[output] = contiguous[k]
+        if aliases[k]:
+            segment.aliases.add(output)
+
+
+def _may_alias(segment, name: str) -> bool:
+    """Whether a local may be an argument of the function itself (a constant, a feed, a
+    variable's value): numba returns such an array as the very object passed in, and the
+    Python step marks it shared, so that a fetch of it is a copy (as the interpreter's is)."""
+    return name in segment.aliases or re.fullmatch(r"a\d+(_c)?", name) is not None
 
 
 def _placeholder(spec) -> str:
@@ -392,6 +404,12 @@ def _write_while(writer, segment, node, number) -> None:
         segment.emit("    break")
         results = _write_plan(writer, segment, lowered.body)
         segment.emit(f"{', '.join(names)}, = ({', '.join(results)},)")
+        while True:  # a loop variable may take another's value: until nothing changes
+            aliased = {name for name, before, after in zip(names, initial, results)
+                       if _may_alias(segment, before) or _may_alias(segment, after)}
+            if aliased <= segment.aliases:
+                break
+            segment.aliases |= aliased
         if limit is not None:
             segment.emit(f"{counter} += 1")
     for k, name in enumerate(names):

@@ -51,6 +51,7 @@ class Segment:
         self.contiguous: dict = {}  # local name -> its C-contiguous twin, once made
         self.staged: dict = {}  # variable op -> local name of its newest value
         self.indent = ""  # inside a cond's arm or a loop's body: the statements' indentation
+        self.aliases: set = set()  # locals that may be an argument itself (graph.compile.control)
 
     def emit(self, line: str) -> None:
         self.lines.append(self.indent + line)

@@ -249,3 +249,27 @@ def test_branches_of_different_shapes_stay_on_the_interpreters_path():
             compiled, got, expected = compiled_and_interpreted([y, total], feed)
             assert_same_bits(got, expected)
         assert "Cond" not in (compiled.functions_source or "")
+
+
+def test_a_fetched_result_never_aliases_a_constant_of_the_graph():
+    # numba returns an argument array as the object passed in: a cond or loop giving a
+    # constant as it is must still give the caller a copy, as the interpreter does.
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float64, (2,), name="x")
+        pred = tf.placeholder(tf.bool, (), name="pred")
+        outer = tf.constant([5.0, 6.0], tf.float64)
+        fetches = [tf.cond(pred, lambda: tf.constant([1.0, 2.0], tf.float64), lambda: x),
+                   tf.cond(pred, lambda: outer, lambda: x),
+                   tf.while_loop(lambda i, w: i < 0, lambda i, w: (i + 1, w * 2.0),
+                                 [tf.constant(0), outer])[1]]
+        feed = {x: np.zeros(2), pred: True}
+        with tf.Session() as sess:
+            compiled = sess.compile(fetches, feed)
+            assert not compiled.program.has_control_flow
+            for _ in range(2):
+                for fetched in sess.run(fetches, feed):
+                    fetched[0] = 99.0
+            first, second, third = sess.run(fetches, feed)
+    np.testing.assert_array_equal(first, [1.0, 2.0])
+    np.testing.assert_array_equal(second, [5.0, 6.0])
+    np.testing.assert_array_equal(third, [5.0, 6.0])
