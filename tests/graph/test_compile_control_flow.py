@@ -238,6 +238,26 @@ def test_a_while_loop_with_gradients_stays_on_the_interpreters_path():
         assert "While" not in (compiled.functions_source or "")
 
 
+def test_lowerable_conds_beside_a_loop_left_to_python_run_by_their_op():
+    # The loop's gradient keeps the plan on the interpreter's path (every value kept by
+    # tensor): the cond and its gradient's cond, lowerable, run through their op there, the
+    # forward cond's extra outputs for its gradient given as None.
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float64, (3,), name="x")
+        pred = tf.placeholder(tf.bool, (), name="pred")
+        y = tf.cond(pred, lambda: tf.tanh(x) * x, lambda: tf.exp(x))
+        _, z = tf.while_loop(lambda i, z: i < 2, lambda i, z: (i + 1, tf.sin(z) * y),
+                             [tf.constant(0), y])
+        loss = tf.reduce_sum(z * z)
+        grad, = tf.gradients(loss, [x])
+        for whole in (True, False):
+            for taken in (True, False):
+                feed = {x: np.array([0.1, -0.7, 1.2]), pred: taken}
+                compiled, got, expected = compiled_and_interpreted([loss, grad], feed, whole)
+                assert_same_bits(got, expected)
+                assert compiled.program.has_control_flow
+
+
 def test_branches_of_different_shapes_stay_on_the_interpreters_path():
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float32, (4,), name="x")
