@@ -17,6 +17,8 @@ window (`max_pool2d_backward`), whose own gradient gathers from those positions 
 from __future__ import annotations
 
 import dataclasses
+import math
+import sys
 
 import numba
 import numpy as np
@@ -25,8 +27,11 @@ from numba import prange
 from framework import dtypes
 from framework.device import empty
 from framework.errors import ShapeError
+from framework.kernels import cpu
+from framework.kernels.cpu import dtype_literal, shape_literal
+from framework.kernels.lowered import Lowered
 from framework.ops.dispatch import as_operand, bind, promote
-from framework.ops.linalg import batched_gemm
+from framework.ops.linalg import _float_matmul, _identity_index, batched_gemm
 from framework.ops.movement import contiguous
 from framework.ops.registry import Op, Spec, register, require_dtype, require_same_dtype
 
@@ -38,6 +43,9 @@ PARALLEL_MIN_WORK = 1 << 16
 # Convolutions unfold a chunk of images at a time into one column buffer of at most about this
 # size (one image's columns may exceed it): big GEMMs, bounded extra memory.
 CHUNK_BYTES = 1 << 24
+# Whether the lowered drivers ask for huge pages for their large buffers, as the graph compiler
+# does for outputs (Linux's madvise).
+_HUGE_PAGES = sys.platform.startswith("linux")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -154,6 +162,9 @@ class Conv2d(Op):
     def cpu(self, x, w):
         return conv2d_forward(x, w, self.geometry(w.shape[2:]), self.groups)
 
+    def nopython(self, x, w):
+        return conv2d_lowering(x, w, self.geometry(w.shape[2:]), self.groups)
+
     def cuda(self, x, w):
         from framework.kernels import cuda_nn
 
@@ -267,6 +278,11 @@ class Conv2dInputGrad(Op):
         geometry = self.stride + self.padding + self.dilation + tuple(w.shape[2:])
         return conv2d_input_grad_kernel(g, w, size, geometry, self.groups)
 
+    def nopython(self, g, w):
+        size = self.resolved_input_size(g.shape, w.shape[2:])
+        geometry = self.stride + self.padding + self.dilation + tuple(w.shape[2:])
+        return conv2d_input_grad_lowering(g, w, size, geometry, self.groups)
+
     def cuda(self, g, w):
         from framework.kernels import cuda_nn
 
@@ -336,6 +352,10 @@ class Conv2dWeightGrad(Op):
         geometry = self.stride + self.padding + self.dilation + tuple(self.kernel_size)
         return conv2d_weight_grad_kernel(x, g, geometry, self.groups)
 
+    def nopython(self, x, g):
+        geometry = self.stride + self.padding + self.dilation + tuple(self.kernel_size)
+        return conv2d_weight_grad_lowering(x, g, geometry, self.groups)
+
     def cuda(self, x, g):
         from framework.kernels import cuda_nn
 
@@ -378,16 +398,27 @@ def conv2d_weight_grad(x, grad_output, kernel_size, stride=1, padding=0, dilatio
 # GEMMs beat many small ones, most of all when BLAS threads have to share busy cores.
 
 
+def chunk_plan(batch: int, rows: int, length: int, dtype) -> tuple[int, bool]:
+    """(images per chunk, whether the unfold and copy kernels run in parallel) for a batch
+    whose images have `rows` x `length` columns each. The Python drivers and their lowering
+    into the graph compiler's numba functions both ask here, so both make the same calls.
+
+    >>> chunk_plan(8, 9, 64, np.float32)
+    (8, False)
+    """
+    per_image = max(rows * length * np.dtype(dtype).itemsize, 1)
+    size = max(1, min(batch, CHUNK_BYTES // per_image))
+    return size, size > 1 and size * rows * length >= PARALLEL_MIN_WORK
+
+
 class _Chunks:
     """Splits the batch into chunks of images, with flat buffers reused by every chunk."""
 
     def __init__(self, batch, rows, out_channels, length, dtype):
-        per_image = max(rows * length * np.dtype(dtype).itemsize, 1)
         self.batch, self.rows, self.out_channels, self.length = batch, rows, out_channels, length
-        self.size = max(1, min(batch, CHUNK_BYTES // per_image))
+        self.size, self.parallel = chunk_plan(batch, rows, length, dtype)
         self.cols = empty(self.size * rows * length, dtype)
         self.grouped = empty(self.size * out_channels * length, dtype)
-        self.parallel = self.size > 1 and self.cols.size >= PARALLEL_MIN_WORK
 
     def __iter__(self):
         """(first image, images, columns (rows, images, L), results (out_channels, images, L))."""
@@ -470,17 +501,29 @@ def conv2d_weight_grad_kernel(x, g, geometry, groups):
 
 def _unfold(x, cols, geometry, parallel: bool) -> None:
     """im2col of images x (count, C, H, W) into cols (C * kH * kW, count, L)."""
-    (_unfold_parallel if parallel else _unfold_serial)(x, cols, geometry)
+    _unfold_kernel(parallel)(x, cols, geometry)
 
 
 def _fold(cols, x, geometry, parallel: bool) -> None:
     """col2im: sum cols (C * kH * kW, count, L) back onto images x (count, C, H, W)."""
-    (_fold_parallel if parallel else _fold_serial)(cols, x, geometry)
+    _fold_kernel(parallel)(cols, x, geometry)
 
 
 def _swap_leading_axes(source, target, parallel: bool) -> None:
     """target[i, j] = source[j, i]: (a, b, L) to (b, a, L), copying rows of length L."""
-    (_swap_leading_axes_parallel if parallel else _swap_leading_axes_serial)(source, target)
+    _swap_kernel(parallel)(source, target)
+
+
+def _unfold_kernel(parallel: bool):
+    return _unfold_parallel if parallel else _unfold_serial
+
+
+def _fold_kernel(parallel: bool):
+    return _fold_parallel if parallel else _fold_serial
+
+
+def _swap_kernel(parallel: bool):
+    return _swap_leading_axes_parallel if parallel else _swap_leading_axes_serial
 
 
 @numba.njit(cache=True)
@@ -576,6 +619,119 @@ def _swap_leading_axes_parallel(source, target):
 
 
 # ---------------------------------------------------------------------------------------------
+# Lowering: the three convolution drivers above as statements of the graph compiler's numba
+# functions (framework.kernels.lowered). Shapes are static there, so the chunk plan and the
+# serial or parallel choice are made now, from `chunk_plan`; the statements then make the
+# drivers' calls: the same kernels on the same views and the same GEMMs (`batched_gemm`'s
+# `_float_matmul`, one per group) on the same layouts, so compiled steps keep their bits.
+
+
+def _lowered_chunks(out_shape, dtype, batch, rows, out_channels, length, groups, head, body,
+                    kernels) -> Lowered:
+    """A driver's statements: the output, the `head` lines, the chunk buffers, then the `body`
+    lines for every chunk, with `{o0}_start`, `{o0}_count`, `{o0}_columns` (rows, count, L)
+    and `{o0}_results` (out_channels, count, L) bound as `_Chunks` yields them and
+    `{o0}_columns_g`, `{o0}_results_g` their `_by_group` views. `kernels(parallel)`: the
+    objects the lines call, for the plan's serial or parallel choice."""
+    size, parallel = chunk_plan(batch, rows, length, dtype)
+    count = "{o0}_count"
+    lines = [f"{{o0}} = np.empty({shape_literal(out_shape)}, {dtype_literal(dtype)})", *head]
+    objects = {"index": _identity_index(groups), "gemm": _float_matmul, **kernels(parallel)}
+    for buffer, height in (("cols", rows), ("grouped", out_channels)):
+        elements = size * height * length
+        lines.append(f"{{o0}}_{buffer} = np.empty({elements}, {dtype_literal(dtype)})")
+        if _HUGE_PAGES and elements * np.dtype(dtype).itemsize >= cpu.HUGE_PAGE_MIN_BYTES:
+            # NumPy's large buffers in the driver get huge pages; numba's must ask.
+            objects["advise"] = cpu.advise_huge_pages
+            lines.append(f"{{advise}}({{o0}}_{buffer})")
+    lines += [f"for {{o0}}_start in range(0, {batch}, {size}):",
+              f"    {count} = min({size}, {batch} - {{o0}}_start)"]
+    for name, height in (("columns", rows), ("results", out_channels)):
+        buffer = "cols" if name == "columns" else "grouped"
+        lines += [f"    {{o0}}_{name} = {{o0}}_{buffer}[:{height * length} * {count}]"
+                  f".reshape({height}, {count}, {length})",
+                  f"    {{o0}}_{name}_g = {{o0}}_{name}.reshape({groups}, {height // groups}, "
+                  f"{count} * {length})"]
+    lines += [f"    {line}" for line in body]
+    return Lowered("\n".join(lines), objects)
+
+
+def _lowered_empty(out_shape, dtype) -> Lowered:
+    """An output with nothing to compute (no elements), as the drivers return it."""
+    return Lowered(f"{{o0}} = np.empty({shape_literal(out_shape)}, {dtype_literal(dtype)})", {})
+
+
+_CHUNK = "{o0}_start:{o0}_start + {o0}_count"  # this chunk's images
+
+
+def conv2d_lowering(x, w, geometry, groups) -> Lowered | None:
+    """`conv2d_forward`'s statements for inputs of these specs."""
+    batch, out_channels = x.shape[0], w.shape[0]
+    out_hw = windows_shape("conv2d", x.shape, w.shape[2:], geometry[0:2], geometry[2:4],
+                           geometry[4:6])
+    length, depth = out_hw[0] * out_hw[1], math.prod(w.shape[1:])
+    if not batch * out_channels * length:
+        return _lowered_empty((batch, out_channels) + out_hw, x.dtype)
+    head = [f"{{o0}}_weights = {{i1}}.reshape({groups}, {out_channels // groups}, {depth})",
+            f"{{o0}}_out3 = {{o0}}.reshape({batch}, {out_channels}, {length})"]
+    body = [f"{{unfold}}({{i0}}[{_CHUNK}], {{o0}}_columns, {shape_literal(geometry)})",
+            "{gemm}({o0}_weights, {o0}_columns_g, {o0}_results_g, {index}, {index}, False, "
+            "False)",
+            f"{{swap}}({{o0}}_results, {{o0}}_out3[{_CHUNK}])"]
+    return _lowered_chunks((batch, out_channels) + out_hw, x.dtype, batch, groups * depth,
+                           out_channels, length, groups, head, body,
+                           lambda parallel: {"unfold": _unfold_kernel(parallel),
+                                             "swap": _swap_kernel(parallel)})
+
+
+def conv2d_input_grad_lowering(g, w, input_size, geometry, groups) -> Lowered | None:
+    """`conv2d_input_grad_kernel`'s statements for inputs of these specs."""
+    batch, out_channels = g.shape[:2]
+    out_shape = (batch, w.shape[1] * groups) + tuple(input_size)
+    length, depth = g.shape[2] * g.shape[3], math.prod(w.shape[1:])
+    if not math.prod(out_shape):
+        return _lowered_empty(out_shape, g.dtype)
+    if not length:
+        return None
+    head = [f"{{o0}}_weights = {{i1}}.reshape({groups}, {out_channels // groups}, {depth})",
+            f"{{o0}}_g3 = {{i0}}.reshape({batch}, {out_channels}, {length})"]
+    body = [f"{{swap}}({{o0}}_g3[{_CHUNK}], {{o0}}_results)",
+            "{gemm}({o0}_weights, {o0}_results_g, {o0}_columns_g, {index}, {index}, True, "
+            "False)",
+            f"{{fold}}({{o0}}_columns, {{o0}}[{_CHUNK}], {shape_literal(geometry)})"]
+    return _lowered_chunks(out_shape, g.dtype, batch, groups * depth, out_channels, length,
+                           groups, head, body,
+                           lambda parallel: {"swap": _swap_kernel(parallel),
+                                             "fold": _fold_kernel(parallel)})
+
+
+def conv2d_weight_grad_lowering(x, g, geometry, groups) -> Lowered | None:
+    """`conv2d_weight_grad_kernel`'s statements for inputs of these specs."""
+    batch, channels = x.shape[:2]
+    out_channels = g.shape[1]
+    out_shape = (out_channels, channels // groups) + tuple(geometry[6:])
+    length, depth = g.shape[2] * g.shape[3], math.prod(out_shape[1:])
+    if not math.prod(out_shape):
+        return _lowered_empty(out_shape, x.dtype)
+    if not batch * length:  # no image: the gradient is zero
+        return Lowered(_lowered_empty(out_shape, x.dtype).code + "\n{o0}.fill(0)", {})
+    partial = (groups, out_channels // groups, depth)
+    head = ["{o0}.fill(0)",
+            f"{{o0}}_sum = {{o0}}.reshape({shape_literal(partial)})",
+            f"{{o0}}_partial = np.empty({shape_literal(partial)}, {dtype_literal(x.dtype)})",
+            f"{{o0}}_g3 = {{i1}}.reshape({batch}, {out_channels}, {length})"]
+    body = [f"{{unfold}}({{i0}}[{_CHUNK}], {{o0}}_columns, {shape_literal(geometry)})",
+            f"{{swap}}({{o0}}_g3[{_CHUNK}], {{o0}}_results)",
+            "{gemm}({o0}_results_g, {o0}_columns_g, {o0}_partial, {index}, {index}, False, "
+            "True)",
+            "{o0}_sum += {o0}_partial"]
+    return _lowered_chunks(out_shape, x.dtype, batch, groups * depth, out_channels, length,
+                           groups, head, body,
+                           lambda parallel: {"unfold": _unfold_kernel(parallel),
+                                             "swap": _swap_kernel(parallel)})
+
+
+# ---------------------------------------------------------------------------------------------
 # Pooling.
 
 
@@ -627,6 +783,9 @@ class MaxPool2d(Pool2d):
     def cpu(self, x):
         return pool_kernel(_MAX, x, x, pooled_shape(x, self), self.geometry())
 
+    def nopython(self, x):
+        return pool_lowering(_MAX, x, ("{i0}", x), pooled_shape(x, self), self.geometry())
+
     def cuda(self, x):
         from framework.kernels import cuda_nn
 
@@ -651,6 +810,9 @@ class MaxPool2dBackward(Pool2d):
 
     def cpu(self, x, g):
         return pool_kernel(_MAX_BACKWARD, x, g, x.shape, self.geometry())
+
+    def nopython(self, x, g):
+        return pool_lowering(_MAX_BACKWARD, x, ("{i1}", g), x.shape, self.geometry())
 
     def cuda(self, x, g):
         from framework.kernels import cuda_nn
@@ -679,6 +841,10 @@ class MaxPool2dGather(Pool2d):
     def cpu(self, x, values):
         return pool_kernel(_MAX_GATHER, x, values, pooled_shape(x, self), self.geometry())
 
+    def nopython(self, x, values):
+        return pool_lowering(_MAX_GATHER, x, ("{i1}", values), pooled_shape(x, self),
+                             self.geometry())
+
     def cuda(self, x, values):
         from framework.kernels import cuda_nn
 
@@ -702,6 +868,9 @@ class AvgPool2d(Pool2d):
 
     def cpu(self, x):
         return pool_kernel(_AVG, x, x, pooled_shape(x, self), self.geometry())
+
+    def nopython(self, x):
+        return pool_lowering(_AVG, x, ("{i0}", x), pooled_shape(x, self), self.geometry())
 
     def cuda(self, x):
         from framework.kernels import cuda_nn
@@ -734,6 +903,10 @@ class AvgPool2dBackward(Pool2d):
     def cpu(self, g):
         shape = g.shape[:2] + tuple(self.input_size)
         return pool_kernel(_AVG_BACKWARD, g, g, shape, self.geometry())
+
+    def nopython(self, g):
+        shape = tuple(g.shape[:2]) + tuple(self.input_size)
+        return pool_lowering(_AVG_BACKWARD, g, ("{i0}", g), shape, self.geometry())
 
     def cuda(self, g):
         from framework.kernels import cuda_nn
@@ -831,10 +1004,35 @@ def pool_kernel(kind: int, x: np.ndarray, values: np.ndarray, out_shape: tuple,
     x = contiguous(x).reshape((planes,) + x.shape[2:])
     values = contiguous(values).reshape((planes,) + values.shape[2:])
     out3 = out.reshape((planes,) + out_shape[2:])
-    work = max(x.size, out.size) * geometry[0] * geometry[1]
-    driver = _pool_parallel if planes > 1 and work >= PARALLEL_MIN_WORK else _pool_serial
-    driver(kind, x, values, out3, geometry)
+    _pool_driver(planes, max(x.size, out.size), geometry)(kind, x, values, out3, geometry)
     return out
+
+
+def pool_lowering(kind: int, x, values, out_shape: tuple, geometry: tuple) -> Lowered | None:
+    """`pool_kernel`'s call for the input spec `x` (input 0) and `values`, (its input's
+    placeholder, its spec): the same plane loop, serial or parallel, on the same (planes,
+    ., .) views."""
+    out_shape = tuple(out_shape)
+    if not math.prod(out_shape):
+        return _lowered_empty(out_shape, x.dtype)
+    planes = out_shape[0] * out_shape[1]
+    driver = _pool_driver(planes, max(math.prod(x.shape), math.prod(out_shape)), geometry)
+
+    def plane_view(array: str, shape) -> str:
+        return f"{array}.reshape({shape_literal((planes,) + tuple(shape[2:]))})"
+
+    operands = [plane_view("{i0}", x.shape), plane_view(values[0], values[1].shape),
+                plane_view("{o0}", out_shape)]
+    return Lowered(f"{{o0}} = np.empty({shape_literal(out_shape)}, {dtype_literal(x.dtype)})\n"
+                   f"{{driver}}({kind}, {', '.join(operands)}, {shape_literal(geometry)})",
+                   {"driver": driver})
+
+
+def _pool_driver(planes: int, size: int, geometry: tuple):
+    """The serial or parallel plane loop for `planes` planes of at most `size` elements in all
+    (input or output), by the work their windows make."""
+    work = size * geometry[0] * geometry[1]
+    return _pool_parallel if planes > 1 and work >= PARALLEL_MIN_WORK else _pool_serial
 
 
 @numba.njit(cache=True)

@@ -553,3 +553,77 @@ def test_fetched_arrays_never_alias_what_the_session_keeps_and_fresh_ones_are_no
     np.testing.assert_array_equal(kept, start + 1.0)
     # The numba function's own output came back as it is: no copy of a fresh buffer.
     assert type(got[4].base).__name__ == "_MemInfo" and got[4].base.parent is None
+
+
+# -- convolution and pooling inside the numba functions ----------------------------------------
+
+
+def _cnn_training(compiles: bool):
+    """(compiled step or None, losses, variable values) of 3 SGD steps of the digits CNN."""
+    from compare.bench_graph import _graph_training_run
+
+    session, fetches, feed = _graph_training_run("cnn", 8, None, compiles)
+    compiled = None
+    if compiles:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # FallbackWarning: checked below, by node
+            compiled = session.compile(fetches, feed)
+    losses = [session.run(fetches, feed)[1] for _ in range(3)]
+    return compiled, losses, session.run(tf.global_variables(graph=session.graph))
+
+
+_CONV_OPS = ("conv2d", "conv2d_input_grad", "conv2d_weight_grad", "max_pool2d",
+             "max_pool2d_backward")
+
+
+def test_the_cnn_training_step_runs_its_convolutions_in_numba_with_the_interpreters_bits():
+    compiled, losses, variables = _cnn_training(compiles=True)
+    _, expected_losses, expected_variables = _cnn_training(compiles=False)
+    # conv2d, its two gradients, max_pool2d and its gradient run inside the numba functions,
+    # none of them from Python between two of those functions.
+    assert compiled.numba_functions
+    assert not [node for node in compiled.in_python if node.label.split()[0] in _CONV_OPS]
+    source = compiled.functions_source
+    assert all(f"# {op} " in source for op in _CONV_OPS)
+    np.testing.assert_array_equal(losses, expected_losses)
+    assert len(variables) == len(expected_variables) == 8
+    for got, expected in zip(variables, expected_variables):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_convolutions_and_pools_in_numba_keep_the_bits_over_chunks_groups_and_strides(
+        monkeypatch):
+    from framework.ops import conv
+
+    rng = np.random.default_rng(3)
+    x_value = rng.standard_normal((5, 4, 7, 6)).astype(np.float32)
+    w_value = rng.standard_normal((6, 2, 3, 2)).astype(np.float32)
+    attributes = dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=2)
+    # Chunks of two images (5 = 2 + 2 + 1): the drivers' loop, with a short last chunk.
+    out_hw = conv.windows_shape("conv2d", x_value.shape, (3, 2), (2, 1), (1, 2), (1, 2))
+    rows = 2 * 2 * 3 * 2  # of one image's columns: groups x in_channels / groups x kH x kW
+    monkeypatch.setattr(conv, "CHUNK_BYTES", 2 * rows * out_hw[0] * out_hw[1] * 4)
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, x_value.shape)
+        w = tf.Variable(w_value)
+        y = conv.conv2d(x, w, **attributes)
+        peaks = conv.max_pool2d(y, 2, 1, padding=1)
+        means = conv.avg_pool2d(y, 3, 2, padding=1)
+        loss = tf.reduce_sum(peaks * peaks) + tf.reduce_sum(means * means)
+        fetches = [loss, *tf.gradients(loss, [x, w])]
+        feed = {x: x_value}
+        with tf.Session(compile=False) as sess:
+            sess.run(w.initializer)
+            expected = sess.run(fetches, feed)
+        with tf.Session() as sess:
+            sess.run(w.initializer)
+            compiled = sess.compile(fetches, feed)
+            got = sess.run(fetches, feed)
+    assert compiled.in_python == []
+    kinds = {line.split()[1] for line in compiled.functions_source.splitlines()
+             if line.strip().startswith("# ")}
+    assert {"conv2d", "conv2d_input_grad", "conv2d_weight_grad", "max_pool2d",
+            "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward"} <= kinds
+    assert "in range(0, 5, 2):" in compiled.functions_source  # the chunk loop
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
