@@ -185,7 +185,8 @@ def test_a_shape_known_only_when_run():
         x = tf.placeholder(tf.float32, [None, 3])
         noise = tf.random_normal(tf.shape(x), seed=1)
         rows = tf.random_uniform([tf.shape(x)[0], 2], seed=2)
-        assert noise.shape == (None, None) and rows.shape == (None, 2)
+        # TF1 sees through tf.shape: x's known size stays known.
+        assert noise.shape == (None, 3) and rows.shape == (None, 2)
         with tf.Session() as sess:
             a, b = sess.run([noise, rows], {x: np.zeros((4, 3))})
     assert a.shape == (4, 3) and b.shape == (4, 2)
