@@ -443,6 +443,45 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
     return constant(np.arange(start, limit, delta).astype(dtype), name=name)
 
 
+def slice(input_, begin, size, name=None):  # noqa: A001  (TensorFlow's name)
+    """The block of `input_` that starts at `begin` and spans `size` along each axis (a size
+    of -1 runs to the end of the axis). begin and size may mix ints and scalar int tensors, or
+    be 1-d int tensors, read when the graph runs; a block that does not fit is an error.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     x = tf.placeholder(tf.float32, (None, 3))
+    ...     head = tf.slice(x, [0, 1], [tf.shape(x)[0] - 1, -1])
+    ...     with tf.Session() as sess:
+    ...         print(head.shape, sess.run(head, {x: np.arange(9.0).reshape(3, 3)}))
+    (None, 2) [[1. 2.]
+     [4. 5.]]
+    """
+    from graph.dynamic_shapes import slice_of
+
+    def build():
+        x = _node(input_)
+        if holds_tensor(begin) or holds_tensor(size) or x.shape.ndims is None or \
+                None in tuple(x.shape):
+            return slice_of(x, begin, size)  # checked when the graph runs
+        starts = _static_dims("slice", begin)
+        sizes = shape_argument("slice", list(size) if isinstance(size, tuple) else size,
+                               minus_one=True, what="size")[0]
+        if len(starts) != x.ndim or len(sizes) != x.ndim:
+            raise GraphError(f"slice: begin {list(starts)} and size {list(sizes)} need one "
+                             f"entry for each of the {x.ndim} axes of {x.name!r}")
+        index = []
+        for axis, (dim, b, s) in enumerate(zip(x.shape, starts, sizes)):
+            end = dim if s == -1 else b + s
+            if b > dim or end > dim:
+                raise GraphError(f"slice: begin {b} and size {s} do not fit axis {axis} of "
+                                 f"{x.name!r} (shape {x.shape})")
+            index.append(_builtins.slice(b, end))
+        return F.contiguous_copy(F.getitem(x, tuple(index)))
+
+    return _scoped(name, build)
+
+
 def _range_at_run_time(start, limit, delta, dtype, name):
     """range with bounds known when the graph runs (tf.range(tf.shape(x)[0])): the dtype is
     `dtype`, else float32 if any bound is a float, int64 if any is int64, else int32."""
@@ -628,7 +667,7 @@ def unstack(value, num=None, axis=0, name="unstack"):
         raise GraphError(f"unstack: the size of axis {axis} of {x.name!r} is unknown; give num")
     if x.shape[axis] is not None and num is not None and num != count:
         raise GraphError(f"unstack: num={num} but axis {axis} of {x.name!r} has size {count}")
-    lead = (slice(None),) * axis
+    lead = (_builtins.slice(None),) * axis
 
     def build():
         return [F.getitem(x, lead + (i,)) for i in _builtins.range(count)]
@@ -758,9 +797,9 @@ def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
         if exclusive:  # shift by one, a zero coming in where the sums start
             pairs = [(0, 0)] * value.ndim
             pairs[where_] = (0, 1) if reverse else (1, 0)
-            keep = slice(1, None) if reverse else slice(None, -1)
+            keep = _builtins.slice(1, None) if reverse else _builtins.slice(None, -1)
             shifted = F.getitem(F.pad(value, tuple(pairs), 0),
-                                (slice(None),) * where_ + (keep,))
+                                (_builtins.slice(None),) * where_ + (keep,))
         return F.cast(F.cumsum(shifted, where_, reverse), value.dtype)
 
     return _scoped(name, build)
@@ -969,7 +1008,7 @@ def boolean_mask(tensor, mask, name="boolean_mask", axis=None):
             raise GraphError(f"boolean_mask: the axes of {value.name!r} outside the mask must be "
                              f"known when building, got shape {value.shape}")
         flat = F.reshape(value, tuple(lead) + (-1,) + tuple(rest))
-        where_true = F.getitem(F.nonzero(F.reshape(keep, (-1,))), (slice(None), 0))
+        where_true = F.getitem(F.nonzero(F.reshape(keep, (-1,))), (_builtins.slice(None), 0))
         return F.gather(flat, where_true, start)
 
     return _scoped(name, build)

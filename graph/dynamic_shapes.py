@@ -37,8 +37,8 @@ from graph.core import GraphError, Tensor, constant, site_of
 from graph.ops import GraphOp, register_graph_op, sum_to_shape_of
 
 __all__ = ["DynamicBroadcastTo", "DynamicFill", "DynamicRange", "DynamicReshape",
-           "DynamicTile", "holds_tensor", "known_scalar_value", "known_shape_value",
-           "run_time_dims", "shape_argument"]
+           "DynamicSlice", "DynamicTile", "SliceGradient", "holds_tensor",
+           "known_scalar_value", "known_shape_value", "run_time_dims", "shape_argument"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -139,21 +139,22 @@ def _is_int(value) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-def shape_argument(function: str, shape, *, scalar_ok: bool = False, minus_one: bool = False):
+def shape_argument(function: str, shape, *, scalar_ok: bool = False, minus_one: bool = False,
+                   what: str = "shape"):
     """The shape argument of `function`, read once at build time: a 1-d int64 tensor holding it
     when the graph runs, and what is known of it now (`known_shape_value`, with -1 kept where
     `minus_one` allows it). A scalar (int or scalar int tensor) means a 1-d shape where
     `scalar_ok`. A constant tensor gives plain ints: (ints, None), the caller's static path.
-    Anything that cannot be a shape is refused here, naming it."""
+    Anything that cannot be a shape is refused here, naming it (as `what`: "shape", "begin")."""
     allowed = "ints >= 0" + (" or -1" if minus_one else "")
     if isinstance(shape, Tensor):
         if shape.op.type == "Const" and shape.dtype.kind in "iu" and shape.shape.ndims in (0, 1):
             value = shape.op.attrs["value"]
             return shape_argument(function, value.tolist(), scalar_ok=scalar_ok,
-                                  minus_one=minus_one)
+                                  minus_one=minus_one, what=what)
         if shape.dtype.kind not in "iu" or shape.shape.ndims not in (None, 0, 1) or (
                 shape.shape.ndims == 0 and not scalar_ok):
-            raise GraphError(f"{function}: a shape tensor must be a 1-d int32 or int64 tensor"
+            raise GraphError(f"{function}: a {what} tensor must be a 1-d int32 or int64 tensor"
                              f"{' (or a scalar)' if scalar_ok else ''}, got {shape.name!r} of "
                              f"shape {shape.shape} and dtype {shape.dtype}")
         if shape.shape.ndims == 0:
@@ -164,13 +165,13 @@ def shape_argument(function: str, shape, *, scalar_ok: bool = False, minus_one: 
     if isinstance(shape, np.ndarray) and shape.ndim == 1:
         shape = shape.tolist()
     if not isinstance(shape, (list, tuple)):
-        raise GraphError(f"{function}: the shape must be a list of {allowed} and scalar int "
+        raise GraphError(f"{function}: the {what} must be a list of {allowed} and scalar int "
                          f"tensors, or a 1-d int tensor such as tf.shape(x); got {shape!r}")
     parts, known = [], []
     for d in shape:
         if isinstance(d, Tensor):
             if d.dtype.kind not in "iu" or d.shape.ndims not in (None, 0):
-                raise GraphError(f"{function}: each entry of a shape must be an int or a "
+                raise GraphError(f"{function}: each entry of a {what} must be an int or a "
                                  f"scalar int tensor, got {d.name!r} of shape {d.shape} and "
                                  f"dtype {d.dtype}")
             parts.append(F.cast(d, dtypes.int64))
@@ -179,16 +180,18 @@ def shape_argument(function: str, shape, *, scalar_ok: bool = False, minus_one: 
             parts.append(constant(np.int64(d), name="dim"))
             known.append(int(d))
         else:
-            raise GraphError(f"{function}: a shape must hold {allowed} or scalar int tensors, "
+            raise GraphError(f"{function}: a {what} must hold {allowed} or scalar int tensors, "
                              f"got {d!r} in {list(shape)!r}")
     if not any(isinstance(d, Tensor) for d in shape):
         return tuple(known), None
     return tuple(known), F.stack(parts, 0)
 
 
-def run_time_dims(op, value, *, minus_one: bool = False, what: str = "shape") -> tuple:
+def run_time_dims(op, value, *, minus_one: bool = False, what: str = "shape",
+                  one_minus_one: bool = True) -> tuple:
     """The dims a shape tensor holds in this run, as ints, after checking them: a 1-d integer
-    array of sizes >= 0 (and at most one -1 where `minus_one`). A bad value raises a
+    array of sizes >= 0 (and -1, at most once unless not `one_minus_one`, where `minus_one`:
+    reshape infers one size, slice reads -1 as "to the end" on any axis). A bad value raises a
     GraphError naming the problem, `op` and the user's line, before any kernel runs."""
     value = np.asarray(value)
     where = f"in {op.type} {op.name!r} created at {site_of(op)}"
@@ -197,11 +200,12 @@ def run_time_dims(op, value, *, minus_one: bool = False, what: str = "shape") ->
     if value.ndim != 1:
         raise GraphError(f"the {what} must be 1-d, got a value of shape {value.shape} {where}")
     dims = tuple(int(d) for d in value)
-    if minus_one and dims.count(-1) > 1:
+    if minus_one and one_minus_one and dims.count(-1) > 1:
         raise GraphError(f"the {what} {list(dims)} has more than one -1; only one dimension "
                          f"can be inferred {where}")
     if any(d < 0 and not (minus_one and d == -1) for d in dims):
-        raise GraphError(f"the {what} {list(dims)} has a negative size {where}")
+        entry = "offset" if what == "begin" else "size"
+        raise GraphError(f"the {what} {list(dims)} has a negative {entry} {where}")
     return dims
 
 
@@ -449,3 +453,103 @@ def range_of(start: Tensor, limit: Tensor, delta: Tensor, name="range") -> Tenso
         length = len(np.arange(*values))
     return start.graph.add_operation(DynamicRange(), [start, limit, delta], name=name,
                                      attrs={"length": length}).outputs[0]
+
+
+@register_graph_op
+class DynamicSlice(GraphOp):
+    """TF1's Slice with begin (input 1) and size (input 2) read when the graph runs: the block of
+    x (input 0) that starts at `begin` and spans `size` (-1: to the end of the axis). The
+    gradient puts the cotangent back at `begin` in zeros of x's shape (`SliceGradient`)."""
+
+    name = "DynamicSlice"
+    viz_family = "movement"
+    names_itself = True
+
+    def infer(self, inputs, attrs):
+        return [Spec.raw(attrs["static_shape"], inputs[0].dtype)]
+
+    def run(self, run, op, inputs):
+        x = inputs[0]
+        begin = run_time_dims(op, inputs[1], what="begin")
+        size = run_time_dims(op, inputs[2], minus_one=True, what="size", one_minus_one=False)
+        where = f"in {op.type} {op.name!r} created at {site_of(op)}"
+        shape = np.shape(x)
+        if len(begin) != len(shape) or len(size) != len(shape):
+            raise GraphError(f"slice: begin {list(begin)} and size {list(size)} need one entry "
+                             f"for each of the {len(shape)} axes of a value of shape {shape} "
+                             f"{where}")
+        size = tuple(dim - b if s == -1 else s for dim, b, s in zip(shape, begin, size))
+        for axis, (dim, b, s) in enumerate(zip(shape, begin, size)):
+            if b + s > dim or s < 0:
+                raise GraphError(f"slice: begin {b} and size {s} do not fit axis {axis} of "
+                                 f"size {dim} (shape {shape}) {where}")
+        index = tuple(slice(b, b + s) for b, s in zip(begin, size))
+        return _output_fits(op, F.contiguous_copy(F.getitem(x, index)))
+
+    def gradient(self, op, cotangents, needs):
+        x, begin, _ = op.inputs
+        if not needs[0] or x.dtype.kind != "f":
+            return [None, None, None]
+        placed = x.graph.add_operation(SliceGradient(), [cotangents[0], x, begin],
+                                       name="SliceGrad")
+        return [placed.outputs[0], None, None]
+
+
+@register_graph_op
+class SliceGradient(GraphOp):
+    """Zeros of the shape of input 1 with input 0 written at the offsets input 2 holds: the
+    gradient of a DynamicSlice. Its own gradient slices the same block back out."""
+
+    name = "SliceGradient"
+    viz_family = "movement"
+    names_itself = True
+
+    def infer(self, inputs, attrs):
+        return [Spec.raw(inputs[1].shape, inputs[0].dtype)]
+
+    def run(self, run, op, inputs):
+        grad, like, begin = inputs
+        begin = run_time_dims(op, begin, what="begin")
+        out = np.zeros(np.shape(like), op.outputs[0].dtype)
+        out[tuple(slice(b, b + s) for b, s in zip(begin, np.shape(grad)))] = grad
+        return (out,)
+
+    def gradient(self, op, cotangents, needs):
+        grad, _, begin = op.inputs
+        if not needs[0]:
+            return [None, None, None]
+        static = None if grad.shape.ndims is None else tuple(grad.shape)
+        block = grad.graph.add_operation(
+            DynamicSlice(), [cotangents[0], begin, F.shape_of(grad, dtypes.int64)],
+            name="Slice", attrs={"static_shape": static})
+        return [block.outputs[0], None, None]
+
+
+def slice_of(x: Tensor, begin, size) -> Tensor:
+    """tf.slice for begin and size given as ints and scalar int tensors, or 1-d int tensors."""
+    known_begin, begin_tensor = shape_argument("slice", begin, what="begin")
+    known_size, size_tensor = shape_argument("slice", size, minus_one=True, what="size")
+    if x.shape.ndims is None:
+        raise GraphError(f"slice: the rank of {x.name!r} must be known when building")
+    for what, known in (("begin", known_begin), ("size", known_size)):
+        if known is not None and len(known) != x.ndim:
+            raise GraphError(f"slice: {what} {list(known)} must have one entry for each of the "
+                             f"{x.ndim} axes of {x.name!r} (shape {x.shape})")
+    ndim = x.ndim
+    known_begin = (None,) * ndim if known_begin is None else known_begin
+    known_size = (None,) * ndim if known_size is None else known_size
+    static = []
+    for dim, b, s in zip(x.shape, known_begin, known_size):
+        if s is not None and s != -1:
+            static.append(s)
+        elif s == -1 and b is not None and dim is not None:
+            static.append(dim - b)
+        else:
+            static.append(None)
+    tensors = []
+    for what, tensor, known in (("begin", begin_tensor, known_begin),
+                                ("size", size_tensor, known_size)):
+        tensors.append(tensor if tensor is not None else
+                       constant(np.asarray(known, np.int64), name=what))
+    return x.graph.add_operation(DynamicSlice(), [x, *tensors], name="Slice",
+                                 attrs={"static_shape": tuple(static)}).outputs[0]

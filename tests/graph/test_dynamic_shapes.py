@@ -338,3 +338,31 @@ def test_training_step_with_dynamic_shapes():
             results.append(sess.run(w))
     np.testing.assert_array_equal(results[0], results[1])
     assert (results[0] < 1).all()
+
+
+# -- slice --------------------------------------------------------------------------------------
+
+
+def test_slice_with_run_time_begin_and_size():
+    x = tf.placeholder(tf.float32, (None, 3))
+    start = tf.placeholder(tf.int32, ())
+    head = tf.slice(x, [0, 1], [tf.shape(x)[0] - 1, -1])
+    window = tf.slice(x, tf.stack([start, 0]), [2, 3])
+    rest = tf.slice(x, [1, 0], [-1, -1])  # ints on a value whose size is known only at run time
+    fixed = tf.slice(tf.constant(X), [1, 1], [2, -1])
+    assert head.shape.as_list() == [None, 2] and window.shape.as_list() == [2, 3]
+    assert rest.shape.as_list() == [None, 3] and fixed.shape.as_list() == [2, 2]
+    values = run_both([head, window, rest, fixed], {x: X, start: 1})
+    for value, want in zip(values, [X[:3, 1:], X[1:3], X[1:], X[1:3, 1:]]):
+        np.testing.assert_array_equal(value, want)
+    out, where = tf.slice(x, [start, 0], [2, -1]), line()
+    errors_both(out, {x: X, start: 3}, "do not fit axis 0 of size 4", f"{HERE}:{where}")
+    errors_both(out, {x: X, start: -1}, "the begin [-1, 0] has a negative offset")
+    with pytest.raises(tf.GraphError, match="one entry for each of the 2 axes"):
+        tf.slice(x, [start], [2])
+    with pytest.raises(tf.GraphError, match="do not fit axis 1"):
+        tf.slice(tf.constant(X), [0, 2], [1, 2])
+
+
+def test_slice_gradient_finite_differences():
+    _finite_difference_check(lambda x: tf.slice(x, [1, 0], [tf.shape(x)[0] - 2, 2]), VALUE)
