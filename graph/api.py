@@ -402,7 +402,19 @@ for _name, _function in [("lt", F.lt), ("le", F.le), ("gt", F.gt), ("ge", F.ge)]
     setattr(Tensor, f"__{_name}__", _operator(_function))
 Tensor.__neg__ = lambda self: F.neg(self)
 Tensor.__abs__ = lambda self: F.abs(self)
-Tensor.__getitem__ = lambda self, index: F.getitem(self, index)
+
+
+def _getitem(tensor, index):
+    """tensor[index]: NumPy's basic indexing; ints and slice bounds may also be scalar int
+    tensors, read when the graph runs (TF1's strided_slice: x[:, :tf.shape(y)[1]])."""
+    from graph.dynamic_shapes import getitem_of, holds_tensor_index
+
+    if holds_tensor_index(index):
+        return getitem_of(tensor, index)
+    return F.getitem(tensor, index)
+
+
+Tensor.__getitem__ = _getitem
 
 
 def _node(x):

@@ -36,8 +36,9 @@ from framework.ops.registry import Spec
 from graph.core import GraphError, Tensor, constant, site_of
 from graph.ops import GraphOp, register_graph_op, sum_to_shape_of
 
-__all__ = ["DynamicBroadcastTo", "DynamicFill", "DynamicRange", "DynamicReshape",
-           "DynamicSlice", "DynamicTile", "SliceGradient", "holds_tensor",
+__all__ = ["DynamicBroadcastTo", "DynamicFill", "DynamicGetItem", "DynamicRange",
+           "DynamicReshape", "DynamicSlice", "DynamicTile", "GetItemGradient", "SliceGradient",
+           "getitem_of", "holds_tensor", "holds_tensor_index",
            "known_scalar_value", "known_shape_value", "run_time_dims", "shape_argument"]
 
 
@@ -48,6 +49,10 @@ __all__ = ["DynamicBroadcastTo", "DynamicFill", "DynamicRange", "DynamicReshape"
 def _primitive_name(tensor: Tensor):
     primitive = tensor.op.primitive
     return None if primitive is None else primitive.name
+
+
+# Integer arithmetic on sizes that shape inference follows (tf.shape(x)[1] - 1, 2 * n).
+_ARITHMETIC = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b}
 
 
 def known_scalar_value(tensor: Tensor):
@@ -66,6 +71,9 @@ def known_scalar_value(tensor: Tensor):
     name = _primitive_name(tensor)
     if name == "cast" and tensor.dtype.kind in "iu":
         return known_scalar_value(tensor.op.inputs[0])
+    if name in _ARITHMETIC and tensor.dtype.kind in "iu" and tensor.shape.ndims == 0:
+        left, right = (known_scalar_value(t) for t in tensor.op.inputs)
+        return None if left is None or right is None else _ARITHMETIC[name](left, right)
     if name == "getitem":
         index = tensor.op.primitive.index
         source = tensor.op.inputs[0]
@@ -553,3 +561,174 @@ def slice_of(x: Tensor, begin, size) -> Tensor:
                        constant(np.asarray(known, np.int64), name=what))
     return x.graph.add_operation(DynamicSlice(), [x, *tensors], name="Slice",
                                  attrs={"static_shape": tuple(static)}).outputs[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# x[...] with scalar int tensors in the index: TF1's strided_slice through Python's indexing
+
+
+class _Arg(int):
+    """In an index template, the place of the scalar tensor that is input `self` of the node."""
+
+    def __repr__(self) -> str:
+        return f"<input {int(self)}>"
+
+
+def holds_tensor_index(index) -> bool:
+    """Whether a Python index (an entry, or a tuple of them) holds a Tensor anywhere."""
+    entries = index if isinstance(index, tuple) else (index,)
+    for entry in entries:
+        parts = (entry.start, entry.stop, entry.step) if isinstance(entry, slice) else (entry,)
+        if any(isinstance(part, Tensor) for part in parts):
+            return True
+    return False
+
+
+def getitem_of(x: Tensor, index) -> Tensor:
+    """x[index] where ints and slice bounds may be scalar int tensors, read when the graph
+    runs (TF1's strided_slice, as `x[:, :tf.shape(y)[1]]` writes it). The tensors become the
+    node's inputs; the index, with their places marked, its template."""
+    if x.shape.ndims is None:
+        raise GraphError(f"indexing {x.name!r} with tensors needs its rank known when building")
+    entries = index if isinstance(index, tuple) else (index,)
+    inputs, template = [x], []
+
+    def argument(part):
+        if not isinstance(part, Tensor):
+            if part is None or _is_int(part):
+                return None if part is None else int(part)
+            raise GraphError(f"indexing {x.name!r}: a slice bound must be an int, None or a "
+                             f"scalar int tensor, got {part!r}")
+        if part.dtype.kind not in "iu" or part.shape.ndims not in (None, 0):
+            raise GraphError(f"indexing {x.name!r}: an index tensor must be a scalar int (use "
+                             f"tf.gather for arrays of indices), got {part.name!r} of shape "
+                             f"{part.shape} and dtype {part.dtype}")
+        inputs.append(part)
+        return _Arg(len(inputs) - 1)
+
+    consuming = sum(1 for e in entries if e is not None and e is not Ellipsis)
+    if consuming > x.ndim:
+        raise GraphError(f"indexing {x.name!r}: {consuming} indices for a value of rank {x.ndim}")
+    if sum(1 for e in entries if e is Ellipsis) > 1:
+        raise GraphError(f"indexing {x.name!r}: an index can hold only one Ellipsis (...)")
+    for entry in entries:
+        if entry is Ellipsis:
+            template.extend([slice(None)] * (x.ndim - consuming))
+        elif isinstance(entry, slice):
+            template.append(slice(*(argument(p) for p in (entry.start, entry.stop, entry.step))))
+        elif entry is None or isinstance(entry, Tensor) or _is_int(entry):
+            template.append(argument(entry) if entry is not None else None)
+        else:
+            raise GraphError(f"indexing {x.name!r}: unsupported index entry {entry!r} (ints, "
+                             f"slices, None, ... and scalar int tensors)")
+    if Ellipsis not in entries:
+        template.extend([slice(None)] * (x.ndim - consuming))
+    known = [None] + [known_scalar_value(t) for t in inputs[1:]]
+    static, axis = [], 0
+    for entry in template:
+        if entry is None:
+            static.append(1)
+            continue
+        dim = x.shape[axis]
+        axis += 1
+        if isinstance(entry, slice):
+            parts = [known[p] if isinstance(p, _Arg) else p
+                     for p in (entry.start, entry.stop, entry.step)]
+            bounds_known = all(known[p] is not None for p in (entry.start, entry.stop,
+                                                               entry.step) if isinstance(p, _Arg))
+            static.append(len(range(*slice(*parts).indices(dim)))
+                          if dim is not None and bounds_known and parts[2] != 0 else None)
+    return x.graph.add_operation(DynamicGetItem(), inputs, name="strided_slice",
+                                 attrs={"index": tuple(template),
+                                        "static_shape": tuple(static)}).outputs[0]
+
+
+def _resolved_index(op, shape, template, values) -> tuple:
+    """The template's index with this run's values in place, checked against `shape`."""
+    where = f"in {op.type} {op.name!r} created at {site_of(op)}"
+    for position, value in enumerate(values, start=1):
+        if np.ndim(value) != 0 or np.asarray(value).dtype.kind not in "iu":
+            raise GraphError(f"the index tensor {op.inputs[position].name!r} must hold a scalar "
+                             f"int, got {np.asarray(value)!r} {where}")
+    values = [None] + [int(v) for v in values]
+
+    def value(part):
+        return values[part] if isinstance(part, _Arg) else part
+
+    index, axis = [], 0
+    for entry in template:
+        if entry is None:
+            index.append(None)
+            continue
+        dim = shape[axis]
+        if isinstance(entry, slice):
+            bounds = slice(value(entry.start), value(entry.stop), value(entry.step))
+            if bounds.step == 0:
+                raise GraphError(f"the slice step of axis {axis} is 0 {where}")
+            index.append(bounds)
+        else:
+            position = value(entry)
+            if not -dim <= position < dim:
+                raise GraphError(f"index {position} is out of range for axis {axis} of size "
+                                 f"{dim} (shape {tuple(shape)}) {where}")
+            index.append(position)
+        axis += 1
+    return tuple(index)
+
+
+@register_graph_op
+class DynamicGetItem(GraphOp):
+    """x[index] (x is input 0) where `attrs["index"]` marks with `_Arg(k)` the places of the
+    scalar int tensors that are inputs k, read when the graph runs: TF1's StridedSlice. The
+    gradient writes the cotangent back at the same index (`GetItemGradient`)."""
+
+    name = "DynamicGetItem"
+    viz_family = "movement"
+    names_itself = True
+
+    def infer(self, inputs, attrs):
+        return [Spec.raw(attrs["static_shape"], inputs[0].dtype)]
+
+    def run(self, run, op, inputs):
+        x = inputs[0]
+        index = _resolved_index(op, np.shape(x), op.attrs["index"], inputs[1:])
+        return _output_fits(op, F.contiguous_copy(F.getitem(x, index)))
+
+    def gradient(self, op, cotangents, needs):
+        x = op.inputs[0]
+        if not needs[0] or x.dtype.kind != "f":
+            return [None] * len(op.inputs)
+        placed = x.graph.add_operation(GetItemGradient(), [cotangents[0], x, *op.inputs[1:]],
+                                       name="StridedSliceGrad", attrs=dict(op.attrs))
+        return [placed.outputs[0]] + [None] * (len(op.inputs) - 1)
+
+
+@register_graph_op
+class GetItemGradient(GraphOp):
+    """Zeros of the shape of input 1 with input 0 written at the index a DynamicGetItem read
+    (the same template and index tensors, from input 2 on). Its gradient reads it back out."""
+
+    name = "GetItemGradient"
+    viz_family = "movement"
+    names_itself = True
+
+    def infer(self, inputs, attrs):
+        return [Spec.raw(inputs[1].shape, inputs[0].dtype)]
+
+    def run(self, run, op, inputs):
+        grad, like = inputs[:2]
+        # The template's _Arg(k) counts from the DynamicGetItem's inputs: x, then the tensors.
+        index = _resolved_index(op, np.shape(like), op.attrs["index"], inputs[2:])
+        out = np.zeros(np.shape(like), op.outputs[0].dtype)
+        out[index] = grad
+        return (out,)
+
+    def gradient(self, op, cotangents, needs):
+        grad = op.inputs[0]
+        if not needs[0]:
+            return [None] * len(op.inputs)
+        static = None if grad.shape.ndims is None else tuple(grad.shape)
+        block = grad.graph.add_operation(
+            DynamicGetItem(), [cotangents[0], *op.inputs[2:]], name="strided_slice",
+            attrs={"index": op.attrs["index"], "static_shape": static})
+        return [block.outputs[0]] + [None] * (len(op.inputs) - 1)

@@ -91,7 +91,7 @@ def test_reshape_with_a_fed_size_and_int64_entries():
     x = tf.placeholder(tf.float32, (None, 3))
     rows = tf.placeholder(tf.int64, ())
     out = tf.reshape(x, [rows, tf.shape(x, out_type=tf.int64)[1] * 2])
-    assert out.shape.as_list() == [None, None]
+    assert out.shape.as_list() == [None, 6]  # 3 * 2 is known when building
     np.testing.assert_array_equal(run_both(out, {x: X, rows: 2}), X.reshape(2, 6))
 
 
@@ -366,3 +366,34 @@ def test_slice_with_run_time_begin_and_size():
 
 def test_slice_gradient_finite_differences():
     _finite_difference_check(lambda x: tf.slice(x, [1, 0], [tf.shape(x)[0] - 2, 2]), VALUE)
+
+
+# -- x[...] with tensors in the index (strided_slice) -------------------------------------------
+
+
+def test_indexing_with_scalar_tensors():
+    x = tf.placeholder(tf.float32, (None, 3))
+    n = tf.placeholder(tf.int32, ())
+    cases = [
+        (x[:tf.shape(x)[0] - 1], [None, 3], X[:3]),
+        (x[:, :tf.shape(x)[1] - 1], [None, 2], X[:, :2]),
+        (x[n], [3], X[2]),
+        (x[..., n - 1], [None], X[..., 1]),
+        (x[n::-1, None, 1:], [None, 1, 2], X[2::-1, None, 1:]),
+    ]
+    for tensor, static, _ in cases:
+        assert tensor.shape.as_list() == static
+    values = run_both([c[0] for c in cases], {x: X, n: 2})
+    for value, (_, _, want) in zip(values, cases):
+        np.testing.assert_array_equal(value, want)
+    assert x[1:2].op.type == "getitem"  # the static path as before
+    out, where = x[n], line()
+    errors_both(out, {x: X, n: 4}, "index 4 is out of range for axis 0 of size 4",
+                f"{HERE}:{where}")
+    with pytest.raises(tf.GraphError, match="use tf.gather"):
+        x[tf.constant([0, 1])]
+
+
+def test_indexing_gradient_finite_differences():
+    _finite_difference_check(lambda x: x[1:tf.shape(x)[0], ::-2], VALUE)
+    _finite_difference_check(lambda x: x[tf.shape(x)[0] - 2] * 3.0, VALUE)
