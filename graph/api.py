@@ -494,6 +494,54 @@ def slice(input_, begin, size, name=None):  # noqa: A001  (TensorFlow's name)
     return _scoped(name, build)
 
 
+def strided_slice(input_, begin, end, strides=None, begin_mask=0, end_mask=0, ellipsis_mask=0,
+                  new_axis_mask=0, shrink_axis_mask=0, name=None):
+    """input_[begin[0]:end[0]:strides[0], ...], TF1's spelling of Python's slicing: bit i of a
+    mask drops begin[i] (begin_mask) or end[i] (end_mask), or makes entry i an Ellipsis, a new
+    axis or a single index (begin[i]). Entries may be ints or scalar int tensors, and begin, end
+    and strides may be 1-d int tensors of known length, read when the graph runs.
+
+    >>> import graph as tf
+    >>> with tf.Graph().as_default():
+    ...     x = tf.placeholder(tf.float32, (None, 3))
+    ...     last = tf.strided_slice(x, [0, -1], [tf.shape(x)[0], 0], shrink_axis_mask=2)
+    ...     with tf.Session() as sess:
+    ...         print(last.shape, sess.run(last, {x: np.arange(6.0).reshape(2, 3)}))
+    (None,) [2. 5.]
+    """
+    def entries(what, values, count):
+        if values is None:
+            return [1] * count
+        if isinstance(values, Tensor):
+            if values.shape.ndims != 1 or values.shape[0] is None:
+                raise GraphError(f"strided_slice: {what} must be a list or a 1-d int tensor of "
+                                 f"known length, got {values.name!r} of shape {values.shape}")
+            return [values[i] for i in _builtins.range(values.shape[0])]
+        return list(values) if isinstance(values, (list, tuple, np.ndarray)) else [values]
+
+    def build():
+        starts = entries("begin", begin, None)
+        stops, steps = entries("end", end, len(starts)), entries("strides", strides, len(starts))
+        if not len(starts) == len(stops) == len(steps):
+            raise GraphError(f"strided_slice: begin, end and strides must have one length, got "
+                             f"{len(starts)}, {len(stops)} and {len(steps)}")
+        index = []
+        for i, (start, stop, step) in enumerate(zip(starts, stops, steps)):
+            bit = 1 << i
+            if ellipsis_mask & bit:
+                index.append(Ellipsis)
+            elif new_axis_mask & bit:
+                index.append(None)
+            elif shrink_axis_mask & bit:
+                index.append(start)
+            else:
+                index.append(_builtins.slice(None if begin_mask & bit else start,
+                                             None if end_mask & bit else stop, step))
+        return _getitem(_node(input_), tuple(index))
+
+    return _scoped(name, build)
+
+
 def _range_at_run_time(start, limit, delta, dtype, name):
     """range with bounds known when the graph runs (tf.range(tf.shape(x)[0])): the dtype is
     `dtype`, else float32 if any bound is a float, int64 if any is int64, else int32."""

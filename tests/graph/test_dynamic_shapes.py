@@ -397,3 +397,23 @@ def test_indexing_with_scalar_tensors():
 def test_indexing_gradient_finite_differences():
     _finite_difference_check(lambda x: x[1:tf.shape(x)[0], ::-2], VALUE)
     _finite_difference_check(lambda x: x[tf.shape(x)[0] - 2] * 3.0, VALUE)
+
+
+def test_strided_slice_with_masks_and_tensors():
+    x = tf.placeholder(tf.float32, (None, 3))
+    bounds = tf.placeholder(tf.int32, (2,))
+    cases = [
+        (tf.strided_slice(x, [1, 0], [tf.shape(x)[0], 3], [2, 1]), [None, 3], X[1::2]),
+        (tf.strided_slice(x, [0, 2], [0, 0], [1, -1], begin_mask=1, end_mask=3),
+         [None, 3], X[:, 2::-1]),
+        (tf.strided_slice(x, bounds, [4, 3], shrink_axis_mask=1), [None], X[1, 2:]),
+        (tf.strided_slice(x, [0, 0], [1, 1], new_axis_mask=1, ellipsis_mask=2),
+         [1, None, 3], X[None, ...]),
+    ]
+    for tensor, static, _ in cases:
+        assert tensor.shape.as_list() == static
+    values = run_both([c[0] for c in cases], {x: X, bounds: [1, 2]})
+    for value, (_, _, want) in zip(values, cases):
+        np.testing.assert_array_equal(value, want)
+    with pytest.raises(tf.GraphError, match="one length"):
+        tf.strided_slice(x, [0, 0], [1])
