@@ -481,9 +481,14 @@ class Placement:
         return found[1]
 
 
-def run_on(run, op, device: Device, inputs) -> tuple:
+def run_on(run, op, device: Device, inputs, kind=None) -> tuple:
     """Run `op` on `device` with `inputs` already there: as the interpreter runs it, except
-    where running on a GPU needs more (a primitive without array inputs, an assign)."""
+    where running on a GPU needs more (a primitive without array inputs, an assign). `kind`:
+    the op kind a compiler pass gave the op's node, where it differs from the op's own."""
+    if kind is not None and kind is not op.kind:
+        if device.type == "cpu" or kind.name not in _ASSIGNS:
+            return kind.run(run, op, inputs)
+        return (assign_on_device(run, op, inputs[1], kind.name),)
     if device.type == "cpu":
         return run._run_op(op, inputs)
     name = op.kind.name
@@ -498,24 +503,24 @@ def run_on(run, op, device: Device, inputs) -> tuple:
             result = primitive.kernel(device)()
         return result if type(result) is tuple else (result,)
     if name in _ASSIGNS:
-        return (assign_on_device(run, op, inputs[1]),)
+        return (assign_on_device(run, op, inputs[1], name),)
     return run._run_op(op, inputs)
 
 
-def assign_on_device(run, op, value):
-    """An assign to a variable resident on a GPU: the new value computed there and staged."""
+def assign_on_device(run, op, value, name: str):
+    """An assign (`name`: Assign, AssignAdd or AssignSub) to a variable resident on a GPU: the
+    new value computed there and staged."""
     from framework.ops.registry import primitive, run_op
 
     variable = op.inputs[0].op
     expected = variable.outputs[0].shape
     if tuple(value.shape) != tuple(expected):
-        raise _graph_error(f"{op.type} to {variable.name!r}: value of shape "
+        raise _graph_error(f"{name} to {variable.name!r}: value of shape "
                            f"{tuple(value.shape)} for a variable of shape {expected} (created "
                            f"at {_describe(op.site)})")
     dtype = op.outputs[0].dtype
     if value.dtype != dtype:
         value = run_op(primitive("cast", dtype), [value])[1]
-    name = op.kind.name
     if name != "Assign":
         run.lock_for_update()
         current = run.variable_value(variable)

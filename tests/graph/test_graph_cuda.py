@@ -380,3 +380,21 @@ def test_log_device_placement_prints_each_ops_device(capsys):
     assert "total: (sum): /job:localhost/replica:0/task:0/device:GPU:0" in printed
     assert "mul: (mul): /job:localhost/replica:0/task:0/device:GPU:0" in printed
     assert "Const: (Const): /job:localhost/replica:0/task:0/device:CPU:0" in printed  # host
+
+
+@needs_cuda
+def test_a_saver_round_trip_keeps_gpu_variables_on_the_gpu(tmp_path):
+    with tf.Graph().as_default():
+        with tf.device("/gpu:0"):
+            w = tf.Variable(np.float32([[1.0, 2.0], [3.0, 4.0]]), name="w")
+            bump = w.assign_add(np.ones((2, 2), np.float32))
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            sess.run(bump)
+            path = saver.save(sess, str(tmp_path / "model"))
+        with tf.Session() as sess:
+            saver.restore(sess, path)
+            assert device.device_of(sess._variables[w.op]).type == "cuda"
+            np.testing.assert_array_equal(sess.run(w), [[2.0, 3.0], [4.0, 5.0]])
+            assert sess.variable_values()["w"].dtype == np.float32
