@@ -42,13 +42,11 @@ def generate(program: Program, name: str = "step", whole: bool = True, placement
     With a `placement` (graph.placement: some ops run on a GPU), each node on a GPU calls its
     op's CUDA kernel from Python (never inside the numba functions), its inputs moved to the
     device first; the other nodes read host copies."""
-    namespace: dict = {"_c": np.ascontiguousarray}
+    namespace: dict = {"_c": _c_order}
     on_gpu = None
     if placement is not None:
         on_gpu = program_devices(program, placement)
-        namespace.update(_c=_host_contiguous, _h=to_host, _move=move, _run_on=run_on,
-                         _cpu=cpu)
-        namespace.update({_device_name(device): device for device in on_gpu.values()})
+        namespace.update(_c=_host_contiguous, _h=to_host, _move=move, _run_on=run_on)
     lines = [f"def {name}(run, feeds):", "    read = run.variable_value"]
     names: dict = {}  # (node, index) -> the local (or global) name of that value
     tracks_values = program.has_control_flow
@@ -162,22 +160,15 @@ def generate(program: Program, name: str = "step", whole: bool = True, placement
 
 
 def _host_contiguous(value):
-    """A variable's value as a numba function reads it: on the host, C-ordered (a 0-d array
-    stays 0-d, which np.ascontiguousarray would make 1-d)."""
-    value = to_host(value)
-    return value if value.flags.c_contiguous else np.ascontiguousarray(value)
-
-
-def _device_name(device) -> str:
-    """The generated step's global name of a device: `_cpu`, `_cuda0`."""
-    return "_cpu" if device.type == "cpu" else f"_cuda{device.index}"
+    """A variable's value as a numba function reads it: on the host, C-ordered."""
+    return np.ascontiguousarray(to_host(value))
 
 
 def _placed_line(program, node, device, outputs, value_of, global_name) -> str:
     """The line of a node in a step with ops on a GPU: its kernel for its device (or its op
     kind, through `graph.placement.run_on`), each input moved there first; a constant read on
     the GPU is copied there once, now."""
-    device_name = _device_name(device)
+    device_name = global_name(device, "device")
 
     def argument(value) -> str:
         if value is None:
@@ -197,9 +188,14 @@ def _placed_line(program, node, device, outputs, value_of, global_name) -> str:
         kernel = global_name(node.primitive.kernel(device), "kernel")
         targets = ", ".join(outputs) + ("," if len(outputs) == 1 and _many(node) else "")
         return f"    {targets} = {kernel}({arguments})  # {where}"
-    kind = "" if node.kind is node.op.kind else f", {global_name(node.kind, 'kind')}"
-    call = f"_run_on(run, {global_name(node.op, 'op')}, {device_name}, [{arguments}]{kind})"
+    call = f"_run_on(run, {global_name(node.op, 'op')}, {device_name}, [{arguments}])"
     return f"    {', '.join(outputs)}, = {call}  # {where}" if outputs else f"    {call}  # {where}"
+
+
+def _c_order(array):
+    """A variable's value as the numba functions take it: C-ordered, and 0-d kept 0-d
+    (np.ascontiguousarray makes a 0-d array 1-d, a type the functions were not compiled for)."""
+    return array if array.flags.c_contiguous else np.ascontiguousarray(array)
 
 
 def _blas_layout(value):
@@ -255,6 +251,18 @@ class _SegmentWriter:
             if value is not None:
                 needed_after.setdefault(value, set()).add("outside")
         self.needed_after = needed_after
+        # How many nodes read each value (a fetch counts as one), and the locals holding a
+        # buffer their statements allocated: an Assign may take such a buffer as the variable's
+        # new value, uncopied, when it is its only reader.
+        self.readers: dict = {}
+        for node in program.nodes:
+            for value in node.inputs:
+                if value is not None:
+                    self.readers[value] = self.readers.get(value, 0) + 1
+        for value in program.fetches:
+            if value is not None:
+                self.readers[value] = self.readers.get(value, 0) + 1
+        self.fresh: set = set()  # (segment number, local)
         for segment in segments:
             self._write(segment)
 
@@ -332,7 +340,16 @@ class _SegmentWriter:
                 current = self._argument(segment, ("variable", variable))
             target = f"s{number}"
             expression = nopython._ASSIGN_EXPRESSION[type(node.kind)]
+            spec = node.specs[0]
+            if (type(node.kind) is nopython.Assign and self.readers.get(node.inputs[1]) == 1
+                    and (segment.number, value) in self.fresh):
+                expression = "{value}"  # a buffer made here for this assign alone: no copy
+            elif spec.shape == ():
+                segment.emit(f"{target} = np.empty((), {cpu_kernels.dtype_literal(spec.dtype)})")
+                target += "[()]"
+                expression = nopython.SCALAR_ASSIGN_EXPRESSION[type(node.kind)]
             segment.emit(f"{target} = " + expression.format(value=value, current=current))
+            target = target.removesuffix("[()]")
             segment.staged[variable] = target
             segment.local[(node, 0)] = target
             return
@@ -347,14 +364,19 @@ class _SegmentWriter:
             segment.is_contiguous[local] = contiguous
         for key, value in lowered.objects.items():
             fields[key] = self._object(value)
-        large = {f"{fields[f'o{k}']} = np.empty(": fields[f"o{k}"]
-                 for k, spec in enumerate(node.specs)
-                 if _HUGE_PAGES and spec_bytes(spec) >= cpu_kernels.HUGE_PAGE_MIN_BYTES}
+        # Outputs whose statements allocate them (a top-level `o = np.empty(...)`): large ones
+        # ask for huge pages, as NumPy's would; each is a fresh buffer (see `readers`).
+        allocations = {f"{fields[f'o{k}']} = np.empty(": (fields[f"o{k}"], spec)
+                       for k, spec in enumerate(node.specs)}
         for line in lowered.code.format(**fields).splitlines():
             segment.emit(line)
-            allocated = large.get(line.split("np.empty(", 1)[0] + "np.empty(")
-            if allocated is not None:  # a large output: huge pages, as NumPy's would get
-                segment.emit(f"{self._object(cpu_kernels.advise_huge_pages)}({allocated})")
+            allocated = allocations.get(line.split("np.empty(", 1)[0] + "np.empty(")
+            if allocated is None:
+                continue
+            local, spec = allocated
+            self.fresh.add((segment.number, local))
+            if _HUGE_PAGES and spec_bytes(spec) >= cpu_kernels.HUGE_PAGE_MIN_BYTES:
+                segment.emit(f"{self._object(cpu_kernels.advise_huge_pages)}({local})")
 
     def _finish_segment(self, segment) -> None:
         # What the segment returns: its values read later outside it, and staged values.

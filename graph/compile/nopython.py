@@ -34,6 +34,13 @@ __all__ = ["Segment", "lower_program"]
 # How an assign computes the staged value from the variable's current value and the input.
 _ASSIGN_EXPRESSION = {Assign: "{value}.copy()", AssignAdd: "{current} + {value}",
                       AssignSub: "{current} - {value}"}
+# The same for a 0-d variable (a global step, a beta power): numba's arithmetic on 0-d arrays
+# gives a scalar, so the value is written into a 0-d array of the variable's dtype.
+SCALAR_ASSIGN_EXPRESSION = {Assign: "{value}[()]", AssignAdd: "{current}[()] + {value}[()]",
+                            AssignSub: "{current}[()] - {value}[()]"}
+# The dtype kinds each assign lowers for: the interpreter's NumPy gives the same IEEE sums and
+# the same wrapping integer ones (bool has no NumPy subtraction: left to it).
+_ASSIGN_KINDS = {Assign: "fiub", AssignAdd: "fiu", AssignSub: "fiu"}
 
 
 class Segment:
@@ -81,8 +88,8 @@ def lowering_of(node):
 
 
 def assign_lowerable(node) -> bool:
-    """An assign of a float value of the variable's own static shape and dtype (checked here,
-    once, as the interpreter checks it on every run)."""
+    """An assign of a number of the variable's own static shape and dtype (checked here, once,
+    as the interpreter checks it on every run)."""
     if type(node.kind) not in _ASSIGN_EXPRESSION or node.op is None:
         return False
     variable = node.op.inputs[0].op
@@ -95,8 +102,8 @@ def assign_lowerable(node) -> bool:
         shape = tuple(target.shape)
     except Exception:  # a variable of unknown rank
         return False
-    return (spec.shape == shape and len(shape) > 0 and spec.dtype == target.dtype
-            and spec.dtype.kind == "f")
+    return (spec.shape == shape and spec.dtype == target.dtype
+            and spec.dtype.kind in _ASSIGN_KINDS[type(node.kind)])
 
 
 def is_passthrough(node) -> bool:

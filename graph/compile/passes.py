@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from framework.ops.registry import run_op
+from framework.ops.registry import primitive, run_op
 from graph.compile.fusion import elementwise_fusion
 from graph.compile.program import Node, Program, spec_bytes
-from graph.ops import Const
+from graph.ops import PRIMITIVE, Assign, AssignAdd, AssignSub, Const
 
 __all__ = ["PIPELINE", "algebraic_simplification", "common_subexpressions", "constant_folding",
-           "dead_code", "elementwise_fusion", "memory_plan"]
+           "dead_code", "elementwise_fusion", "memory_plan", "variable_updates"]
 
 # A folded constant larger than this stays an op: folding would trade a fast kernel for bytes
 # kept alive for the program's lifetime.
@@ -185,6 +185,47 @@ def _simpler(node: Node):
     return None
 
 
+# An update's op and the elementwise primitive computing the new value from (current, value).
+_UPDATES = {AssignAdd: "add", AssignSub: "sub"}
+_ASSIGN = Assign()
+
+
+def variable_updates(program: Program):
+    """`v -= x` (AssignSub) and `v += x` (AssignAdd) of a float value of the variable's own
+    static shape become `v = sub(v, x)` / `v = add(v, x)`: an Assign of an elementwise node that
+    reads the variable where the update stood, so where the interpreter's update reads it. The
+    same IEEE operation on the same values, so the same bits; but now the fusion pass can merge
+    it with the ops computing x (SGD's lr * grad), and the update is one kernel writing the new
+    value, with no intermediate buffer (and one GPU launch instead of two)."""
+    variables = {node.op: node for node in program.nodes
+                 if node.kind is not None and node.kind.is_variable and node.op is not None}
+    nodes, rewritten = [], 0
+    for node in program.nodes:
+        operation = _UPDATES.get(type(node.kind))
+        target = node.op.inputs[0].op if operation and node.op is not None else None
+        variable = variables.get(target)
+        value = node.inputs[1] if operation else None
+        if variable is None or value is None or not _updates_in_place(variable, value):
+            nodes.append(node)
+            continue
+        update = Node(kind=PRIMITIVE, inputs=[(variable, 0), value], specs=list(variable.specs),
+                      op=node.op, primitive=primitive(operation))
+        nodes.append(update)
+        node.kind = _ASSIGN  # the node stays (fetches, roots and readers keep it)
+        node.inputs = [None, (update, 0)]
+        nodes.append(node)
+        rewritten += 1
+    program = program.copy()
+    program.nodes = nodes
+    return program, {"updates rewritten": rewritten}
+
+
+def _updates_in_place(variable: Node, value) -> bool:
+    spec, target = value[0].specs[value[1]], variable.specs[0]
+    return (spec.dtype == target.dtype and spec.dtype.kind == "f" and None not in spec.shape
+            and tuple(spec.shape) == tuple(target.shape) and len(spec.shape) > 0)
+
+
 def memory_plan(program: Program):
     """Where each value is last read, so the generated step frees it right after (the
     interpreter keeps every value until the run ends), and the peak bytes that leaves live.
@@ -241,6 +282,7 @@ PIPELINE = [
     ("constant folding", constant_folding),
     ("common subexpressions", common_subexpressions),
     ("dead code", dead_code),
+    ("variable updates", variable_updates),
     ("elementwise fusion", elementwise_fusion),
     ("memory plan", memory_plan),
 ]

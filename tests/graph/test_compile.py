@@ -627,3 +627,48 @@ def test_convolutions_and_pools_in_numba_keep_the_bits_over_chunks_groups_and_st
     assert "in range(0, 5, 2):" in compiled.functions_source  # the chunk loop
     for a, b in zip(got, expected):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "adagrad", "rmsprop"])
+def test_training_with_a_global_step_runs_whole_in_numba_with_the_interpreters_bits(optimizer):
+    """Every update of a tutorial's training step, the int64 global step and Adam's scalar beta
+    powers included, is inside the numba function; SGD's `v -= lr * grad` is one fused kernel
+    (`variable updates` then fusion), and the bits are the interpreter's."""
+    make = {"sgd": lambda: tf.train.GradientDescentOptimizer(0.1),
+            "momentum": lambda: tf.train.MomentumOptimizer(0.1, 0.9),
+            "adam": lambda: tf.train.AdamOptimizer(0.01),
+            "adagrad": lambda: tf.train.AdagradOptimizer(0.1),
+            "rmsprop": lambda: tf.train.RMSPropOptimizer(0.01)}[optimizer]
+    g, x, y, loss, _, _ = mlp_training()
+    with g.as_default():
+        step = tf.train.get_or_create_global_step()
+        train = make().minimize(loss, global_step=step)
+        init = tf.global_variables_initializer()
+        variables = tf.global_variables()
+    results, start = [], None
+    for compiles in (False, True):
+        with g.as_default(), tf.Session(compile=compiles) as sess:
+            sess.run(init)
+            if start is None:
+                start = sess.run(variables)
+            for variable, value in zip(variables, start):  # both runs from the same values
+                variable.load(value, sess)
+            if compiles:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("error")  # nothing left to Python, nothing fails
+                    compiled = sess.compile([train, loss], dict(zip((x, y), batch(0))))
+                    losses = [sess.run([train, loss], dict(zip((x, y), batch(seed))))[1]
+                              for seed in range(3)]
+            else:
+                losses = [sess.run([train, loss], dict(zip((x, y), batch(seed))))[1]
+                          for seed in range(3)]
+            results.append((losses, sess.run(variables)))
+    assert compiled.in_python == []
+    if optimizer == "sgd":
+        assert changes(compiled, "variable updates")["updates rewritten"] == 4
+        assert "fused(mul, sub) x4" in changes(compiled, "elementwise fusion")["groups"]
+    (expected_losses, expected), (losses, got) = results
+    np.testing.assert_array_equal(losses, expected_losses)
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
+    assert int(got[variables.index(step)]) == 3  # the global step, counted inside numba
