@@ -46,7 +46,9 @@ def generate(program: Program, name: str = "step", whole: bool = True, placement
     on_gpu = None
     if placement is not None:
         on_gpu = program_devices(program, placement)
-        namespace.update(_c=_host_contiguous, _h=to_host, _move=move, _run_on=run_on)
+        namespace.update(_c=_host_contiguous, _h=to_host, _move=move, _run_on=run_on,
+                         _cpu=cpu)
+        namespace.update({_device_name(device): device for device in on_gpu.values()})
     lines = [f"def {name}(run, feeds):", "    read = run.variable_value"]
     names: dict = {}  # (node, index) -> the local (or global) name of that value
     tracks_values = program.has_control_flow
@@ -160,15 +162,22 @@ def generate(program: Program, name: str = "step", whole: bool = True, placement
 
 
 def _host_contiguous(value):
-    """A variable's value as a numba function reads it: on the host, C-ordered."""
-    return np.ascontiguousarray(to_host(value))
+    """A variable's value as a numba function reads it: on the host, C-ordered (a 0-d array
+    stays 0-d, which np.ascontiguousarray would make 1-d)."""
+    value = to_host(value)
+    return value if value.flags.c_contiguous else np.ascontiguousarray(value)
+
+
+def _device_name(device) -> str:
+    """The generated step's global name of a device: `_cpu`, `_cuda0`."""
+    return "_cpu" if device.type == "cpu" else f"_cuda{device.index}"
 
 
 def _placed_line(program, node, device, outputs, value_of, global_name) -> str:
     """The line of a node in a step with ops on a GPU: its kernel for its device (or its op
     kind, through `graph.placement.run_on`), each input moved there first; a constant read on
     the GPU is copied there once, now."""
-    device_name = global_name(device, "device")
+    device_name = _device_name(device)
 
     def argument(value) -> str:
         if value is None:
@@ -188,7 +197,8 @@ def _placed_line(program, node, device, outputs, value_of, global_name) -> str:
         kernel = global_name(node.primitive.kernel(device), "kernel")
         targets = ", ".join(outputs) + ("," if len(outputs) == 1 and _many(node) else "")
         return f"    {targets} = {kernel}({arguments})  # {where}"
-    call = f"_run_on(run, {global_name(node.op, 'op')}, {device_name}, [{arguments}])"
+    kind = "" if node.kind is node.op.kind else f", {global_name(node.kind, 'kind')}"
+    call = f"_run_on(run, {global_name(node.op, 'op')}, {device_name}, [{arguments}]{kind})"
     return f"    {', '.join(outputs)}, = {call}  # {where}" if outputs else f"    {call}  # {where}"
 
 
