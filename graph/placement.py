@@ -338,6 +338,10 @@ def plan_placement(ops, config: ConfigProto | None):
         return None
     placement = Placement(config or ConfigProto())
     for op in _ops_with_bodies(ops):
+        pred = getattr(op.attrs.get("loop"), "pred", None)
+        if pred is not None:  # a loop reads its cond's result on the host, every iteration
+            placement.on_host.add(pred.op)
+    for op in _ops_with_bodies(ops):
         placement.device_for(op)
     if not placement.uses_gpu:
         return None  # every GPU request fell back to the CPU (soft placement)
@@ -360,6 +364,7 @@ class Placement:
     def __init__(self, config: ConfigProto):
         self.config = config
         self.devices: dict = {}  # Operation -> Device
+        self.on_host: set = set()  # ops whose value the host reads (a while loop's cond)
         self.uses_gpu = False
 
     # -- resolution -----------------------------------------------------------------------------
@@ -399,12 +404,14 @@ class Placement:
         name = op.kind.name
         if name in _ON_HOST:
             return cpu
-        if name in _PASS_THROUGH:
+        if name in _PASS_THROUGH and op not in self.on_host:
             return self.value_device(op.inputs[0].op) if op.inputs else cpu
         return self.device_for(op)
 
     def _resolve(self, op) -> Device:
         name = op.kind.name
+        if op in self.on_host:
+            return cpu
         if name in _ON_HOST or name in _PASS_THROUGH:
             return cpu if name in _ON_HOST or not op.inputs else \
                 self.value_device(op.inputs[0].op)

@@ -398,3 +398,29 @@ def test_a_saver_round_trip_keeps_gpu_variables_on_the_gpu(tmp_path):
             assert device.device_of(sess._variables[w.op]).type == "cuda"
             np.testing.assert_array_equal(sess.run(w), [[2.0, 3.0], [4.0, 5.0]])
             assert sess.variable_values()["w"].dtype == np.float32
+
+
+@needs_cuda
+@pytest.mark.parametrize("compile", [False, True], ids=["interpreted", "compiled"])
+def test_cond_and_while_loop_with_gpu_ops_in_their_bodies(compile):  # noqa: A002
+    def build_and_run(device_name):
+        with tf.Graph().as_default():
+            x = tf.placeholder(tf.float32, (3,))
+            p = tf.placeholder(tf.bool, ())
+            with tf.device(device_name):
+                w = tf.Variable(np.float32([1.0, 2.0, 3.0]))
+                y = tf.cond(p, lambda: tf.reduce_sum(x * w), lambda: tf.reduce_sum(x + w))
+                # The loop's cond is computed on the GPU and read on the host each iteration.
+                _, acc = tf.while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, a * 2.0 + w),
+                                       [tf.constant(0), x])
+                grad = tf.gradients(y, w)[0]
+            with tf.Session(compile=compile) as sess:
+                sess.run(tf.global_variables_initializer())
+                ones = np.ones(3, np.float32)
+                return [sess.run([y, acc, grad], {x: ones, p: taken}) for taken in
+                        (True, False, True)]
+
+    for got, expected in zip(build_and_run("/gpu:0"), build_and_run("/cpu:0")):
+        for value, want in zip(got, expected):
+            assert type(value) in (np.ndarray, np.float32)
+            np.testing.assert_allclose(value, want, rtol=1e-6)
