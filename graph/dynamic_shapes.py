@@ -325,7 +325,8 @@ def reshape_static_shape(x: Tensor, known, shape_tensor: Tensor):
         # The unknown output entry is provably x's unknown size: they cancel.
         entry = _stacked_entry(shape_tensor, out_unknown[0])
         source = None if entry is None else _dimension_source(entry)
-        if source == (x, in_unknown[0]) and out_size and in_size % out_size == 0:
+        same = source is not None and source[0] is x and source[1] == in_unknown[0]
+        if same and out_size and in_size % out_size == 0:
             inferred = in_size // out_size
     return tuple(inferred if d == -1 else d for d in known)
 
