@@ -497,7 +497,7 @@ def run_on(run, op, device: Device, inputs, kind=None) -> tuple:
             return kind.run(run, op, inputs)
         return (assign_on_device(run, op, inputs[1], kind.name),)
     if device.type == "cpu":
-        return run._run_op(op, inputs)
+        return op.kind.run(run, op, inputs)
     name = op.kind.name
     if op.primitive is not None and not op.inputs:  # nothing on the device says where to run
         from framework.kernels.cuda import on_device
@@ -511,7 +511,7 @@ def run_on(run, op, device: Device, inputs, kind=None) -> tuple:
         return result if type(result) is tuple else (result,)
     if name in _ASSIGNS:
         return (assign_on_device(run, op, inputs[1], name),)
-    return run._run_op(op, inputs)
+    return op.kind.run(run, op, inputs)
 
 
 def assign_on_device(run, op, value, name: str):

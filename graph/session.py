@@ -244,6 +244,8 @@ class Run:
         (graph.placement), its inputs copied there first where they live elsewhere."""
         from graph.placement import run_on
 
+        if self.metadata is not None:  # counted (and timed) as `_run_op` counts them
+            run_on = self._run_on_noted
         values = self.values
         feeds = self.feeds
         placement = self.placement
@@ -266,6 +268,23 @@ class Run:
 
     def _run_op(self, op: Operation, inputs):
         return op.kind.run(self, op, inputs)  # one lookup for every op (graph.ops)
+
+    def _run_on_noted(self, run, op: Operation, device, inputs):
+        """`graph.placement.run_on`, noted in the run's metadata as `_run_op` notes an op
+        (counted, and timed when the run is traced)."""
+        from graph.placement import run_on
+
+        metadata = self.metadata
+        metadata.executed_ops.append(op.name)
+        metadata.op_counts[op.name] = metadata.op_counts.get(op.name, 0) + 1
+        if self._run_op != self._run_op_timed:
+            return run_on(run, op, device, inputs)
+        stat = OpStat(op.name, op.type, time.perf_counter())
+        metadata.step_stats.append(stat)
+        try:
+            return run_on(run, op, device, inputs)
+        finally:
+            stat.seconds = time.perf_counter() - stat.start
 
     def _run_op_counted(self, op: Operation, inputs):
         """`_run_op`, noting the execution in the run's metadata (counted when it starts)."""

@@ -424,3 +424,22 @@ def test_cond_and_while_loop_with_gpu_ops_in_their_bodies(compile):  # noqa: A00
         for value, want in zip(got, expected):
             assert type(value) in (np.ndarray, np.float32)
             np.testing.assert_allclose(value, want, rtol=1e-6)
+
+
+@needs_cuda
+def test_run_metadata_counts_and_times_the_ops_run_on_the_gpu():
+    from graph.session import RunMetadata
+
+    with tf.Graph().as_default():
+        with tf.device("/gpu:0"):
+            w = tf.Variable(tf.random_normal((2,), seed=1), name="w")  # a draw on the GPU
+            bump = w.assign_add(np.ones(2, np.float32), name="bump")
+        with tf.Session() as sess:
+            metadata = RunMetadata()
+            sess.run(tf.global_variables_initializer(), run_metadata=metadata)
+            # The draw and the assign run through the GPU's own paths, and are noted too.
+            assert metadata.executed_ops == ["random_normal", "w/Assign", "init"]
+            sess.run(bump, options=tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE),
+                     run_metadata=metadata)
+            assert metadata.op_counts["bump"] == 1
+            assert [stat.name for stat in metadata.step_stats] == metadata.executed_ops
