@@ -287,7 +287,12 @@ class ConfigProto:
     ConfigProto(allow_soft_placement=True, log_device_placement=False)
     """
 
-    def __init__(self, allow_soft_placement: bool = False, log_device_placement: bool = False):
+    def __init__(self, allow_soft_placement: bool = False, log_device_placement: bool = False,
+                 **others):
+        if others:
+            raise _graph_error(f"tf.ConfigProto: dualgraph has no {', '.join(sorted(others))} "
+                               "setting; it takes allow_soft_placement and "
+                               "log_device_placement")
         self.allow_soft_placement = bool(allow_soft_placement)
         self.log_device_placement = bool(log_device_placement)
 

@@ -129,6 +129,9 @@ def test_session_config_is_a_config_proto():
         assert tf.Session(config=config).config is config
         with pytest.raises(tf.GraphError, match="config must be a tf.ConfigProto"):
             tf.Session(config={"allow_soft_placement": True})
+    with pytest.raises(tf.GraphError, match="no gpu_options setting; it takes "
+                       "allow_soft_placement and log_device_placement"):
+        tf.ConfigProto(gpu_options=None)
 
 
 # -- placement without a GPU --------------------------------------------------------------------
