@@ -11,7 +11,8 @@ or `while ...: ...` around the plans' own statements, so the branch not taken ne
 Everything else stays on the interpreter's path, where a plan reads values by tensor: a branch
 that assigns, draws random numbers or raises from Python; a branch whose shape rule refuses
 this run's shapes (the interpreter raises only if that branch is taken); results whose shapes
-differ between the branches or across iterations; a loop that keeps a record for its gradient.
+differ between the branches or across iterations; a loop whose gradient runs in the same step
+(it reads the record of iterations the interpreter's loop keeps).
 
 The gradient of a cond is a cond on the same predicate whose branches read values the forward
 branches made (TensorFlow's "foreign" values), which the interpreter finds in the run. Lowered,
@@ -155,9 +156,10 @@ def export(node, branch: int, key) -> tuple:
 
 
 def demote(nodes) -> None:
-    """Send back to the interpreter's path the lowered conds and loops whose branch values
-    a cond run there reads, and the lowered gradients' conds of forward conds run there, until
-    none is left: the two run together on one path or the other."""
+    """Send back to the interpreter's path the lowered conds and loops whose values a gradient
+    run there reads (a cond's gradient reads its branch values, a loop's its record of
+    iterations), and the lowered gradients' conds of forward conds run there, until none is
+    left: the two run together on one path or the other."""
     changed = True
     while changed:
         changed = False
@@ -176,9 +178,9 @@ def demote(nodes) -> None:
 
 
 def _lower_while(op, in_specs, fed):
+    # A loop whose gradient runs in this step too reads the record of the iterations that
+    # the interpreter's loop keeps: `demote` sends it back there (the gradient mirrors it).
     loop = op.attrs["loop"]
-    if loop.keep_record:
-        raise _Refused  # its gradient reads the record the interpreter's loop keeps
     count = len(loop.standins)
     captured_count = op.attrs["num_captured"]
     limit_input = len(op.inputs) > count + captured_count

@@ -225,7 +225,7 @@ def test_a_cond_whose_gradient_stays_in_python_stays_there_too():
             assert compiled.program.has_control_flow
 
 
-def test_a_while_loop_with_gradients_stays_on_the_interpreters_path():
+def test_a_while_loop_with_its_gradient_in_the_step_stays_on_the_interpreters_path():
     with tf.Graph().as_default():
         x = tf.placeholder(tf.float64, (3,), name="x")
         _, y = tf.while_loop(lambda i, y: i < 3, lambda i, y: (i + 1, tf.sin(y) * x),
@@ -236,6 +236,10 @@ def test_a_while_loop_with_gradients_stays_on_the_interpreters_path():
         compiled, got, expected = compiled_and_interpreted([loss, grad], feed)
         assert_same_bits(got, expected)
         assert "While" not in (compiled.functions_source or "")
+        # A step without the gradient needs no record: the loop runs in numba.
+        compiled, got, expected = compiled_and_interpreted([loss], feed)
+        assert_same_bits(got, expected)
+        assert "\n    while True:\n" in numba_functions(compiled)
 
 
 def test_lowerable_conds_beside_a_loop_left_to_python_run_by_their_op():
