@@ -269,8 +269,11 @@ class Optimizer:
         """The slot `slot_name` of `var`, made (named `<var>/<op_name>`) filled with `value`."""
         slots = self._slots.setdefault(slot_name, {})
         if var not in slots:
-            slots[var] = Variable(np.full(var.shape, value, var.dtype),
-                                  name=f"{var.op.name}/{op_name}", trainable=False)
+            # On its variable's device, whatever scope minimize() runs under, as TF1 puts it.
+            graph = var.graph
+            with graph.device(None), graph.device(var.op.device or None):
+                slots[var] = Variable(np.full(var.shape, value, var.dtype),
+                                      name=f"{var.op.name}/{op_name}", trainable=False)
         return slots[var]
 
     # -- for subclasses -------------------------------------------------------------------------

@@ -105,6 +105,20 @@ def test_a_device_function_is_called_per_op_and_sees_inner_scopes():
     assert ("matmul", "/device:CPU:0") in seen and ("sum", "") in seen
 
 
+def test_optimizer_slots_live_on_their_variables_device_whatever_scope_minimize_runs_in():
+    with tf.Graph().as_default():
+        with tf.device("/gpu:0"):
+            w = tf.Variable(np.ones((2, 2), np.float32), name="w")
+        v = tf.Variable(np.ones(2, np.float32), name="v")
+        loss = tf.reduce_sum(w) + tf.reduce_sum(v)
+        with tf.device("/cpu:0"):  # TF1 colocates slots with their variable, not this scope
+            optimizer = tf.train.AdamOptimizer(0.1)
+            optimizer.minimize(loss)
+    for slot in ("m", "v"):
+        assert optimizer.get_slot(w, slot).op.device == "/device:GPU:0"
+        assert optimizer.get_slot(v, slot).op.device == ""
+
+
 def test_a_malformed_device_is_an_error_at_the_with_line():
     with tf.Graph().as_default():
         with pytest.raises(tf.GraphError, match=r"malformed device '/gpu:x'.*"
