@@ -23,6 +23,7 @@ import sys
 import numba
 import numpy as np
 from numba import prange
+from numba.np.ufunc.parallel import _launch_threads
 
 from framework import dtypes
 from framework.device import empty
@@ -494,9 +495,10 @@ def conv2d_weight_grad_kernel(x, g, geometry, groups):
     return dw
 
 
-# Parallel kernels are only ever called from Python, never from another jitted function: a
-# cached function that calls a parallel one can crash when loaded from numba's cache
-# (numba issue #8578).
+# The drivers call the parallel kernels from Python. A cached jitted function that calls one
+# (the graph compiler's, through the lowerings below) fails to load from numba's cache unless
+# numba's threads were started first (numba issue #8578: "Symbol not found: allocate_sched"):
+# the lowerings start them (`_parallel`).
 
 
 def _unfold(x, cols, geometry, parallel: bool) -> None:
@@ -633,7 +635,7 @@ def _lowered_chunks(out_shape, dtype, batch, rows, out_channels, length, groups,
     and `{o0}_results` (out_channels, count, L) bound as `_Chunks` yields them and
     `{o0}_columns_g`, `{o0}_results_g` their `_by_group` views. `kernels(parallel)`: the
     objects the lines call, for the plan's serial or parallel choice."""
-    size, parallel = chunk_plan(batch, rows, length, dtype)
+    size, parallel = _parallel(chunk_plan(batch, rows, length, dtype))
     count = "{o0}_count"
     lines = [f"{{o0}} = np.empty({shape_literal(out_shape)}, {dtype_literal(dtype)})", *head]
     objects = {"index": _identity_index(groups), "gemm": _float_matmul, **kernels(parallel)}
@@ -654,6 +656,15 @@ def _lowered_chunks(out_shape, dtype, batch, rows, out_channels, length, groups,
                   f"{count} * {length})"]
     lines += [f"    {line}" for line in body]
     return Lowered("\n".join(lines), objects)
+
+
+def _parallel(plan: tuple) -> tuple:
+    """`plan`, (anything, whether lowered statements call a parallel kernel), after starting
+    numba's threads when they do: the compiled function that calls it then loads from numba's
+    cache (see the note above `_unfold`). Lowering runs in every process that compiles."""
+    if plan[1]:
+        _launch_threads()
+    return plan
 
 
 def _lowered_empty(out_shape, dtype) -> Lowered:
@@ -1017,6 +1028,7 @@ def pool_lowering(kind: int, x, values, out_shape: tuple, geometry: tuple) -> Lo
         return _lowered_empty(out_shape, x.dtype)
     planes = out_shape[0] * out_shape[1]
     driver = _pool_driver(planes, max(math.prod(x.shape), math.prod(out_shape)), geometry)
+    _parallel((None, driver is _pool_parallel))
 
     def plane_view(array: str, shape) -> str:
         return f"{array}.reshape({shape_literal((planes,) + tuple(shape[2:]))})"

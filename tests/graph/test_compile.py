@@ -672,3 +672,31 @@ def test_training_with_a_global_step_runs_whole_in_numba_with_the_interpreters_b
     for a, b in zip(got, expected):
         np.testing.assert_array_equal(a, b)
     assert int(got[variables.index(step)]) == 3  # the global step, counted inside numba
+
+
+_THREADS_PROCESS = """
+import json
+import numba.np.ufunc.parallel as threads
+from framework.ops import conv
+from framework.ops.registry import Spec
+started = [threads._is_initialized]
+serial = conv.Conv2d((1, 1), (1, 1), (1, 1), 1).nopython(Spec((1, 1, 8, 8), "float32"),
+                                                         Spec((1, 1, 3, 3), "float32"))
+started.append(threads._is_initialized)
+parallel = conv.Conv2d((1, 1), (1, 1), (1, 1), 1).nopython(Spec((8, 16, 8, 8), "float32"),
+                                                           Spec((4, 16, 3, 3), "float32"))
+started.append(threads._is_initialized)
+print(json.dumps({"started": started,
+                  "serial": conv._unfold_serial in serial.objects.values(),
+                  "parallel": conv._unfold_parallel in parallel.objects.values()}))
+"""
+
+
+def test_lowering_a_parallel_conv_kernel_starts_numbas_threads_first():
+    # A step's numba function loaded from numba's cache does not start the threads of the
+    # parallel kernels it calls (numba issue #8578: "Symbol not found: allocate_sched", an
+    # abort): lowering starts them, in every process that compiles the step, before loading.
+    result = subprocess.run([sys.executable, "-c", _THREADS_PROCESS], capture_output=True,
+                            text=True, check=True, cwd=_REPO)
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report == {"started": [False, False, True], "serial": True, "parallel": True}
