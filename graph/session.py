@@ -342,9 +342,12 @@ class Session:
     # A plan is compiled the second time it runs: a one-off run (an initializer, an eval)
     # costs less interpreted than compiled. That first compile makes a step that calls each
     # kernel from Python (milliseconds to build). A plan that keeps running (a training loop)
-    # is compiled again after WHOLE_STEP_AFTER_RUNS runs of that step, into numba functions
-    # (graph.compile.nopython: seconds the first time, then from the disk cache), which pays
-    # back within a few hundred steps. `Session.compile` makes the numba step at once.
+    # is compiled again, into numba functions (graph.compile.nopython), after at least
+    # WHOLE_STEP_AFTER_RUNS runs of that step and once those runs have taken as long as numba
+    # would take to compile them from nothing (`Compiled.numba_estimate`, about 0.05 s a
+    # statement): as a tiered JIT does, a step never waits for a compile longer than it has
+    # already run, so a short training run (a tutorial's CNN: 25 s to compile) is not held up
+    # by a compile it would never pay back. `Session.compile` makes the numba step at once.
     COMPILE_AFTER_RUNS = 2
     WHOLE_STEP_AFTER_RUNS = 50
 
@@ -486,7 +489,7 @@ class Session:
             if step is None or step.whole:
                 return step
             step.runs += 1
-            if step.runs < self.WHOLE_STEP_AFTER_RUNS:
+            if step.runs < self.WHOLE_STEP_AFTER_RUNS or step.python_seconds < step.numba_estimate:
                 return step
             from graph.compile import NotCompilable, compile_run
 
@@ -517,6 +520,7 @@ class Session:
         """Run the compiled step into `run.values`. If it fails, the run starts over on the
         interpreter, which raises the same error with the interpreter's message (naming the
         op and its line); nothing was committed, and staged values are dropped."""
+        started = time.perf_counter()
         try:
             results = step.function(run, tuple(feeds.values()))
         except Exception as error:
@@ -527,6 +531,8 @@ class Session:
                           "the interpreter did not; the interpreter's result is used. Please "
                           "report this.", RuntimeWarning, stacklevel=3)
             return
+        if not step.whole:  # what the Python step has cost so far (see WHOLE_STEP_AFTER_RUNS)
+            step.python_seconds += time.perf_counter() - started
         values = run.values
         for fetch, value in zip(flat, results):
             if value is not None:

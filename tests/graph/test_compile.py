@@ -450,9 +450,13 @@ def test_two_processes_compiling_one_graph_at_once_both_succeed():
     assert reports[0]["losses"] == reports[1]["losses"]
 
 
-def test_a_plan_that_keeps_running_moves_to_the_numba_step():
+def test_a_plan_that_keeps_running_moves_to_the_numba_step(monkeypatch):
     # Second run: a step calling each kernel from Python (cheap to build); after
-    # WHOLE_STEP_AFTER_RUNS runs of it, the numba step, with the same numbers all along.
+    # WHOLE_STEP_AFTER_RUNS runs of it, the numba step, with the same numbers all along
+    # (here a compile is taken to cost nothing: it never outweighs the runs).
+    import graph.compile
+
+    monkeypatch.setattr(graph.compile, "SECONDS_PER_STATEMENT", 0.0)
     g, x, y, loss, train, init = mlp_training()
     feed = dict(zip((x, y), batch(0)))
     with g.as_default(), tf.Session(compile=False) as reference:
@@ -469,6 +473,25 @@ def test_a_plan_that_keeps_running_moves_to_the_numba_step():
     assert kinds[:2] == [None, False] and kinds[-1] is True
     first = tf.Session.COMPILE_AFTER_RUNS + tf.Session.WHOLE_STEP_AFTER_RUNS - 1
     assert kinds.index(True) == first
+
+
+def test_a_plan_moves_to_numba_only_once_its_runs_have_cost_what_the_compile_would():
+    # A tiered JIT's rule: 50 runs are not enough when numba would take longer to compile the
+    # step than the Python step has run so far (a short tutorial run never waits for it).
+    g, x, y, loss, train, init = mlp_training()
+    feed = dict(zip((x, y), batch(0)))
+    with g.as_default(), tf.Session() as sess:
+        sess.run(init)
+        for _ in range(tf.Session.COMPILE_AFTER_RUNS + tf.Session.WHOLE_STEP_AFTER_RUNS + 10):
+            sess.run([train, loss], feed)
+        (step,) = [s for s in sess._steps.values() if s is not None and type(s) is not int]
+        assert not step.whole and not step.numba_functions  # still the Python step
+        assert 0 < step.python_seconds < step.numba_estimate
+        assert step.numba_estimate > 20 * 0.05  # the step's statements, 0.05 s apiece
+        step.python_seconds = step.numba_estimate  # as if it had run that long
+        sess.run([train, loss], feed)
+        (step,) = [s for s in sess._steps.values() if s is not None and type(s) is not int]
+        assert step.whole and step.numba_functions
 
 
 # -- nodes with no compiled path ---------------------------------------------------------------

@@ -3,8 +3,6 @@ unchanged (apart from the import) and learn the digits."""
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 import graph as tf
@@ -37,7 +35,6 @@ def test_tf1_mlp_script_learns_the_digits(tmp_path):
         batch_size, epochs = 64, 8
         rng = np.random.default_rng(0)
         losses = []
-        start = time.perf_counter()
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
             for _ in range(epochs):
@@ -50,7 +47,6 @@ def test_tf1_mlp_script_learns_the_digits(tmp_path):
             test_accuracy = sess.run(accuracy, feed_dict={x: x_test, y: y_test})
             steps = int(sess.run(global_step))
             path = saver.save(sess, str(tmp_path / "digits.ckpt"), global_step=global_step)
-        elapsed = time.perf_counter() - start
 
         # A fresh session restored from the checkpoint scores the same.
         with tf.Session() as sess:
@@ -62,7 +58,6 @@ def test_tf1_mlp_script_learns_the_digits(tmp_path):
     assert np.mean(losses[:5]) > 1.5 and np.mean(losses[-20:]) < 0.2
     assert test_accuracy > 0.9, test_accuracy
     assert restored_accuracy == test_accuracy
-    assert elapsed < 60, f"training took {elapsed:.1f} s"  # a few seconds, on a loaded machine
 
 
 def test_tf1_mnist_for_beginners_script_learns_the_digits():
