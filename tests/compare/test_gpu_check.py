@@ -15,13 +15,8 @@ from compare import gpu_check
 from compare.__main__ import main as compare_main
 from compare.bench_graph import chain
 from framework import device
-from framework.errors import DeviceError
+from tests.cuda_setup import CUDA_PROBLEM, needs_cuda, quick_thread_switches  # noqa: F401
 
-try:
-    device.require_cuda()
-    CUDA_PROBLEM = None
-except DeviceError as error:
-    CUDA_PROBLEM = error.problem
 SIMULATED = CUDA_PROBLEM is None and device._simulated()
 
 

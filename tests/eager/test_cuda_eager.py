@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import pickle
-import sys
 
 import numpy as np
 import pytest
@@ -21,27 +20,7 @@ from eager import nn, optim
 from eager.nn import functional as NF
 from framework import device
 from framework.errors import DeviceError
-
-try:
-    device.require_cuda()
-    CUDA_PROBLEM = None
-except DeviceError as error:
-    CUDA_PROBLEM = error.problem
-
-needs_cuda = pytest.mark.skipif(
-    CUDA_PROBLEM is not None,
-    reason="no CUDA device here (make test runs this file under NUMBA_ENABLE_CUDASIM=1)")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _quick_thread_switches():
-    """The simulator runs a block's threads as Python threads: with Python's default switch
-    interval (5 ms), each barrier of a reduction costs milliseconds."""
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-4)
-    yield
-    sys.setswitchinterval(interval)
-
+from tests.cuda_setup import CUDA_PROBLEM, needs_cuda, quick_thread_switches  # noqa: F401
 
 # -- without a GPU ------------------------------------------------------------------------------
 

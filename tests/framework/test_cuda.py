@@ -25,28 +25,7 @@ from framework.errors import DeviceError, IntegerDivisionByZeroError, ShapeError
 from framework.ops import reduction
 from framework.ops.elementwise import Elementwise
 from framework.ops.registry import REGISTRY, Op, Spec, execute, primitive, registry_table
-
-try:
-    device.require_cuda()
-    CUDA_PROBLEM = None
-except DeviceError as error:
-    CUDA_PROBLEM = error.problem
-
-needs_cuda = pytest.mark.skipif(
-    CUDA_PROBLEM is not None,
-    reason="no CUDA device here (make test runs this file under NUMBA_ENABLE_CUDASIM=1)")
-
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _quick_thread_switches():
-    """The simulator runs a block's threads as Python threads, polled for syncthreads by
-    another: with Python's default switch interval (5 ms), each barrier costs milliseconds."""
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-4)
-    yield
-    sys.setswitchinterval(interval)
-
+from tests.cuda_setup import CUDA_PROBLEM, needs_cuda, quick_thread_switches  # noqa: F401
 
 ELEMENTWISE = sorted(name for name, cls in REGISTRY.items() if issubclass(cls, Elementwise))
 REDUCTIONS = sorted(name for name, cls in REGISTRY.items()

@@ -22,28 +22,11 @@ from framework.device import Device
 from framework.errors import DeviceError, ShapeError
 from framework.ops.registry import primitive
 from graph.compile.fusion import FusedElementwise
-
-try:
-    device.require_cuda()
-    CUDA_PROBLEM = None
-except DeviceError as error:
-    CUDA_PROBLEM = error.problem
-
-needs_cuda = pytest.mark.skipif(
-    CUDA_PROBLEM is not None,
-    reason="no CUDA device here (make test runs this file under NUMBA_ENABLE_CUDASIM=1)")
+from tests.cuda_setup import CUDA_PROBLEM, needs_cuda, quick_thread_switches  # noqa: F401
 
 GPU = Device("cuda", 0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _quick_thread_switches():
-    """The simulator runs a block's threads as Python threads: with Python's default switch
-    interval (5 ms), every thread switch costs milliseconds."""
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-4)
-    yield
-    sys.setswitchinterval(interval)
 
 
 def op(name, *arguments):

@@ -9,8 +9,6 @@ simulator runs each GPU thread as a Python thread.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 import pytest
 
@@ -21,26 +19,7 @@ from eager.nn import functional as NF
 from framework import device
 from framework.errors import DeviceError
 from graph import placement
-
-try:
-    device.require_cuda()
-    CUDA_PROBLEM = None
-except DeviceError as error:
-    CUDA_PROBLEM = error.problem
-
-needs_cuda = pytest.mark.skipif(
-    CUDA_PROBLEM is not None,
-    reason="no CUDA device here (make test runs this file under NUMBA_ENABLE_CUDASIM=1)")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _quick_thread_switches():
-    """The simulator runs a block's threads as Python threads: with Python's default switch
-    interval (5 ms), each barrier of a reduction costs milliseconds."""
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-4)
-    yield
-    sys.setswitchinterval(interval)
+from tests.cuda_setup import CUDA_PROBLEM, needs_cuda, quick_thread_switches  # noqa: F401
 
 
 @pytest.fixture
