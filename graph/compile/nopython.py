@@ -23,6 +23,7 @@ import os
 import sys
 
 import numpy as np
+from numba.np.ufunc.parallel import _launch_threads
 
 from framework.codegen import load_module
 from framework.kernels import cpu
@@ -191,6 +192,11 @@ def load_segments(functions_source: str, objects: dict):
               f"# Fingerprint of the kernels and constants they use: {fingerprint(objects)}"
               f"{salt and ' ' + salt}\n"
               "import numba\nimport numpy as np\n\n")
+    # A function loaded from numba's disk cache that calls a parallel kernel needs numba's
+    # thread pool, which a cache load does not start (numba issue #8578): the first call
+    # would then die ("Symbol not found: allocate_sched", or a segfault). Start it first; it
+    # does anything only the first time.
+    _launch_threads()
     module = load_module(header + functions_source, "graph_step")
     for name, value in objects.items():
         setattr(module, name, value)

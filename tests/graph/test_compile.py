@@ -723,3 +723,27 @@ def test_lowering_a_parallel_conv_kernel_starts_numbas_threads_first():
                             text=True, check=True, cwd=_REPO)
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report == {"started": [False, False, True], "serial": True, "parallel": True}
+
+
+_PARALLEL_PROCESS = """
+import numpy as np
+import graph as tf
+with tf.Graph().as_default():
+    x = tf.placeholder(tf.float32, (1 << 20,))
+    y = tf.exp(x) * 2.0  # large enough for the parallel map kernel
+    with tf.Session() as sess:
+        compiled = sess.compile(y, {x: np.zeros(1 << 20, np.float32)})
+        print(float(sess.run(y, {x: np.ones(1 << 20, np.float32)})[-1]))
+"""
+
+
+def test_a_step_calling_parallel_kernels_loads_from_disk_in_a_new_process_and_runs():
+    # numba does not start its thread pool when it loads a function from its disk cache: the
+    # second process used to die in the step's first call (a segfault) until
+    # load_segments started the pool itself.
+    env = {**os.environ, "DUALGRAPH_COMPILE_SALT": f"parallel-{uuid.uuid4().hex}"}
+    for _ in range(2):  # the first compiles and caches, the second loads
+        result = subprocess.run([sys.executable, "-c", _PARALLEL_PROCESS], capture_output=True,
+                                text=True, env=env, cwd=_REPO)
+        assert result.returncode == 0, result.stderr[-2000:]
+        np.testing.assert_allclose(float(result.stdout.split()[-1]), 2 * np.e, rtol=1e-6)
