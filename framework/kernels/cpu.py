@@ -815,12 +815,14 @@ def fold_lowering(fold: Fold, block_shape: tuple, dtype, start, blocks: str, out
     outer, reduced, inner = block_shape
     chunks, parallel = work_split(outer, reduced, inner)
     kernels = fold_kernels(fold)
-    objects = {"params": _no_params(outer), "start": start,
-               "group_zero": _group_zero(fold, np.dtype(dtype), start),
+    objects = {"start": start, "group_zero": _group_zero(fold, np.dtype(dtype), start),
                "count": np.float64(reduced)}
+    # `_no_params(outer)` made in the function: a zero-stride view bound as a global would
+    # be a dynamic global, and numba would not cache the function that reads it.
+    params = f"np.broadcast_to(np.zeros((1, 1)), ({outer}, 1))"
     if parallel:
         objects["reduce"] = kernels.reduce_parallel
-        return (f"{{reduce}}({blocks}, {{params}}, {{start}}, {{group_zero}}, {{count}}, "
+        return (f"{{reduce}}({blocks}, {params}, {{start}}, {{group_zero}}, {{count}}, "
                 f"{chunks}, {out})"), objects
     objects["reduce"] = kernels.reduce
-    return f"{{reduce}}({blocks}, {{params}}, {{start}}, {{group_zero}}, {{count}}, {out})", objects
+    return f"{{reduce}}({blocks}, {params}, {{start}}, {{group_zero}}, {{count}}, {out})", objects

@@ -37,6 +37,7 @@ from framework import dtypes
 from framework.device import empty
 from framework.errors import ArgumentError, DTypeError, IntegerDivisionByZeroError
 from framework.kernels import cpu, maths
+from framework.kernels.lowered import Lowered, rebound
 from framework.kernels.maths import as_type_of
 from framework.ops.dispatch import as_operand, bind, promote
 from framework.ops.registry import Op, Spec, register, require_dtype, require_same_dtype
@@ -233,10 +234,46 @@ class Elementwise(Op):
         shapes = tuple(tuple(s.shape) for s in specs)
         layout = "f" * len(shapes) if len(set(shapes)) == 1 else cpu.map_plan(shapes)[1]
         if layout is None:
-            return None
+            return self._sliced_lowering(shapes, tuple(out_shape), dtype)
         return cpu.map_lowering(self.kernels(layout), shapes, out_shape,
                                 self.output_dtype or dtype, self.parallel_min_size,
                                 self.kernel_params(dtype) if self.params else None)
+
+    def _sliced_lowering(self, shapes: tuple, out_shape: tuple, dtype):
+        """A broadcast no one map layout covers (NCHW + a per-channel (C, 1, 1) bias), which
+        the CPU kernel hands to the ufunc: a loop over leading axes along which each operand
+        is whole or repeated, running the serial map kernel on each slice. The body is the
+        ufunc's, applied to each element once, so the bits are the ufunc's. None when no
+        split of the axes gives slices a map layout covers."""
+        output_dtype = self.output_dtype or dtype
+        if not math.prod(out_shape):
+            return Lowered(f"{{o0}} = np.empty({cpu.shape_literal(out_shape)}, "
+                           f"{cpu.dtype_literal(output_dtype)})", {})
+        ndim = len(out_shape)
+        padded = [(1,) * (ndim - len(s)) + s for s in shapes]
+        for split in range(1, ndim):
+            lead, tail_out = out_shape[:split], out_shape[split:]
+            if not all(p[:split] in (lead, (1,) * split) for p in padded):
+                continue
+            tails = tuple(p[split:] for p in padded)
+            layout = "f" * len(tails) if len(set(tails)) == 1 else cpu.map_plan(tails)[1]
+            if layout is None:
+                continue
+            # Serial, as the ufunc is: its loops never run on threads.
+            sliced = cpu.map_lowering(self.kernels(layout), tails, tail_out, output_dtype,
+                                      math.inf,
+                                      self.kernel_params(dtype) if self.params else None)
+            count = math.prod(lead)
+            inputs = [f"{{i{k}}}.reshape({cpu.shape_literal((count,) + tail)})[{{o0}}_slice]"
+                      if p[:split] == lead else f"{{i{k}}}.reshape({cpu.shape_literal(tail)})"
+                      for k, (p, tail) in enumerate(zip(padded, tails))]
+            output = f"{{o0}}.reshape({cpu.shape_literal((count,) + tail_out)})[{{o0}}_slice]"
+            call = rebound(Lowered(sliced.code.splitlines()[-1], {}), inputs, (output,))
+            head = (f"{{o0}} = np.empty({cpu.shape_literal(out_shape)}, "
+                    f"{cpu.dtype_literal(output_dtype)})")
+            return Lowered(f"{head}\nfor {{o0}}_slice in range({count}):\n    {call}",
+                           sliced.objects)
+        return None
 
     @classmethod
     def _flat_plan(cls) -> tuple:

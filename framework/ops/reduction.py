@@ -280,12 +280,13 @@ class Reduction(Op):
         shape = tuple(x.shape)
         axes, out_shape, out_dtype, fast = _reduction_plan(self, shape, x.dtype)
         outer, reduced, inner, order = blocks_plan(shape, axes)
-        if order is not None:
-            return None
         head = f"{{o0}} = np.empty({shape_literal(out_shape)}, {dtype_literal(out_dtype)})"
         if not size_of(out_shape):
             return Lowered(head, {})
         blocks = f"{{i0}}.reshape({outer}, {reduced}, {inner})"
+        if order is not None:  # as_rows' copy: kept axes, then reduced ones, C-ordered
+            blocks = (f"np.ascontiguousarray(np.transpose({{i0}}, {order!r}))"
+                      f".reshape({outer}, {reduced}, 1)")
         out = f"{{o0}}.reshape({size_of(out_shape)})"
         if fast is not None:  # what `cpu` runs on a contiguous input
             _, kernel, arguments = fast
