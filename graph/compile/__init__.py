@@ -139,9 +139,9 @@ def compile_run(session, ops, flat_fetches, feeds, structure=None, whole: bool =
     program = build_program(ops, flat_fetches, feeds)
     stages = [("built", snapshot(program))]
     report = []
-    # Cond and while bodies read the values before them by tensor from the run: a plan with
-    # them keeps every value (only the code generation applies), until the passes learn to
-    # rewrite the bodies too.
+    # A cond or loop left to the interpreter's path (graph.compile.control could not lower it)
+    # reads the values before it by tensor from the run: such a plan keeps every value, and
+    # only the code generation applies. Lowered conds and loops are nodes like any other.
     pipeline = [] if program.has_control_flow else PIPELINE
     for name, compiler_pass in pipeline:
         began = time.perf_counter()

@@ -225,6 +225,8 @@ def _plan(plan, results, bound: dict, fed) -> Plan:
         kind = op.kind
         if kind.assigns or kind.is_variable:
             raise _Refused
+        if "GPU" in (getattr(op, "device", "") or ""):
+            raise _Refused  # placed on a GPU: the interpreter's path runs it there
         inputs = []
         for tensor in op.inputs:
             if tensor not in made:

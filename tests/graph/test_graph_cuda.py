@@ -439,3 +439,23 @@ def test_run_metadata_counts_and_times_the_ops_run_on_the_gpu():
                      run_metadata=metadata)
             assert metadata.op_counts["bump"] == 1
             assert [stat.name for stat in metadata.step_stats] == metadata.executed_ops
+
+
+@needs_cuda
+def test_a_cond_with_gpu_ops_in_its_branches_is_not_lowered_to_the_cpus_numba_code():
+    # Lowered, a branch's ops would run on the CPU inside the numba function whatever their
+    # tf.device said; left to the interpreter's path, each runs on its device.
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, (3,))
+        p = tf.placeholder(tf.bool, ())
+        with tf.device("/gpu:0"):
+            y = tf.cond(p, lambda: tf.exp(x), lambda: x * 2.0)
+        feed = {x: np.float32([0.0, 1.0, 2.0]), p: True}
+        with tf.Session() as sess:
+            compiled = sess.compile(y, feed)
+            value = sess.run(y, feed)
+    (cond,) = [node for node in compiled.program.nodes if not node.is_primitive
+               and node.feed is None]
+    assert cond.kind.name == "Cond" and cond.control is None  # not lowered
+    assert compiled.functions_source is None  # so no numba function runs its branches
+    np.testing.assert_allclose(value, np.exp(np.float32([0.0, 1.0, 2.0])), rtol=1e-6)
