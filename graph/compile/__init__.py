@@ -3,11 +3,13 @@ the default).
 
 A run's plan (the ops its fetches need) and its feeds' dtypes and static shapes become a
 `Program` (graph.compile.program): the shape rules run once, here, on concrete shapes. The
-passes of `PIPELINE` (graph.compile.passes: dead code, algebraic simplification, constant
-folding, common subexpressions, elementwise fusion into generated kernels (graph.compile.fusion),
-the memory plan) rewrite it without changing a bit of what it computes, and code generation
-(graph.compile.codegen) turns it into one Python function that calls each kernel directly,
-or, with `whole`, runs of lowerable nodes into numba functions (graph.compile.nopython).
+passes of `PIPELINE` (graph.compile.passes: dead code, algebraic simplification, numerical
+stabilization, constant folding, common subexpressions, variable updates, elementwise fusion
+into generated kernels (graph.compile.fusion), the memory plan) rewrite it without changing a
+bit of what it computes (but numerical stabilization, which computes the stable form of what
+was written), and code generation (graph.compile.codegen) turns it into one Python function
+that calls each kernel directly, or, with `whole`, runs of lowerable nodes into numba
+functions (graph.compile.nopython).
 The interpreter (`Session(compile=False)`) stays as the reference the compiler is tested
 against.
 
@@ -23,11 +25,14 @@ against.
 compiled step: 3 nodes, ... ms to compile
   dead code                     7 -> 7    nodes  nodes removed 0  (... ms)
   algebraic simplification      7 -> 5    nodes  rewrites 2  (... ms)
+  numerical stabilization       5 -> 5    nodes  log_softmax made 0, log1p made 0, ...
   constant folding              5 -> 5    nodes  nodes folded 0  (... ms)
   common subexpressions         5 -> 4    nodes  nodes merged 1  (... ms)
   dead code                     4 -> 3    nodes  nodes removed 1  (... ms)
+  variable updates              3 -> 3    nodes  updates rewritten 0  (... ms)
   elementwise fusion            3 -> 3    nodes  groups fused 0, ops in them 0  (... ms)
   memory plan                   3 -> 3    nodes  peak bytes 12, ...
+  code generation               3 -> 3    nodes  numba functions 1, nodes called from Python 0 ...
 """
 
 from __future__ import annotations

@@ -4,7 +4,10 @@ Each pass is a function from Program to (Program, what it changed): a dict of co
 `explain()` shows. A pass never changes what a run computes: every rewrite here gives the same
 bits as the interpreter (x * 1 is x, but x + 0 is not always x: -0.0 + 0.0 is +0.0, so that
 one is left alone), and nodes with effects (assigns, random draws, checks, control flow) are
-never merged, folded or dropped.
+never merged, folded or dropped. One pass changes values on purpose: numerical stabilization
+replaces expressions that lose precision or overflow (log(softmax(x)), log(1 + x), the
+hand-written softmax cross-entropy of TF1's first tutorial) with the stable op computing the
+same function, where the interpreter keeps the expression as written.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from graph.compile.program import Node, Program, spec_bytes
 from graph.ops import PRIMITIVE, Assign, AssignAdd, AssignSub, Const
 
 __all__ = ["PIPELINE", "algebraic_simplification", "common_subexpressions", "constant_folding",
-           "dead_code", "elementwise_fusion", "memory_plan", "variable_updates"]
+           "dead_code", "elementwise_fusion", "memory_plan", "numerical_stabilization",
+           "variable_updates"]
 
 # A folded constant larger than this stays an op: folding would trade a fast kernel for bytes
 # kept alive for the program's lifetime.
@@ -185,6 +189,77 @@ def _simpler(node: Node):
     return None
 
 
+def numerical_stabilization(program: Program):
+    """log(softmax(x)) -> log_softmax(x) (finite where softmax underflows to 0);
+    log(1 + x) -> log1p(x) (exact for tiny x); -sum(labels * log_softmax(logits), axis=1) of
+    (N, classes) matrices (TF1's `-tf.reduce_sum(y_ * tf.log(y), 1)` once the first rewrite
+    made its log stable) -> the fused cross_entropy_probs op. The values change: these are the
+    stable forms of what was written. Gradient nodes built from the original expression are
+    not touched (they read the softmax, which stays while they need it)."""
+    replaced: dict = {}
+    nodes = []
+    counts = {"log_softmax": 0, "log1p": 0, "cross_entropy_probs": 0}
+    for node in program.nodes:
+        node = _rewired(node, replaced)
+        stable = _stable_form(node)
+        if stable is None:
+            nodes.append(node)
+            continue
+        nodes.append(stable)
+        replaced[(node, 0)] = (stable, 0)
+        counts[stable.primitive.name] += 1
+    return _finish(program, nodes, replaced), {f"{name} made": count
+                                                for name, count in counts.items()}
+
+
+def _producer(value, name: str):
+    """The pure primitive node making `value` if it is the op `name`, else None."""
+    if value is None:
+        return None
+    node = value[0]
+    if node.is_primitive and node.pure and node.primitive.name == name and value[1] == 0:
+        return node
+    return None
+
+
+def _stable_form(node: Node):
+    if not (node.is_primitive and node.pure and len(node.specs) == 1):
+        return None
+    name = node.primitive.name
+    if name == "log":
+        softmax = _producer(node.inputs[0], "softmax")
+        if softmax is not None:
+            return Node(kind=PRIMITIVE, inputs=list(softmax.inputs), specs=node.specs,
+                        op=node.op, primitive=primitive("log_softmax", softmax.primitive.axis))
+        added = _producer(node.inputs[0], "add")
+        if added is not None and node.specs[0].dtype.kind == "f":
+            for one, x in (added.inputs, reversed(added.inputs)):
+                if _constant_equal(one, 1) and _same_spec(node, x):
+                    return Node(kind=PRIMITIVE, inputs=[x], specs=node.specs, op=node.op,
+                                primitive=primitive("log1p"))
+        return None
+    if name == "neg":
+        total = _producer(node.inputs[0], "sum")
+        if total is None or total.primitive.keepdims or total.primitive.axis not in (
+                1, -1, (1,), (-1,)):
+            return None
+        product = _producer(total.inputs[0], "mul")
+        if product is None:
+            return None
+        for labels, log_probs in (product.inputs, reversed(product.inputs)):
+            stable_log = _producer(log_probs, "log_softmax")
+            if stable_log is None or stable_log.primitive.axis not in (1, -1):
+                continue
+            logits = stable_log.inputs[0]
+            spec, label_spec = logits[0].specs[logits[1]], labels[0].specs[labels[1]]
+            if (len(spec.shape) == 2 and spec.dtype.kind == "f"
+                    and tuple(label_spec.shape) == tuple(spec.shape)
+                    and label_spec.dtype == spec.dtype):
+                return Node(kind=PRIMITIVE, inputs=[logits, labels], specs=node.specs,
+                            op=node.op, primitive=primitive("cross_entropy_probs"))
+    return None
+
+
 # An update's op and the elementwise primitive computing the new value from (current, value).
 _UPDATES = {AssignAdd: "add", AssignSub: "sub"}
 _ASSIGN = Assign()
@@ -279,6 +354,7 @@ def _finish(program: Program, nodes: list, replaced: dict) -> Program:
 PIPELINE = [
     ("dead code", dead_code),
     ("algebraic simplification", algebraic_simplification),
+    ("numerical stabilization", numerical_stabilization),
     ("constant folding", constant_folding),
     ("common subexpressions", common_subexpressions),
     ("dead code", dead_code),

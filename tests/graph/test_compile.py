@@ -771,3 +771,59 @@ def test_a_per_channel_broadcast_and_a_sum_over_interleaved_axes_run_in_numba():
     assert "np.transpose(" in compiled.functions_source
     for a, e in zip(got, expected):
         np.testing.assert_array_equal(a, e)
+
+
+# -- numerical stabilization -------------------------------------------------------------------
+
+
+def test_log_of_softmax_and_log_of_one_plus_x_compile_to_their_stable_ops():
+    logits = np.float32([[0.0, 200.0, -200.0], [1.0, 2.0, 3.0]])
+    tiny = np.float32([1e-10, -1e-9, 3e-8])
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, (2, 3))
+        t = tf.placeholder(tf.float32, (3,))
+        fetches = [tf.log(tf.nn.softmax(x)), tf.log(1.0 + t), tf.log(t + 1.0)]
+        feed = {x: logits, t: tiny}
+        with tf.Session(compile=False) as sess:
+            written = sess.run(fetches, feed)
+        with tf.Session() as sess:
+            compiled = sess.compile(fetches, feed)
+            stable = sess.run(fetches, feed)
+    assert changes(compiled, "numerical stabilization") == {
+        "log_softmax made": 1, "log1p made": 2, "cross_entropy_probs made": 0}
+    assert np.isneginf(written[0][0, 2])  # softmax underflowed to 0: the log is -inf
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    expected = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(stable[0], expected, rtol=1e-6)  # finite: -400 and the rest
+    assert np.all(written[1] == 0.0)  # 1 + 1e-10 is 1 in float32
+    for value in stable[1:]:
+        np.testing.assert_allclose(value, np.log1p(tiny.astype(np.float64)), rtol=1e-6)
+
+
+def test_tf1_beginners_hand_written_cross_entropy_becomes_the_fused_stable_op():
+    # "MNIST for ML beginners": y = softmax(xW + b); -reduce_sum(y_ * log(y), [1]), which is
+    # NaN once a softmax underflows; compiled, it is cross_entropy_probs, finite, and its
+    # gradient (built from the expression as written) still trains.
+    rng = np.random.default_rng(0)
+    images = rng.standard_normal((6, 4)).astype(np.float32) * 60.0  # saturating logits
+    labels = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 6)]
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, (None, 4))
+        y_ = tf.placeholder(tf.float32, (None, 3))
+        W = tf.Variable(rng.standard_normal((4, 3)).astype(np.float32))
+        y = tf.nn.softmax(tf.matmul(x, W))
+        cross_entropy = tf.reduce_mean(-tf.reduce_sum(y_ * tf.log(y), reduction_indices=[1]))
+        feed = {x: images, y_: labels}
+        with tf.Session(compile=False) as sess:
+            sess.run(W.initializer)
+            assert not np.isfinite(sess.run(cross_entropy, feed))  # as written: log(0)
+        with tf.Session() as sess:
+            sess.run(W.initializer)
+            logits = images @ sess.run(W)
+            compiled = sess.compile(cross_entropy, feed)
+            value = sess.run(cross_entropy, feed)
+    assert changes(compiled, "numerical stabilization")["cross_entropy_probs made"] == 1
+    assert "cross_entropy_probs" in compiled.source()
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted.astype(np.float64)).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(value, np.mean(-(labels * log_probs).sum(axis=1)), rtol=1e-5)
