@@ -270,7 +270,9 @@ class DynamicReshape(RunTimeShaped):
     """x (input 0) in the shape input 1 holds when the graph runs (one entry may be -1): TF1's
     Reshape with a shape tensor. Its gradient reshapes back to x's run-time shape."""
 
-    name = "DynamicReshape"
+    # TF1's type for a reshape to a shape tensor. (graph.theano has its own DynamicReshape,
+    # whose sizes are Slot attributes: the two should become one.)
+    name = "Reshape"
     viz_family = "movement"
     minus_one = True
 

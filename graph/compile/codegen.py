@@ -21,6 +21,7 @@ import numpy as np
 
 from framework.device import cpu, to_device, to_host
 from framework.kernels import cpu as cpu_kernels
+from framework.ops.registry import run_op
 from graph.compile import control, nopython
 from graph.compile.program import Program, spec_bytes
 from graph.ops import Const
@@ -42,7 +43,7 @@ def generate(program: Program, name: str = "step", whole: bool = True, placement
     With a `placement` (graph.placement: some ops run on a GPU), each node on a GPU calls its
     op's CUDA kernel from Python (never inside the numba functions), its inputs moved to the
     device first; the other nodes read host copies."""
-    namespace: dict = {"_c": _c_order}
+    namespace: dict = {"_c": _c_order, "_run_primitive": _run_primitive}
     on_gpu = None
     if placement is not None:
         on_gpu = program_devices(program, placement)
@@ -106,6 +107,8 @@ def generate(program: Program, name: str = "step", whole: bool = True, placement
             arguments = ", ".join(value_of(v) for v in node.inputs)
             targets = ", ".join(outputs) + ("," if len(outputs) == 1 and _many(node) else "")
             lines.append(f"    {targets} = {kernel}({arguments})  # {where}")
+        elif _rewritten(node):
+            lines.append(_rewritten_line(node, outputs, value_of, global_name, where))
         else:
             kind = global_name(node.kind, "kind")
             op = global_name(node.op, "op")
@@ -197,9 +200,31 @@ def _placed_line(program, node, device, outputs, value_of, global_name) -> str:
         kernel = global_name(node.primitive.kernel(device), "kernel")
         targets = ", ".join(outputs) + ("," if len(outputs) == 1 and _many(node) else "")
         return f"    {targets} = {kernel}({arguments})  # {where}"
+    if _rewritten(node):  # its inputs are on its device: the seam runs the kernel there
+        return _rewritten_line(node, outputs, argument, global_name, where)
     kind = "" if node.kind is node.op.kind else f", {global_name(node.kind, 'kind')}"
     call = f"_run_on(run, {global_name(node.op, 'op')}, {device_name}, [{arguments}]{kind})"
     return f"    {', '.join(outputs)}, = {call}  # {where}" if outputs else f"    {call}  # {where}"
+
+
+def _rewritten(node) -> bool:
+    """A primitive node a pass gave another op than its graph operation's (log_softmax for a
+    log of a softmax, sub for an AssignSub): its op kind would run the operation's own."""
+    return node.is_primitive and node.op is not None and node.primitive is not node.op.primitive
+
+
+def _rewritten_line(node, outputs, value_of, global_name, where) -> str:
+    """The line of a rewritten node whose shapes are known only when it runs: the execution
+    seam runs its own primitive's rule, then kernel (a failure reruns the step on the
+    interpreter, which names the user's line)."""
+    primitive = global_name(node.primitive, "primitive")
+    arguments = ", ".join(value_of(v) for v in node.inputs)
+    return f"    {', '.join(outputs)}, = _run_primitive({primitive}, [{arguments}])  # {where}"
+
+
+def _run_primitive(primitive, inputs) -> tuple:
+    result = run_op(primitive, inputs)[1]
+    return result if type(result) is tuple else (result,)
 
 
 def _c_order(array):

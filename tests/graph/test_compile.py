@@ -827,3 +827,22 @@ def test_tf1_beginners_hand_written_cross_entropy_becomes_the_fused_stable_op():
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted.astype(np.float64)).sum(axis=1, keepdims=True))
     np.testing.assert_allclose(value, np.mean(-(labels * log_probs).sum(axis=1)), rtol=1e-5)
+
+
+def test_a_stabilized_node_of_a_shape_known_only_at_run_time_runs_its_own_op():
+    # Shapes unknown when the step is generated: the step calls the node through the seam,
+    # with the op the pass gave it (log_softmax), not its graph operation's (log).
+    logits = np.float32([[0.0, 200.0, -200.0], [1.0, 2.0, 3.0]])
+    with tf.Graph().as_default():
+        x = tf.placeholder(tf.float32, (2, 3))
+        rows = tf.placeholder(tf.int32, ())
+        reshaped = tf.reshape(x, tf.stack([rows, 3]))  # (None, 3) until it runs
+        y = tf.log(tf.nn.softmax(reshaped))
+        feed = {x: logits, rows: 2}
+        with tf.Session() as sess:
+            compiled = sess.compile(y, feed)
+            value = sess.run(y, feed)
+    assert "_run_primitive(" in compiled.source()
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    expected = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(value, expected, rtol=1e-6)

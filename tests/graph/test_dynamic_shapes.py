@@ -114,7 +114,7 @@ def test_reshape_run_time_errors_name_the_problem_and_line():
     shape = tf.placeholder(tf.int32, (None,))
     out, where = tf.reshape(x, shape), line()
     site = f"{HERE}:{where}"
-    errors_both(out, {x: X, shape: [-1, -1]}, "more than one -1", "DynamicReshape", site)
+    errors_both(out, {x: X, shape: [-1, -1]}, "more than one -1", "Reshape 'Reshape", site)
     errors_both(out, {x: X, shape: [5, -1]}, "does not divide", site)
     errors_both(out, {x: X, shape: [5, 2]}, "(10 elements)", site)
     errors_both(out, {x: X, shape: [-3, 4]}, "negative size", site)
