@@ -3,10 +3,15 @@ NUMBA_ENABLE_CUDASIM=1) is usable here, the mark that skips a test launching ker
 none is, and the simulator's autouse fixture. A test file imports all three:
 
     from tests.cuda_setup import CUDA_PROBLEM, needs_cuda, quick_thread_switches  # noqa: F401
+
+and, for the checks that compile kernels to PTX (no GPU needed), `nvvm_problem` and
+`compile_in_a_process_of_its_own`.
 """
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 
 import pytest
@@ -33,3 +38,32 @@ def quick_thread_switches():
     sys.setswitchinterval(1e-4)
     yield
     sys.setswitchinterval(interval)
+
+
+def nvvm_problem() -> str | None:
+    """Why kernels cannot be compiled to PTX here (None: they can, with or without a GPU)."""
+    from numba import config
+
+    if config.ENABLE_CUDASIM:
+        return "the simulator runs kernels as Python; the plain run compiles them"
+    try:
+        from numba.cuda.cudadrv import nvvm
+
+        nvvm.NVVM()
+    except Exception as error:  # noqa: BLE001  (NVVM missing, whatever the reason)
+        return f"the CUDA toolkit's NVVM is not found ({error})"
+    return None
+
+
+def compile_in_a_process_of_its_own(module: str, function: str) -> None:
+    """Run `module.function` (a check that compiles kernels to PTX) in a fresh process without
+    the simulator, and assert it finished: compiling the kernels layer's functions for the GPU
+    changes how numba compiles them for the CPU afterwards in the same process (the maths
+    dispatchers' float32 versions lost their rounding), so this worker's CPU tests must not
+    follow it."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    done = subprocess.run(
+        [sys.executable, "-c", f"from {module} import {function} as check; check(); "
+         "print('compiled')"], capture_output=True, text=True, env=env, timeout=900, cwd=root)
+    assert done.returncode == 0 and "compiled" in done.stdout, done.stderr[-3000:]

@@ -25,7 +25,13 @@ from framework.errors import DeviceError, IntegerDivisionByZeroError, ShapeError
 from framework.ops import reduction
 from framework.ops.elementwise import Elementwise
 from framework.ops.registry import REGISTRY, Op, Spec, execute, primitive, registry_table
-from tests.cuda_setup import CUDA_PROBLEM, needs_cuda, quick_thread_switches  # noqa: F401
+from tests.cuda_setup import (  # noqa: F401  (quick_thread_switches: an autouse fixture)
+    CUDA_PROBLEM,
+    compile_in_a_process_of_its_own,
+    needs_cuda,
+    nvvm_problem,
+    quick_thread_switches,
+)
 
 ELEMENTWISE = sorted(name for name, cls in REGISTRY.items() if issubclass(cls, Elementwise))
 REDUCTIONS = sorted(name for name, cls in REGISTRY.items()
@@ -397,33 +403,13 @@ def test_an_unusable_cuda_device_is_a_clear_error():
 # What only a real compile checks: every kernel compiles for a GPU.
 
 
-def _nvvm_problem() -> str | None:
-    from numba import config
-
-    if config.ENABLE_CUDASIM:
-        return "the simulator runs kernels as Python; the plain run compiles them"
-    try:
-        from numba.cuda.cudadrv import nvvm
-
-        nvvm.NVVM()
-    except Exception as error:  # noqa: BLE001  (NVVM missing, whatever the reason)
-        return f"the CUDA toolkit's NVVM is not found ({error})"
-    return None
-
-
-@pytest.mark.skipif(_nvvm_problem() is not None, reason=str(_nvvm_problem()))
+@pytest.mark.skipif(nvvm_problem() is not None, reason=str(nvvm_problem()))
 def test_every_kernel_compiles_to_ptx_for_a_gpu():
     # In a process of its own: compiling the kernels layer's functions for the GPU changes how
     # numba compiles them for the CPU afterwards in the same process (the maths dispatchers'
     # float32 versions lost their rounding: CPU kernels compiled later differed in the last
     # bit), so the CPU tests of this worker must not follow it.
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    done = subprocess.run(
-        [sys.executable, "-c", "from tests.framework.test_cuda import "
-         "compile_every_kernel_to_ptx as check; check(); print('compiled')"],
-        capture_output=True, text=True, env=env, timeout=900, cwd=root)
-    assert done.returncode == 0 and "compiled" in done.stdout, done.stderr[-3000:]
+    compile_in_a_process_of_its_own("tests.framework.test_cuda", "compile_every_kernel_to_ptx")
 
 
 def compile_every_kernel_to_ptx():
@@ -516,7 +502,7 @@ print(int((a != b).sum()))
 """
 
 
-@pytest.mark.skipif(_nvvm_problem() is not None, reason=str(_nvvm_problem()))
+@pytest.mark.skipif(nvvm_problem() is not None, reason=str(nvvm_problem()))
 def test_compiling_for_the_gpu_leaves_the_cpu_kernels_bits_alone(tmp_path):
     # A fresh numba cache, so the CPU loop is compiled after the GPU kernel, in one process:
     # the maths dispatchers' GPU overloads must not change what the CPU compiles.

@@ -9,10 +9,6 @@ real GPU with the CUDA toolkit's NVVM where one is installed. On a GPU every tes
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -22,7 +18,13 @@ from framework.device import Device
 from framework.errors import DeviceError, ShapeError
 from framework.ops.registry import primitive
 from graph.compile.fusion import FusedElementwise
-from tests.cuda_setup import CUDA_PROBLEM, needs_cuda, quick_thread_switches  # noqa: F401
+from tests.cuda_setup import (  # noqa: F401  (quick_thread_switches: an autouse fixture)
+    CUDA_PROBLEM,
+    compile_in_a_process_of_its_own,
+    needs_cuda,
+    nvvm_problem,
+    quick_thread_switches,
+)
 
 GPU = Device("cuda", 0)
 
@@ -163,32 +165,12 @@ def test_the_compilers_fused_groups_run_on_the_gpu():
 # -- compiled for a real GPU ---------------------------------------------------------------------
 
 
-def _nvvm_problem() -> str | None:
-    from numba import config
-
-    if config.ENABLE_CUDASIM:
-        return "the simulator runs kernels as Python; the plain run compiles them"
-    try:
-        from numba.cuda.cudadrv import nvvm
-
-        nvvm.NVVM()
-    except Exception as error:  # noqa: BLE001  (NVVM missing, whatever the reason)
-        return f"the CUDA toolkit's NVVM is not found ({error})"
-    return None
-
-
-@pytest.mark.skipif(_nvvm_problem() is not None, reason=str(_nvvm_problem()))
+@pytest.mark.skipif(nvvm_problem() is not None, reason=str(nvvm_problem()))
 def test_fused_kernels_compile_to_ptx_for_a_gpu():
     # In a process of its own, as tests/framework/test_cuda.py compiles the ops' kernels:
     # compiling the kernels layer's functions for the GPU must not change this worker's CPU
     # kernels.
-    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    done = subprocess.run(
-        [sys.executable, "-c", "from tests.graph.test_fusion_cuda import "
-         "compile_fused_kernels_to_ptx as check; check(); print('compiled')"],
-        capture_output=True, text=True, env=env, timeout=900, cwd=root)
-    assert done.returncode == 0 and "compiled" in done.stdout, done.stderr[-3000:]
+    compile_in_a_process_of_its_own("tests.graph.test_fusion_cuda", "compile_fused_kernels_to_ptx")
 
 
 def compile_fused_kernels_to_ptx():
