@@ -43,6 +43,7 @@ import warnings
 
 from framework.errors import _PACKAGE_DIRS
 from framework.viz import VizEdge, VizNode, shape_text, site_text, to_digraph
+from graph.compile import nopython
 from graph.compile.codegen import generate
 from graph.compile.passes import PIPELINE
 from graph.compile.program import NotCompilable, Program, build_program
@@ -204,8 +205,6 @@ SECONDS_PER_STATEMENT = 0.05
 def numba_compile_estimate(program: Program) -> float:
     """Seconds numba would take, cold, to compile the numba functions of `program`: its
     lowerable nodes' statements times SECONDS_PER_STATEMENT."""
-    from graph.compile import nopython
-
     statements = 0
     for node in program.nodes:
         lowered = nopython.lowering_of(node)

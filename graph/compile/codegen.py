@@ -165,10 +165,9 @@ def generate(program: Program, name: str = "step", whole: bool = True, placement
 
 
 def _host_contiguous(value):
-    """A variable's value as a numba function reads it: on the host, C-ordered (a 0-d array
-    stays 0-d, which np.ascontiguousarray would make 1-d)."""
-    value = to_host(value)
-    return value if value.flags.c_contiguous else np.ascontiguousarray(value)
+    """A variable's value as a numba function reads it in a step with GPU nodes: on the host,
+    then as `_c_order` gives it."""
+    return _c_order(to_host(value))
 
 
 def _device_name(device) -> str:
@@ -276,27 +275,21 @@ class _SegmentWriter:
         # Locals are named by node number; the nodes of lowered conds' and loops' plans are
         # numbered after the program's own, in the order they are written.
         self.numbers = {node: number for number, node in enumerate(program.nodes)}
+        # Each value's readers: the segments that read it, and "outside"; and how many nodes
+        # read it (a fetch counts as one). With `fresh`, the locals holding a buffer their own
+        # statements allocated, an Assign may take such a buffer as the variable's new value,
+        # uncopied, when it is its only reader.
         needed_after: dict = {}  # value key -> the segments of its readers, and "outside"
-        for node in program.nodes:
-            reader = segment_of.get(node, "outside")
-            for value in node.inputs:
-                if value is not None:
-                    needed_after.setdefault(value, set()).add(reader)
-        for value in program.fetches:
+        readers: dict = {}  # value key -> how many nodes read it
+        uses = [(segment_of.get(node, "outside"), value)
+                for node in program.nodes for value in node.inputs]
+        uses += [("outside", value) for value in program.fetches]
+        for reader, value in uses:
             if value is not None:
-                needed_after.setdefault(value, set()).add("outside")
+                needed_after.setdefault(value, set()).add(reader)
+                readers[value] = readers.get(value, 0) + 1
         self.needed_after = needed_after
-        # How many nodes read each value (a fetch counts as one), and the locals holding a
-        # buffer their statements allocated: an Assign may take such a buffer as the variable's
-        # new value, uncopied, when it is its only reader.
-        self.readers: dict = {}
-        for node in program.nodes:
-            for value in node.inputs:
-                if value is not None:
-                    self.readers[value] = self.readers.get(value, 0) + 1
-        for value in program.fetches:
-            if value is not None:
-                self.readers[value] = self.readers.get(value, 0) + 1
+        self.readers = readers
         self.fresh: set = set()  # (segment number, local)
         for segment in segments:
             self._write(segment)
@@ -374,17 +367,17 @@ class _SegmentWriter:
             if current is None and type(node.kind) is not nopython.Assign:
                 current = self._argument(segment, ("variable", variable))
             target = f"s{number}"
-            expression = nopython._ASSIGN_EXPRESSION[type(node.kind)]
             spec = node.specs[0]
             if (type(node.kind) is nopython.Assign and self.readers.get(node.inputs[1]) == 1
                     and (segment.number, value) in self.fresh):
-                expression = "{value}"  # a buffer made here for this assign alone: no copy
+                segment.emit(f"{target} = {value}")  # a buffer made for this assign alone
             elif spec.shape == ():
                 segment.emit(f"{target} = np.empty((), {cpu_kernels.dtype_literal(spec.dtype)})")
-                target += "[()]"
                 expression = nopython.SCALAR_ASSIGN_EXPRESSION[type(node.kind)]
-            segment.emit(f"{target} = " + expression.format(value=value, current=current))
-            target = target.removesuffix("[()]")
+                segment.emit(f"{target}[()] = " + expression.format(value=value, current=current))
+            else:
+                expression = nopython._ASSIGN_EXPRESSION[type(node.kind)]
+                segment.emit(f"{target} = " + expression.format(value=value, current=current))
             segment.staged[variable] = target
             segment.local[(node, 0)] = target
             return
