@@ -165,11 +165,13 @@ def initial_state(model_name: str, hidden: int | None = None, seed: int = 0) -> 
 
 
 def _digits(model_name: str, batch: int):
-    """The first `batch` training digits: flat rows for the MLP, NCHW images for the CNN."""
+    """The first `batch` training digits (repeated where the split has fewer): flat rows for
+    the MLP, NCHW images for the CNN."""
     from framework.datasets import load_digits
 
     x, y = load_digits(flat=model_name == "mlp", split="train")
-    return np.ascontiguousarray(x[:batch]), np.ascontiguousarray(y[:batch])
+    take = np.arange(batch) % len(x)
+    return np.ascontiguousarray(x[take]), np.ascontiguousarray(y[take])
 
 
 def chain(kind: str, x, tanh, exp):
@@ -226,21 +228,25 @@ def _step_peak(step) -> int:
     return step_peak_bytes(step)
 
 
-def _graph_training_run(model_name: str, batch: int, hidden: int | None, compiles: bool):
-    """(session, fetches, feed) of one SGD step of the graph model, its variables set."""
+def _graph_training_run(model_name: str, batch: int, hidden: int | None, compiles: bool,
+                        device: str | None = None):
+    """(session, fetches, feed) of one SGD step of the graph model, its variables set; built
+    under `tf.device(device)` where one is named (compare.gpu_check: "/gpu:0")."""
     import graph as tf
     from compare import models_graph, weights_bridge
     from compare.train_graph import cross_entropy
 
     options = {"hidden": hidden} if model_name == "mlp" else {}
     start = weights_bridge.to_graph(initial_state(model_name, hidden))
-    model = models_graph.build_model(model_name, initial_values=start, **options)
-    with model.graph.as_default():
+    built = tf.Graph()
+    with built.as_default(), tf.device(device):
+        model = models_graph.build_model(model_name, initial_values=start, graph=built,
+                                         **options)
         labels = tf.placeholder(tf.int64, (None,), name="labels")
         loss = cross_entropy(model.logits, labels)
         train_op = tf.train.GradientDescentOptimizer(LEARNING_RATE).minimize(loss)
         initialize = tf.global_variables_initializer()
-    session = tf.Session(graph=model.graph, compile=compiles)
+    session = tf.Session(graph=built, compile=compiles)
     session.run(initialize)
     images, targets = _digits(model_name, batch)
     return session, [train_op, loss], {model.images: images, labels: targets}
@@ -278,23 +284,33 @@ def _graph_chain(kind: str, elements: int) -> _Built:
     return _Built(lambda: session.run(y, feed))
 
 
+def eager_training_step(model_name: str, batch: int, hidden: int | None = None,
+                        device: str = "cpu"):
+    """(one SGD step of the eager model on `device`, from the same weights and batch as the
+    graph's, its optimizer)."""
+    import eager
+    from compare import models_eager
+    from eager import nn, optim
+
+    options = {"hidden": hidden} if model_name == "mlp" else {}
+    model = models_eager.build_model(model_name, seed=0, **options)
+    model.load_state_dict(initial_state(model_name, hidden))
+    model.to(device)
+    images, labels = (eager.from_numpy(a).to(device) for a in _digits(model_name, batch))
+    loss_function = nn.CrossEntropyLoss()
+    optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
+
+    def step():
+        optimizer.zero_grad()
+        loss_function(model(images), labels).backward()
+        optimizer.step()
+
+    return step, optimizer
+
+
 def _eager_training(model_name: str):
     def build(batch: int, hidden: int | None = None) -> _Built:
-        import eager
-        from compare import models_eager
-        from eager import nn, optim
-
-        options = {"hidden": hidden} if model_name == "mlp" else {}
-        model = models_eager.build_model(model_name, seed=0, **options)
-        model.load_state_dict(initial_state(model_name, hidden))
-        images, labels = (eager.from_numpy(a) for a in _digits(model_name, batch))
-        loss_function = nn.CrossEntropyLoss()
-        optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
-
-        def step():
-            optimizer.zero_grad()
-            loss_function(model(images), labels).backward()
-            optimizer.step()
+        step, optimizer = eager_training_step(model_name, batch, hidden)
 
         def memory():
             optimizer.zero_grad()  # the last step's gradients are not part of this one's peak

@@ -48,7 +48,6 @@ __all__ = ["SIZES_FULL", "SIZES_SMALL", "Row", "Sizes", "cuda_test_files", "main
 
 ROOT = Path(__file__).resolve().parents[1]
 NO_GPU = 2  # the exit status without a GPU
-LEARNING_RATE = 0.01
 
 
 @dataclass(frozen=True)
@@ -398,60 +397,22 @@ def run_matmul(sizes: Sizes, repeats: int, small: bool) -> list[Row]:
 # -- 4, 5. the MLP training step: eager on the GPU, the compiled graph there, eager on the CPU --
 
 
-def _batch(batch: int):
-    """`batch` digits (repeated where the training split has fewer), flat rows and labels."""
-    from framework.datasets import load_digits
-
-    images, labels = load_digits(flat=True, split="train")
-    take = np.arange(batch) % len(images)
-    return np.ascontiguousarray(images[take]), np.ascontiguousarray(labels[take])
-
-
 def eager_step(where: str, batch: int, hidden: int):
-    """One SGD step of the digits MLP (`bench_graph`'s weights) in eager, on `where`."""
-    import eager
-    from compare import models_eager
-    from compare.bench_graph import initial_state
-    from eager import nn, optim
+    """One SGD step of the digits MLP (`bench_graph`'s weights and batch) in eager, on
+    `where`."""
+    from compare.bench_graph import eager_training_step
 
-    model = models_eager.build_model("mlp", seed=0, hidden=hidden)
-    model.load_state_dict(initial_state("mlp", hidden))
-    model.to(where)
-    images, labels = (eager.tensor(a, device=where) for a in _batch(batch))
-    loss_function = nn.CrossEntropyLoss()
-    optimizer = optim.SGD(model.parameters(), lr=LEARNING_RATE)
-
-    def step():
-        optimizer.zero_grad()
-        loss_function(model(images), labels).backward()
-        optimizer.step()
-
-    return step
+    return eager_training_step("mlp", batch, hidden, device=where)[0]
 
 
 def graph_step_on_gpu(batch: int, hidden: int):
     """(one compiled SGD step of the graph MLP placed with `tf.device("/gpu:0")`, its
     `Compiled`): the variables stay on the GPU, the batch is fed from the host each step."""
-    import graph as tf
-    from compare import models_graph, weights_bridge
-    from compare.bench_graph import initial_state
-    from compare.train_graph import cross_entropy
+    from compare.bench_graph import _graph_training_run
 
-    built = tf.Graph()
-    with built.as_default(), tf.device("/gpu:0"):
-        start = weights_bridge.to_graph(initial_state("mlp", hidden))
-        model = models_graph.build_model("mlp", initial_values=start, graph=built,
-                                         hidden=hidden)
-        labels = tf.placeholder(tf.int64, (None,), name="labels")
-        loss = cross_entropy(model.logits, labels)
-        train = tf.train.GradientDescentOptimizer(LEARNING_RATE).minimize(loss)
-        initialize = tf.global_variables_initializer()
-    session = tf.Session(graph=built)
-    session.run(initialize)
-    images, targets = _batch(batch)
-    feed = {model.images: images, labels: targets}
-    compiled = session.compile([train, loss], feed)
-    return (lambda: session.run([train, loss], feed)), compiled
+    session, fetches, feed = _graph_training_run("mlp", batch, hidden, True, device="/gpu:0")
+    compiled = session.compile(fetches, feed)
+    return (lambda: session.run(fetches, feed)), compiled
 
 
 def launches_of(step) -> int | None:
