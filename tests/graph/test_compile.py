@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 
 import graph as tf
 from framework.errors import ShapeError
-from graph.session import Run
 
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -46,20 +45,6 @@ def mlp_training():
 def batch(seed, rows=8):
     rng = np.random.default_rng(seed)
     return rng.standard_normal((rows, 6)).astype(np.float32), rng.integers(0, 3, rows)
-
-
-@pytest.fixture
-def interpreted_runs(monkeypatch):
-    """How many runs the interpreter executed (a compiled run executes nothing through it)."""
-    count = [0]
-    original = Run.execute
-
-    def counting(self, ops):
-        count[0] += 1
-        return original(self, ops)
-
-    monkeypatch.setattr(Run, "execute", counting)
-    return count
 
 
 def test_a_plan_is_compiled_on_its_second_run(interpreted_runs):

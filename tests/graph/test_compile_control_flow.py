@@ -15,22 +15,6 @@ import numpy as np
 import pytest
 
 import graph as tf
-from graph.session import Run
-
-
-@pytest.fixture
-def interpreted_runs(monkeypatch):
-    """How many times the interpreter executed a plan (a compiled run executes none, unless it
-    failed and started over on the interpreter)."""
-    count = [0]
-    original = Run.execute
-
-    def counting(self, ops):
-        count[0] += 1
-        return original(self, ops)
-
-    monkeypatch.setattr(Run, "execute", counting)
-    return count
 
 
 def compiled_and_interpreted(fetches, feed, whole=True):
